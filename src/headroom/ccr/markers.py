@@ -1,0 +1,28 @@
+"""Omission markers: the in-place note telling the model what was dropped and where to get it.
+
+Format: ``[headroom: 180 rows omitted (id 12-340) · ref=h_3f9a1c2b0d4e]``. Short, stable
+(the ref is a hash of the original), and easy to find with `find_refs`.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["MARKER_PREFIX", "find_refs", "has_marker", "marker"]
+
+MARKER_PREFIX = "[headroom:"
+_REF = re.compile(r"ref=(h_[0-9a-f]{12})\]")
+
+
+def marker(summary: str, ref: str) -> str:
+    """One omission marker. `summary` says what was dropped, e.g. "288 rows omitted"."""
+    return f"{MARKER_PREFIX} {summary} · ref={ref}]"
+
+
+def find_refs(text: str) -> list[str]:
+    """Every distinct ref in `text`, in order of first appearance."""
+    return list(dict.fromkeys(_REF.findall(text)))
+
+
+def has_marker(text: str) -> bool:
+    return MARKER_PREFIX in text and _REF.search(text) is not None

@@ -1,0 +1,32 @@
+"""Lossless whitespace normalization: what low-redundancy content gets instead of compression."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+
+__all__ = ["PassthroughCompressor", "normalize_whitespace"]
+
+_TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
+_BLANK_RUN = re.compile(r"\n{4,}")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Drop trailing spaces and squeeze runs of 3+ blank lines to 2. Changes no visible character."""
+    text = _TRAILING_SPACE.sub("", text)
+    return _BLANK_RUN.sub("\n\n\n", text)
+
+
+@register
+class PassthroughCompressor:
+    name: ClassVar[str] = "passthrough"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset(
+        {ContentKind.TEXT, ContentKind.MIXED, ContentKind.PROSE}
+    )
+    priority: ClassVar[int] = 0
+
+    def compress(self, segment: Segment) -> Compressed:
+        return Compressed(normalize_whitespace(segment.text))

