@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-__all__ = ["MemoryStore", "OriginalStore", "StoredOriginal"]
+__all__ = ["MemoryStore", "OriginalStore", "StoreStats", "StoredOriginal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,18 @@ class StoredOriginal:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """What `headroom store stats` shows. Sizes are of the stored (compressed) blobs."""
+
+    backend: str
+    location: str
+    items: int
+    stored_bytes: int
+    max_bytes: int | None = None
+    ttl_seconds: float | None = None
+
+
 class OriginalStore(ABC):
     """Stores originals by ref. `put` must be durable when it returns (the marker is sent next)."""
 
@@ -28,6 +40,14 @@ class OriginalStore(ABC):
 
     @abstractmethod
     def get(self, ref: str) -> StoredOriginal | None: ...
+
+    def stats(self) -> StoreStats:
+        """Counts for `headroom store stats`; backends override with real numbers."""
+        return StoreStats(backend=type(self).__name__, location="", items=0, stored_bytes=0)
+
+    def prune(self) -> int:
+        """Drop expired originals and enforce the size cap now; returns how many were removed."""
+        return 0
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default store holds none."""
@@ -57,6 +77,11 @@ class MemoryStore(OriginalStore):
             if item is not None:
                 self._items.move_to_end(ref)
             return item
+
+    def stats(self) -> StoreStats:
+        with self._lock:
+            size = sum(len(item.text.encode("utf-8", "surrogatepass")) for item in self._items.values())
+            return StoreStats("memory", "in-process", len(self._items), size)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -22,6 +22,9 @@ class Compressed:
     text: str
     lossy: bool = False
     notes: Mapping[str, int] = field(default_factory=dict)  # e.g. {"rows_kept": 12, "rows_dropped": 288}
+    # The best *lossless* rendering, for when a lossy `text` cannot be used (store down, or it
+    # saves too little). None means: whitespace normalization of the original.
+    lossless_text: str | None = None
 
 
 @runtime_checkable
@@ -64,4 +67,3 @@ def compressor_for(kind: ContentKind) -> Compressor | None:
     if not candidates:
         return None
     return max(candidates, key=lambda c: (c.priority, c.name))
-

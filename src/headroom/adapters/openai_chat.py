@@ -1,0 +1,61 @@
+"""OpenAI Chat Completions: `messages` with `role: tool` results and assistant `tool_calls`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, file_path_from_arguments
+from headroom.segments import SegmentContext
+
+__all__ = ["OpenAIChatAdapter", "message_text"]
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content: a string or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+class OpenAIChatAdapter:
+    name: ClassVar[str] = "openai"
+
+    def split(self, request: Mapping[str, Any], *, min_chars: int) -> RequestSplit:
+        messages = request.get("messages") or []
+        users = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+        latest_user = users[-1] if users else -1
+        calls: dict[str, tuple[str | None, str]] = {}
+        collect = UnitCollector(min_chars)
+        user_query = ""
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                continue
+            role = message.get("role")
+            content = message.get("content")
+            path = ("messages", i, "content")
+            if role == "assistant":
+                for call in message.get("tool_calls") or []:
+                    if not isinstance(call, dict):
+                        continue
+                    function = call.get("function") or {}
+                    args = arguments_text(function.get("arguments"))
+                    calls[str(call.get("id"))] = (function.get("name"), args)
+                    collect.fixed_text(args)
+                collect.content(path, content, None, "assistant")
+            elif role in ("tool", "function"):
+                name, args = calls.get(str(message.get("tool_call_id")), (message.get("name"), ""))
+                context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
+                collect.content(path, content, context, "tool_result")
+            elif role == "user":
+                # The latest user turn is never altered; earlier large user documents may be.
+                context = SegmentContext(user_query=user_query) if i != latest_user else None
+                collect.content(path, content, context, "document")
+                user_query = message_text(content)
+            else:  # system, developer, unknown roles: never altered
+                collect.content(path, content, None, str(role))
+        return collect.result()

@@ -1,0 +1,68 @@
+"""OpenAI Responses API: `input` items, `function_call` / `function_call_output` pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, file_path_from_arguments
+from headroom.segments import SegmentContext
+
+__all__ = ["OpenAIResponsesAdapter"]
+
+_TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
+_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
+_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            p["text"]
+            for p in content
+            if isinstance(p, dict) and p.get("type") in _TEXT_PARTS and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+class OpenAIResponsesAdapter:
+    name: ClassVar[str] = "responses"
+
+    def split(self, request: Mapping[str, Any], *, min_chars: int) -> RequestSplit:
+        collect = UnitCollector(min_chars)
+        collect.content(("instructions",), request.get("instructions"), None, "system")
+        items = request.get("input")
+        if not isinstance(items, list):  # a plain string input is the user's own turn
+            collect.content(("input",), items, None, "user")
+            return collect.result()
+        users = [i for i, it in enumerate(items) if isinstance(it, dict) and it.get("role") == "user"]
+        latest_user = users[-1] if users else -1
+        calls: dict[str, tuple[str | None, str]] = {}
+        user_query = ""
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            kind = item.get("type")
+            if kind in _CALLS:
+                args = arguments_text(item.get("arguments", item.get("input", item.get("action"))))
+                calls[str(item.get("call_id"))] = (item.get("name"), args)
+                collect.fixed_text(args)
+            elif kind in _OUTPUTS:
+                name, args = calls.get(str(item.get("call_id")), (None, ""))
+                context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
+                collect.content(
+                    ("input", i, "output"), item.get("output"), context, "tool_result", _TEXT_PARTS
+                )
+            elif item.get("role") == "user":
+                context = SegmentContext(user_query=user_query) if i != latest_user else None
+                collect.content(
+                    ("input", i, "content"), item.get("content"), context, "document", _TEXT_PARTS
+                )
+                user_query = _text(item.get("content"))
+            elif "content" in item:
+                collect.content(
+                    ("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS
+                )
+        return collect.result()

@@ -1,0 +1,68 @@
+"""The library's front door: `compress(messages)` and `compress_request(request)`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+from headroom.ccr.base import MemoryStore, OriginalStore
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.results import CompressedRequest, CompressResult
+from headroom.tokens import encoding_for_model
+
+__all__ = ["compress", "compress_request", "default_pipeline", "default_store"]
+
+
+@cache
+def default_store() -> OriginalStore:
+    """The store named by HEADROOM_STORE, else the shared SQLite file under the user's data dir.
+
+    This is the library's edge, so it is the one place the environment is read."""
+    try:
+        from headroom.ccr.open import open_store
+    except ImportError:  # store backends not available: keep originals in this process
+        return MemoryStore()
+    return open_store(os.environ.get("HEADROOM_STORE"))
+
+
+@cache
+def default_pipeline(encoding: str = "o200k_base") -> Pipeline:
+    return Pipeline(CompressConfig(encoding=encoding), default_store())
+
+
+def _plain(message: Any) -> Any:
+    """SDK response objects (pydantic models) appended to history become plain dicts."""
+    dump = getattr(message, "model_dump", None)
+    if callable(dump):
+        return dump(exclude_none=True, mode="json")
+    return message
+
+
+def compress(
+    messages: Sequence[Any],
+    *,
+    provider: str = "auto",
+    model: str | None = None,
+    pipeline: Pipeline | None = None,
+) -> CompressResult:
+    """Compress a conversation; pass the result as `messages=` to the OpenAI or Anthropic SDK.
+
+    `provider` is "openai", "anthropic", "responses" (Responses API `input` items) or "auto".
+    The result is a list of messages of the same shape, with `.stats`.
+    """
+    pipeline = pipeline or default_pipeline(encoding_for_model(model))
+    plain = [_plain(m) for m in messages]
+    key = "input" if provider == "responses" else "messages"
+    compressed = pipeline.compress_request({key: plain}, provider)
+    return CompressResult(compressed.request[key], compressed.stats)
+
+
+def compress_request(
+    request: Mapping[str, Any], provider: str = "auto", *, pipeline: Pipeline | None = None
+) -> CompressedRequest:
+    """Compress a whole request body (system, tools, messages / input). System prompts, tool
+    definitions and the latest user turn are never altered."""
+    pipeline = pipeline or default_pipeline(encoding_for_model(request.get("model")))
+    return pipeline.compress_request(request, provider)

@@ -1,0 +1,174 @@
+"""Which rows of a large table stay visible: a representative, deterministic subset.
+
+Kept, in priority order: first and last rows; rows matching the task's terms; rows with rare
+values in low-cardinality columns (a `type: Organization` among users, a status that is not the
+usual one); rows whose text follows a rare template (a successful login among failures); numeric
+outliers; rows missing a value most rows have. Frequent patterns keep one exemplar each, and
+exact duplicates collapse into one row with a count.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["RowSelection", "select_rows"]
+
+_VARIABLE = re.compile(r"\d+(?:[.:]\d+)*|0x[0-9a-f]+|[0-9a-f]{8,}", re.IGNORECASE)
+_EDGE_ROWS = 3
+_RARE_SHARE = 0.05  # a value/template seen in at most 5% of rows is "rare"
+
+
+@dataclass(frozen=True, slots=True)
+class RowSelection:
+    kept: tuple[int, ...]  # indices into the input rows, ascending
+    summary: str  # what the marker says about the dropped rows
+    duplicates: dict[str, int] = field(default_factory=dict)  # row index (as str) -> times seen
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _template(text: str) -> str:
+    return _VARIABLE.sub("#", text)
+
+
+def _id_column(rows: list[dict[str, Any]], columns: list[str]) -> str | None:
+    """The column that best identifies rows (for the marker's ranges): unique ints, else strings."""
+    for wanted in (int, str):
+        for column in columns:
+            values = [row.get(column) for row in rows]
+            if all(type(v) is wanted for v in values) and len(set(values)) == len(values):
+                return column
+    return None
+
+
+def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+    n = len(rows)
+    for column in columns:
+        texts = [_scalar_text(row.get(column)) for row in rows]
+        counts = Counter(texts)
+        if len(counts) <= 1 or len(counts) > max(8, n // 10):
+            continue  # constant, or high-cardinality (ids, free text): handled elsewhere
+        for i, text in enumerate(texts):
+            if counts[text] <= max(1, int(n * _RARE_SHARE)):
+                yield i
+
+
+def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list[int], list[int]]:
+    """(rows with a rare text template, one exemplar row per frequent template)."""
+
+    def is_text(value: Any) -> bool:
+        return isinstance(value, str) and len(value) > 15
+
+    text_columns = [c for c in columns if sum(is_text(row.get(c)) for row in rows) > len(rows) // 2]
+    if not text_columns:
+        return [], []
+    signatures = [
+        "\x1f".join(_template(_scalar_text(row.get(c)))[:120] for c in text_columns) for row in rows
+    ]
+    counts = Counter(signatures)
+    limit = max(1, int(len(rows) * _RARE_SHARE))
+    rare = [i for i, s in enumerate(signatures) if counts[s] <= limit]
+    exemplars: dict[str, int] = {}
+    for i, s in enumerate(signatures):
+        exemplars.setdefault(s, i)
+    return rare, sorted(exemplars.values())
+
+
+def _outlier_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+    for column in columns:
+        values = [row.get(column) for row in rows]
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) < max(10, len(rows) // 2):
+            continue
+        median = statistics.median(numbers)
+        spread = statistics.median(abs(v - median) for v in numbers)
+        if spread == 0:
+            continue
+        for i, v in enumerate(values):
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v - median) > 8 * spread:
+                yield i
+
+
+def _missing_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+    n = len(rows)
+    for column in columns:
+        empty = [i for i, row in enumerate(rows) if row.get(column) in (None, "", [], {})]
+        if 0 < len(empty) <= max(1, int(n * _RARE_SHARE)):
+            yield from empty
+
+
+def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> Iterable[int]:
+    if not terms:
+        return
+    for i, row in enumerate(rows):
+        text = orjson.dumps(row).decode().lower()
+        if any(term in text for term in terms):
+            yield i
+
+
+def select_rows(
+    rows: list[dict[str, Any]], columns: list[str], terms: frozenset[str], *, size_chars: int
+) -> RowSelection:
+    n = len(rows)
+    # Budget: enough rows to show the shape and the exceptions, about an eighth of a big table.
+    budget = max(24, n // 8)
+    chosen: dict[int, None] = {}
+
+    def take(indices: Iterable[int], cap: int | None = None) -> None:
+        taken = 0
+        for i in indices:
+            if i in chosen:
+                continue
+            if len(chosen) >= budget or (cap is not None and taken >= cap):
+                return
+            chosen[i] = None
+            taken += 1
+
+    take(range(min(_EDGE_ROWS, n)))
+    take(range(max(0, n - 2), n))
+    rare_templates, exemplars = _template_rows(rows, columns)
+    take(sorted(set(_rare_value_rows(rows, columns))))
+    take(rare_templates)
+    take(_matching_rows(rows, terms), cap=budget // 3)
+    take(sorted(set(_outlier_rows(rows, columns))))
+    take(sorted(set(_missing_value_rows(rows, columns))))
+    take(exemplars)
+
+    # Collapse exact duplicates among the kept rows (count them over the whole table).
+    seen: dict[bytes, int] = {}
+    counts: Counter[bytes] = Counter(orjson.dumps(row) for row in rows)
+    kept: list[int] = []
+    duplicates: dict[str, int] = {}
+    for i in sorted(chosen):
+        key = orjson.dumps(rows[i])
+        if key in seen:
+            continue
+        seen[key] = i
+        kept.append(i)
+        if counts[key] > 1:
+            duplicates[str(len(kept) - 1)] = counts[key]
+
+    dropped = [i for i in range(n) if i not in set(kept)]
+    summary = f"{len(dropped)} of {n} rows omitted"
+    id_column = _id_column(rows, columns)
+    if id_column and dropped:
+        ids = [rows[i][id_column] for i in dropped]
+        if all(isinstance(v, int) for v in ids):
+            summary += f" ({id_column} {min(ids)}-{max(ids)})"
+        else:
+            summary += f" ({id_column} {ids[0]!s:.40} … {ids[-1]!s:.40})"
+    summary += "; retrieve with a query to see matching rows"
+    return RowSelection(tuple(kept), summary, duplicates)

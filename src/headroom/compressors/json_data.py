@@ -1,0 +1,238 @@
+"""SmartCrusher: JSON compression that keeps valid JSON and only values from the original.
+
+Lossless steps come first (minify; flatten nested objects of table rows into dotted columns;
+factor out columns constant across all rows; drop columns derivable from another column,
+such as GitHub's `url = "https://api.github.com/users/" + login`; factor out columns that are
+a function of a low-cardinality column; columnar encoding when it is shorter). Only when a
+table is still large are rows dropped — first/last rows, rare and anomalous rows, and rows
+matching the task's terms stay — and the dropped rows are announced by a marker whose ref
+retrieves the whole original.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import orjson
+
+from headroom.ccr.markers import marker
+from headroom.compressors._table_rows import RowSelection, select_rows
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+
+__all__ = ["JsonCompressor", "JsonOptions"]
+
+META_KEY = "_headroom"
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class JsonOptions:
+    min_rows: int = 3  # arrays shorter than this are not treated as tables
+    flatten_depth: int = 3  # nested objects inside rows become dotted columns up to this depth
+    # Row selection starts only when a table stays above this size after lossless steps.
+    row_selection_min_rows: int = 40
+    row_selection_min_chars: int = 12_000
+    max_lookup_cardinality: int = 64
+
+
+@register
+class JsonCompressor:
+    name: ClassVar[str] = "json"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.JSON})
+    priority: ClassVar[int] = 10
+
+    def __init__(self, options: JsonOptions | None = None) -> None:
+        self.options = options or JsonOptions()
+
+    def compress(self, segment: Segment) -> Compressed:
+        value = orjson.loads(segment.text)
+        crusher = _Crusher(self.options, segment)
+        text = orjson.dumps(crusher.crush(value)).decode()
+        if crusher.rows_dropped == 0:
+            return Compressed(text, notes=crusher.notes())
+        every_row = _Crusher(self.options, segment, select=False).crush(value)
+        return Compressed(
+            text, lossy=True, notes=crusher.notes(), lossless_text=orjson.dumps(every_row).decode()
+        )
+
+
+class _Crusher:
+    """One compression run over one JSON document."""
+
+    def __init__(self, options: JsonOptions, segment: Segment, *, select: bool = True) -> None:
+        self.options = options
+        self.select = select
+        self.ref = segment.ref
+        self.terms = segment.context.terms()
+        self.tables = 0
+        self.rows_in = 0
+        self.rows_dropped = 0
+        self.columns_factored = 0
+
+    def notes(self) -> dict[str, int]:
+        return {
+            "tables": self.tables,
+            "rows_in": self.rows_in,
+            "rows_dropped": self.rows_dropped,
+            "columns_factored": self.columns_factored,
+        }
+
+    def crush(self, value: Any) -> Any:
+        if isinstance(value, list):
+            if len(value) >= self.options.min_rows and all(isinstance(v, dict) for v in value):
+                return self._table(value)
+            return [self.crush(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.crush(v) for k, v in value.items()}
+        return value
+
+    # -- tables -------------------------------------------------------------------------
+
+    def _table(self, rows: list[dict[str, Any]]) -> Any:
+        self.tables += 1
+        self.rows_in += len(rows)
+        flat = [self._flatten(row) for row in rows]
+        columns = list(dict.fromkeys(key for row in flat for key in row))
+        everywhere = [c for c in columns if all(c in row for row in flat)]
+
+        constants = self._constant_columns(flat, everywhere)
+        remaining = [c for c in everywhere if c not in constants]
+        derived = self._derived_columns(flat, remaining)
+        remaining = [c for c in remaining if c not in derived]
+        lookups = self._lookup_columns(flat, remaining)
+        factored = set(constants) | set(derived) | set(lookups)
+        self.columns_factored += len(factored)
+
+        kept_columns = [c for c in columns if c not in factored]
+        body_rows = [{c: self.crush(row[c]) for c in kept_columns if c in row} for row in flat]
+        uniform = all(len(row) == len(kept_columns) for row in body_rows)
+
+        selection = self._maybe_select_rows(body_rows, kept_columns)
+        shown = [body_rows[i] for i in selection.kept] if selection else body_rows
+
+        meta: dict[str, Any] = {}
+        notes = [f"table of {len(rows)} rows"]
+        if constants:
+            meta["constant"] = constants
+            notes.append("'constant' fields have the same value in every row")
+        if derived:
+            meta["derived"] = {c: list(parts) for c, parts in derived.items()}
+            notes.append("'derived' field = prefix + value of the named column + suffix")
+        if lookups:
+            meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
+            notes.append("'lookup' field = values[<row's value of 'by'>]")
+        if selection:
+            self.rows_dropped += len(rows) - len(selection.kept)
+            notes.append(marker(selection.summary, self.ref))
+        if any(c != c.split(".", 1)[0] for c in kept_columns):
+            notes.append("dotted columns are nested fields")
+
+        columnar = uniform and self._columnar_pays(shown, kept_columns)
+        unchanged_shape = kept_columns == columns and all(
+            len(f) == len(r) for f, r in zip(flat, rows, strict=True)
+        )
+        if not meta and not selection and not columnar and unchanged_shape:
+            return [self.crush(row) for row in rows]  # nothing factored: keep the original shape
+        result: dict[str, Any] = {META_KEY: "; ".join(notes), **meta}
+        if columnar:
+            result["columns"] = kept_columns
+            result["rows"] = [[row[c] for c in kept_columns] for row in shown]
+        else:
+            result["rows"] = shown
+        if selection and selection.duplicates:
+            result["duplicate_counts"] = selection.duplicates
+        return result
+
+    def _flatten(self, row: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in row.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value and depth < self.options.flatten_depth:
+                out.update(self._flatten(value, name + ".", depth + 1))
+            else:
+                out[name] = value
+        return out
+
+    @staticmethod
+    def _constant_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
+        constants: dict[str, Any] = {}
+        for column in columns:
+            first = rows[0][column]
+            if isinstance(first, (dict, list)) and first:
+                continue
+            if all(row[column] == first and type(row[column]) is type(first) for row in rows):
+                constants[column] = first
+        return constants
+
+    @staticmethod
+    def _derived_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, str, str]]:
+        """Columns equal to prefix + str(other column) + suffix in every row (lossless to drop)."""
+        # Candidate source columns: scalar in every row and not constant. The template is then
+        # verified on every row, so a coincidental match can never drop information.
+        keys = [
+            c
+            for c in columns
+            if all(isinstance(row[c], (str, int)) and not isinstance(row[c], bool) for row in rows)
+            and len({row[c] for row in rows}) > 1
+        ]
+        derived: dict[str, tuple[str, str, str]] = {}
+        for column in columns:
+            first = rows[0][column]
+            if not isinstance(first, str) or len(first) < 8:
+                continue
+            for key in keys:
+                if key == column or key in derived:
+                    continue
+                needle = str(rows[0][key])
+                at = first.find(needle) if needle else -1
+                if at < 0:
+                    continue
+                prefix, suffix = first[:at], first[at + len(needle) :]
+                if all(row[column] == f"{prefix}{row[key]}" + suffix for row in rows):
+                    derived[column] = (prefix, key, suffix)
+                    break
+        return derived
+
+    def _lookup_columns(
+        self, rows: list[dict[str, Any]], columns: list[str]
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Long string columns that are a function of a low-cardinality column."""
+        limit = min(self.options.max_lookup_cardinality, len(rows) // 4)
+        candidates_by: list[tuple[str, list[Any]]] = []
+        for column in columns:
+            values = [row[column] for row in rows]
+            if all(isinstance(v, str) for v in values) and 1 < len(set(values)) <= limit:
+                candidates_by.append((column, values))
+        lookups: dict[str, tuple[str, dict[str, Any]]] = {}
+        for column in columns:
+            values = [row[column] for row in rows]
+            if not all(isinstance(v, str) for v in values):
+                continue
+            if sum(len(v) for v in values) < 12 * len(values):
+                continue  # short values: a lookup table would not pay
+            for by, by_values in candidates_by:
+                if by == column or by in lookups:
+                    continue
+                table: dict[str, Any] = {}
+                if all(table.setdefault(k, v) == v for k, v in zip(by_values, values, strict=True)):
+                    lookups[column] = (by, table)
+                    break
+        return lookups
+
+    @staticmethod
+    def _columnar_pays(rows: list[dict[str, Any]], columns: list[str]) -> bool:
+        # Column names repeat once per row in object form and once in all in columnar form.
+        return len(rows) >= 2 and bool(columns)
+
+    def _maybe_select_rows(self, rows: list[dict[str, Any]], columns: list[str]) -> RowSelection | None:
+        if not self.select or len(rows) < self.options.row_selection_min_rows:
+            return None
+        size = len(orjson.dumps(rows))
+        if size < self.options.row_selection_min_chars:
+            return None
+        selection = select_rows(rows, columns, self.terms, size_chars=size)
+        if len(selection.kept) >= len(rows):
+            return None
+        return selection

@@ -1,0 +1,212 @@
+"""The pipeline: adapter -> router -> compressor -> CCR store -> stats.
+
+It knows no wire format and no content format; adapters and compressors do. Every unit is
+compressed independently, as a pure function of the unit and the context before it, so a
+request re-sent with one more turn compresses its old part to the same bytes (prompt-cache safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.adapters import Unit, adapter_for, replace_paths
+from headroom.ccr.base import OriginalStore
+from headroom.compressors.base import Compressed
+from headroom.compressors.passthrough import normalize_whitespace
+from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
+from headroom.routing.detect import detect
+from headroom.routing.router import route
+from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
+from headroom.tokens import DEFAULT_ENCODING, count_tokens
+
+__all__ = ["CompressConfig", "Pipeline"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CompressConfig:
+    min_tokens: int = 250  # units smaller than this pass through untouched
+    # A lossy result must save at least this share of a unit's tokens, else the lossless form
+    # is sent: dropping content for a few tokens is a bad trade.
+    min_lossy_savings: float = 0.10
+    lossy: bool = True  # False: only lossless transforms (nothing needs the store)
+    encoding: str = DEFAULT_ENCODING
+    cache_size: int = 4096  # compressed units remembered (agents re-send every turn)
+
+
+@dataclass(frozen=True, slots=True)
+class _UnitOutcome:
+    text: str
+    report: UnitReport
+
+
+class Pipeline:
+    """Compresses units and whole requests. Thread-safe; holds the store and a unit cache."""
+
+    def __init__(self, config: CompressConfig | None = None, store: OriginalStore | None = None) -> None:
+        self.config = config or CompressConfig()
+        self.store = store
+        self._cache: OrderedDict[tuple[str, SegmentContext], _UnitOutcome] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- units ----------------------------------------------------------------------------
+
+    def compress_text(
+        self, text: str, context: SegmentContext | None = None, *, location: str = "text"
+    ) -> tuple[str, UnitReport]:
+        """Compress one unit of content; never raises on content, never returns a longer text."""
+        context = context or SegmentContext()
+        if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
+            return text, self._untouched(location, count_tokens(text, self.config.encoding))
+        key = (content_ref(text), context)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached.text, _relocated(cached.report, location)
+        outcome = self._compress_uncached(text, context, location)
+        with self._lock:
+            self._cache[key] = outcome
+            while len(self._cache) > self.config.cache_size:
+                self._cache.popitem(last=False)
+        return outcome.text, outcome.report
+
+    def _compress_uncached(self, text: str, context: SegmentContext, location: str) -> _UnitOutcome:
+        started = time.perf_counter()
+        encoding = self.config.encoding
+        tokens_before = count_tokens(text, encoding)
+        if tokens_before < self.config.min_tokens:
+            return _UnitOutcome(text, self._untouched(location, tokens_before))
+
+        kind, language = ContentKind.TEXT, None
+        name, diagnostic, ref = "passthrough", None, None
+        notes: Mapping[str, int] = {}
+        output, tokens_after = text, tokens_before
+        try:
+            kind, language = detect(text, context.file_path)
+            compressor = route(kind, json_text=text.lstrip()[:1] in ("{", "["))
+            if compressor is not None:
+                segment = Segment(text, context, kind, language)
+                result = compressor.compress(segment)
+                name, notes = compressor.name, result.notes
+                output, tokens_after = result.text, count_tokens(result.text, encoding)
+                if result.lossy:
+                    output, tokens_after, ref, diagnostic = self._settle_lossy(
+                        segment, result, tokens_before, tokens_after
+                    )
+        except Exception as exc:  # a compressor bug must never cost the user their content
+            log.warning("compressor failed on %s (%s): %s", location, kind.value, type(exc).__name__)
+            output, tokens_after = text, tokens_before
+            diagnostic = f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}"
+        if tokens_after >= tokens_before:  # never send more than the original
+            output, tokens_after, ref = text, tokens_before, None
+        report = UnitReport(
+            location=location,
+            kind=kind.value,
+            compressor=name if output != text else "passthrough",
+            tokens_before=tokens_before,
+            tokens_after=tokens_after,
+            ref=ref,
+            diagnostic=diagnostic,
+            time_ms=(time.perf_counter() - started) * 1000,
+            notes=dict(notes),
+        )
+        return _UnitOutcome(output, report)
+
+    def _settle_lossy(
+        self, segment: Segment, result: Compressed, tokens_before: int, tokens_after: int
+    ) -> tuple[str, int, str | None, str | None]:
+        """Keep a lossy output only if it pays and its original is safely stored.
+
+        Returns (text, tokens, ref, diagnostic)."""
+        if tokens_after > tokens_before * (1 - self.config.min_lossy_savings):
+            return self._lossless(segment.text, result, None)
+        if not self.config.lossy:
+            return self._lossless(segment.text, result, "lossy compression disabled")
+        if self.store is None:
+            return self._lossless(segment.text, result, "no store configured: lossless only")
+        try:
+            meta = {"tool": segment.context.tool_name or "", "kind": segment.kind.value}
+            self.store.put(segment.ref, segment.text, meta)
+        except Exception as exc:  # store down / disk full: never drop what cannot be fetched back
+            log.warning("CCR store unavailable (%s): falling back to lossless", type(exc).__name__)
+            diagnostic = f"store unavailable ({type(exc).__name__}): lossless only"
+            return self._lossless(segment.text, result, diagnostic)
+        return result.text, tokens_after, segment.ref, None
+
+    def _lossless(
+        self, original: str, result: Compressed, diagnostic: str | None
+    ) -> tuple[str, int, None, str | None]:
+        text = result.lossless_text if result.lossless_text is not None else normalize_whitespace(original)
+        return text, count_tokens(text, self.config.encoding), None, diagnostic
+
+    @staticmethod
+    def _untouched(location: str, tokens: int) -> UnitReport:
+        return UnitReport(location, ContentKind.TEXT.value, "passthrough", tokens, tokens)
+
+    # -- requests -------------------------------------------------------------------------
+
+    def compress_request(self, request: Mapping[str, Any], provider: str = "auto") -> CompressedRequest:
+        """Compress every unit of a whole request; returns a new request (the input is untouched)."""
+        started = time.perf_counter()
+        format_name, adapter = adapter_for(provider, request)
+        encoding = self.config.encoding
+        split = adapter.split(request, min_chars=self.config.min_tokens)
+        fixed_tokens = sum(count_tokens(t, encoding) for t in split.fixed_texts)
+        replacements: dict[tuple[str | int, ...], str] = {}
+        reports: list[UnitReport] = []
+        for unit in split.units:
+            output, report = self.compress_text(unit.text, unit.context, location=_location(unit))
+            reports.append(report)
+            if output != unit.text:
+                replacements[unit.path] = output
+        new_request = replace_paths(request, replacements) if replacements else dict(request)
+        stats = CompressStats(
+            tokens_before=fixed_tokens + sum(r.tokens_before for r in reports),
+            tokens_after=fixed_tokens + sum(r.tokens_after for r in reports),
+            time_ms=(time.perf_counter() - started) * 1000,
+            format=format_name,
+            tokenizer=encoding,
+            transforms=_by_transform(reports),
+            units=tuple(reports),
+            diagnostics=tuple(f"{r.location}: {r.diagnostic}" for r in reports if r.diagnostic),
+        )
+        return CompressedRequest(new_request, stats)
+
+
+def _location(unit: Unit) -> str:
+    head, *rest = unit.path
+    return str(head) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+
+
+def _relocated(report: UnitReport, location: str) -> UnitReport:
+    if report.location == location:
+        return report
+    return UnitReport(
+        location,
+        report.kind,
+        report.compressor,
+        report.tokens_before,
+        report.tokens_after,
+        report.ref,
+        report.diagnostic,
+        0.0,
+        report.notes,
+    )
+
+
+def _by_transform(reports: list[UnitReport]) -> dict[str, TransformStats]:
+    totals: dict[str, list[int]] = {}
+    for report in reports:
+        entry = totals.setdefault(report.compressor, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += report.tokens_before
+        entry[2] += report.tokens_after
+    return {name: TransformStats(name, *values) for name, values in sorted(totals.items())}

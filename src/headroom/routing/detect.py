@@ -1,0 +1,107 @@
+"""Cheap content sniffers: text -> (ContentKind, language).
+
+Detection looks at a bounded prefix of the text (except JSON, which must parse whole to be
+compressed as JSON), so it stays a small fraction of compression time. Format-specific
+sniffers live beside their compressors (`looks_like_logs`, ...) and are asked in order.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from functools import cache
+
+import orjson
+
+from headroom.ccr.markers import has_marker
+from headroom.segments import ContentKind
+
+__all__ = ["Detection", "detect"]
+
+Detection = tuple[ContentKind, str | None]
+
+_SNIFF_CHARS = 8_000
+_BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
+_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
+_HIT_PATH_KEYS = ("path", "file", "filename", "file_path", "uri")
+_HIT_LINE_KEYS = ("line", "line_number", "lineno", "start_line")
+
+# (kind, "module:function") — the sniffer decides whether the text is that kind.
+_SNIFFERS: tuple[tuple[ContentKind, str], ...] = (
+    (ContentKind.DIFF, "headroom.compressors.diff:looks_like_diff"),
+    (ContentKind.SEARCH, "headroom.compressors.search:looks_like_search"),
+    (ContentKind.LOGS, "headroom.compressors.logs:looks_like_logs"),
+)
+
+
+@cache
+def _sniffer(spec: str) -> Callable[[str], bool] | None:
+    module_name, function = spec.split(":")
+    try:
+        return getattr(importlib.import_module(module_name), function)
+    except (ImportError, AttributeError):
+        return None
+
+
+@cache
+def _language_detector() -> Callable[[str, str | None], str | None] | None:
+    try:
+        from headroom.compressors._tree_sitter import detect_language
+    except ImportError:
+        return None
+    return detect_language
+
+
+def _is_binary(head: str) -> bool:
+    if "\x00" in head:
+        return True
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    if controls > len(head) // 20:
+        return True
+    return bool(_BASE64_RUN.match(head)) and " " not in head.strip()[:512]
+
+
+def _is_search_hits(value: object) -> bool:
+    if not isinstance(value, list) or len(value) < 3 or not all(isinstance(v, dict) for v in value[:20]):
+        return False
+    first = value[0]
+    return any(k in first for k in _HIT_PATH_KEYS) and any(k in first for k in _HIT_LINE_KEYS)
+
+
+def _looks_like_prose(head: str) -> bool:
+    words = _PROSE_WORD.findall(head)
+    if len(words) < 30:
+        return False
+    letters = sum(len(w) for w in words)
+    return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
+
+
+def detect(text: str, file_path: str | None = None) -> Detection:
+    """The kind of `text` and, for code, its language."""
+    head = text[:_SNIFF_CHARS]
+    stripped = head.lstrip()
+    if has_marker(head):
+        return ContentKind.COMPRESSED, None
+    if _is_binary(head):
+        return ContentKind.BINARY, None
+    if stripped[:1] in ("{", "["):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        else:
+            if isinstance(value, (dict, list)):
+                return (ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON), None
+    for kind, spec in _SNIFFERS:
+        sniffer = _sniffer(spec)
+        if sniffer is not None and sniffer(head):
+            return kind, None
+    detect_language = _language_detector()
+    language = detect_language(head, file_path) if detect_language else None
+    if language:
+        return ContentKind.CODE, language
+    if _looks_like_prose(head):
+        return ContentKind.PROSE, None
+    return ContentKind.TEXT, None
