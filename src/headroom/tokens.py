@@ -56,7 +56,8 @@ def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
 def encoding_for_model(model: str | None) -> str:
     """o200k_base for current models (and Claude, approximately); cl100k_base for GPT-4/3.5."""
     lowered = (model or "").lower()
-    if lowered.startswith(("gpt-4-", "gpt-3.5", "text-embedding-3", "text-embedding-ada")) or lowered == "gpt-4":
+    older = ("gpt-4-", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
+    if lowered.startswith(older) or lowered == "gpt-4":
         return "cl100k_base"
     return DEFAULT_ENCODING
 
