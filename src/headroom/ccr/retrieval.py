@@ -1,0 +1,186 @@
+"""Getting originals back: `retrieve()`, the `headroom_retrieve` tool and its executor.
+
+A model that sees ``[headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e]`` calls `headroom_retrieve`
+with that ref, optionally narrowed by `query` (matching JSON rows or text lines) or `lines`
+(a line range). Nothing here raises: an unknown ref, a bad argument or a store outage becomes
+a `RetrievalResult` with ``found=False`` and a message the model can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.ccr._select import (
+    Selection,
+    find_json_rows,
+    parse_line_range,
+    query_terms,
+    select_lines,
+    select_rows,
+)
+from headroom.ccr.base import OriginalStore
+
+__all__ = [
+    "TOOL_NAME",
+    "RetrievalResult",
+    "anthropic_tool",
+    "execute_retrieve_call",
+    "openai_chat_tool",
+    "openai_responses_tool",
+    "retrieve",
+    "tool_parameters",
+]
+
+TOOL_NAME = "headroom_retrieve"
+_REF = re.compile(r"^h_[0-9a-f]{6,64}$")
+_DESCRIPTION = (
+    "Get back content that headroom omitted from an earlier tool output. Omissions are marked "
+    "in place like [headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e]. Call with that ref to get "
+    "the complete original, or narrow it: `query` returns only the JSON rows (or text lines, with "
+    "line numbers) containing all the given words (falling back to any of them); `lines` returns "
+    "a line range such as '120-164'."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalResult:
+    found: bool  # the ref resolved to a stored original
+    ref: str
+    text: str  # the original, or the requested slice of it
+    message: str  # what `text` is (or why there is none), for people and models
+
+    def render(self) -> str:
+        """The tool result a model sees: the message line, then the content."""
+        return f"{self.message}\n{self.text}" if self.text else self.message
+
+
+def _normalize_ref(ref: object) -> str:
+    # Models sometimes echo the marker's "ref=...]" spelling or add quotes.
+    text = str(ref or "").strip().strip("\"'`[]").strip()
+    return text.removeprefix("ref=").strip().lower()
+
+
+def _describe(sel: Selection, unit: str, query: str, ref: str) -> str:
+    if sel.mode == "all":
+        return f"{ref}: {sel.matched} of {sel.total} {unit} match all of {query!r}"
+    if sel.mode == "any":
+        return (
+            f"{ref}: no {unit[:-1]} matches all of {query!r}; "
+            f"{sel.matched} of {sel.total} {unit} match at least one term"
+        )
+    return f"{ref}: no {unit} of {sel.total} match {query!r}; call again without query for the whole original"
+
+
+def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: str | None = None) -> RetrievalResult:
+    """The original stored under `ref`: whole, a line range (`lines="120-164"`), or the JSON rows /
+    text lines matching `query`. With both, the query searches within the line range."""
+    ref = _normalize_ref(ref)
+    if not _REF.match(ref):
+        return RetrievalResult(False, ref, "", f"{ref!r} is not a headroom ref (refs look like h_3f9a1c2b0d4e)")
+    try:
+        stored = store.get(ref)
+    except Exception as exc:  # StoreError, or anything a backend let through: report, never crash
+        return RetrievalResult(False, ref, "", f"ref {ref} could not be read: CCR store unavailable ({exc})")
+    if stored is None:
+        return RetrievalResult(False, ref, "", f"ref {ref} not found (expired or never stored)")
+
+    original = stored.text
+    query = (query or "").strip()
+    terms = query_terms(query)
+    lines_spec = (lines or "").strip()
+
+    if lines_spec:
+        all_lines = original.split("\n")
+        bounds = parse_line_range(lines_spec, len(all_lines))
+        if bounds is None:
+            return RetrievalResult(True, ref, "", f"{ref}: cannot read lines={lines_spec!r}; use e.g. '120-164'")
+        first, last = max(1, bounds[0]), min(len(all_lines), bounds[1])
+        if first > last:
+            return RetrievalResult(
+                True, ref, "", f"{ref}: lines {lines_spec} are outside the original ({len(all_lines)} lines)"
+            )
+        chunk = all_lines[first - 1 : last]
+        if not terms:
+            head = f"{ref}: lines {first}-{last} of {len(all_lines)}"
+            return RetrievalResult(True, ref, "\n".join(chunk), head)
+        sel = select_lines(chunk, first, terms)
+        return RetrievalResult(True, ref, sel.text, _describe(sel, "lines", query, ref) + f" (in {first}-{last})")
+
+    if terms:
+        rows = find_json_rows(original)
+        if rows is not None:
+            sel = select_rows(rows, terms)
+            return RetrievalResult(True, ref, sel.text if sel.matched else "", _describe(sel, "rows", query, ref))
+        sel = select_lines(original.split("\n"), 1, terms)
+        return RetrievalResult(True, ref, sel.text, _describe(sel, "lines", query, ref))
+
+    count = original.count("\n") + 1
+    return RetrievalResult(True, ref, original, f"{ref}: full original ({count} lines, {len(original)} chars)")
+
+
+# -- tool definitions ----------------------------------------------------------------------------
+
+
+def tool_parameters() -> dict[str, Any]:
+    """JSON schema of the tool's arguments (shared by every format)."""
+    return {
+        "type": "object",
+        "properties": {
+            "ref": {"type": "string", "description": "The ref from a headroom marker, e.g. h_3f9a1c2b0d4e."},
+            "query": {
+                "type": "string",
+                "description": "Optional words to look for; returns only the matching JSON rows or text lines.",
+            },
+            "lines": {
+                "type": "string",
+                "description": "Optional 1-based line range of the original, e.g. '120-164'.",
+            },
+        },
+        "required": ["ref"],
+        "additionalProperties": False,
+    }
+
+
+def openai_chat_tool() -> dict[str, Any]:
+    """For Chat Completions ``tools=[...]``."""
+    return {
+        "type": "function",
+        "function": {"name": TOOL_NAME, "description": _DESCRIPTION, "parameters": tool_parameters()},
+    }
+
+
+def openai_responses_tool() -> dict[str, Any]:
+    """For the Responses API ``tools=[...]`` (flat function tool)."""
+    return {"type": "function", "name": TOOL_NAME, "description": _DESCRIPTION, "parameters": tool_parameters()}
+
+
+def anthropic_tool() -> dict[str, Any]:
+    """For the Anthropic Messages API ``tools=[...]``."""
+    return {"name": TOOL_NAME, "description": _DESCRIPTION, "input_schema": tool_parameters()}
+
+
+def _argument(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and len(value) == 2:  # lines given as [120, 164]
+        return f"{value[0]}-{value[1]}"
+    return str(value)
+
+
+def execute_retrieve_call(store: OriginalStore, arguments: dict[str, Any] | str | None) -> str:
+    """Run one `headroom_retrieve` call (arguments as the model sent them: a JSON string for
+    OpenAI, a dict for Anthropic) and return the tool-result text for the model."""
+    if isinstance(arguments, (str, bytes)):
+        try:
+            arguments = json.loads(arguments or "{}")
+        except ValueError:
+            return f'{TOOL_NAME}: arguments are not valid JSON; send {{"ref": "h_..."}}'
+    if not isinstance(arguments, dict) or not arguments.get("ref"):
+        return f"{TOOL_NAME}: missing 'ref' (the h_... id from a [headroom: ...] marker)"
+    result = retrieve(
+        store, str(arguments["ref"]), query=_argument(arguments.get("query")), lines=_argument(arguments.get("lines"))
+    )
+    return result.render()
