@@ -39,6 +39,11 @@ class CompressConfig:
     lossy: bool = True  # False: only lossless transforms (nothing needs the store)
     encoding: str = DEFAULT_ENCODING
     cache_size: int = 4096  # compressed units remembered (agents re-send every turn)
+    max_unit_chars: int = 4_000_000  # bigger units pass through untouched (bounded work per request)
+
+
+class _LeaveAlone(Exception):
+    """A unit that must pass through untouched, with the reason as diagnostic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +90,15 @@ class Pipeline:
         if tokens_before < self.config.min_tokens:
             return _UnitOutcome(text, self._untouched(location, tokens_before))
 
-        kind, language = ContentKind.TEXT, None
+        kind = ContentKind.TEXT
         name, diagnostic, ref = "passthrough", None, None
         notes: Mapping[str, int] = {}
         output, tokens_after = text, tokens_before
         try:
-            kind, language = detect(text, context.file_path)
+            if len(text) > self.config.max_unit_chars:
+                raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
+            detection = detect(text, context.file_path)
+            kind, language, diagnostic = detection.kind, detection.language, detection.note
             compressor = route(kind, json_text=text.lstrip()[:1] in ("{", "["))
             if compressor is not None:
                 segment = Segment(text, context, kind, language)
@@ -101,6 +109,8 @@ class Pipeline:
                     output, tokens_after, ref, diagnostic = self._settle_lossy(
                         segment, result, tokens_before, tokens_after
                     )
+        except _LeaveAlone as why:
+            diagnostic = str(why)
         except Exception as exc:  # a compressor bug must never cost the user their content
             log.warning("compressor failed on %s (%s): %s", location, kind.value, type(exc).__name__)
             output, tokens_after = text, tokens_before
@@ -176,7 +186,7 @@ class Pipeline:
             tokenizer=encoding,
             transforms=_by_transform(reports),
             units=tuple(reports),
-            diagnostics=tuple(f"{r.location}: {r.diagnostic}" for r in reports if r.diagnostic),
+            diagnostics=split.notes + tuple(f"{r.location}: {r.diagnostic}" for r in reports if r.diagnostic),
         )
         return CompressedRequest(new_request, stats)
 

@@ -37,11 +37,14 @@ class AnthropicAdapter:
         user_query = ""
         for i, message in enumerate(messages):
             if not isinstance(message, dict):
+                collect.note(f"messages[{i}]: not an object, left untouched")
                 continue
             role = message.get("role")
             content = message.get("content")
             path = ("messages", i, "content")
             if role != "user":
+                if role != "assistant":
+                    collect.note(f"messages[{i}]: unknown role {str(role)[:40]!r} left untouched")
                 collect.content(path, content, None, str(role))
                 for block in content if isinstance(content, list) else []:
                     if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use"):

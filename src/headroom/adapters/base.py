@@ -45,6 +45,7 @@ class RequestSplit:
     # Every other piece of text the model reads (system, user turns, assistant text, tool-call
     # arguments): counted for the stats, never changed.
     fixed_texts: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # shapes the adapter did not recognize and left alone
 
 
 class FormatAdapter(Protocol):
@@ -113,6 +114,10 @@ class UnitCollector:
         self.min_chars = min_chars
         self.units: list[Unit] = []
         self.fixed: list[str] = []
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
     def fixed_text(self, text: str) -> None:
         if text:
@@ -148,4 +153,4 @@ class UnitCollector:
             self.fixed_text(text)
 
     def result(self) -> RequestSplit:
-        return RequestSplit(tuple(self.units), tuple(self.fixed))
+        return RequestSplit(tuple(self.units), tuple(self.fixed), tuple(self.notes))

@@ -34,6 +34,7 @@ class OpenAIChatAdapter:
         user_query = ""
         for i, message in enumerate(messages):
             if not isinstance(message, dict):
+                collect.note(f"messages[{i}]: not an object, left untouched")
                 continue
             role = message.get("role")
             content = message.get("content")
@@ -57,5 +58,7 @@ class OpenAIChatAdapter:
                 collect.content(path, content, context, "document")
                 user_query = message_text(content)
             else:  # system, developer, unknown roles: never altered
+                if role not in ("system", "developer"):
+                    collect.note(f"messages[{i}]: unknown role {str(role)[:40]!r} left untouched")
                 collect.content(path, content, None, str(role))
         return collect.result()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import orjson
@@ -19,7 +20,13 @@ from headroom.segments import ContentKind
 
 __all__ = ["Detection", "detect"]
 
-Detection = tuple[ContentKind, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    kind: ContentKind
+    language: str | None = None
+    note: str | None = None  # why content that looked compressible is left alone
 
 _SNIFF_CHARS = 8_000
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
@@ -83,25 +90,26 @@ def detect(text: str, file_path: str | None = None) -> Detection:
     head = text[:_SNIFF_CHARS]
     stripped = head.lstrip()
     if has_marker(head):
-        return ContentKind.COMPRESSED, None
+        return Detection(ContentKind.COMPRESSED, note="already carries headroom markers")
     if _is_binary(head):
-        return ContentKind.BINARY, None
+        return Detection(ContentKind.BINARY, note="binary or base64 content left untouched")
+    note = None
     if stripped[:1] in ("{", "["):
         try:
             value = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            value = None
+        except orjson.JSONDecodeError as exc:
+            note = f"looks like JSON but does not parse ({str(exc)[:80]})"
         else:
             if isinstance(value, (dict, list)):
-                return (ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON), None
+                return Detection(ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON)
     for kind, spec in _SNIFFERS:
         sniffer = _sniffer(spec)
         if sniffer is not None and sniffer(head):
-            return kind, None
+            return Detection(kind, note=note)
     detect_language = _language_detector()
     language = detect_language(head, file_path) if detect_language else None
     if language:
-        return ContentKind.CODE, language
+        return Detection(ContentKind.CODE, language, note)
     if _looks_like_prose(head):
-        return ContentKind.PROSE, None
-    return ContentKind.TEXT, None
+        return Detection(ContentKind.PROSE, note=note)
+    return Detection(ContentKind.TEXT, note=note)
