@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import gzip
+import importlib.util
 from functools import cache, lru_cache
-from importlib import resources
+from pathlib import Path
 from unittest import mock
 
 import tiktoken
@@ -22,7 +23,13 @@ _SUPPORTED = ("o200k_base", "cl100k_base")
 
 
 def _load_ranks(name: str) -> dict[bytes, int]:
-    data = (resources.files("bpe_openai") / "data" / f"{name}.tiktoken.gz").read_bytes()
+    # Locate the package's data without importing it: `import bpe_openai` builds its own
+    # encodings at import time (~0.6 s) that headroom does not use.
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("bpe-openai is required for offline token counts: pip install bpe-openai")
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    data = (package_dir / "data" / f"{name}.tiktoken.gz").read_bytes()
     ranks: dict[bytes, int] = {}
     for line in gzip.decompress(data).splitlines():
         if line:

@@ -1,0 +1,121 @@
+"""compress() / compress_request(): shapes, stats, what is never altered, determinism."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+from headroom import CompressConfig, CompressResult, Pipeline, compress, compress_request
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from tests.factories import anthropic_request, customer_rows, openai_request, responses_request
+
+ROWS = json.dumps(customer_rows(), indent=2)
+
+
+def _pipeline() -> Pipeline:
+    return Pipeline(CompressConfig(), MemoryStore())
+
+
+def test_compress_openai_messages_returns_list_with_stats() -> None:
+    request = openai_request(ROWS)
+    out = compress(request["messages"], pipeline=_pipeline())
+    assert isinstance(out, list) and isinstance(out, CompressResult)
+    assert len(out) == len(request["messages"])
+    stats = out.stats
+    assert stats.format == "openai" and stats.tokenizer == "o200k_base"
+    assert stats.tokens_after < stats.tokens_before * 0.3
+    assert stats.saved == stats.tokens_before - stats.tokens_after
+    assert 0 < stats.ratio < 0.3
+    assert stats.transforms["json"].units == 1 and stats.transforms["json"].saved > 0
+    assert stats.time_ms > 0
+    assert "saved" in str(stats)
+
+
+def test_only_tool_results_change() -> None:
+    request = openai_request(ROWS)
+    original = copy.deepcopy(request)
+    out = compress(request["messages"], pipeline=_pipeline())
+    assert request == original  # the caller's messages are never mutated
+    for i, (before, after) in enumerate(zip(original["messages"], out, strict=True)):
+        if before["role"] == "tool":
+            assert after["content"] != before["content"]
+            assert after["tool_call_id"] == before["tool_call_id"]
+        else:
+            assert after == before, f"message {i} changed"
+
+
+def test_anthropic_system_and_latest_user_turn_untouched() -> None:
+    request = anthropic_request(ROWS, question="x" * 5000)  # a large latest user turn: still untouched
+    result = compress_request(request, pipeline=_pipeline())
+    assert result.stats.format == "anthropic"
+    assert result.request["system"] == request["system"]
+    assert result.request["messages"][-1] == request["messages"][-1]
+    block = result.request["messages"][2]["content"][0]
+    assert block["type"] == "tool_result" and block["tool_use_id"] == "toolu_1"
+    assert len(block["content"]) < len(ROWS) / 3
+
+
+def test_responses_input_items() -> None:
+    request = responses_request(ROWS)
+    result = compress_request(request, "responses", pipeline=_pipeline())
+    items = result.request["input"]
+    assert result.request["instructions"] == request["instructions"]
+    assert items[1] == request["input"][1]
+    assert items[2]["call_id"] == "call_1" and len(items[2]["output"]) < len(ROWS) / 3
+    assert result.stats.format == "responses"
+
+
+def test_small_units_pass_through() -> None:
+    request = openai_request(json.dumps(customer_rows(2)))
+    out = compress(request["messages"], pipeline=_pipeline())
+    assert list(out) == request["messages"]
+    assert out.stats.tokens_before == out.stats.tokens_after
+
+
+def test_dropped_rows_are_stored_under_the_marker_ref() -> None:
+    store = MemoryStore()
+    rows = json.dumps(customer_rows(600))
+    out = compress(openai_request(rows)["messages"], pipeline=Pipeline(CompressConfig(), store))
+    content = out[3]["content"]
+    refs = find_refs(content)
+    assert len(refs) == 1 and out.stats.refs == tuple(refs)
+    stored = store.get(refs[0])
+    assert stored is not None and stored.text == rows
+    # The anomalies stay visible: the one suspended customer and the balance outlier.
+    assert "suspended" in content and "9999999" in content
+
+
+def test_lossless_only_without_store() -> None:
+    rows = json.dumps(customer_rows(600))
+    out = compress(openai_request(rows)["messages"], pipeline=Pipeline(CompressConfig(), store=None))
+    content = out[3]["content"]
+    assert find_refs(content) == []
+    assert all(f"user{i:04d}" in content for i in range(1, 601))  # every row still there
+    assert any("no store configured" in d for d in out.stats.diagnostics)
+
+
+def test_same_input_same_bytes_across_processes() -> None:
+    code = (
+        "import json, sys\n"
+        "from headroom import compress, Pipeline\n"
+        "from headroom.ccr.base import MemoryStore\n"
+        "from tests.factories import openai_request, customer_rows\n"
+        "out = compress(openai_request(json.dumps(customer_rows(600)))['messages'], pipeline=Pipeline(store=MemoryStore()))\n"
+        "sys.stdout.write(json.dumps(list(out)))\n"
+    )
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout for _ in range(2)}
+    assert len(runs) == 1
+    assert b"ref=h_" in runs.pop()
+
+
+def test_turn_prefix_is_stable_as_conversation_grows() -> None:
+    """Cache safety: compressing turn N+1 re-compresses turns <= N to identical bytes."""
+    pipeline = _pipeline()
+    request = openai_request(ROWS)
+    first = compress(request["messages"][:4], pipeline=pipeline)
+    grown = [*request["messages"], {"role": "user", "content": "Now compare plan sizes: free vs pro."}]
+    second = compress(grown, pipeline=Pipeline(CompressConfig(), MemoryStore()))
+    assert json.dumps(list(second)[:4]) == json.dumps(list(first))
