@@ -103,7 +103,8 @@ def test_same_input_same_bytes_across_processes() -> None:
         "from headroom import compress, Pipeline\n"
         "from headroom.ccr.base import MemoryStore\n"
         "from tests.factories import openai_request, customer_rows\n"
-        "out = compress(openai_request(json.dumps(customer_rows(600)))['messages'], pipeline=Pipeline(store=MemoryStore()))\n"
+        "request = openai_request(json.dumps(customer_rows(600)))\n"
+        "out = compress(request['messages'], pipeline=Pipeline(store=MemoryStore()))\n"
         "sys.stdout.write(json.dumps(list(out)))\n"
     )
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout for _ in range(2)}
