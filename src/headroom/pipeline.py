@@ -101,9 +101,10 @@ class Pipeline:
             kind, language, diagnostic = detection.kind, detection.language, detection.note
             compressor = route(kind, json_text=text.lstrip()[:1] in ("{", "["))
             if compressor is not None:
+                name = compressor.name
                 segment = Segment(text, context, kind, language)
                 result = compressor.compress(segment)
-                name, notes = compressor.name, result.notes
+                notes = result.notes
                 output, tokens_after = result.text, count_tokens(result.text, encoding)
                 if result.lossy:
                     output, tokens_after, ref, diagnostic = self._settle_lossy(

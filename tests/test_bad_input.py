@@ -1,0 +1,111 @@
+"""Bad input never raises and never changes content: it passes through with a diagnostic."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import pytest
+
+from headroom import CompressConfig, Pipeline, compress
+from headroom.ccr.base import MemoryStore
+from headroom.compressors.base import Compressed, register
+from headroom.errors import StoreError
+from headroom.segments import ContentKind, Segment
+from tests.factories import anthropic_request, customer_rows, openai_request
+
+
+def _pipeline(**config: object) -> Pipeline:
+    return Pipeline(CompressConfig(**config), MemoryStore())  # type: ignore[arg-type]
+
+
+def _tool_content_after(content: str, **config: object) -> tuple[str, tuple[str, ...]]:
+    out = compress(openai_request(content)["messages"], pipeline=_pipeline(**config))
+    return out[3]["content"], out.stats.diagnostics
+
+
+def test_invalid_json_that_looks_like_json() -> None:
+    broken = json.dumps(customer_rows(100))[:-40] + ', "oops": }'
+    content, diagnostics = _tool_content_after(broken)
+    assert content == broken
+    assert any("does not parse" in d for d in diagnostics)
+
+
+def test_ten_megabyte_single_line() -> None:
+    line = "x7" * 5_000_000
+    content, diagnostics = _tool_content_after(line, max_unit_chars=4_000_000)
+    assert content is line or content == line
+    assert any("exceeds max_unit_chars" in d for d in diagnostics)
+
+
+def test_binary_content() -> None:
+    blob = "".join(chr(i % 32) for i in range(5000)) + "\x00PNG"
+    content, diagnostics = _tool_content_after(blob)
+    assert content == blob
+    assert any("binary" in d for d in diagnostics)
+
+
+def test_deeply_nested_json() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    content, diagnostics = _tool_content_after(deep)
+    assert content == deep
+    assert diagnostics  # too deep for the parser: reported, not raised
+
+
+def test_unknown_roles_and_shapes() -> None:
+    messages = [
+        {"role": "narrator", "content": "x" * 3000},
+        "not a message",
+        {"role": "user", "content": "hi"},
+    ]
+    out = compress(messages, pipeline=_pipeline())
+    assert list(out) == messages
+    assert any("unknown role 'narrator'" in d for d in out.stats.diagnostics)
+    assert any("not an object" in d for d in out.stats.diagnostics)
+
+
+@pytest.mark.parametrize("content", ["", None, [], [{"type": "text", "text": ""}]])
+def test_empty_content(content: object) -> None:
+    messages = [{"role": "tool", "tool_call_id": "c", "content": content}, {"role": "user", "content": "?"}]
+    out = compress(messages, pipeline=_pipeline())
+    assert list(out) == messages
+
+
+def test_empty_anthropic_tool_result() -> None:
+    request = anthropic_request("")
+    out = compress(request["messages"], pipeline=_pipeline())
+    assert list(out) == request["messages"]
+
+
+@register
+class _ExplodingCompressor:
+    """Registered for the TEXT kind with top priority, only while a test enables it."""
+
+    name: ClassVar[str] = "exploding-test-double"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset()
+    priority: ClassVar[int] = 1000
+
+    def compress(self, segment: Segment) -> Compressed:
+        raise RuntimeError("boom")
+
+
+def test_compressor_exception_keeps_original(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_ExplodingCompressor, "kinds", frozenset({ContentKind.JSON}))
+    rows = json.dumps(customer_rows(100))
+    content, diagnostics = _tool_content_after(rows)
+    assert content == rows
+    assert any("exploding-test-double failed: RuntimeError: boom" in d for d in diagnostics)
+
+
+class _BrokenStore(MemoryStore):
+    def put(self, ref: str, text: str, meta: dict[str, str] | None = None) -> None:
+        raise StoreError("disk full")
+
+
+def test_unavailable_store_falls_back_to_lossless() -> None:
+    rows = customer_rows(800)
+    out = compress(openai_request(json.dumps(rows))["messages"], pipeline=Pipeline(CompressConfig(), _BrokenStore()))
+    content = json.loads(out[3]["content"])
+    assert len(content["rows"]) == 800  # nothing dropped, since nothing could be stored
+    assert any("store unavailable" in d for d in out.stats.diagnostics)
+    assert out.stats.tokens_after < out.stats.tokens_before  # lossless factoring still applies
