@@ -118,21 +118,8 @@ def _pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
 
-def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: int) -> str:
+def scenario_table(runs: list[CaseRun]) -> list[str]:
     lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (`benchmarks/run.py`) from the shared cases in "
-        f"`{cases_dir.relative_to(ROOT.parent) if cases_dir.is_relative_to(ROOT.parent) else cases_dir}`, "
-        "each in both request formats (OpenAI chat and Anthropic). Tokens are exact `o200k_base` counts of every text "
-        "the model reads (system, messages, tool-call arguments, tool results). *Visible*: the needle is in the "
-        "compressed request. *Recoverable*: visible, or returned by retrieving a `ref` found in the compressed "
-        "request from the CCR store. Time: p50 of "
-        f"{repeats} runs of `compress_request` on one request, fresh pipeline each run (no cache), one process on this "
-        "2-core machine. Numbers from one run; ratios are what to compare.",
-        "",
-        "## By scenario",
-        "",
         "| scenario | requests | tokens before | after | savings | needles visible | visible or recoverable "
         "| p50 ms / request |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -149,7 +136,25 @@ def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: 
             f"| {_pct(sum(r.visible for r in group), needles)} | {_pct(sum(r.recoverable for r in group), needles)} "
             f"| {statistics.median(r.p50_ms for r in group):.1f} |"
         )
-    lines += [
+    return lines
+
+
+def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: int) -> str:
+    shown_dir = cases_dir.relative_to(ROOT.parent) if cases_dir.is_relative_to(ROOT.parent) else cases_dir
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`benchmarks/run.py`) from the shared cases in `{shown_dir}`, "
+        "each in both request formats (OpenAI chat and Anthropic). Tokens are exact `o200k_base` counts of every text "
+        "the model reads (system, messages, tool-call arguments, tool results). *Visible*: the needle is in the "
+        "compressed request. *Recoverable*: visible, or returned by retrieving a `ref` found in the compressed "
+        "request from the CCR store. Time: p50 of "
+        f"{repeats} runs of `compress_request` on one request, fresh pipeline each run (no cache), one process on this "
+        "2-core machine. Numbers from one run; ratios are what to compare.",
+        "",
+        "## By scenario",
+        "",
+        *scenario_table(runs),
         "",
         f"Identity baseline (no compression): {identity_tokens:,} tokens before = after, 0% savings, 100% visible.",
         "",
@@ -167,11 +172,23 @@ def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: 
     return "\n".join(lines) + "\n"
 
 
+def update_readme(readme: Path, runs: list[CaseRun]) -> None:
+    """Replace the table between the README's bench markers with this run's scenario table."""
+    text = readme.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(head + start + "\n" + "\n".join(scenario_table(runs)) + "\n" + end + tail)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README whose table to refresh")
     args = parser.parse_args()
     files = sorted(args.cases.glob("*.json"))
     if not files:
@@ -194,6 +211,8 @@ def main() -> int:
     report = render(runs, args.cases, args.repeats, identity_tokens)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
+    if args.readme.exists():
+        update_readme(args.readme, runs)
     console.print(report)
     lost = [r for r in runs if r.recoverable < r.needles or not r.pairs_ok]
     for r in lost:

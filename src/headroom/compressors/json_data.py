@@ -109,7 +109,7 @@ class _Crusher:
         body_rows = [{c: self.crush(row[c]) for c in kept_columns if c in row} for row in flat]
         uniform = all(len(row) == len(kept_columns) for row in body_rows)
 
-        selection = self._maybe_select_rows(body_rows, kept_columns)
+        selection = self._maybe_select_rows(body_rows, kept_columns, uniform)
         shown = [body_rows[i] for i in selection.kept] if selection else body_rows
 
         meta: dict[str, Any] = {}
@@ -226,10 +226,13 @@ class _Crusher:
         # Column names repeat once per row in object form and once in all in columnar form.
         return len(rows) >= 2 and bool(columns)
 
-    def _maybe_select_rows(self, rows: list[dict[str, Any]], columns: list[str]) -> RowSelection | None:
+    def _maybe_select_rows(
+        self, rows: list[dict[str, Any]], columns: list[str], uniform: bool
+    ) -> RowSelection | None:
         if not self.select or len(rows) < self.options.row_selection_min_rows:
             return None
-        size = len(orjson.dumps(rows))
+        # Measure the table as it would be sent: columnar rows carry no key names.
+        size = len(orjson.dumps([list(r.values()) for r in rows] if uniform else rows))
         if size < self.options.row_selection_min_chars:
             return None
         selection = select_rows(rows, columns, self.terms, size_chars=size)
