@@ -95,13 +95,24 @@ class _Crusher:
         self.rows_in += len(rows)
         flat = [self._flatten(row) for row in rows]
         columns = list(dict.fromkeys(key for row in flat for key in row))
-        everywhere = [c for c in columns if all(c in row for row in flat)]
-
+        # Columns present in exactly the same rows form a group (nested objects that are null in
+        # some rows give such groups); derived and lookup columns are found within a group, so a
+        # factored column is present exactly where its source column is.
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for column in columns:
+            groups.setdefault(tuple(i for i, row in enumerate(flat) if column in row), []).append(column)
+        everywhere = groups.get(tuple(range(len(flat))), [])
         constants = self._constant_columns(flat, everywhere)
-        remaining = [c for c in everywhere if c not in constants]
-        derived = self._derived_columns(flat, remaining)
-        remaining = [c for c in remaining if c not in derived]
-        lookups = self._lookup_columns(flat, remaining)
+        derived: dict[str, tuple[str, str, str]] = {}
+        lookups: dict[str, tuple[str, dict[str, Any]]] = {}
+        for present, group in groups.items():
+            if len(present) < self.options.min_rows:
+                continue
+            group_rows = [flat[i] for i in present]
+            remaining = [c for c in group if c not in constants]
+            derived.update(self._derived_columns(group_rows, remaining))
+            remaining = [c for c in remaining if c not in derived]
+            lookups.update(self._lookup_columns(group_rows, remaining))
         factored = set(constants) | set(derived) | set(lookups)
         self.columns_factored += len(factored)
 
@@ -119,10 +130,10 @@ class _Crusher:
             notes.append("'constant' fields have the same value in every row")
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
-            notes.append("'derived' field = prefix + value of the named column + suffix")
+            notes.append("'derived' field = prefix + value of the named column + suffix, wherever that column is")
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
-            notes.append("'lookup' field = values[<row's value of 'by'>]")
+            notes.append("'lookup' field = values[<row's value of 'by'>], wherever 'by' is")
         if selection:
             self.rows_dropped += len(rows) - len(selection.kept)
             notes.append(marker(selection.summary, self.ref))
