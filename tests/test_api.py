@@ -120,3 +120,13 @@ def test_turn_prefix_is_stable_as_conversation_grows() -> None:
     grown = [*request["messages"], {"role": "user", "content": "Now compare plan sizes: free vs pro."}]
     second = compress(grown, pipeline=Pipeline(CompressConfig(), MemoryStore()))
     assert json.dumps(list(second)[:4]) == json.dumps(list(first))
+
+
+def test_protected_units_stay_whole() -> None:
+    request = openai_request(ROWS)
+    result = compress_request(
+        request, pipeline=_pipeline(), protect=lambda unit: unit.context.tool_name == "list_customers"
+    )
+    assert result.request["messages"][3]["content"] == ROWS
+    assert result.stats.units[0].kind == "protected"
+    assert result.stats.tokens_before == result.stats.tokens_after

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from headroom.adapters import Unit
 from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
@@ -60,9 +61,13 @@ def compress(
 
 
 def compress_request(
-    request: Mapping[str, Any], provider: str = "auto", *, pipeline: Pipeline | None = None
+    request: Mapping[str, Any],
+    provider: str = "auto",
+    *,
+    pipeline: Pipeline | None = None,
+    protect: Callable[[Unit], bool] | None = None,
 ) -> CompressedRequest:
     """Compress a whole request body (system, tools, messages / input). System prompts, tool
-    definitions and the latest user turn are never altered."""
+    definitions and the latest user turn are never altered; `protect(unit)` keeps units whole."""
     pipeline = pipeline or default_pipeline(encoding_for_model(request.get("model")))
-    return pipeline.compress_request(request, provider)
+    return pipeline.compress_request(request, provider, protect=protect)

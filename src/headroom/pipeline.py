@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,9 +152,7 @@ class Pipeline:
             return self._lossless(segment.text, result, diagnostic)
         return result.text, tokens_after, segment.ref, None
 
-    def _lossless(
-        self, original: str, result: Compressed, diagnostic: str | None
-    ) -> tuple[str, int, None, str | None]:
+    def _lossless(self, original: str, result: Compressed, diagnostic: str | None) -> tuple[str, int, None, str | None]:
         text = result.lossless_text if result.lossless_text is not None else normalize_whitespace(original)
         return text, count_tokens(text, self.config.encoding), None, diagnostic
 
@@ -164,8 +162,17 @@ class Pipeline:
 
     # -- requests -------------------------------------------------------------------------
 
-    def compress_request(self, request: Mapping[str, Any], provider: str = "auto") -> CompressedRequest:
-        """Compress every unit of a whole request; returns a new request (the input is untouched)."""
+    def compress_request(
+        self,
+        request: Mapping[str, Any],
+        provider: str = "auto",
+        *,
+        protect: Callable[[Unit], bool] | None = None,
+    ) -> CompressedRequest:
+        """Compress every unit of a whole request; returns a new request (the input is untouched).
+
+        `protect(unit)` returning True keeps that unit whole (e.g. the proxy's edit-safety policy
+        for a file read right before an edit)."""
         started = time.perf_counter()
         format_name, adapter = adapter_for(provider, request)
         encoding = self.config.encoding
@@ -174,6 +181,10 @@ class Pipeline:
         replacements: dict[tuple[str | int, ...], str] = {}
         reports: list[UnitReport] = []
         for unit in split.units:
+            if protect is not None and protect(unit):
+                tokens = count_tokens(unit.text, encoding)
+                reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
+                continue
             output, report = self.compress_text(unit.text, unit.context, location=_location(unit))
             reports.append(report)
             if output != unit.text:
