@@ -1,0 +1,270 @@
+"""Search-result compressor: every match line stays, context goes, markers say what went."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.ccr.markers import find_refs, has_marker
+from headroom.compressors.passthrough import normalize_whitespace
+from headroom.compressors.search import SearchCompressor, SearchOptions, looks_like_search
+from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.tokens import count_tokens
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "search"
+COMPRESSOR = SearchCompressor()
+GREP_MATCH = re.compile(r"^([^\s:]+):(\d+):", re.M)
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def compress(text: str, query: str = "", args: str = "", options: SearchOptions | None = None):
+    segment = Segment(text, SegmentContext("run_grep", args, query), ContentKind.SEARCH)
+    compressor = SearchCompressor(options) if options else COMPRESSOR
+    return compressor.compress(segment), segment
+
+
+# --- grep -n -C text --------------------------------------------------------------------
+
+
+def test_grep_keeps_every_match_line_and_drops_context() -> None:
+    text = fixture("grep_context.txt")
+    result, segment = compress(text, "Where is the default socket timeout set?", '{"pattern": "timeout *="}')
+    assert result.lossy
+    original_matches = GREP_MATCH.findall(text)
+    assert len(original_matches) == 38
+    assert GREP_MATCH.findall(result.text) == original_matches  # all of them, in input order
+    assert find_refs(result.text) == [segment.ref]
+    assert result.text.startswith("[headroom: ")
+    assert "context lines omitted" in result.text.splitlines()[0]
+    context_lines = [line for line in result.text.splitlines() if re.match(r"^[^\s:]+-\d+-", line)]
+    assert len(context_lines) <= 12
+    assert count_tokens(result.text) < 0.3 * count_tokens(text)
+    assert result.notes["matches_kept"] == 38 and result.notes["matches_dropped"] == 0
+
+
+def test_grep_file_line_pairs_and_signatures_stay_visible() -> None:
+    result, _ = compress(fixture("grep_context.txt"), "socket connection timeouts")
+    assert "socket.py:809:def create_connection(address, timeout=_GLOBAL_DEFAULT_TIMEOUT," in result.text
+    assert "subprocess.py:1257: def wait(self, timeout=None):" in result.text
+
+
+def test_context_near_best_hits_is_kept() -> None:
+    # A matching signature keeps the docstring below it.
+    result, _ = compress(fixture("grep_context.txt"), "selectors select timeout", '{"pattern": "timeout"}')
+    assert 'selectors.py-156- """Perform the actual selection, until some monitored file objects are' in result.text
+
+
+def test_vague_matches_get_their_enclosing_definition() -> None:
+    lines = []
+    for i, name in enumerate(["parse_date", "parse_addr", "parse_header", "parse_token"]):
+        base = 10 + i * 20
+        lines += [
+            f"email/utils.py-{base}-def {name}(value):",
+            f"email/utils.py-{base + 1}-    if not value:",
+            f"email/utils.py:{base + 2}:        return None",
+            f"email/utils.py-{base + 3}-    return value.strip()",
+            "--",
+        ]
+    text = "\n".join(lines[:-1])
+    result, _ = compress(text, "which parsers return None")
+    for i, name in enumerate(["parse_date", "parse_addr", "parse_header", "parse_token"]):
+        assert f"email/utils.py-{10 + i * 20}-def {name}(value):" in result.text
+        assert f"email/utils.py:{12 + i * 20}: return None" in result.text
+    assert "if not value" not in result.text
+
+
+def test_overlapping_windows_are_deduplicated() -> None:
+    text = fixture("grep_context.txt")
+    doubled = text + "--\n" + text  # the same search pasted twice
+    result, _ = compress(doubled)
+    assert "duplicate lines removed" in result.text
+    assert GREP_MATCH.findall(result.text) == GREP_MATCH.findall(text)
+
+
+def test_terms_rank_hits_when_the_budget_forces_drops() -> None:
+    lines = []
+    for f in range(30):
+        for n in range(1, 41):
+            word = "needle_limit" if (f, n) == (17, 33) else "filler"
+            lines.append(f"pkg/mod{f:02d}.py:{n * 3}:    value = compute_{word}({n})")
+    text = "\n".join(lines)
+    options = SearchOptions(match_budget_chars=4_000, match_budget_ratio=0.0)
+    result, segment = compress(text, "where is the needle_limit computed?", options=options)
+    assert result.lossy
+    assert "pkg/mod17.py:99: value = compute_needle_limit(33)" in result.text
+    assert result.notes["matches_dropped"] > 0
+    assert "more matches in pkg/mod17.py (lines " in result.text  # per-file marker with ranges
+    assert "matches in other files omitted" in result.text
+    assert set(find_refs(result.text)) == {segment.ref}
+    assert len(result.text) < 0.3 * len(text)
+
+
+def test_grep_trailer_lines_are_kept() -> None:
+    text = fixture("grep_context.txt") + "\n[showing first 38 of 51 matches]"
+    result, _ = compress(text)
+    assert result.text.endswith("[showing first 38 of 51 matches]")
+
+
+# --- ripgrep formats ---------------------------------------------------------------------
+
+
+def test_rg_json_events_become_grep_lines() -> None:
+    text = fixture("rg_json.jsonl")
+    assert looks_like_search(text)
+    result, _ = compress(text, "what line length limits do the http clients use")
+    assert result.lossy
+    assert "http/client.py:112:_MAXHEADERS = 100" in result.text
+    assert "poplib.py:48:_MAXLINE = 2048" in result.text
+    assert '{"type"' not in result.text
+    assert "[rg summary: matches=20, matched_lines=20" in result.text
+    matches = sum(1 for line in text.splitlines() if line.startswith('{"type":"match"'))
+    assert len(GREP_MATCH.findall(result.text)) == matches
+
+
+def test_rg_heading_layout_is_kept() -> None:
+    text = fixture("rg_heading.txt")
+    assert looks_like_search(text)
+    result, _ = compress(text, "line limits in mail protocols")
+    assert result.lossy
+    body = result.text.splitlines()
+    assert body[1] == "http/client.py"
+    assert "112:_MAXHEADERS = 100" in body
+    assert "poplib.py" in body and "48:_MAXLINE = 2048" in body
+    assert sum(1 for line in body if re.match(r"^\d+-", line)) <= 3  # context lines mostly gone
+    assert sum(1 for line in body if re.match(r"^\d+:", line)) == 16  # every match line stays
+
+
+# --- JSON hit lists ----------------------------------------------------------------------
+
+
+def test_json_hits_render_as_grep_lines_grouped_by_file() -> None:
+    text = fixture("hits.json")
+    hits = json.loads(text)
+    assert looks_like_search(text)
+    result, segment = compress(text, "which logging APIs are deprecated", '{"query": "warnings.warn"}')
+    assert result.lossy
+    assert find_refs(result.text) == [segment.ref]
+    for hit in hits:
+        assert f"{hit['path']}:{hit['line']}:{hit['text']}" in result.text
+    assert '"score"' not in result.text and "3.6" not in result.text.splitlines()[0]
+    paths = [m[0] for m in GREP_MATCH.findall(result.text)]
+    assert paths == sorted(paths, key=paths.index)  # each file's hits are together
+    assert "logging/__init__.py-1503- def warn(self, msg, *args, **kwargs):" in result.text
+    assert count_tokens(result.text) < 0.25 * count_tokens(text)
+
+
+def test_json_hits_with_wrapper_and_extra_fields() -> None:
+    payload = {
+        "query": "MAXLINE",
+        "total": 3,
+        "results": [
+            {"file": "a/x.py", "line_number": n, "content": f"X{n} = {n}", "repo": "core", "score": 1.5}
+            for n in (3, 9, 27)
+        ],
+    }
+    result, _ = compress(json.dumps(payload, indent=2))
+    assert "query: MAXLINE" in result.text and "total: 3" in result.text
+    assert "a/x.py:9:X9 = 9  (repo=core)" in result.text
+    assert "1.5" not in result.text
+
+
+# --- sniffer -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "src/a.py:10:def f():\nsrc/a.py-11-    pass\n--\nsrc/b.py:3:X = 1\n",
+        "src/a.py:10:foo\nsrc/a.py:12:bar\n",
+        "12:def f():\n13-    return 1\n--\n40:def g():\n",  # grep -n -C on one file
+        '[{"path": "a.py", "line": 3, "text": "x"}, {"path": "b.py", "line": 4, "text": "y"}]',
+        '{"type":"begin","data":{"path":{"text":"a.py"}}}\n',
+    ],
+)
+def test_sniffer_accepts_search_output(text: str) -> None:
+    assert looks_like_search(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - x\n" * 5,
+        "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:06:01.610 2931 INFO nova.compute.claims x\n" * 5,
+        "1: first item\n2: second item\n3: third item\n",  # a numbered list, not a search
+        "     1\timport os\n     2\timport sys\n",
+        "The meeting is at 10:30:00 today.\nBring notes.\n",
+        '{"login": "octocat", "id": 1}',
+        '[{"login": "octocat", "id": 1}, {"login": "hubot", "id": 2}]',
+        "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n",
+        "",
+    ],
+)
+def test_sniffer_rejects_other_text(text: str) -> None:
+    assert not looks_like_search(text)
+
+
+def test_sniffer_on_a_cut_head() -> None:
+    text = fixture("grep_context.txt")
+    assert looks_like_search(text[:8000])
+
+
+# --- safety ------------------------------------------------------------------------------
+
+
+def test_deterministic() -> None:
+    text = fixture("grep_context.txt")
+    first, _ = compress(text, "timeout", '{"pattern": "timeout"}')
+    second, _ = compress(text, "timeout", '{"pattern": "timeout"}')
+    assert first.text == second.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "[{not json",
+        '[{"path": "a.py"}]',  # no line numbers: not hits
+        "\x00\x01\x02binary\xff",
+        "just some words\nwith no structure",
+        '{"type":"match","data":42}\n{"type":"match"',
+    ],
+)
+def test_malformed_input_passes_through(text: str) -> None:
+    result, _ = compress(text)
+    assert result.text == normalize_whitespace(text)
+    assert not result.lossy
+    assert not has_marker(result.text)
+
+
+def test_small_output_is_left_alone() -> None:
+    text = "src/a.py:10:def f():\nsrc/a.py-11-    pass"
+    result, _ = compress(text)
+    assert result.text == text and not result.lossy
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["a.py", "b/c.py", "x-1-y.txt"]), st.sampled_from(":-"), st.integers(0, 50)).map(
+                lambda t: f"{t[0]}{t[1]}{t[2]}{t[1]}"
+            ),
+            st.just("--"),
+        ).flatmap(lambda prefix: st.text(max_size=30).map(lambda body: prefix + body.replace("\n", " "))),
+        max_size=60,
+    )
+)
+def test_never_raises_never_grows(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    result, segment = compress(text, "a.py value")
+    assert count_tokens(result.text) <= count_tokens(text)
+    if result.lossy:
+        assert find_refs(result.text) == [segment.ref]
