@@ -1,0 +1,346 @@
+"""Log compressor: collapse repeated events by template, keep everything an operator hunts for.
+
+Each event (a line, or a header line plus its stack trace) gets a template (see
+`_log_templates`). A template seen many times collapses to its first occurrence, its last
+one, the occurrences that show a value not seen yet (another IP, host, id, status code) and
+one marker with the count and time range of the rest. Kept verbatim: errors and warnings
+(collapsed only when they repeat a lot, and then with every distinct key value shown), whole
+stack traces, one event of context on each side of an error, unique events, the first and
+last event, and events naming a term from the user's task or the tool arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from headroom.ccr.markers import marker
+from headroom.compressors._log_templates import (
+    HEADER,
+    Record,
+    extract_timestamp,
+    line_severity,
+    split_records,
+    template_lines,
+    value_kind,
+)
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+from headroom.tokens import count_tokens
+
+__all__ = ["LogCompressor", "looks_like_logs"]
+
+_MIN_LINES = 12  # below this a log is read faster than any summary of it
+_KEEP_ALL = (2, 4)  # groups this small are kept whole: (normal, warning/error)
+_MAX_VARIANTS = (3, 8)  # extra "new value" occurrences kept per group: (normal, warning/error)
+_MAX_KEY_DISTINCT = (3, 8)  # a variable with at most this many values is a key: (normal, warning/error)
+_KEY_REPEATS = (3, 1)  # ... and must repeat this many times per value on average
+_MAX_TERM_HITS = 4  # occurrences kept per group because they name a term of the task
+_MARKER_VALUES = 6  # unseen key values listed in a marker
+_MARKER_COST = 80  # approx. characters of a marker line: never drop less than twice that
+_NO_KEY_KINDS = frozenset({"ts", "dur"})
+_LONG_RECORD = 12  # records longer than this get recursion runs squeezed
+
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_IDENTIFIER = re.compile(r"[\d_.:/@-]")
+_TIME_PART = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+
+# Sniffer: lines that look like log events or trace lines.
+_K8S_EVENT = re.compile(
+    r"^(?:LAST SEEN\s+TYPE\s+REASON|NAMESPACE\s+LAST SEEN\s)"
+    r"|^(?:\S+\s+)?(?:<unknown>|\d+[smhd]\S*|\d{4}-\d{2}-\d{2}T\S+)\s+(?:Normal|Warning)\s+[A-Z]\w+\s+\S+"
+)
+_TRACE_LINE = re.compile(
+    r"^(?:Traceback \(most recent call last\)|\s+File \"|\s+at\s+[\w$.<>/]+\(|Caused by:|\s*\.\.\. \d+ more"
+    r"|[\w.]+(?:Error|Exception): )"
+)
+_JSON_LOG = re.compile(r'^\{.*"(?:level|severity|lvl|msg|message|@?timestamp|time|ts)"\s*:')
+_SNIFF_LINES = 60
+
+
+def looks_like_logs(text: str) -> bool:
+    """Cheap check on a prefix: do most non-blank lines look like log events or trace lines?"""
+    total = 0
+    hits = 0
+    for line in text.split("\n", _SNIFF_LINES)[:_SNIFF_LINES]:
+        if not line.strip():
+            continue
+        total += 1
+        if line[:1] == "{":
+            hits += bool(_JSON_LOG.match(line))
+        elif HEADER.match(line) or _K8S_EVENT.match(line) or _TRACE_LINE.match(line):
+            hits += 1
+    return total >= 2 and hits * 2 >= total and hits >= 2
+
+
+def _malformed(text: str) -> bool:
+    """Binary bytes or broken decoding: such input is returned untouched."""
+    if "\x00" in text or _SURROGATE.search(text):
+        return True
+    sample = text[:200_000]
+    return len(_CONTROL.findall(sample)) * 1000 > len(sample)
+
+
+def _useful_terms(segment: Segment, lower: list[str], records: list[Record]) -> set[int]:
+    """Records naming a term of the task or the tool arguments, if the term is specific here.
+
+    An identifier (``job_1445144423722_0020``, ``10.0.0.7``, ``api-7d9f``) may mark up to a
+    tenth of the events; a plain word ("retrying", "cluster") only a handful, else it is noise.
+    """
+    terms = segment.context.terms()
+    if not terms:
+        return set()
+    body = "\n".join(lower)
+    id_limit = max(3, len(records) // 10)
+    word_limit = max(2, len(records) // 100)
+    hits: set[int] = set()
+    for term in sorted(terms):
+        if term.isdigit() and len(term) < 5:  # limits, counts: they match timestamps
+            continue
+        if term not in body:
+            continue
+        found = [i for i, rec in enumerate(records) if any(term in lower[j] for j in range(rec.start, rec.end))]
+        if len(found) <= (id_limit if _IDENTIFIER.search(term) else word_limit):
+            hits.update(found)
+    return hits
+
+
+def _time_range(first: str | None, last: str | None) -> str:
+    """The span of omitted events: "17:41:44–23:44:28" within a day, full stamps across days."""
+    if not first or not last:
+        return first or last or ""
+    t1, t2 = _TIME_PART.search(first), _TIME_PART.search(last)
+    if t1 and t2:
+        d1, d2 = first[: t1.start()].strip(" T"), last[: t2.start()].strip(" T")
+        if d1 == d2:
+            return t1.group() if t1.group() == t2.group() else f"{t1.group()}–{t2.group()}"
+    return first if first == last else f"{first}–{last}"
+
+
+def _collapse_repeats(block: list[str], ref: str) -> list[str]:
+    """Squeeze runs of a frame (or a cycle of up to 4 frames) repeated 4+ times: recursion."""
+    out: list[str] = []
+    i, n = 0, len(block)
+    while i < n:
+        best_reps, best_period = 0, 0
+        for period in (1, 2, 3, 4):
+            if i + 4 * period > n:
+                break
+            unit = block[i : i + period]
+            reps = 1
+            while i + (reps + 1) * period <= n and block[i + reps * period : i + (reps + 1) * period] == unit:
+                reps += 1
+            if reps >= 4 and reps * period > best_reps * best_period:
+                best_reps, best_period = reps, period
+        if best_reps:
+            out.extend(block[i : i + best_period])
+            dropped = (best_reps - 1) * best_period
+            out.append(marker(f"{dropped} lines repeating the {best_period} above omitted", ref))
+            i += best_reps * best_period
+        else:
+            out.append(block[i])
+            i += 1
+    return out
+
+
+def _group(
+    records: list[Record], lines: list[str], templates: list[str]
+) -> tuple[dict[str, list[int]], dict[str, int]]:
+    """Records by template (in first-seen order), and each template's highest severity."""
+    groups: dict[str, list[int]] = {}
+    severity: dict[str, int] = {}
+    # Level words and exception names are literal text, never inside a masked variable, so a
+    # line's severity follows from its template: compute it once per template.
+    header_sev: dict[str, int] = {}
+    cont_sev: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        template = templates[rec.start]
+        sev = header_sev.get(template)
+        if sev is None:
+            sev = header_sev[template] = line_severity(lines[rec.start], True)
+        if rec.end - rec.start > 1:
+            for j in range(rec.start + 1, rec.end):
+                line_sev = cont_sev.get(templates[j])
+                if line_sev is None:
+                    line_sev = cont_sev[templates[j]] = line_severity(lines[j], False)
+                sev = max(sev, line_sev)
+            template = "\n".join(templates[rec.start : rec.end])
+        rec.template, rec.severity = template, sev
+        groups.setdefault(template, []).append(i)
+        severity[template] = max(severity.get(template, 0), sev)
+    return groups, severity
+
+
+class _Plan:
+    """The selection for one log: which records stay, and the key values no kept line shows."""
+
+    def __init__(self, lines: list[str], values: list[list[str]], records: list[Record], hits: set[int]) -> None:
+        self.lines = lines
+        self.values = values
+        self.records = records
+        self.term_hits = hits
+        self.keep = [False] * len(records)
+        self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
+
+    def _vars(self, rec: Record) -> list[str]:
+        if rec.end - rec.start == 1:
+            return self.values[rec.start]
+        found: list[str] = []
+        for j in range(rec.start, rec.end):
+            found.extend(self.values[j])
+        return found
+
+    def select_group(self, members: list[int], important: bool) -> None:
+        keep = self.keep
+        level = 1 if important else 0
+        if len(members) <= _KEEP_ALL[level]:
+            for m in members:
+                keep[m] = True
+            return
+        # The last occurrence of a warning/error shows whether it still happens at the end;
+        # for routine events the marker's time range says that more cheaply.
+        chosen = [members[0], members[-1]] if important else [members[0]]
+        hits = [m for m in members if m in self.term_hits]
+        chosen.extend(hits[: _MAX_TERM_HITS - 1] + hits[-1:])
+        for m in chosen:
+            keep[m] = True
+        self._variants(members, level)
+
+    def _variants(self, members: list[int], level: int) -> None:
+        """Keep occurrences that show a key value (IP, host, id, status...) not shown yet."""
+        values = [self._vars(self.records[m]) for m in members]
+        width = len(values[0])
+        rows = [(m, v) for m, v in zip(members, values, strict=True) if len(v) == width]
+        slots: list[int] = []
+        for j in range(width):
+            kind = value_kind(values[0][j])
+            if kind in _NO_KEY_KINDS:
+                continue
+            if kind == "ip":  # compare hosts, not ephemeral client ports
+                for _, v in rows:
+                    v[j] = v[j].split(":", 1)[0]
+            distinct = len({v[j] for _, v in rows})
+            # A key takes few values, each many times (status codes, node ids); a variable
+            # with a new value on most lines (durations, sizes) tells nothing apart. In
+            # warnings and errors every distinct IP counts: "which hosts failed?"
+            categorical = 2 <= distinct <= _MAX_KEY_DISTINCT[level] and len(rows) >= _KEY_REPEATS[level] * distinct
+            if categorical or (level and kind == "ip" and distinct > 1):
+                slots.append(j)
+        if not slots:
+            return
+        keep = self.keep
+        seen: list[set[str]] = [set() for _ in slots]
+        for m, v in rows:
+            if keep[m]:
+                for k, j in enumerate(slots):
+                    seen[k].add(v[j])
+        budget = _MAX_VARIANTS[level]
+        unseen: dict[str, None] = {}
+        for m, v in rows:
+            if keep[m]:
+                continue
+            new = [j for k, j in enumerate(slots) if v[j] not in seen[k]]
+            if not new:
+                continue
+            if budget > 0:
+                budget -= 1
+                keep[m] = True
+                for k, j in enumerate(slots):
+                    seen[k].add(v[j])
+            else:
+                for j in new:
+                    unseen.setdefault(self._full_token(m, v[j]), None)
+        if unseen:
+            self.unseen[members[0]] = list(unseen)
+
+    def _full_token(self, member: int, value: str) -> str:
+        """`value` with the letters glued before it ("MININT-FNANLI" + "5"), for a marker."""
+        rec = self.records[member]
+        for j in range(rec.start, rec.end):
+            line = self.lines[j]
+            at = line.find(value)
+            if at >= 0:
+                start = at
+                while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_-."):
+                    start -= 1
+                return line[start : at + len(value)]
+        return value
+
+
+@register
+class LogCompressor:
+    name: ClassVar[str] = "logs"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.LOGS})
+    priority: ClassVar[int] = 10
+
+    def compress(self, segment: Segment) -> Compressed:
+        text = segment.text
+        if _malformed(text):
+            return Compressed(text)
+        trailing_newline = text.endswith("\n")
+        body = text[:-1] if trailing_newline else text
+        raw = body.split("\n")
+        if len(raw) < _MIN_LINES:
+            return Compressed(text)
+        lines = [line.rstrip("\r") for line in raw] if "\r" in body else raw
+        records = split_records(lines)
+        templates, values = template_lines(lines)
+        groups, severity = _group(records, lines, templates)
+
+        plan = _Plan(lines, values, records, _useful_terms(segment, [ln.lower() for ln in lines], records))
+        for template, members in groups.items():
+            plan.select_group(members, severity[template] >= 1)
+        keep = plan.keep
+        keep[0] = keep[-1] = True
+        # One event of context on each side of every error that stays.
+        for i in [i for i, rec in enumerate(records) if keep[i] and rec.severity >= 2]:
+            keep[max(i - 1, 0)] = keep[min(i + 1, len(records) - 1)] = True
+
+        markers: dict[int, str] = {}
+        for members in groups.values():
+            omitted = [m for m in members if not keep[m]]
+            if not omitted:
+                continue
+            dropped = sum(len(lines[j]) for m in omitted for j in range(records[m].start, records[m].end))
+            if len(omitted) < 2 or dropped < 2 * _MARKER_COST:  # a marker would not pay for itself
+                for m in omitted:
+                    keep[m] = True
+                continue
+            markers[members[0]] = marker(self._summary(plan, members[0], omitted), segment.ref)
+
+        out: list[str] = []
+        kept_records = 0
+        for i, rec in enumerate(records):
+            if not keep[i]:
+                continue
+            kept_records += 1
+            block = raw[rec.start : rec.end]  # verbatim, "\r" included
+            out.extend(_collapse_repeats(block, segment.ref) if len(block) > _LONG_RECORD else block)
+            if i in markers:
+                out.append(markers[i])
+        if len(out) == len(raw):  # nothing dropped
+            return Compressed(text)
+        result = "\n".join(out) + ("\n" if trailing_newline else "")
+        if len(result) * 10 > len(text) * 7 and count_tokens(result) >= count_tokens(text):
+            return Compressed(text)
+        notes = {"events": len(records), "events_kept": kept_records, "templates": len(groups)}
+        return Compressed(result, lossy=True, notes=notes)
+
+    @staticmethod
+    def _summary(plan: _Plan, first: int, omitted: list[int]) -> str:
+        records, lines = plan.records, plan.lines
+        single = all(records[m].end - records[m].start == 1 for m in omitted)
+        span = _time_range(
+            extract_timestamp(lines[records[omitted[0]].start]),
+            extract_timestamp(lines[records[omitted[-1]].start]),
+        )
+        summary = f"{len(omitted)} more {'lines' if single else 'entries'} like this"
+        if span:
+            summary += f" ({span})"
+        unseen = plan.unseen.get(first)
+        if unseen:
+            shown = ", ".join(value[:48] for value in unseen[:_MARKER_VALUES])
+            more = len(unseen) - _MARKER_VALUES
+            summary += f"; other values: {shown}" + (f" (+{more})" if more > 0 else "")
+        return summary
