@@ -1,0 +1,389 @@
+"""Unified diffs (git diff / git show / diff -u): keep every change, drop what did not change.
+
+Kept verbatim: file headers (`diff --git`, `index`, mode lines, `---`/`+++`), every `+`/`-`
+line, and up to 3 unchanged lines beside each change. Dropped, each with a marker:
+
+- long unchanged runs inside a hunk (from `-U20`, `-W` or merged hunks): the hunk is split in
+  two with recomputed `@@` headers, so every line shown keeps its true line number;
+- hunks that only change whitespace (same lines once whitespace is ignored, as `git diff -w`);
+- generated files (lockfiles, minified bundles, `dist/` output, source maps) and pure renames:
+  one marker line each;
+- `GIT binary patch` data, and runs of more than 200 changed lines (head and tail stay).
+
+Lines outside file sections (commit headers, messages, stat lines) are kept as they are.
+Nothing is whitespace-normalized: trailing whitespace can be the very change a diff shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from headroom.ccr.markers import marker
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+from headroom.tokens import count_tokens
+
+__all__ = ["DiffCompressor", "DiffOptions", "is_generated_path", "looks_like_diff"]
+
+HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@(.*)\Z", re.S)
+_FILE_START = ("diff --git ", "diff -u ", "diff -r ", "diff -N ", "diff --cc ", "diff --combined ")
+_HEADER_PREFIXES = (
+    "index ",
+    "old mode ",
+    "new mode ",
+    "deleted file mode ",
+    "new file mode ",
+    "similarity index ",
+    "dissimilarity index ",
+    "rename from ",
+    "rename to ",
+    "copy from ",
+    "copy to ",
+    "Binary files ",
+    "--- ",
+    "+++ ",
+    "GIT binary patch",
+)
+_WS = re.compile(r"\s+")
+# `literal 608` / `delta 12` and base85 data lines (a length letter, then base85) of a GIT binary patch.
+_BINARY_DATA = re.compile(r"(?:literal|delta) \d+\Z|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+\Z")
+_FUNC_LINE = re.compile(r"[A-Za-z_$]")  # git's default hunk-heading rule: an unindented line
+
+# Files nobody reads a diff of: dependency lockfiles, minified/bundled output, build output.
+_GENERATED_NAMES = frozenset(
+    """package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml bun.lockb poetry.lock
+    Pipfile.lock uv.lock pdm.lock Cargo.lock go.sum Gemfile.lock composer.lock mix.lock
+    pubspec.lock Podfile.lock flake.lock packages.lock.json gradle.lockfile""".split()
+)
+_GENERATED_PATH = re.compile(
+    r"""(?:\A|/)(?:dist|build|out|target|vendor|node_modules|__generated__|\.next)/
+    | \.min\.(?:js|css|mjs)\Z | \.(?:js|css)\.map\Z | \.bundle\.js\Z | \.pb\.go\Z | _pb2(?:_grpc)?\.pyi?\Z
+    | \.snap\Z""",
+    re.X,
+)
+
+_DIFFISH = (" ", "+", "-", "@@", "\\", "diff ", "commit ", "Author:", "Date:", "Merge:", *_HEADER_PREFIXES)
+_SNIFF_CHARS = 8_000
+
+
+def is_generated_path(path: str) -> bool:
+    """Lockfiles, minified bundles, build output: content no reviewer (or model) reads."""
+    name = path.rsplit("/", 1)[-1]
+    return name in _GENERATED_NAMES or _GENERATED_PATH.search(path) is not None
+
+
+def looks_like_diff(text: str) -> bool:
+    """A file header (`diff --git`, `diff -u`, or `---` then `+++`) or a `@@ -a,b +c,d @@` hunk
+    within the first 80 lines, at least one hunk (or a rename/binary/mode header), and >= 80%
+    of the non-blank lines from there on shaped like diff lines (so a diff quoted inside prose
+    or a log is not taken for a diff).
+    """
+    lines = text[:_SNIFF_CHARS].split("\n")
+    if len(text) > _SNIFF_CHARS:
+        lines.pop()
+    start = None
+    for i, line in enumerate(lines[:80]):
+        if line.startswith(_FILE_START) or HUNK.match(line):
+            start = i
+            break
+        if line.startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
+            start = i
+            break
+    if start is None:
+        return False
+    body = [line for line in lines[start:] if line.strip()]
+    has_hunk = any(HUNK.match(line) for line in body)
+    has_header = any(line.startswith(("rename from ", "Binary files ", "new mode ", "GIT binary")) for line in body)
+    if not (has_hunk or has_header):
+        return False
+    diffish = sum(1 for line in body if line.startswith(_DIFFISH))
+    return diffish >= 0.8 * len(body)
+
+
+@dataclass(frozen=True, slots=True)
+class DiffOptions:
+    context: int = 3  # unchanged lines kept beside each change
+    min_drop: int = 4  # a marker costs ~20 tokens: drop a run only when it saves more
+    max_changed_run: int = 200  # longer runs of +/- lines keep a head and a tail
+    changed_head: int = 80
+    changed_tail: int = 20
+
+
+@dataclass
+class _Hunk:
+    header: str  # the original `@@` line, kept verbatim unless the hunk is split
+    old_next: int  # number of the first old/new line the hunk covers (or would insert before)
+    new_next: int
+    heading: str
+    lines: list[str]  # body lines, each starting with ' ', '+', '-' or '\'
+
+
+@dataclass
+class _File:
+    header: list[str]
+    hunks: list[_Hunk] = field(default_factory=list)
+    binary_lines: int = 0  # lines of GIT binary patch data
+    tail: list[str] = field(default_factory=list)  # unparsable lines inside the section
+
+    def path(self) -> str:
+        for line in self.header:
+            if line.startswith("+++ ") and not line.startswith("+++ /dev/null"):
+                return _strip_prefix(line[4:])
+        for line in self.header:
+            if line.startswith(("rename to ", "--- ")) and "/dev/null" not in line:
+                return _strip_prefix(line.split(" ", 2)[-1] if line.startswith("rename") else line[4:])
+        first = self.header[0] if self.header else ""
+        return _strip_prefix(first.rsplit(" b/", 1)[-1]) if " b/" in first else first
+
+
+def _strip_prefix(path: str) -> str:
+    path = path.split("\t", 1)[0].strip().strip('"')
+    return path[2:] if path[:2] in ("a/", "b/") else path
+
+
+def _parse(lines: list[str]) -> list[str | _File]:
+    """Verbatim lines and file sections, in order."""
+    items: list[str | _File] = []
+    current: _File | None = None
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        starts_plain = line.startswith("--- ") and i + 1 < n and lines[i + 1].startswith("+++ ")
+        if line.startswith(_FILE_START) or (starts_plain and (current is None or current.hunks)):
+            current = _File([line])
+            items.append(current)
+            i += 1
+            while i < n and lines[i].startswith(_HEADER_PREFIXES) and not lines[i].startswith("GIT binary"):
+                if lines[i].startswith("--- ") and current.header[-1].startswith("+++ "):
+                    break  # the next plain file
+                current.header.append(lines[i])
+                i += 1
+            continue
+        if current is not None and line.startswith("GIT binary patch"):
+            current.header.append(line)
+            i += 1
+            while i < n and (
+                _BINARY_DATA.match(lines[i]) or (not lines[i] and i + 1 < n and _BINARY_DATA.match(lines[i + 1]))
+            ):
+                current.binary_lines += 1
+                i += 1
+            continue
+        match = HUNK.match(line)
+        if match:
+            if current is None:
+                current = _File([])
+                items.append(current)
+            i = _parse_hunk(lines, i + 1, match, current)
+            continue
+        items.append(line)
+        current = None if not line.startswith(("\\", " ")) else current
+        i += 1
+    return items
+
+
+def _parse_hunk(lines: list[str], i: int, match: re.Match[str], file: _File) -> int:
+    old_left = int(match[2]) if match[2] is not None else 1
+    new_left = int(match[4]) if match[4] is not None else 1
+    body: list[str] = []
+    while i < len(lines) and (old_left > 0 or new_left > 0):
+        line = lines[i]
+        tag = line[:1]
+        if tag == " " or line == "":  # some tools strip the space off blank context lines
+            old_left -= 1
+            new_left -= 1
+        elif tag == "-":
+            old_left -= 1
+        elif tag == "+":
+            new_left -= 1
+        elif tag != "\\":
+            break
+        body.append(line)
+        i += 1
+    while i < len(lines) and lines[i].startswith("\\"):  # "\ No newline at end of file"
+        body.append(lines[i])
+        i += 1
+    # `@@ -10,0 +11,2 @@` means "after line 10": store the next line in both cases.
+    old_next = int(match[1]) + (match[2] == "0")
+    new_next = int(match[3]) + (match[4] == "0")
+    file.hunks.append(_Hunk(match[0], old_next, new_next, match[5], body))
+    return i
+
+
+@register
+class DiffCompressor:
+    name: ClassVar[str] = "diff"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.DIFF})
+    priority: ClassVar[int] = 10
+
+    def __init__(self, options: DiffOptions | None = None) -> None:
+        self.options = options or DiffOptions()
+
+    def compress(self, segment: Segment) -> Compressed:
+        text = segment.text
+        run = _Run(self.options, segment.ref)
+        out = run.render(_parse(text.split("\n")))
+        if not run.dropped or count_tokens(out) >= count_tokens(text):
+            return Compressed(text, lossless_text=text)
+        # The lossless fallback is the exact original: whitespace normalization would turn a
+        # blank context line " " into "" and erase trailing-whitespace changes.
+        return Compressed(out, lossy=True, notes=dict(run.notes), lossless_text=text)
+
+
+class _Run:
+    def __init__(self, options: DiffOptions, ref: str) -> None:
+        self.opt = options
+        self.ref = ref
+        self.dropped = 0
+        self.trimmed = 0  # unchanged lines dropped in the current file
+        self.notes: dict[str, int] = {"files": 0, "files_collapsed": 0, "hunks_collapsed": 0, "lines_dropped": 0}
+
+    def _mark(self, summary: str, lines: int) -> str:
+        self.dropped += max(lines, 1)
+        self.notes["lines_dropped"] += lines
+        return marker(summary, self.ref)
+
+    def render(self, items: list[str | _File]) -> str:
+        out: list[str] = []
+        for item in items:
+            if isinstance(item, str):
+                out.append(item)
+            else:
+                self.notes["files"] += 1
+                out.extend(self._file(item))
+        return "\n".join(out)
+
+    def _file(self, f: _File) -> list[str]:
+        path = f.path()
+        body_lines = sum(len(h.lines) for h in f.hunks) + f.binary_lines
+        adds = sum(1 for h in f.hunks for line in h.lines if line[:1] == "+")
+        dels = sum(1 for h in f.hunks for line in h.lines if line[:1] == "-")
+        status = next((h.split(" mode")[0] for h in f.header if h.startswith(("new file", "deleted file"))), "")
+        if body_lines and is_generated_path(path):
+            self.notes["files_collapsed"] += 1
+            what = f"{status}, " if status else ""
+            summary = f"{path}: generated file ({what}+{adds} -{dels} lines in {len(f.hunks)} hunks) omitted"
+            return [self._mark(summary, body_lines + len(f.header))]
+        if status == "deleted file" and dels > self.opt.context:
+            # The content of a deleted file is what it was before; a marker is enough.
+            self.notes["files_collapsed"] += 1
+            return [*f.header, self._mark(f"{path} deleted: its {dels} lines omitted", body_lines)]
+        renamed = [h.split(" ", 2)[2] for h in f.header if h.startswith(("rename from ", "rename to "))]
+        if len(renamed) == 2 and not f.hunks and not f.binary_lines and not any(" mode " in h for h in f.header):
+            self.notes["files_collapsed"] += 1
+            similarity = next((h.split()[-1] for h in f.header if h.startswith("similarity index")), "")
+            similar = f" ({similarity} similar)" if similarity else ""
+            return [self._mark(f"renamed {renamed[0]} -> {renamed[1]}{similar}, no content change", len(f.header))]
+        out = list(f.header)
+        if f.binary_lines:
+            out.append(self._mark(f"binary patch data for {path} ({f.binary_lines} lines) omitted", f.binary_lines))
+        self.trimmed = 0
+        for hunk in f.hunks:
+            out.extend(self._hunk(hunk))
+        if self.trimmed:
+            summary = (
+                f"{self.trimmed} unchanged lines omitted from {path} (context trimmed to {self.opt.context} lines)"
+            )
+            out.append(self._mark(summary, self.trimmed))
+        return out
+
+    def _hunk(self, hunk: _Hunk) -> list[str]:
+        minus = [line[1:] for line in hunk.lines if line[:1] == "-"]
+        plus = [line[1:] for line in hunk.lines if line[:1] == "+"]
+        if (minus or plus) and _squash(minus) == _squash(plus):
+            self.notes["hunks_collapsed"] += 1
+            summary = f"whitespace-only change (-{len(minus)} +{len(plus)} lines) omitted"
+            return [hunk.header, self._mark(summary, len(hunk.lines))]
+        keep = self._keep_mask(hunk.lines)
+        if all(keep):
+            return [hunk.header, *hunk.lines]
+        return self._split(hunk, keep)
+
+    def _keep_mask(self, lines: list[str]) -> list[bool]:
+        """Which body lines stay: changes, `opt.context` lines beside them, short runs."""
+        opt = self.opt
+        changed = [line[:1] in ("+", "-", "\\") for line in lines]
+        keep = list(changed)
+        n = len(lines)
+        i = 0
+        while i < n:  # unchanged runs
+            if changed[i]:
+                i += 1
+                continue
+            j = i
+            while j < n and not changed[j]:
+                j += 1
+            before = opt.context if i > 0 else 0  # lines after the change above the run
+            after = opt.context if j < n else 0  # lines before the change below the run
+            if (j - i) - before - after < opt.min_drop:
+                before, after = j - i, 0
+            for k in range(i, min(j, i + before)):
+                keep[k] = True
+            for k in range(max(i, j - after), j):
+                keep[k] = True
+            i = j
+        i = 0
+        while i < n:  # very long runs of changed lines: head and tail
+            if not changed[i]:
+                i += 1
+                continue
+            j = i
+            while j < n and changed[j]:
+                j += 1
+            if j - i > opt.max_changed_run:
+                for k in range(i + opt.changed_head, j - opt.changed_tail):
+                    keep[k] = False
+            i = j
+        return keep
+
+    def _split(self, hunk: _Hunk, keep: list[bool]) -> list[str]:
+        """Kept pieces of a hunk, each under a correct `@@` header.
+
+        Dropped unchanged lines are only counted here (the recomputed headers show where
+        they were; `_file` leaves one marker per file); dropped changed lines get a marker
+        in place.
+        """
+        out: list[str] = []
+        old, new = hunk.old_next, hunk.new_next
+        runs: list[tuple[bool, int, int, list[str]]] = []  # (kept, old_next, new_next, lines)
+        for line, kept in zip(hunk.lines, keep, strict=True):
+            if not runs or runs[-1][0] != kept:
+                runs.append((kept, old, new, []))
+            runs[-1][3].append(line)
+            tag = line[:1]
+            old += tag in (" ", "", "-")
+            new += tag in (" ", "", "+")
+        heading = hunk.heading
+        for kept, old_next, new_next, lines in runs:
+            if kept:
+                out.append(_header(old_next, new_next, lines, heading))
+                out.extend(lines)
+            else:
+                adds = sum(1 for line in lines if line[:1] == "+")
+                dels = sum(1 for line in lines if line[:1] == "-")
+                if adds or dels:
+                    out.append(self._mark(f"{len(lines)} changed lines omitted (+{adds} -{dels})", len(lines)))
+                else:
+                    self.trimmed += len(lines)
+            # Like git, name the last unindented line above the next piece in its header.
+            funcs = [line[1:] for line in lines if _FUNC_LINE.match(line[1:]) and line[:1] != "-"]
+            heading = " " + funcs[-1][:80].rstrip() if funcs else heading
+        return out
+
+
+def _squash(lines: list[str]) -> list[str]:
+    """Lines with all whitespace removed and blank lines skipped (`git diff -w --ignore-blank-lines`)."""
+    return [s for s in (_WS.sub("", line) for line in lines) if s]
+
+
+def _header(old_next: int, new_next: int, body: list[str], heading: str) -> str:
+    old_len = sum(1 for line in body if line[:1] in (" ", "-") or line == "")
+    new_len = sum(1 for line in body if line[:1] in (" ", "+") or line == "")
+    return f"@@ -{_range(old_next, old_len)} +{_range(new_next, new_len)} @@{heading}"
+
+
+def _range(start: int, length: int) -> str:
+    if length == 0:  # an empty side names the line *before* the change, as diff prints it
+        return f"{start - 1},0"
+    return str(start) if length == 1 else f"{start},{length}"
