@@ -78,8 +78,11 @@ class Segment:
     context: SegmentContext = field(default_factory=SegmentContext)
     kind: ContentKind = ContentKind.TEXT
     language: str | None = None  # for CODE: "python", "javascript", ...
+    # A part of a larger unit (a code block inside a markdown document) points its markers at
+    # the whole unit's original, which is what the pipeline stores.
+    parent_ref: str | None = None
 
     @cached_property
     def ref(self) -> str:
-        """The CCR reference of this unit's original text."""
-        return content_ref(self.text)
+        """The CCR reference under which this unit's original is stored."""
+        return self.parent_ref or content_ref(self.text)

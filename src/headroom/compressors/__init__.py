@@ -18,6 +18,7 @@ _BUILTIN_MODULES = (
     "headroom.compressors.diff",
     "headroom.compressors.source_code",
     "headroom.compressors.prose",
+    "headroom.compressors.mixed",
 )
 
 

@@ -16,6 +16,7 @@ from functools import cache
 import orjson
 
 from headroom.ccr.markers import has_marker
+from headroom.compressors.mixed import looks_mixed
 from headroom.segments import ContentKind
 
 __all__ = ["Detection", "detect"]
@@ -107,7 +108,14 @@ def detect(text: str, file_path: str | None = None) -> Detection:
         if sniffer is not None and sniffer(head):
             return Detection(kind, note=note)
     detect_language = _language_detector()
-    language = detect_language(head, file_path) if detect_language else None
+    # A path naming a source file settles it; otherwise fenced blocks mean a document with
+    # code in it (markdown), and only then do content heuristics guess a language.
+    language = detect_language(head, file_path) if detect_language and file_path else None
+    if language:
+        return Detection(ContentKind.CODE, language, note)
+    if looks_mixed(text):  # fences may close far beyond the sniffed head
+        return Detection(ContentKind.MIXED, note=note)
+    language = detect_language(head, None) if detect_language else None
     if language:
         return Detection(ContentKind.CODE, language, note)
     if _looks_like_prose(head):

@@ -1,0 +1,100 @@
+"""Mixed content: markdown-like text whose fenced blocks are code, JSON or logs.
+
+Each fenced block big enough to matter is routed on its own (its fence's language tag is a
+hint) and compressed by the compressor for its kind; the text between blocks goes to the
+prose compressor when one is registered. Markers inside parts point at the whole unit's
+original, which is what the pipeline stores.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+
+__all__ = ["MixedCompressor", "looks_mixed", "split_fenced"]
+
+_FENCE = re.compile(r"^(?P<fence>```|~~~)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+_MIN_PART_CHARS = 800
+_LANGUAGE_ALIASES = {
+    "py": "python",
+    "python3": "python",
+    "js": "javascript",
+    "jsx": "javascript",
+    "ts": "typescript",
+    "tsx": "typescript",
+    "golang": "go",
+    "rs": "rust",
+    "c++": "cpp",
+    "cc": "cpp",
+    "hpp": "cpp",
+}
+
+
+def split_fenced(text: str) -> list[tuple[str, str | None]]:
+    """The text as consecutive parts: (part, fence info) for fenced bodies, (part, None) otherwise.
+    Concatenating the parts gives back `text` exactly."""
+    parts: list[tuple[str, str | None]] = []
+    position = 0
+    for match in _FENCE.finditer(text):
+        start, end = match.start("body"), match.end("body")
+        parts.append((text[position:start], None))
+        parts.append((text[start:end], match.group("info").strip().lower()))
+        position = end
+    parts.append((text[position:], None))
+    return [p for p in parts if p[0]]
+
+
+def looks_mixed(text: str) -> bool:
+    """At least one complete fenced block."""
+    if text.count("```") + text.count("~~~") < 2:
+        return False
+    return _FENCE.search(text) is not None
+
+
+@register
+class MixedCompressor:
+    name: ClassVar[str] = "mixed"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.MIXED})
+    priority: ClassVar[int] = 10
+
+    def compress(self, segment: Segment) -> Compressed:
+        # Imported here: the router imports the compressor registry, which imports this module.
+        from headroom.routing.detect import detect
+        from headroom.routing.router import route
+
+        out: list[str] = []
+        lossy = False
+        parts_compressed = 0
+        for part, info in split_fenced(segment.text):
+            if len(part) < _MIN_PART_CHARS:
+                out.append(part)
+                continue
+            language = _LANGUAGE_ALIASES.get(info, info) if info else None
+            detection = detect(part, f"block.{language}" if language else None)
+            kind, language = detection.kind, detection.language or language
+            if kind in (ContentKind.MIXED, ContentKind.PROSE, ContentKind.TEXT):
+                # A fenced block tagged with a language is code whatever it looks like; untagged
+                # text never recurses into this compressor.
+                kind = ContentKind.CODE if info is not None and language else ContentKind.PROSE
+            compressor = route(kind)
+            if compressor is None or compressor.name == self.name:
+                out.append(part)
+                continue
+            piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref)
+            try:
+                result = compressor.compress(piece)
+            except Exception:  # one bad block must not cost the others their compression
+                out.append(part)
+                continue
+            if len(result.text) < len(part):
+                # Keep the fence's closing line on its own line.
+                text = result.text if result.text.endswith("\n") or not part.endswith("\n") else result.text + "\n"
+                out.append(text)
+                lossy = lossy or result.lossy
+                parts_compressed += 1
+            else:
+                out.append(part)
+        return Compressed("".join(out), lossy=lossy, notes={"parts_compressed": parts_compressed})

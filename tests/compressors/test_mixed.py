@@ -1,0 +1,48 @@
+"""Markdown with fenced blocks: each block is compressed by the compressor for its kind."""
+
+from __future__ import annotations
+
+import json
+
+from headroom import CompressConfig, Pipeline
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from headroom.compressors.mixed import looks_mixed, split_fenced
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind, SegmentContext
+from tests.factories import customer_rows
+
+ROWS = json.dumps(customer_rows(400), indent=2)
+DOC = (
+    "# Billing export\n\nThe nightly job exported the customer table below. Check the suspended accounts.\n\n"
+    f"```json\n{ROWS}\n```\n\nAfter the export the job exited with status 0.\n"
+)
+
+
+def test_split_is_exact() -> None:
+    parts = split_fenced(DOC)
+    assert "".join(p for p, _ in parts) == DOC
+    assert [info for _, info in parts] == [None, "json", None]
+
+
+def test_detected_as_mixed() -> None:
+    assert looks_mixed(DOC)
+    assert detect(DOC).kind == ContentKind.MIXED
+    assert not looks_mixed("no fences at all " * 100)
+
+
+def test_blocks_compressed_and_text_kept() -> None:
+    store = MemoryStore()
+    pipeline = Pipeline(CompressConfig(), store)
+    text, report = pipeline.compress_text(DOC, SegmentContext(user_query="export the customers"))
+    assert report.compressor == "mixed" and report.tokens_after < report.tokens_before / 3
+    assert text.startswith("# Billing export\n\nThe nightly job exported")
+    assert text.rstrip().endswith("After the export the job exited with status 0.")
+    fenced = split_fenced(text)[1][0]
+    json.loads(fenced)  # the JSON block is still valid JSON
+    assert "user0137" in fenced
+    # The markers inside the block point at the whole document, which is what the store holds.
+    refs = find_refs(text)
+    assert refs == [report.ref]
+    stored = store.get(refs[0])
+    assert stored is not None and stored.text == DOC
