@@ -268,3 +268,11 @@ def test_never_raises_never_grows(lines: list[str]) -> None:
     assert count_tokens(result.text) <= count_tokens(text)
     if result.lossy:
         assert find_refs(result.text) == [segment.ref]
+
+
+def test_json_hits_without_line_numbers_render_as_path_text() -> None:
+    hits = [{"path": "a.py", "line": n, "text": f"A{n} = {n}"} for n in range(1, 30)]
+    hits.insert(3, {"path": "b.py", "text": "no line number", "context": "x\nno line number\ny"})
+    result, _ = compress(json.dumps(hits, indent=2))
+    assert "b.py:no line number" in result.text
+    assert "a.py:7:A7 = 7" in result.text

@@ -212,8 +212,10 @@ def _parse_json_hits(value: Any) -> Parsed | None:
         line_key, number = _first(obj, LINE_KEYS)
         if isinstance(number, str) and number.isdigit():
             number = int(number)
-        if not path or not (isinstance(number, int) and not isinstance(number, bool)):
+        if not path:
             return None
+        if not isinstance(number, int) or isinstance(number, bool):
+            number = None  # a hit without a line number is still a hit: `path:text`
         text_key, body = _first(obj, TEXT_KEYS)
         body = _rg_text(body).rstrip("\n")
         ctx_key, ctx = _first(obj, CONTEXT_KEYS)
@@ -228,7 +230,12 @@ def _parse_json_hits(value: Any) -> Parsed | None:
                 extras.append(f"{k}={v}")
         extra = "  (" + ", ".join(extras) + ")" if extras else ""
         hits.append(Hit(MATCH, path, number, body, order, ":", extra))
-        dropped += _add_context(hits, _context_lines(ctx), path, number, body, order)
+        if number is None:
+            dropped += ctx_key is not None
+        else:
+            dropped += _add_context(hits, _context_lines(ctx), path, number, body, order)
+    if all(h.line is None for h in hits):
+        return None
     return Parsed(hits, "json", dropped)
 
 

@@ -266,6 +266,8 @@ class _Run:
         # Indentation is a token or two per line and means little once the surrounding lines
         # are gone; one space keeps "this line was nested" visible (" raise" is one token).
         text = _INDENT.sub(" ", hit.text, count=1)
+        if hit.line is None:
+            return f"{hit.path}:{text}{hit.extra}" if hit.path else text
         if self.parsed.style == "heading" or not hit.path:
             return f"{hit.line}{hit.sep}{text}{hit.extra}"
         return f"{hit.path}{hit.sep}{hit.line}{hit.sep}{text}{hit.extra}"
