@@ -1,0 +1,542 @@
+"""Outline planning for the code compressor: which line ranges of a parsed file to elide.
+
+The planner walks a tree-sitter tree and produces `Edit`s: runs of whole lines to drop, each
+replaced by one marker line written so the file stays syntactically valid (a `...` statement
+with a comment in Python bodies, a comment in braced bodies / import runs / literal tables, plain
+text inside a docstring or block comment). Everything it does not touch is kept verbatim:
+signatures, decorators, class-level attributes, module constants, `__all__`, type definitions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.ccr.markers import marker
+
+__all__ = ["SPECS", "Edit", "LangSpec", "plan_outline"]
+
+# Tuning (measured on the codebase_exploration bench cases, see the module report):
+MIN_SAVING = 12  # tokens an elision must save beyond its marker, else eliding costs more than it helps
+IMPORT_MIN_ROWS, IMPORT_KEEP_ROWS = 8, 3
+LITERAL_MIN_ROWS, LITERAL_KEEP_ROWS = 12, 4
+COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 8, 2
+MAX_RAISES, MAX_RAISE_CHARS = 3, 120
+
+_STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
+_LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"  # one simple leading argument: `HttpError(404, "not found")`
+_PY_RAISE = re.compile(r"\braise\s+([A-Za-z_][\w.]*)\(\s*(" + _LEAD_ARG + r"(?:[rRuUfF]{1,2})?" + _STR + r")\s*(\))?")
+_PY_RAISE_CLASS = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)(?:\(\s*\))?[ \t]*(?:$|\bfrom\b|#)", re.MULTILINE)
+_THROW = re.compile(
+    r"\bthrow\s+(?:new\s+)?([A-Za-z_$][\w$.:]*)\s*\(\s*(" + _LEAD_ARG + "(?:" + _STR + r"|`[^`\\\n]*`))\s*(\))?"
+)
+_GO_ERR = re.compile(r"\b(errors\.New|fmt\.Errorf|panic)\(\s*(" + _STR + r"|`[^`\n]*`)\s*(\))?")
+_RUST_ERR = re.compile(
+    r"(\b(?:panic|unreachable|unimplemented|todo|bail|anyhow)!|\.expect|\bErr)\(\s*(" + _STR + r")\s*(\))?"
+)
+# A docstring sentence stating a default value: facts agents ask about ("the default is ...").
+_DEFAULT_SENTENCE = re.compile(r"\bdefaults?\s+(?:is|are|to|value)\b|\bby default\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"\.(?:\s|$)")
+_QUOTES_ONLY = re.compile(r"""^\s*[rRuU]?(?:\"\"\"|''')\\?\s*$""")
+_COMMENT_TEXT = re.compile(r"[^\s#/*!-]")
+_JS_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
+_COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Drop rows `start..end` (inclusive, 0-based); put `text` (a code line, no number prefix)
+    in their place, or nothing when `text` is None (a neighbouring edit's marker covers them)."""
+
+    start: int
+    end: int
+    text: str | None
+
+
+@dataclass(frozen=True)
+class LangSpec:
+    functions: frozenset[str]  # nodes whose `body` field can become a stub
+    containers: frozenset[str]  # class-like: a name to protect, a `body` to walk
+    wrappers: frozenset[str]  # walked through transparently
+    imports: frozenset[str]
+    literals: frozenset[str]  # list/dict/array literals: long ones become "tables"
+    comment: str  # line-comment token
+    raises: re.Pattern[str]
+    raise_word: str
+
+
+def _spec(functions: str, containers: str, wrappers: str, imports: str, literals: str, **kw: Any) -> LangSpec:
+    return LangSpec(
+        frozenset(functions.split()),
+        frozenset(containers.split()),
+        frozenset(wrappers.split()),
+        frozenset(imports.split()),
+        frozenset(literals.split()),
+        **kw,
+    )
+
+
+_JS_COMMON = (
+    "function_declaration generator_function_declaration method_definition function_expression "
+    "function arrow_function generator_function"
+)
+_JS_WRAPPERS = (
+    "export_statement lexical_declaration variable_declaration variable_declarator expression_statement "
+    "assignment_expression public_field_definition field_definition ambient_declaration"
+)
+_JS_CONTAINERS = "class_declaration class abstract_class_declaration internal_module module"
+SPECS: dict[str, LangSpec] = {
+    "python": _spec(
+        "function_definition",
+        "class_definition",
+        "decorated_definition if_statement elif_clause else_clause try_statement except_clause "
+        "finally_clause with_statement for_statement while_statement block expression_statement "
+        "assignment call argument_list",
+        "import_statement import_from_statement future_import_statement",
+        "dictionary list set tuple",
+        comment="#",
+        raises=_PY_RAISE,
+        raise_word="raises",
+    ),
+    "javascript": _spec(_JS_COMMON, _JS_CONTAINERS, _JS_WRAPPERS, "import_statement", "object array",
+                        comment="//", raises=_THROW, raise_word="throws"),
+    "go": _spec(
+        "function_declaration method_declaration func_literal",
+        "",
+        "var_declaration const_declaration var_spec const_spec expression_list composite_literal",
+        "import_spec",
+        "literal_value",
+        comment="//",
+        raises=_GO_ERR,
+        raise_word="errors",
+    ),
+    "rust": _spec(
+        "function_item",
+        "impl_item trait_item mod_item",
+        "const_item static_item declaration_list",
+        "use_declaration extern_crate_declaration",
+        "array_expression",
+        comment="//",
+        raises=_RUST_ERR,
+        raise_word="errors",
+    ),
+    "java": _spec(
+        "method_declaration constructor_declaration compact_constructor_declaration",
+        "class_declaration interface_declaration enum_declaration record_declaration "
+        "annotation_type_declaration",
+        "enum_body_declarations field_declaration variable_declarator",
+        "import_declaration",
+        "array_initializer",
+        comment="//",
+        raises=_THROW,
+        raise_word="throws",
+    ),
+    "cpp": _spec(
+        "function_definition",
+        "namespace_definition class_specifier struct_specifier union_specifier",
+        "template_declaration linkage_specification declaration_list preproc_if preproc_ifdef preproc_else "
+        "preproc_elif declaration init_declarator field_declaration",
+        "preproc_include using_declaration",
+        "initializer_list",
+        comment="//",
+        raises=_THROW,
+        raise_word="throws",
+    ),
+}  # fmt: skip
+SPECS["typescript"] = SPECS["tsx"] = SPECS["javascript"]
+
+
+def last_row(node: Any) -> int:
+    """The last row a node really occupies (a node ending at column 0 ends on the row before)."""
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+
+
+def _indent(line: str) -> str:
+    return line[: len(line) - len(line.lstrip())]
+
+
+def _node_text(node: Any) -> str:
+    return node.text.decode("utf-8", "replace") if node.text else ""
+
+
+class _Planner:
+    def __init__(
+        self,
+        lines: list[str],
+        language: str,
+        protected: frozenset[str],
+        ref: str,
+        first_number: int,
+        count: Callable[[str], int],
+    ) -> None:
+        self.lines = lines
+        self.python = language == "python"
+        self.spec = SPECS[language]
+        self.protected = protected
+        self.ref = ref
+        self.base = first_number
+        self.count = count
+        self.edits: list[Edit] = []
+        self.notes: Counter[str] = Counter()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _span(self, a: int, b: int) -> str:
+        return f"lines {a + self.base}-{b + self.base}"
+
+    def _tokens(self, a: int, b: int) -> int:
+        return self.count("\n".join(self.lines[a : b + 1]))
+
+    def _worth(self, dropped: int, edits: list[Edit]) -> bool:
+        """Apply `edits` only if they save real tokens: tiny bodies stay (eliding costs more)."""
+        cost = sum(self.count(e.text) for e in edits if e.text)
+        if dropped - cost < MIN_SAVING:
+            return False
+        self.edits.extend(edits)
+        self.notes["lines_elided"] += sum(e.end - e.start + 1 for e in edits)
+        return True
+
+    def name_of(self, node: Any) -> str | None:
+        name = node.child_by_field_name("name")
+        if name is None and node.type == "impl_item":  # Rust: `impl Trait for Type`
+            name = node.child_by_field_name("type")
+        if name is None and node.type == "function_definition":  # C++: walk the declarator chain
+            decl = node.child_by_field_name("declarator")
+            while decl is not None and decl.child_by_field_name("declarator") is not None:
+                decl = decl.child_by_field_name("declarator")
+            name = decl
+        parent = node.parent
+        if name is None and parent is not None:
+            for field in ("name", "left", "key"):
+                name = parent.child_by_field_name(field)
+                if name is not None:
+                    break
+        if name is None:
+            return None
+        return re.split(r"::|\.", _node_text(name))[-1].strip()
+
+    def _is_protected(self, node: Any) -> bool:
+        name = self.name_of(node)
+        return bool(name) and name.lower() in self.protected
+
+    def _raises(self, a: int, b: int) -> str:
+        found: dict[str, None] = {}
+        text = "\n".join(self.lines[a : b + 1])
+        if self.python:  # bare `raise QueueEmpty`: the class alone is a fact worth a few tokens
+            for name in _PY_RAISE_CLASS.findall(text)[:MAX_RAISES]:
+                found[name] = None
+        for match in self.spec.raises.finditer(text):
+            name, literal, closed = match.group(1), match.group(2), match.group(3)
+            if len(literal) <= MAX_RAISE_CHARS:
+                found[f"{name}({literal}{')' if closed else ' ...)'}"] = None
+            if len(found) >= 2 * MAX_RAISES:
+                break
+        return f"; {self.spec.raise_word} {', '.join(found)}" if found else ""
+
+    @staticmethod
+    def _is_main_guard(node: Any) -> bool:
+        """`if __name__ == "__main__":` — a script tail, stubbed like a function body."""
+        condition = node.child_by_field_name("condition")
+        return condition is not None and "__name__" in _node_text(condition)
+
+    def _is_import(self, node: Any) -> bool:
+        if node.type in self.spec.imports:
+            return True
+        # CommonJS: `const fs = require('fs');` is an import in all but name.
+        return (
+            node.type in _JS_DECLARATIONS
+            and node.start_point.row == node.end_point.row
+            and b"require(" in (node.text or b"")
+        )
+
+    # ------------------------------------------------------------------ walking
+
+    def visit_scope(self, node: Any) -> None:
+        """Walk a scope's statements, grouping runs of comments and imports."""
+        children = node.named_children
+        i = 0
+        while i < len(children):
+            child = children[i]
+            kind = child.type
+            if self._is_import(child):
+                j = i
+                while j + 1 < len(children) and (
+                    self._is_import(children[j + 1]) or children[j + 1].type in _COMMENT_TYPES
+                ):
+                    j += 1
+                while children[j].type in _COMMENT_TYPES:
+                    j -= 1
+                self._import_run(children[i : j + 1])
+                i = j + 1
+                continue
+            if kind in _COMMENT_TYPES:
+                j = i
+                if not _node_text(child).startswith("/*"):
+                    while (
+                        j + 1 < len(children)
+                        and children[j + 1].type in _COMMENT_TYPES
+                        and children[j + 1].start_point.row == last_row(children[j]) + 1
+                        and not _node_text(children[j + 1]).startswith("/*")
+                    ):
+                        j += 1
+                self._comment_run(children[i : j + 1])
+                i = j + 1
+                continue
+            self.visit_node(child)
+            i += 1
+
+    def visit_node(self, node: Any) -> None:
+        kind = node.type
+        if node.type == "import_declaration" and not self.python:  # Go: `import ( ... )`
+            for child in node.named_children:
+                if child.type == "import_spec_list":
+                    self.visit_scope(child)
+        elif kind in self.spec.functions:
+            self.function(node)
+        elif kind in self.spec.containers:
+            if self._is_protected(node):
+                self.notes["bodies_kept_named"] += 1
+                return
+            body = node.child_by_field_name("body")
+            if body is not None:
+                if self.python:
+                    doc = self._docstring(body)
+                    if doc is not None:
+                        self._trim_docstring(doc)
+                self.visit_scope(body)
+        elif self.python and kind == "if_statement" and self._is_main_guard(node):
+            body = node.child_by_field_name("consequence")
+            if body is not None and not node.has_error:
+                self._python_body(body)
+        elif kind in self.spec.wrappers:
+            self.visit_scope(node)
+        elif kind in self.spec.literals:
+            self._literal(node)
+
+    def function(self, node: Any) -> None:
+        body = node.child_by_field_name("body")
+        if body is None or node.has_error:
+            return
+        if self._is_protected(node):
+            self.notes["bodies_kept_named"] += 1
+            return
+        if self.python:
+            self._python_body(body)
+        elif body.start_point.row < body.end_point.row and _node_text(body).startswith("{"):
+            self._brace_body(body)
+
+    # ------------------------------------------------------------------ bodies
+
+    def _brace_body(self, body: Any) -> None:
+        open_row, close_row = body.start_point.row, body.end_point.row
+        inner = [c for c in body.children if c.type not in ("{", "}")]
+        if close_row - open_row < 2 or any(c.start_point.row == open_row or last_row(c) == close_row for c in inner):
+            return  # a statement shares the brace lines: dropping rows would break it
+        a, b = open_row + 1, close_row - 1
+        first = next((line for line in self.lines[a : b + 1] if line.strip()), "")
+        indent = _indent(first) if first else _indent(self.lines[open_row]) + "    "
+        summary = f"body elided, {self._span(a, b)}{self._raises(a, b)}"
+        edit = Edit(a, b, f"{indent}{self.spec.comment} {marker(summary, self.ref)}")
+        if self._worth(self._tokens(a, b), [edit]):
+            self.notes["bodies_elided"] += 1
+        else:
+            self.notes["bodies_kept_small"] += 1
+
+    def _docstring(self, block: Any) -> Any | None:
+        first = next((c for c in block.named_children if c.type not in _COMMENT_TYPES), None)
+        if first is None or first.type != "expression_statement" or first.named_child_count != 1:
+            return None
+        string = first.named_children[0]
+        if string.type != "string":
+            return None
+        opener = _node_text(string.children[0]) if string.child_count else ""
+        if not opener.endswith(('"""', "'''")) or any(c in opener.lower() for c in "bf"):
+            return None  # only plain triple-quoted docstrings can hold a marker line safely
+        return string
+
+    def _docstring_keep(self, doc: Any) -> set[int]:
+        """Docstring rows that stay: first line (and the text after a bare opener), closing
+        line, and sentences that state a default value."""
+        d0, d1 = doc.start_point.row, doc.end_point.row
+        keep = {d0, d1}
+        if _QUOTES_ONLY.match(self.lines[d0]):
+            nxt = next((r for r in range(d0 + 1, d1) if self.lines[r].strip()), None)
+            if nxt is not None:
+                keep.add(nxt)
+        for row in range(d0 + 1, d1):
+            match = _DEFAULT_SENTENCE.search(self.lines[row])
+            if match is None:
+                continue
+            keep.add(row)
+            tail, r = self.lines[row][match.end() :], row
+            while not _SENTENCE_END.search(tail) and r + 1 < d1 and self.lines[r + 1].strip() and r < row + 2:
+                r += 1
+                keep.add(r)
+                tail = self.lines[r]
+        return keep
+
+    def _doc_runs(self, doc: Any, keep: set[int]) -> list[tuple[int, int]]:
+        runs: list[tuple[int, int]] = []
+        for row in range(doc.start_point.row + 1, doc.end_point.row):
+            if row in keep:
+                continue
+            if runs and runs[-1][1] == row - 1:
+                runs[-1] = (runs[-1][0], row)
+            else:
+                runs.append((row, row))
+        return runs
+
+    def _doc_edits(self, doc: Any, runs: list[tuple[int, int]]) -> tuple[list[Edit], int]:
+        """Marker edits for the docstring runs that pay for their marker, and the tokens they drop."""
+        indent = _indent(self.lines[doc.start_point.row])
+        edits: list[Edit] = []
+        dropped = 0
+        for a, b in runs:
+            text = f"{indent}{marker(f'docstring {self._span(a, b)} elided', self.ref)}"
+            tokens = self._tokens(a, b)
+            if tokens - self.count(text) >= MIN_SAVING // 2:
+                edits.append(Edit(a, b, text))
+                dropped += tokens
+        return edits, dropped
+
+    def _trim_docstring(self, doc: Any) -> None:
+        edits, dropped = self._doc_edits(doc, self._doc_runs(doc, self._docstring_keep(doc)))
+        if edits and self._worth(dropped, edits):
+            self.notes["docstrings_trimmed"] += 1
+
+    def _python_body(self, body: Any) -> None:
+        colon = body.prev_sibling
+        b0, b1 = body.start_point.row, last_row(body)
+        if colon is None or b0 <= colon.end_point.row or body.has_error:
+            return  # one-line body (`def f(): return 1`): nothing to gain
+        doc = self._docstring(body)
+        code_start = doc.end_point.row + 1 if doc is not None else b0
+        indent = _indent(self.lines[b0])
+        dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
+        stub_cost = self.count(f"{indent}...  # {marker(f'body elided, {self._span(b0, b1)}', self.ref)}")
+        if dropped - stub_cost < MIN_SAVING:
+            # The code itself is too small to stub (`raise NotImplementedError`): keep it and
+            # only trim a long docstring.
+            if doc is not None:
+                self._trim_docstring(doc)
+            if code_start <= b1:
+                self.notes["bodies_kept_small"] += 1
+            return
+        edits: list[Edit] = []
+        start = code_start
+        if doc is not None:
+            runs = self._doc_runs(doc, self._docstring_keep(doc))
+            closing = doc.end_point.row
+            if runs and runs[-1][1] == closing - 1 and self.lines[closing].strip() in ('"""', "'''"):
+                # Only the bare closing quotes sit between the docstring run and the code: one marker
+                # covers both and the quotes line stays so the docstring is still closed.
+                last_a, _ = runs.pop()
+                edits.append(Edit(last_a, closing - 1, None))
+                dropped += self._tokens(last_a, closing - 1)
+                start = last_a
+            doc_edits, doc_dropped = self._doc_edits(doc, runs)
+            edits[:0] = doc_edits
+            dropped += doc_dropped
+        summary = f"body elided, {self._span(start, b1)}{self._raises(code_start, b1)}"
+        edits.append(Edit(code_start, b1, f"{indent}...  # {marker(summary, self.ref)}"))
+        if self._worth(dropped, edits):
+            self.notes["bodies_elided"] += 1
+        else:
+            self.notes["bodies_kept_small"] += 1
+
+    # ------------------------------------------------------------------ runs and tables
+
+    def _import_run(self, run: list[Any]) -> None:
+        start, end = run[0].start_point.row, last_row(run[-1])
+        if end - start + 1 < IMPORT_MIN_ROWS:
+            return
+        for prev, node in itertools.pairwise(run):
+            a = node.start_point.row
+            if a >= start + IMPORT_KEEP_ROWS and a > last_row(prev):
+                summary = f"{end - a + 1} import lines elided, {self._span(a, end)}"
+                text = f"{self.spec.comment} {marker(summary, self.ref)}"
+                if self._worth(self._tokens(a, end), [Edit(a, end, _indent(self.lines[a]) + text)]):
+                    self.notes["imports_collapsed"] += 1
+                return
+
+    def _comment_run(self, run: list[Any]) -> None:
+        start, end = run[0].start_point.row, last_row(run[-1])
+        block = _node_text(run[0]).startswith("/*")
+        # Keep the first rows that say something (not a bare "#" / "/**" / " *").
+        a, seen = start, 0
+        while a <= end and seen < COMMENT_KEEP_ROWS:
+            seen += bool(_COMMENT_TEXT.search(self.lines[a]))
+            a += 1
+        b = end - 1 if block else end
+        if end - start + 1 < COMMENT_MIN_ROWS or a > b:
+            return
+        first = self.lines[a]
+        if block:
+            lead = _indent(first) + ("* " if first.lstrip().startswith("*") else "")
+        else:
+            lead = _indent(first) + self.spec.comment + " "
+        edit = Edit(a, b, lead + marker(f"comment {self._span(a, b)} elided", self.ref))
+        if self._worth(self._tokens(a, b), [edit]):
+            self.notes["comments_collapsed"] += 1
+
+    def _literal(self, node: Any) -> None:
+        close = last_row(node)
+        if close - node.start_point.row + 1 < LITERAL_MIN_ROWS or node.has_error:
+            return
+        elems = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+        k = next(
+            (
+                i
+                for i in range(1, len(elems))
+                if elems[i].start_point.row >= node.start_point.row + LITERAL_KEEP_ROWS
+                and elems[i].start_point.row > last_row(elems[i - 1])
+            ),
+            None,
+        )
+        if k is None:
+            return
+        m = next(
+            (
+                i
+                for i in range(len(elems) - 1, k - 1, -1)
+                if last_row(elems[i]) < (elems[i + 1].start_point.row if i + 1 < len(elems) else close)
+            ),
+            None,
+        )
+        a = elems[k].start_point.row
+        if m is None or self.lines[a][: elems[k].start_point.column].strip() not in ("", ","):
+            return
+        b = last_row(elems[m])
+        summary = f"{m - k + 1} entries elided, {self._span(a, b)}"
+        edit = Edit(a, b, f"{_indent(self.lines[a])}{self.spec.comment} {marker(summary, self.ref)}")
+        if self._worth(self._tokens(a, b), [edit]):
+            self.notes["literals_collapsed"] += 1
+
+
+def plan_outline(
+    root: Any,
+    lines: list[str],
+    language: str,
+    protected: frozenset[str],
+    ref: str,
+    first_number: int,
+    count: Callable[[str], int],
+) -> tuple[list[Edit], Counter[str]]:
+    """The edits (sorted, non-overlapping) that turn `lines` into an outline, and counters."""
+    planner = _Planner(lines, language, protected, ref, first_number, count)
+    if planner.python:
+        doc = planner._docstring(root)
+        if doc is not None:
+            planner._trim_docstring(doc)
+    planner.visit_scope(root)
+    edits: list[Edit] = []
+    for edit in sorted(planner.edits, key=lambda e: (e.start, e.end)):
+        if edits and edit.start <= edits[-1].end:
+            continue  # defensive: never emit overlapping ranges
+        edits.append(edit)
+    return edits, planner.notes

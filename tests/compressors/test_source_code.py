@@ -1,0 +1,380 @@
+"""CodeCompressor: AST outlines with tree-sitter, one real-looking fixture per language."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.markers import find_refs, has_marker
+from headroom.compressors import source_code
+from headroom.compressors._tree_sitter import detect_language, get_parser, split_line_numbers
+from headroom.compressors.base import all_compressors
+from headroom.compressors.source_code import CodeCompressor
+from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.tokens import count_tokens
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "code"
+
+# file, language, signatures that must survive, a body-only line that must be elided,
+# and an error message that must stay visible (kept body or listed in a stub marker).
+CASES = [
+    (
+        "ratelimit_client.py",
+        "python",
+        [
+            "class TokenBucket:",
+            "    def acquire(self, wait: bool = True, timeout: float | None = None) -> None:",
+            "def parse_retry_after(value: str | None, now: float | None = None) -> float | None:",
+            "class RateLimitedClient:",
+        ],
+        "                    url = urllib.parse.urljoin(url, location)",
+        "token bucket wait exceeded the timeout",
+    ),
+    (
+        "router.js",
+        "javascript",
+        [
+            "class Router extends EventEmitter {",
+            "  route(method, pattern, ...handlers) {",
+            "function serveStatic(root, options = {}) {",
+        ],
+        "      const dispatch = async (i) => {",
+        "a route needs at least one handler",
+    ),
+    (
+        "event_store.ts",
+        "typescript",
+        [
+            "export interface StoredEvent<T = unknown> {",
+            "export class EventStore extends EventEmitter {",
+            "  async replay<S, T>(stream: string, reducer: Reducer<S, T>, initial: S): Promise<S> {",
+            "export enum EventKind {",
+        ],
+        '      const lines = events.map((event) => JSON.stringify(event)).join("\\n") + "\\n";',
+        "exceeds MAX_BATCH_SIZE",
+    ),
+    (
+        "SearchPanel.tsx",
+        "tsx",
+        [
+            "export function SearchPanel({ search, placeholder = "
+            '"Search…", onSelect, renderEmpty }: SearchPanelProps) {',
+            "function reducer(state: State, action: Action): State {",
+            "export interface SearchPanelProps {",
+        ],
+        '        aria-label="Search"',
+        None,
+    ),
+    (
+        "lru_cache.go",
+        "go",
+        [
+            "func (c *Cache) Set(key string, value []byte, ttl time.Duration) error {",
+            "type Cache struct {",
+            "func New(capacity int, opts ...Option) *Cache {",
+        ],
+        "\t\tvictim = oldest.Value.(*entry)",
+        "lru: key longer than MaxKeyLength",
+    ),
+    (
+        "lexer.rs",
+        "rust",
+        [
+            "pub enum TokenKind {",
+            "    pub fn next_token(&mut self) -> Result<Token, LexError> {",
+            "impl<'a> Iterator for Lexer<'a> {",
+            "pub fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {",
+        ],
+        "            '(' => single(TokenKind::LParen),",
+        "error message must not be empty",
+    ),
+    (
+        "ConnectionPool.java",
+        "java",
+        [
+            "public final class ConnectionPool implements AutoCloseable {",
+            "    public Connection borrow() throws SQLException {",
+            "    public int evictIdle() {",
+            "    public static final int DEFAULT_MAX_SIZE = 16;",
+        ],
+        "                available.awaitNanos(remaining);",
+        "interrupted while waiting for a connection",
+    ),
+    (
+        "thread_pool.cpp",
+        "cpp",
+        [
+            "class ThreadPool {",
+            "void ThreadPool::worker_loop(std::size_t index) {",
+            "    auto submit(F&& fn, Args&&... args) -> std::future<decltype(fn(args...))> {",
+            "constexpr std::size_t kDefaultQueueLimit = 4096;",
+        ],
+        "            cv_.wait(lock, [this] { return !queue_.empty() || state_ == PoolState::Stopped; });",
+        "thread pool queue is full",
+    ),
+]
+IDS = [case[0] for case in CASES]
+
+
+def _read(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def _compress(text: str, path: str | None = None, query: str = "", args: str | None = None) -> tuple[Segment, object]:
+    ctx = SegmentContext(tool_name="read_file", tool_arguments=args, user_query=query, file_path=path)
+    segment = Segment(text, ctx, ContentKind.CODE)
+    return segment, CodeCompressor().compress(segment)
+
+
+def _numbered(text: str, start: int = 1, sep: str = "\t") -> str:
+    return "\n".join(f"{n:6d}{sep}{line}" for n, line in enumerate(text.split("\n"), start))
+
+
+def test_registered_as_the_code_compressor() -> None:
+    compressor = all_compressors()["code"]
+    assert isinstance(compressor, CodeCompressor)
+    assert CodeCompressor.kinds == frozenset({ContentKind.CODE})
+    assert CodeCompressor.priority == 10
+
+
+@pytest.mark.parametrize(("name", "language", "signatures", "body_line", "message"), CASES, ids=IDS)
+def test_outline_keeps_signatures_and_elides_bodies(
+    name: str, language: str, signatures: list[str], body_line: str, message: str | None
+) -> None:
+    text = _read(name)
+    assert len(text.splitlines()) >= 150
+    segment, result = _compress(text, path=f"src/{name}")
+    out = result.text
+    assert result.lossy
+    assert count_tokens(out) < 0.8 * count_tokens(text)
+    for signature in signatures:
+        assert signature in out.splitlines(), signature
+    assert body_line not in out
+    assert "body elided, lines" in out
+    assert find_refs(out) == [segment.ref]
+    if message is not None:
+        assert message in out
+    # Every line of the outline is a line of the input or a marker line.
+    originals = set(text.split("\n"))
+    for line in out.split("\n"):
+        assert line in originals or has_marker(line), line
+    # The outline is still valid code for the same grammar.
+    parser = get_parser(language)
+    assert not parser.parse(text.encode()).root_node.has_error
+    assert not parser.parse(out.encode()).root_node.has_error
+
+
+def test_python_outline_parses_and_keeps_facts() -> None:
+    text = _read("ratelimit_client.py")
+    _, result = _compress(text, path="ratelimit_client.py")
+    out = result.text
+    ast.parse(out)
+    for fact in [
+        "_DEFAULT_BURST = 2 ** 4",
+        "DEFAULT_TIMEOUT = 30.0  # seconds",
+        "__all__ = [",
+        '    user_agent = "ratelimit-client/1.4"',
+        '    """Send a request, honouring the rate limit, cache and retry policy.',
+        "    The default is to wait, which is what interactive clients want.",
+        "rate must be positive",
+        "unsupported URL scheme",
+    ]:
+        assert fact in out, fact
+    stub = re.compile(r"^ +\.\.\.  # \[headroom: body elided, lines \d+-\d+.* · ref=h_[0-9a-f]{12}\]$", re.M)
+    assert len(stub.findall(out)) >= 8
+    # Small bodies stay: a stub would cost more than the body.
+    assert '        return self.request("GET", url, **kwargs)' in out
+    assert result.notes["bodies_elided"] >= 8
+    assert result.notes["bodies_kept_small"] >= 1
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "kept_line"),
+    [
+        (
+            "ratelimit_client.py",
+            "Fix the redirect handling in RateLimitedClient.request",
+            "                    redirects += 1",
+        ),
+        ("lru_cache.go", "Why does Set evict the wrong entry?", "\t\tc.stats.Evictions++"),
+        ("router.js", "add a test for compilePattern", "      keys.push(key);"),
+        ("ConnectionPool.java", "make evictIdle log at INFO", "                evicted++;"),
+    ],
+)
+def test_bodies_named_by_the_task_stay_whole(name: str, query: str, kept_line: str) -> None:
+    text = _read(name)
+    _, plain = _compress(text, path=name)
+    assert kept_line not in plain.text
+    _, result = _compress(text, path=name, query=query)
+    assert kept_line in result.text
+    assert result.notes["bodies_kept_named"] >= 1
+
+
+def test_a_named_class_stays_whole() -> None:
+    text = _read("ratelimit_client.py")
+    _, result = _compress(text, path="ratelimit_client.py", query="The TokenBucket refill looks off")
+    start = text.index("class TokenBucket:")
+    end = text.index("class ResponseCache:")
+    assert text[start:end] in result.text
+
+
+def test_file_path_parts_do_not_protect_symbols() -> None:
+    text = _read("lru_cache.go")
+    args = json.dumps({"path": "pkg/cache/sweep/lru_cache.go"})
+    _, result = _compress(text, args=args, query="read the cache package")
+    assert "\tticker := time.NewTicker(sweepEvery)" not in result.text
+
+
+@pytest.mark.parametrize("name", IDS)
+def test_deterministic(name: str) -> None:
+    text = _read(name)
+    first = _compress(text, path=name, query="look at the pool")[1]
+    second = _compress(text, path=name, query="look at the pool")[1]
+    assert first.text == second.text
+    assert first.notes == second.notes
+
+
+@pytest.mark.parametrize(("sep", "start"), [("\t", 1), ("→", 1), ("\t", 101)])
+def test_line_number_prefixes_are_kept_on_every_line(sep: str, start: int) -> None:
+    text = _read("ratelimit_client.py")
+    numbered = _numbered(text, start, sep)
+    segment, result = _compress(numbered, path="ratelimit_client.py")
+    out = result.text
+    assert result.lossy
+    assert result.notes["line_numbers"] == 1
+    prefix = re.compile(rf"^ *(\d+){re.escape(sep)}")
+    by_number = {int(prefix.match(line).group(1)): line for line in numbered.split("\n")}
+    previous = 0
+    for line in out.split("\n"):
+        match = prefix.match(line)
+        assert match, line
+        number = int(match.group(1))
+        assert number > previous  # still in file order, numbers never repeat
+        previous = number
+        if not has_marker(line):
+            assert by_number[number] == line  # kept lines carry their true number
+    # Markers speak in the file's own line numbers.
+    stub = next(line for line in out.split("\n") if 'raises ValueError("rate must be positive")' in line)
+    first, last = map(int, re.search(r"lines (\d+)-(\d+)", stub).groups())
+    body = text.split("\n")[first - start : last - start + 1]
+    assert any('raise ValueError("rate must be positive")' in line for line in body)
+    # Without the prefixes the outline is valid Python.
+    ast.parse("\n".join(prefix.sub("", line, count=1) for line in out.split("\n")))
+    assert find_refs(out) == [segment.ref]
+
+
+def test_numbered_lines_need_consecutive_numbers() -> None:
+    assert split_line_numbers(["     1\tx = 1", "     2\ty = 2", ""]) is not None
+    assert split_line_numbers(["     1\tx = 1", "     3\ty = 2"]) is None
+    assert split_line_numbers(["12: a", "13\tb"]) is None
+    assert split_line_numbers(["x = 1", "y = 2"]) is None
+
+
+def test_unparseable_input_passes_through_untouched() -> None:
+    garbage = "\n".join(f"}}}} ((( {i} ]] def class :: <<<" for i in range(200))
+    _, result = _compress(garbage, path="broken.py")
+    assert result.text == garbage
+    assert not result.lossy
+    assert result.notes.get("unparsed") == 1
+
+
+def test_truncated_file_is_handled_safely() -> None:
+    text = _read("ratelimit_client.py")
+    cut = text[: text.index("        if parsed.scheme not in")]  # a read that stopped mid-function
+    segment, result = _compress(cut, path="ratelimit_client.py")
+    assert count_tokens(result.text) <= count_tokens(cut)
+    if result.lossy:
+        assert find_refs(result.text) == [segment.ref]
+        assert "class TokenBucket:" in result.text
+        assert "def request(" in result.text
+    else:
+        assert result.text == cut
+
+
+def test_minified_javascript_passes_through() -> None:
+    blob = "var a=function(){return 1};" * 200_000  # ~5 MB on one line
+    _, result = _compress(blob, path="bundle.min.js")
+    assert result.text is blob
+    assert not result.lossy
+    assert result.notes == {"minified": 1}
+
+
+def test_small_file_is_returned_untouched() -> None:
+    text = "def add(a, b):\n    return a + b\n\n\nMAX = 3\n"
+    _, result = _compress(text, path="small.py")
+    assert result.text == text
+    assert not result.lossy
+
+
+def test_unknown_language_is_untouched() -> None:
+    text = "Some notes about the release.\n\nNothing here is code.\n"
+    _, result = _compress(text)
+    assert result.text == text
+    assert result.notes == {"unknown_language": 1}
+
+
+def test_missing_grammars_fall_back_to_the_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source_code, "get_parser", lambda language: None)
+    text = _read("lru_cache.go")
+    _, result = _compress(text, path="lru_cache.go")
+    assert result.text == text
+    assert result.notes == {"no_tree_sitter": 1}
+
+
+def test_language_sources() -> None:
+    go = _read("lru_cache.go")
+    # Explicit segment language wins over everything.
+    hinted = CodeCompressor().compress(Segment(go, SegmentContext(file_path="x.py"), ContentKind.CODE, "golang"))
+    assert hinted.lossy
+    # A path inside the tool arguments.
+    _, from_args = _compress(go, args=json.dumps({"path": "internal/lru_cache.go"}))
+    assert from_args.lossy
+    # Sniffed from content alone.
+    _, sniffed = _compress(go)
+    assert sniffed.text == from_args.text
+
+
+@pytest.mark.parametrize(("name", "language", "_s", "_b", "_m"), CASES, ids=IDS)
+def test_detect_language_from_content(name: str, language: str, _s: object, _b: object, _m: object) -> None:
+    text = _read(name)
+    expected = "typescript" if language == "tsx" else language  # JSX appears only further down
+    assert detect_language(text, None) == expected
+    assert detect_language(_numbered(text), None) == expected
+    assert detect_language("", f"a/b/{name}") == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id": 1, "name": "x", "tags": ["a", "b"]}',
+        "2024-03-01 12:00:01 ERROR worker-3 connection refused\n2024-03-01 12:00:02 INFO retrying\n",
+        "Lib/asyncio/locks.py:434:            raise ValueError('released too many times')\n"
+        "Lib/asyncio/locks.py-435-        super().release()\n",
+        "The function returns None when nothing matches. Otherwise it returns True.\nelse: see the docs.\n",
+        "diff --git a/x.py b/x.py\n@@ -1,3 +1,3 @@\n-def f():\n+def g():\n",
+    ],
+)
+def test_detect_language_rejects_non_code(text: str) -> None:
+    assert detect_language(text, None) is None
+
+
+def test_detect_language_by_path() -> None:
+    assert detect_language("anything", "src/app/main.rs") == "rust"
+    assert detect_language("def f():\n    pass\n", "notes.md") is None
+    assert detect_language("x", "include/pool.hpp") == "cpp"
+    assert detect_language("x", "web/App.tsx") == "tsx"
+
+
+def test_import_headroom_does_not_load_tree_sitter() -> None:
+    code = (
+        "import sys, headroom, headroom.compressors.source_code\n"
+        "print(any(name.startswith('tree_sitter') for name in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
