@@ -68,11 +68,12 @@ _VAR = re.compile(
 PLACEHOLDER = "<*>"
 # Letters glued in front of a variable ("a489c868..." hex, "x2x9q" pod suffixes, "attempt_...")
 # belong to it: without this, every leading letter would make its own template.
-_GLUED = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_]+<\*>")
+_GLUED = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z_]+-?<\*>")
 _VALUE_KINDS = (
     ("ip", re.compile(r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?")),
     ("ts", re.compile(r"\d{4}-\d{2}-\d{2}.*|\d{1,2}:\d{2}:\d{2}.*|\d{1,4}/\S+:\d{2}:\d{2}.*")),
     ("dur", re.compile(r"\d+(?:\.\d+)?(?:ms|us|ns|[smhd])")),
+    ("num", re.compile(r"[-+]?\d+(?:\.\d+)?")),
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -156,7 +157,7 @@ def template_lines(lines: list[str]) -> tuple[list[str], list[list[str]]]:
 
 
 def value_kind(value: str) -> str:
-    """ "ip", "ts", "dur" or "other": decides whether a variable can tell events apart."""
+    """ "ip", "ts", "dur", "num" or "other" (an id): whether a variable can tell events apart."""
     for kind, pattern in _VALUE_KINDS:
         if pattern.fullmatch(value):
             return kind
@@ -219,7 +220,8 @@ class Record:
 
     start: int
     end: int
-    template: str = ""
+    template: str = ""  # its own template
+    key: str = ""  # its group's template (after merging similar templates)
     severity: int = 0
 
 
@@ -272,3 +274,57 @@ def split_records(lines: list[str]) -> list[Record]:
         start = i
     records.append(Record(start, len(lines)))
     return records
+
+
+# Drain-style merging of templates that differ only in a few literal words
+# ("... invalid user admin from <*>" / "... invalid user oracle from <*>").
+_MERGE_MAX_TEMPLATES = 2_000  # beyond this the log is mostly unique lines: merging buys nothing
+_MERGE_MAX_CANDIDATES = 16  # clusters compared per bucket, bounding the cost
+_MERGE_MIN_TOKENS = 4
+
+
+def merge_similar(templates: dict[str, int]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Cluster single-line templates (template -> severity) that differ in a few words.
+
+    Templates are bucketed like Drain's tree (same token count, same severity, same first
+    two literal tokens); within a bucket a template joins the first cluster whose first
+    template it matches everywhere except in at most a quarter of its words (a differing
+    word must hold as many variables on both sides, so values stay aligned). Returns, for
+    each template in a cluster of two or more, the cluster's template (differing words as
+    ``<*>``) and the positions of those words.
+    """
+    if len(templates) > _MERGE_MAX_TEMPLATES:
+        return {}
+    buckets: dict[tuple[object, ...], list[tuple[list[str], set[int], list[str]]]] = {}
+    for template, severity in templates.items():
+        tokens = template.split(" ")
+        if len(tokens) < _MERGE_MIN_TOKENS:
+            continue
+        literal = [t for t in tokens[:6] if PLACEHOLDER not in t][:2]
+        bucket = buckets.setdefault((len(tokens), severity, *literal), [])
+        allowed = max(1, len(tokens) // 4)
+        for first, words, group in bucket[:_MERGE_MAX_CANDIDATES]:
+            differ = set(words)
+            for i, (a, b) in enumerate(zip(first, tokens, strict=True)):
+                if a != b:
+                    if a.count(PLACEHOLDER) != b.count(PLACEHOLDER):  # keeps the values aligned
+                        break
+                    differ.add(i)
+                    if len(differ) > allowed:
+                        break
+            else:
+                words |= differ
+                group.append(template)
+                break
+        else:
+            bucket.append((tokens, set(), [template]))
+    merged: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for bucket in buckets.values():
+        for first, words, group in bucket:
+            if len(group) < 2:
+                continue
+            positions = tuple(sorted(words))
+            key = " ".join(PLACEHOLDER if i in words else t for i, t in enumerate(first))
+            for template in group:
+                merged[template] = (key, positions)
+    return merged

@@ -20,6 +20,7 @@ from headroom.compressors._log_templates import (
     Record,
     extract_timestamp,
     line_severity,
+    merge_similar,
     split_records,
     template_lines,
     value_kind,
@@ -35,6 +36,7 @@ _KEEP_ALL = (2, 4)  # groups this small are kept whole: (normal, warning/error)
 _MAX_VARIANTS = (3, 8)  # extra "new value" occurrences kept per group: (normal, warning/error)
 _MAX_KEY_DISTINCT = (3, 8)  # a variable with at most this many values is a key: (normal, warning/error)
 _KEY_REPEATS = (3, 1)  # ... and must repeat this many times per value on average
+_MAX_NUM_DISTINCT = 3  # a plain number is a key only with this few values (status codes)
 _MAX_TERM_HITS = 4  # occurrences kept per group because they name a term of the task
 _MARKER_VALUES = 6  # unseen key values listed in a marker
 _MARKER_COST = 80  # approx. characters of a marker line: never drop less than twice that
@@ -43,6 +45,7 @@ _LONG_RECORD = 12  # records longer than this get recursion runs squeezed
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NAMED_ID = re.compile(r"[A-Za-z]{2,}[_-]?\d")  # "ord_7932", "job-42": not a bare hash or UUID
 _IDENTIFIER = re.compile(r"[\d_.:/@-]")
 _TIME_PART = re.compile(r"\d{1,2}:\d{2}:\d{2}")
 
@@ -146,15 +149,14 @@ def _collapse_repeats(block: list[str], ref: str) -> list[str]:
 
 def _group(
     records: list[Record], lines: list[str], templates: list[str]
-) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """Records by template (in first-seen order), and each template's highest severity."""
-    groups: dict[str, list[int]] = {}
-    severity: dict[str, int] = {}
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, list[str]]]:
+    """Records by template (in first-seen order), each group's highest severity, and for
+    templates merged with similar ones the words that differ (extra variables)."""
     # Level words and exception names are literal text, never inside a masked variable, so a
     # line's severity follows from its template: compute it once per template.
     header_sev: dict[str, int] = {}
     cont_sev: dict[str, int] = {}
-    for i, rec in enumerate(records):
+    for rec in records:
         template = templates[rec.start]
         sev = header_sev.get(template)
         if sev is None:
@@ -167,25 +169,38 @@ def _group(
                 sev = max(sev, line_sev)
             template = "\n".join(templates[rec.start : rec.end])
         rec.template, rec.severity = template, sev
-        groups.setdefault(template, []).append(i)
-        severity[template] = max(severity.get(template, 0), sev)
-    return groups, severity
+    single = {rec.template: rec.severity for rec in records if rec.end - rec.start == 1}
+    merged = merge_similar(single)
+    words: dict[str, list[str]] = {}
+    for template, (_, positions) in merged.items():
+        tokens = template.split(" ")
+        words[template] = [tokens[p] for p in positions]
+    groups: dict[str, list[int]] = {}
+    severity: dict[str, int] = {}
+    for i, rec in enumerate(records):
+        key = rec.key = merged[rec.template][0] if rec.template in merged else rec.template
+        groups.setdefault(key, []).append(i)
+        severity[key] = max(severity.get(key, 0), rec.severity)
+    return groups, severity, words
 
 
 class _Plan:
     """The selection for one log: which records stay, and the key values no kept line shows."""
 
-    def __init__(self, lines: list[str], values: list[list[str]], records: list[Record], hits: set[int]) -> None:
+    def __init__(
+        self, lines: list[str], values: list[list[str]], words: dict[str, list[str]], records: list[Record]
+    ) -> None:
         self.lines = lines
         self.values = values
+        self.words = words
         self.records = records
-        self.term_hits = hits
+        self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
 
     def _vars(self, rec: Record) -> list[str]:
         if rec.end - rec.start == 1:
-            return self.values[rec.start]
+            return self.values[rec.start] + self.words.get(rec.template, [])
         found: list[str] = []
         for j in range(rec.start, rec.end):
             found.extend(self.values[j])
@@ -213,28 +228,31 @@ class _Plan:
         width = len(values[0])
         rows = [(m, v) for m, v in zip(members, values, strict=True) if len(v) == width]
         slots: list[int] = []
+        id_slot = -1  # warnings/errors: the first named id too varied to pick lines by: listed
         for j in range(width):
-            kind = value_kind(values[0][j])
+            # Judge the whole word: "ord_7932" is an id even though only "7932" was masked.
+            word = self._full_token(members[0], values[0][j])
+            kind = value_kind(word)
             if kind in _NO_KEY_KINDS:
                 continue
             if kind == "ip":  # compare hosts, not ephemeral client ports
                 for _, v in rows:
                     v[j] = v[j].split(":", 1)[0]
             distinct = len({v[j] for _, v in rows})
-            # A key takes few values, each many times (status codes, node ids); a variable
-            # with a new value on most lines (durations, sizes) tells nothing apart. In
-            # warnings and errors every distinct IP counts: "which hosts failed?"
-            categorical = 2 <= distinct <= _MAX_KEY_DISTINCT[level] and len(rows) >= _KEY_REPEATS[level] * distinct
-            if categorical or (level and kind == "ip" and distinct > 1):
+            if distinct < 2:
+                continue
+            # A key takes few values, each many times (status codes, node ids, hosts); a
+            # variable with a new value on most lines (durations, sizes) tells nothing apart,
+            # and small counters (thread 1..8) are noise unless very few. In warnings and
+            # errors every distinct IP counts: "which hosts failed?"
+            limit = _MAX_NUM_DISTINCT if kind == "num" else _MAX_KEY_DISTINCT[level]
+            repeats = _KEY_REPEATS[0] if kind == "num" else _KEY_REPEATS[level]
+            if (distinct <= limit and len(rows) >= repeats * distinct) or (level and kind == "ip"):
                 slots.append(j)
-        if not slots:
-            return
+            elif level and id_slot < 0 and _NAMED_ID.match(word):
+                id_slot = j
         keep = self.keep
-        seen: list[set[str]] = [set() for _ in slots]
-        for m, v in rows:
-            if keep[m]:
-                for k, j in enumerate(slots):
-                    seen[k].add(v[j])
+        seen: list[set[str]] = [{v[j] for m, v in rows if keep[m]} for j in slots]
         budget = _MAX_VARIANTS[level]
         unseen: dict[str, None] = {}
         for m, v in rows:
@@ -251,6 +269,11 @@ class _Plan:
             else:
                 for j in new:
                     unseen.setdefault(self._full_token(m, v[j]), None)
+        if id_slot >= 0 and len(unseen) < _MARKER_VALUES:
+            shown = {v[id_slot] for m, v in rows if keep[m]}
+            for m, v in rows:
+                if not keep[m] and v[id_slot] not in shown:
+                    unseen.setdefault(self._full_token(m, v[id_slot]), None)
         if unseen:
             self.unseen[members[0]] = list(unseen)
 
@@ -286,16 +309,20 @@ class LogCompressor:
         lines = [line.rstrip("\r") for line in raw] if "\r" in body else raw
         records = split_records(lines)
         templates, values = template_lines(lines)
-        groups, severity = _group(records, lines, templates)
+        groups, severity, words = _group(records, lines, templates)
 
-        plan = _Plan(lines, values, records, _useful_terms(segment, [ln.lower() for ln in lines], records))
+        plan = _Plan(lines, values, words, records)
+        plan.term_hits = _useful_terms(segment, [ln.lower() for ln in lines], records)
         for template, members in groups.items():
             plan.select_group(members, severity[template] >= 1)
         keep = plan.keep
         keep[0] = keep[-1] = True
-        # One event of context on each side of every error that stays.
+        # One event of context on each side of every error that stays (unless it is the
+        # same error again: that says nothing about what led to it).
         for i in [i for i, rec in enumerate(records) if keep[i] and rec.severity >= 2]:
-            keep[max(i - 1, 0)] = keep[min(i + 1, len(records) - 1)] = True
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(records) and records[j].key != records[i].key:
+                    keep[j] = True
 
         markers: dict[int, str] = {}
         for members in groups.values():
