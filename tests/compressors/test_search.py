@@ -74,7 +74,7 @@ def test_vague_matches_get_their_enclosing_definition() -> None:
             "--",
         ]
     text = "\n".join(lines[:-1])
-    result, _ = compress(text, "which parsers return None")
+    result, _ = compress(text, "which parsers return None", options=SearchOptions(scope_share=2.0))
     for i, name in enumerate(["parse_date", "parse_addr", "parse_header", "parse_token"]):
         assert f"email/utils.py-{10 + i * 20}-def {name}(value):" in result.text
         assert f"email/utils.py:{12 + i * 20}: return None" in result.text
@@ -145,19 +145,19 @@ def test_rg_heading_layout_is_kept() -> None:
 # --- JSON hit lists ----------------------------------------------------------------------
 
 
-def test_json_hits_render_as_grep_lines_grouped_by_file() -> None:
+def test_json_hits_stay_json_with_their_own_values() -> None:
     text = fixture("hits.json")
     hits = json.loads(text)
     assert looks_like_search(text)
     result, segment = compress(text, "which logging APIs are deprecated", '{"query": "warnings.warn"}')
     assert result.lossy
     assert find_refs(result.text) == [segment.ref]
+    out = json.loads(result.text)
+    assert out["columns"] == ["path", "line", "text"]
+    rows = {tuple(row) for row in out["hits"]}
     for hit in hits:
-        assert f"{hit['path']}:{hit['line']}:{hit['text']}" in result.text
-    assert '"score"' not in result.text and "3.6" not in result.text.splitlines()[0]
-    paths = [m[0] for m in GREP_MATCH.findall(result.text)]
-    assert paths == sorted(paths, key=paths.index)  # each file's hits are together
-    assert "logging/__init__.py-1503- def warn(self, msg, *args, **kwargs):" in result.text
+        assert (hit["path"], hit["line"], hit["text"]) in rows
+    assert '"score"' not in result.text
     assert count_tokens(result.text) < 0.25 * count_tokens(text)
 
 
@@ -168,11 +168,14 @@ def test_json_hits_with_wrapper_and_extra_fields() -> None:
         "results": [
             {"file": "a/x.py", "line_number": n, "content": f"X{n} = {n}", "repo": "core", "score": 1.5}
             for n in (3, 9, 27)
-        ],
+        ]
+        * 4,
     }
     result, _ = compress(json.dumps(payload, indent=2))
-    assert "query: MAXLINE" in result.text and "total: 3" in result.text
-    assert "a/x.py:9:X9 = 9  (repo=core)" in result.text
+    out = json.loads(result.text)
+    assert out["query"] == "MAXLINE" and out["total"] == 3
+    assert out["columns"] == ["file", "line_number", "content", "repo"]
+    assert ["a/x.py", 9, "X9 = 9", "core"] in out["hits"]
     assert "1.5" not in result.text
 
 
@@ -270,9 +273,11 @@ def test_never_raises_never_grows(lines: list[str]) -> None:
         assert find_refs(result.text) == [segment.ref]
 
 
-def test_json_hits_without_line_numbers_render_as_path_text() -> None:
+def test_json_hits_without_line_numbers_stay_objects() -> None:
     hits = [{"path": "a.py", "line": n, "text": f"A{n} = {n}"} for n in range(1, 30)]
     hits.insert(3, {"path": "b.py", "text": "no line number", "context": "x\nno line number\ny"})
     result, _ = compress(json.dumps(hits, indent=2))
-    assert "b.py:no line number" in result.text
-    assert "a.py:7:A7 = 7" in result.text
+    out = json.loads(result.text)
+    assert {"path": "b.py", "text": "no line number"} in out["hits"]
+    assert {"path": "a.py", "line": 7, "text": "A7 = 7"} in out["hits"]
+    assert "null" not in result.text

@@ -48,6 +48,7 @@ class Hit:
     order: int  # position in the input; output keeps it unless the input was ranked JSON
     sep: str = ":"  # ':' for matches, '-' for context, as grep prints them
     extra: str = ""  # other short fields of a JSON hit, rendered after the text
+    fields: tuple[tuple[str, Any], ...] = ()  # a JSON hit's own fields worth keeping, as in the input
 
 
 @dataclass(slots=True)
@@ -194,15 +195,20 @@ def _context_lines(value: Any) -> list[str] | None:
 
 def _parse_json_hits(value: Any) -> Parsed | None:
     header: list[str] = []
+    header_fields: list[tuple[str, Any]] = []
     if isinstance(value, dict):  # {"query": ..., "results": [hits], "total": 162}
         key, inner = _first(value, WRAPPER_KEYS)
         if key is None or not isinstance(inner, list):
             return None
-        header = [f"{k}: {v}" for k, v in value.items() if k != key and isinstance(v, (str, int, float))]
+        header_fields = [(k, v) for k, v in value.items() if k != key and isinstance(v, (str, int, float))]
+        header = [f"{k}: {v}" for k, v in header_fields]
         value = inner
     if not isinstance(value, list) or not value:
         return None
-    hits = [Hit(OTHER, "", None, line, -len(header) + i) for i, line in enumerate(header)]
+    hits = [
+        Hit(OTHER, "", None, line, -len(header) + i, fields=(field,))
+        for i, (line, field) in enumerate(zip(header, header_fields, strict=True))
+    ]
     dropped = 0
     for order, obj in enumerate(value):
         if not isinstance(obj, dict):
@@ -221,15 +227,19 @@ def _parse_json_hits(value: Any) -> Parsed | None:
         ctx_key, ctx = _first(obj, CONTEXT_KEYS)
         used = {path_key, line_key, text_key, ctx_key}
         extras = []
+        fields = []
         for k, v in obj.items():
-            if k in used:
+            if k == ctx_key or (k not in used and k in SCORE_KEYS):
                 continue
-            if k in SCORE_KEYS or not isinstance(v, (str, int, float, bool)) or len(str(v)) > 80:
+            if k in used:
+                fields.append((k, v))
+            elif not isinstance(v, (str, int, float, bool)) or len(str(v)) > 80:
                 dropped += 1
             else:
                 extras.append(f"{k}={v}")
+                fields.append((k, v))
         extra = "  (" + ", ".join(extras) + ")" if extras else ""
-        hits.append(Hit(MATCH, path, number, body, order, ":", extra))
+        hits.append(Hit(MATCH, path, number, body, order, ":", extra, tuple(fields)))
         if number is None:
             dropped += ctx_key is not None
         else:
