@@ -16,6 +16,7 @@ from functools import cache
 import orjson
 
 from headroom.ccr.markers import has_marker
+from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
 from headroom.compressors.mixed import looks_mixed
 from headroom.segments import ContentKind
 
@@ -33,8 +34,6 @@ _SNIFF_CHARS = 8_000
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
-_HIT_PATH_KEYS = ("path", "file", "filename", "file_path", "uri")
-_HIT_LINE_KEYS = ("line", "line_number", "lineno", "start_line")
 
 # (kind, "module:function") — the sniffer decides whether the text is that kind.
 _SNIFFERS: tuple[tuple[ContentKind, str], ...] = (
@@ -72,10 +71,13 @@ def _is_binary(head: str) -> bool:
 
 
 def _is_search_hits(value: object) -> bool:
+    """A list of hit objects (path + line number), bare or in a {"results": [...]} wrapper."""
+    if isinstance(value, dict):
+        value = next((value[k] for k in WRAPPER_KEYS if isinstance(value.get(k), list)), None)
     if not isinstance(value, list) or len(value) < 3 or not all(isinstance(v, dict) for v in value[:20]):
         return False
     first = value[0]
-    return any(k in first for k in _HIT_PATH_KEYS) and any(k in first for k in _HIT_LINE_KEYS)
+    return any(k in first for k in PATH_KEYS) and any(k in first for k in LINE_KEYS)
 
 
 def _looks_like_prose(head: str) -> bool:
