@@ -153,8 +153,15 @@ def openai_chat_tool() -> dict[str, Any]:
 
 
 def openai_responses_tool() -> dict[str, Any]:
-    """For the Responses API ``tools=[...]`` (flat function tool)."""
-    return {"type": "function", "name": TOOL_NAME, "description": _DESCRIPTION, "parameters": tool_parameters()}
+    """For the Responses API ``tools=[...]`` (flat function tool). ``strict`` is spelled out
+    because strict schemas must list every property as required, and ours are optional."""
+    return {
+        "type": "function",
+        "name": TOOL_NAME,
+        "description": _DESCRIPTION,
+        "parameters": tool_parameters(),
+        "strict": False,
+    }
 
 
 def anthropic_tool() -> dict[str, Any]:
