@@ -1,0 +1,382 @@
+"""Log compressor: repeated events collapse to a template's first occurrence plus a marker;
+errors, stack traces, distinct key values, context and task terms stay verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from headroom.ccr.markers import MARKER_PREFIX, find_refs, has_marker
+from headroom.compressors._log_templates import split_records, template_lines
+from headroom.compressors.base import all_compressors, compressor_for
+from headroom.compressors.logs import LogCompressor, looks_like_logs
+from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.tokens import count_tokens
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "logs"
+COMPRESSOR = LogCompressor()
+
+
+def fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def compress(text: str, query: str = "", arguments: str | None = None):
+    segment = Segment(text, SegmentContext(user_query=query, tool_arguments=arguments), ContentKind.LOGS)
+    return COMPRESSOR.compress(segment), segment
+
+
+def kept_lines(output: str) -> list[str]:
+    return [line for line in output.split("\n") if not line.startswith(MARKER_PREFIX)]
+
+
+def assert_verbatim_subsequence(output: str, original: str) -> None:
+    """Every non-marker output line is an input line, in the input's order."""
+    source = iter(original.split("\n"))
+    for line in kept_lines(output):
+        assert any(line == candidate for candidate in source), f"not verbatim or out of order: {line!r}"
+
+
+# --- the six log families -------------------------------------------------------------------
+
+NEEDLES = {
+    "syslog.log": [
+        "kernel: [812345.118273] Out of memory: Killed process 4312 (java)",
+        "payments-api.service: Main process exited, code=killed, status=9/KILL",
+        "payments-api.service: Failed with result 'signal'.",
+        "from 203.0.113.45 port",
+        "from 198.51.100.23 port",
+        "from 192.0.2.77 port",
+        "Accepted publickey for deploy from 10.0.4.21",
+    ],
+    "app.jsonl": [
+        '"msg":"charge failed: upstream timeout after 30000ms","order_id":"ord_7731"',
+        '"gateway":"adyen-us"',
+        "connection pool exhausted, waiting",
+        "ord_7932",  # a failed order only the marker names
+        '"table":"order_items"',
+    ],
+    "python_app.log": [
+        "job 8861 failed (invoice-render)",
+        "KeyError: 'customer_id'",
+        "psycopg2.errors.DeadlockDetected: deadlock detected",
+        "DETAIL:  Process 48121 waits for ShareLock on transaction 99120931; blocked by process 48177.",
+        "sqlalchemy.exc.OperationalError: (psycopg2.errors.DeadlockDetected) deadlock detected",
+    ],
+    "java_app.log": [
+        "close period failed for tenant acme-eu-17",
+        "Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available",
+        "\t... 18 common frames omitted",
+        "java.lang.StackOverflowError: null",
+        "\tat com.acme.billing.service.InvoiceService.applyTax(InvoiceService.java:301)",
+    ],
+    "k8s_events.txt": [
+        "LAST SEEN   TYPE",
+        "0/5 nodes are available: 3 Insufficient memory",
+        "Memory cgroup out of memory: Killed process 28811 (java)",
+        "Back-off restarting failed container api in pod api-7d9f8b6c5-x2x9q",
+        "Back-off restarting failed container api in pod api-7d9f8b6c5-k8s2d",
+        "Back-off restarting failed container api in pod api-7d9f8b6c5-p4tzn",
+        "Back-off restarting failed container worker in pod worker-5c6d7f9b8-m2n4r",
+        "Back-off restarting failed container worker in pod worker-5c6d7f9b8-q9w8e",
+    ],
+    "hdfs.log": [
+        "ERROR dfs.DataNode: 10.250.19.102:50010:DataXceiver: java.io.IOException: Block blk_5792489080791696128",
+        "10.251.30.6:50010:Got exception while serving blk_-7057732316540532097 to /10.251.73.220:",
+        "WARN dfs.DataNode$DataXceiver: 10.251.73.220:50010:Got exception",
+        "WARN dfs.DataNode$DataXceiver: 10.250.19.102:50010:Got exception",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(NEEDLES))
+def test_log_family_shrinks_and_keeps_what_matters(name: str) -> None:
+    text = fixture(name)
+    assert looks_like_logs(text[:8000])
+    result, segment = compress(text)
+    assert result.lossy
+    assert count_tokens(result.text) < 0.35 * count_tokens(text)
+    for needle in NEEDLES[name]:
+        assert needle in result.text, f"{name}: lost {needle!r}"
+    assert find_refs(result.text) == [segment.ref]
+    assert_verbatim_subsequence(result.text, text)
+    lines = text.rstrip("\n").split("\n")
+    kept = kept_lines(result.text.rstrip("\n"))
+    assert kept[0] == lines[0] and kept[-1] == lines[-1]
+    assert result.text.endswith("\n")
+
+
+def test_marker_says_how_many_and_when() -> None:
+    result, segment = compress(fixture("python_app.log"))
+    lines = result.text.split("\n")
+    first = lines.index(next(line for line in lines if " INFO [worker-" in line))
+    assert re.fullmatch(
+        rf"\[headroom: \d+ more lines like this \(09:\d\d:\d\d–09:\d\d:\d\d\) · ref={segment.ref}\]",
+        lines[first + 1],
+    )
+    total_info = sum(" INFO [worker-" in line for line in fixture("python_app.log").split("\n"))
+    shown = sum(" INFO [worker-" in line for line in lines)
+    count = int(re.search(r"(\d+) more", lines[first + 1])[1])
+    assert shown + count == total_info
+
+
+def test_whole_stack_trace_stays_together() -> None:
+    text = fixture("python_app.log")
+    start = text.index("ERROR [worker-4] app.worker.jobs: job 8951 failed (ledger-post)")
+    end = text.index("sqlalchemy.exc.OperationalError", start)
+    block = text[start : text.index("\n", end)]
+    result, _ = compress(text)
+    assert block in result.text
+
+
+def test_repeated_traceback_collapses_to_first_and_last() -> None:
+    result, _ = compress(fixture("python_app.log"))
+    assert result.text.count("KeyError: 'customer_id'") == 2
+    assert re.search(r"\[headroom: 5 more entries like this \(09:\d\d:\d\d–09:\d\d:\d\d\)", result.text)
+
+
+def test_recursive_frames_are_squeezed() -> None:
+    result, segment = compress(fixture("java_app.log"))
+    assert result.text.count("TaxRuleResolver.resolveParent") == 1
+    assert f"[headroom: 78 lines repeating the 2 above omitted · ref={segment.ref}]" in result.text
+
+
+def test_context_around_an_error_is_kept() -> None:
+    text = fixture("hdfs.log").split("\n")
+    at = next(i for i, line in enumerate(text) if " ERROR dfs.DataNode:" in line)
+    result, _ = compress("\n".join(text))
+    kept = kept_lines(result.text)
+    assert text[at - 1] in kept and text[at + 1] in kept
+
+
+def test_task_terms_pull_in_lines_that_would_be_collapsed() -> None:
+    text = fixture("java_app.log")
+    plain, _ = compress(text)
+    hidden = next(line for line in text.split("\n") if "rendered" in line and line not in plain.text and "INV-" in line)
+    invoice = re.search(r"INV-\d+", hidden)[0]
+    focused, _ = compress(text, query=f"Why did rendering {invoice} take so long?")
+    assert hidden in kept_lines(focused.text)
+    by_argument, _ = compress(text, arguments=f'{{"grep": "{invoice}"}}')
+    assert hidden in kept_lines(by_argument.text)
+
+
+def test_common_words_in_the_task_do_not_keep_everything() -> None:
+    text = fixture("python_app.log")
+    plain, _ = compress(text)
+    chatty, _ = compress(text, query="the worker job queue keeps retrying, what is done and what failed?")
+    assert count_tokens(chatty.text) <= count_tokens(plain.text) * 1.2
+
+
+# --- repeated warnings and errors ----------------------------------------------------------
+
+
+def _error_storm(ips: list[str], repeats: int) -> str:
+    lines = []
+    for i in range(repeats):
+        ip = ips[i % len(ips)]
+        second = i % 60
+        lines.append(f"2024-01-05 10:{i // 60:02d}:{second:02d},120 INFO  [pool-1] app.Sync: sync tick {i}")
+        lines.append(
+            f"2024-01-05 10:{i // 60:02d}:{second:02d},311 ERROR [pool-1] app.Client: "
+            f"connection refused by {ip}:5432 after 3 retries"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_repeated_error_keeps_every_distinct_host() -> None:
+    ips = ["10.0.0.5", "10.0.0.6", "10.0.7.1", "172.16.0.9", "192.168.1.20"]
+    text = _error_storm(ips, 200)
+    result, _ = compress(text)
+    assert count_tokens(result.text) < 0.2 * count_tokens(text)
+    for ip in ips:
+        assert f"connection refused by {ip}:5432" in result.text
+    assert "[headroom: 195 more lines like this (10:00:04–10:03:18)" in result.text
+
+
+def test_many_hosts_beyond_the_budget_are_named_in_the_marker() -> None:
+    ips = [f"10.1.{i}.{i + 10}" for i in range(20)]
+    result, _ = compress(_error_storm(ips, 200))
+    for ip in ips:
+        assert ip in result.text
+    assert "other values: " in result.text
+    crowd, _ = compress(_error_storm([f"10.2.{i}.1" for i in range(60)], 240))
+    assert re.search(r"other values: (10\.2\.\d+\.1, ){11}10\.2\.\d+\.1 \(\+\d+\)", crowd.text)
+
+
+def test_identical_errors_collapse() -> None:
+    lines = [
+        f"2024-01-05 11:{i // 60:02d}:{i % 60:02d},000 ERROR [rm] Allocator: ERROR IN CONTACTING RM."
+        for i in range(300)
+    ]
+    text = "\n".join(lines)
+    result, segment = compress(text)
+    assert kept_lines(result.text) == [lines[0], lines[-1]]
+    assert f"[headroom: 298 more lines like this (11:00:01–11:04:58) · ref={segment.ref}]" in result.text
+
+
+def test_unique_lines_are_never_dropped() -> None:
+    words = "parse plan fetch decode verify index merge upload notify archive compact vacuum rotate".split()
+    text = "\n".join(f"2024-01-05 12:00:{i:02d} INFO {word} stage finished" for i, word in enumerate(words))
+    result, _ = compress(text)
+    assert result.text == text and not result.lossy
+
+
+# --- determinism and safety ------------------------------------------------------------------
+
+
+def test_deterministic() -> None:
+    text = fixture("app.jsonl")
+    first, _ = compress(text, query="payments failing")
+    again, _ = compress(text, query="payments failing")
+    fresh = LogCompressor().compress(Segment(text, SegmentContext(user_query="payments failing"), ContentKind.LOGS))
+    assert first.text == again.text == fresh.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-01-01 00:00:00 INFO start\n" * 20 + "\x00\x01\x02binary\x00" + "2024-01-01 00:00:01 INFO end\n" * 20,
+        "2024-01-01 00:00:00 INFO start\n" * 20 + "caf\udce9 latin-1 byte\n" + "2024-01-01 00:00:01 INFO x\n" * 20,
+        "".join(chr(i % 31 + 1) for i in range(4000)),
+        "2024-01-01 00:00:00 ERROR " + "x9" * 2_500_000,
+        "2024-01-01 00:00:00 INFO one\n2024-01-01 00:00:01 INFO two\n",
+        "",
+    ],
+    ids=["nul-bytes", "surrogate-escapes", "control-chars", "5mb-single-line", "too-short", "empty"],
+)
+def test_malformed_or_tiny_input_is_untouched(text: str) -> None:
+    result, _ = compress(text)
+    assert result.text == text
+    assert not result.lossy
+    assert not has_marker(result.text)
+
+
+def test_crlf_lines_stay_verbatim() -> None:
+    text = fixture("hdfs.log").replace("\n", "\r\n")
+    result, _ = compress(text)
+    assert result.lossy
+    for line in kept_lines(result.text):
+        assert line.endswith("\r") or line == ""
+    assert_verbatim_subsequence(result.text, text)
+
+
+_LOG_LINE = st.builds(
+    "{} {} [{}] {}: {} {}".format,
+    st.sampled_from(["2024-02-01 08:00:00,001", "2024-02-01 08:00:07,412", "2024-02-02 23:59:59,999"]),
+    st.sampled_from(["INFO", "DEBUG", "WARN", "ERROR"]),
+    st.sampled_from(["main", "worker-1", "worker-2"]),
+    st.sampled_from(["app.Db", "app.Http", "app.Cache"]),
+    st.sampled_from(["request served", "cache miss for", "retrying", "query took", "Exception in"]),
+    st.one_of(st.integers(0, 99999).map(str), st.sampled_from(["10.0.0.1:80", "blk_42", "a1b2c3d4e5f6", "x"])),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.one_of(_LOG_LINE, st.sampled_from(["", "  at com.x.Y.z(Y.java:1)", "Traceback (most"])), max_size=120)
+)
+def test_output_is_never_larger_and_always_verbatim(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    result, segment = compress(text)
+    assert count_tokens(result.text) <= count_tokens(text)
+    assert_verbatim_subsequence(result.text, text)
+    assert find_refs(result.text) in ([], [segment.ref])
+    assert result.lossy == has_marker(result.text)
+
+
+# --- sniffer, records, registry -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(NEEDLES))
+def test_sniffer_accepts_every_family(name: str) -> None:
+    assert looks_like_logs("\n".join(fixture(name).split("\n")[:60]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Traceback (most recent call last):\n"
+        '  File "/app/main.py", line 3, in <module>\n'
+        "    main()\n"
+        '  File "/app/main.py", line 2, in main\n'
+        "    raise ValueError('bad')\n"
+        "ValueError: bad\n",
+        "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:06:01.610 2931 INFO nova.compute.claims [req-1] ok\n"
+        "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:06:01.692 25746 INFO nova.osapi_compute.wsgi.server ok\n",
+        "I0412 10:01:02.123456    1 controller.go:120] Starting controller\n"
+        "E0412 10:01:03.000001    1 controller.go:180] sync failed: timeout\n",
+        "<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n"
+        "<34>1 2003-10-11T22:14:16.003Z mymachine su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n",
+    ],
+    ids=["python-traceback", "openstack-prefix", "glog", "rfc5424"],
+)
+def test_sniffer_accepts_other_log_shapes(text: str) -> None:
+    assert looks_like_logs(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The quick brown fox jumps over the lazy dog. " * 40,
+        '{\n  "name": "headroom",\n  "version": "1.0.0",\n  "dependencies": {\n    "tiktoken": "*"\n  }\n}\n',
+        "date,open,close\n2024-01-02,10.5,11.0\n2024-01-03,11.0,10.2\n2024-01-04,10.2,10.9\n",
+        "def main() -> None:\n    print('hi')\n\n\nif __name__ == '__main__':\n    main()\n",
+        '{"id": 1, "name": "alice"}\n{"id": 2, "name": "bob"}\n{"id": 3, "name": "carol"}\n',
+        "# Title\n\nSome *markdown* text with a [link](https://example.com).\n\n- item one\n- item two\n",
+    ],
+    ids=["prose", "pretty-json", "csv-with-dates", "python-code", "jsonl-rows-without-log-fields", "markdown"],
+)
+def test_sniffer_rejects_non_logs(text: str) -> None:
+    assert not looks_like_logs(text)
+
+
+def test_records_group_traces_with_their_header() -> None:
+    lines = fixture("java_app.log").split("\n")
+    records = split_records(lines)
+    trace = next(r for r in records if "close period failed" in lines[r.start])
+    assert trace.end - trace.start == 15
+    assert lines[trace.end - 1] == "\t... 18 common frames omitted"
+
+
+def test_unstructured_output_keeps_python_tracebacks_whole() -> None:
+    lines = [
+        "collecting ...",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 1, in <module>',
+        "    f()",
+        "ZeroDivisionError: division by zero",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "Traceback (most recent call last):",
+        '  File "/x.py", line 4, in <module>',
+        "    g()",
+        "RuntimeError: wrapped",
+        "done in 3s",
+    ]
+    records = split_records(lines)
+    assert [(r.start, r.end) for r in records] == [(0, 1), (1, 12), (12, 13)]
+
+
+def test_templates_mask_variables() -> None:
+    templates, values = template_lines(
+        [
+            "2015-07-29 19:03:35,413 - ERROR [LearnerHandler-/10.10.34.11:52225:LearnerHandler@562] - boom",
+            "2015-07-29 19:16:26,447 - ERROR [LearnerHandler-/10.10.34.13:57354:LearnerHandler@562] - boom",
+            "[instance: fecdd5a9-3ca0-4c82-9336-63b7774f738e] image a489c868f0c37da93b76227c91bb03908ac0e742 ok",
+            "[instance: 43204226-2f87-4da7-b7ee-4d20cc66e846] image 113d3a99c3da401fbd62cc2caa5b96d2 ok",
+        ]
+    )
+    assert templates[0] == templates[1]
+    assert templates[2] == templates[3] == "[instance: <*>] image <*> ok"
+    assert values[1][1] == "10.10.34.13:57354"
+
+
+def test_registered_for_logs() -> None:
+    assert isinstance(all_compressors()["logs"], LogCompressor)
+    assert isinstance(compressor_for(ContentKind.LOGS), LogCompressor)
+    assert LogCompressor.priority == 10
