@@ -378,3 +378,58 @@ def test_import_headroom_does_not_load_tree_sitter() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_numbered_read_with_header_and_footer() -> None:
+    text = _read("lru_cache.go")
+    framed = "File: lru_cache.go\n" + _numbered(text, 1, "→") + "\n\n... (file truncated)"
+    segment, result = _compress(framed, path="lru_cache.go")
+    assert result.lossy
+    lines = result.text.split("\n")
+    assert lines[0] == "File: lru_cache.go"
+    assert lines[-1] == "... (file truncated)"
+    stub = next(line for line in lines if "body elided" in line and "lru: key longer" not in line)
+    assert re.match(r"^ +\d+→\t// \[headroom: body elided, lines \d+-\d+ · ref=h_[0-9a-f]{12}\]$", stub)
+    assert find_refs(result.text) == [segment.ref]
+
+
+def test_file_cut_off_mid_class_still_outlines_the_clean_part() -> None:
+    text = _read("ratelimit_client.py")
+    cut = text[: text.index("    def get(self, url: str, **kwargs: Any) -> Response:")] + '        """Unterminated\n'
+    segment, result = _compress(cut, path="ratelimit_client.py")
+    assert result.lossy
+    assert result.notes["parse_errors"] == 1
+    assert "class TokenBucket:" in result.text
+    assert "token bucket wait exceeded the timeout" in result.text
+    assert result.text.endswith('        """Unterminated\n')
+    assert find_refs(result.text) == [segment.ref]
+
+
+def test_exports_and_objects_of_methods_stay_visible() -> None:
+    py = "__all__ = [\n" + "".join(f"    'exported_name_{i}',\n" for i in range(30)) + "]\n\n"
+    py += "TABLE = [\n" + "".join(f"    ('row_{i}', {i}, 'description of entry {i}'),\n" for i in range(30)) + "]\n"
+    _, result = _compress(py, path="table.py")
+    assert "'exported_name_29'," in result.text  # __all__ is API, never collapsed
+    assert "('row_2', 2, 'description of entry 2')," in result.text
+    assert "('row_20', 20, 'description of entry 20')," not in result.text
+    assert "27 entries elided" in result.text
+    ast.parse(result.text)
+
+    handlers = "".join(
+        f"  handler{i}(req, res) {{\n"
+        + "".join(f"    const v{j} = compute(req.body.value{j}, {i}, 'step {j}');\n" for j in range(8))
+        + "    return res.send(v0);\n  },\n"
+        for i in range(4)
+    )
+    js = "module.exports = {\n" + handlers + "};\n"
+    _, result = _compress(js, path="handlers.js")
+    assert "  handler3(req, res) {" in result.text  # methods stubbed one by one, not a collapsed table
+    assert result.notes["bodies_elided"] == 4
+    assert not get_parser("javascript").parse(result.text.encode()).root_node.has_error
+
+
+def test_namespace_names_do_not_keep_whole_files() -> None:
+    text = _read("thread_pool.cpp")
+    _, result = _compress(text, path="thread_pool.cpp", query="explain the compute namespace")
+    assert result.lossy
+    assert "body elided" in result.text

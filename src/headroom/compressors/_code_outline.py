@@ -43,6 +43,9 @@ _DEFAULT_SENTENCE = re.compile(r"\bdefaults?\s+(?:is|are|to|value)\b|\bby defaul
 _SENTENCE_END = re.compile(r"\.(?:\s|$)")
 _QUOTES_ONLY = re.compile(r"""^\s*[rRuU]?(?:\"\"\"|''')\\?\s*$""")
 _COMMENT_TEXT = re.compile(r"[^\s#/*!-]")
+_NAMESPACES = frozenset({"namespace_definition", "mod_item", "internal_module", "module"})
+_EXPORT_NAMES = frozenset({"__all__", "module.exports", "exports"})
+_BARE_NAMES = frozenset({"identifier", "shorthand_property_identifier"})
 _JS_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 _COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
 
@@ -86,7 +89,7 @@ _JS_COMMON = (
 )
 _JS_WRAPPERS = (
     "export_statement lexical_declaration variable_declaration variable_declarator expression_statement "
-    "assignment_expression public_field_definition field_definition ambient_declaration"
+    "assignment_expression public_field_definition field_definition ambient_declaration pair"
 )
 _JS_CONTAINERS = "class_declaration class abstract_class_declaration internal_module module"
 SPECS: dict[str, LangSpec] = {
@@ -299,7 +302,7 @@ class _Planner:
         elif kind in self.spec.functions:
             self.function(node)
         elif kind in self.spec.containers:
-            if self._is_protected(node):
+            if kind not in _NAMESPACES and self._is_protected(node):
                 self.notes["bodies_kept_named"] += 1
                 return
             body = node.child_by_field_name("body")
@@ -453,7 +456,7 @@ class _Planner:
 
     def _import_run(self, run: list[Any]) -> None:
         start, end = run[0].start_point.row, last_row(run[-1])
-        if end - start + 1 < IMPORT_MIN_ROWS:
+        if end - start + 1 < IMPORT_MIN_ROWS or any(node.has_error for node in run):
             return
         for prev, node in itertools.pairwise(run):
             a = node.start_point.row
@@ -484,11 +487,23 @@ class _Planner:
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["comments_collapsed"] += 1
 
+    def _holds_function(self, elem: Any) -> bool:
+        value = elem.child_by_field_name("value")
+        return elem.type in self.spec.functions or (value is not None and value.type in self.spec.functions)
+
     def _literal(self, node: Any) -> None:
+        elems = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+        if any(self._holds_function(e) for e in elems):
+            self.visit_scope(node)  # `module.exports = { handler() {...} }`: an object of methods
+            return
         close = last_row(node)
         if close - node.start_point.row + 1 < LITERAL_MIN_ROWS or node.has_error:
             return
-        elems = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+        target = node.parent.child_by_field_name("left") or node.parent.child_by_field_name("name")
+        if target is not None and _node_text(target) in _EXPORT_NAMES:
+            return  # `__all__` and export lists are the module's API: always visible
+        if all(e.type in _BARE_NAMES for e in elems):
+            return  # a list of bare names is an export/re-export list, not a data table
         k = next(
             (
                 i

@@ -136,8 +136,8 @@ _NUMBER_PREFIX = re.compile(r"^( *)(\d{1,7})(\t|→| ?\| ?|: ?)")
 class NumberedLines:
     """Text split into per-line number prefixes and the code behind them.
 
-    `prefixes[i] + code_lines[i]` is exactly line i of the original; `first_number` is the number
-    on the first line (a read may start at any offset).
+    `prefixes[i] + code_lines[i]` is exactly line i of the original; `first_number` is the file
+    line number of row 0 (a read may start at any offset).
     """
 
     prefixes: tuple[str, ...]
@@ -145,33 +145,38 @@ class NumberedLines:
     first_number: int
 
 
-def split_line_numbers(lines: list[str]) -> NumberedLines | None:
-    """Detect line-number prefixes on (nearly) every line; None when the text is not numbered.
+_MAX_FRAME_LINES = 3  # unnumbered header/footer lines a read tool may add ("... truncated")
 
-    Numbers must run consecutively with one separator style; a trailing empty line (the final
-    newline) may lack a prefix. Anything else unprefixed means "not numbered".
+
+def split_line_numbers(lines: list[str]) -> NumberedLines | None:
+    """Detect line-number prefixes on every line; None when the text is not numbered.
+
+    Numbers must run consecutively with one separator style. Up to three unnumbered lines
+    before and after the numbered block (a tool's header or footer, the final newline) are
+    kept as "prefix" with empty code, so the parser sees them as blank lines.
     """
-    body = lines[:-1] if len(lines) > 1 and lines[-1] == "" else lines
-    if len(body) < 2:
+    lead = next((i for i, line in enumerate(lines[: _MAX_FRAME_LINES + 1]) if _NUMBER_PREFIX.match(line)), None)
+    if lead is None:
         return None
-    first = _NUMBER_PREFIX.match(body[0])
-    if first is None:
-        return None
-    sep = first.group(3)
-    expected = int(first.group(2))
-    prefixes: list[str] = []
-    codes: list[str] = []
-    for line in body:
+    first = _NUMBER_PREFIX.match(lines[lead])
+    assert first is not None
+    sep, start = first.group(3), int(first.group(2))
+    prefixes = list(lines[:lead])
+    codes = [""] * lead
+    expected = start
+    for line in lines[lead:]:
         match = _NUMBER_PREFIX.match(line)
         if match is None or int(match.group(2)) != expected or match.group(3) != sep:
-            return None
+            break
         prefixes.append(match.group(0))
         codes.append(line[match.end() :])
         expected += 1
-    if len(body) < len(lines):  # the final newline: an empty line with an empty prefix
-        prefixes.append("")
-        codes.append("")
-    return NumberedLines(tuple(prefixes), tuple(codes), int(first.group(2)))
+    tail = lines[len(prefixes) :]
+    if expected - start < 2 or len(tail) > _MAX_FRAME_LINES or any(_NUMBER_PREFIX.match(t) for t in tail):
+        return None
+    prefixes.extend(tail)
+    codes.extend([""] * len(tail))
+    return NumberedLines(tuple(prefixes), tuple(codes), start - lead)
 
 
 # --------------------------------------------------------------------------- sniffer

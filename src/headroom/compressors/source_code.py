@@ -20,7 +20,7 @@ input comes back untouched.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from headroom.compressors._code_outline import Edit, plan_outline
 from headroom.compressors._tree_sitter import (
@@ -37,7 +37,7 @@ from headroom.tokens import count_tokens, get_encoding
 
 __all__ = ["CodeCompressor", "detect_language", "resolve_language"]
 
-MAX_CHARS = 3_000_000  # beyond this, parsing costs more than a request should wait
+MAX_CHARS = 1_000_000  # beyond this, parsing (worst case ~1 ms/KB on junk) costs too much
 MAX_LINE = 5_000  # a line this long is minified/generated: nothing to outline
 _MIN_GOOD_SHARE = 0.6  # share of rows that must parse cleanly before we trust the tree
 _SPLIT_TERM = re.compile(r"[./:\\()\-]+")
@@ -93,15 +93,19 @@ def _protected_names(ctx: SegmentContext) -> frozenset[str]:
     return frozenset(name for name in names if len(name) >= 2 and name not in path_parts)
 
 
-def _clean_share(root: object, n_rows: int) -> float:
-    """Share of rows covered by top-level nodes that parsed without error."""
-    if not root.has_error:  # type: ignore[attr-defined]
-        return 1.0
-    good = 0
-    for child in root.children:  # type: ignore[attr-defined]
-        if child.is_named and child.type != "ERROR" and not child.has_error:
-            good += child.end_point.row - child.start_point.row + 1
-    return good / max(n_rows, 1)
+def _clean_rows(node: Any, depth: int = 0) -> int:
+    """Rows covered by error-free nodes, looking a few levels into nodes that hold an error
+    (a file cut off mid-class still has dozens of clean methods before the cut)."""
+    if not node.has_error:
+        return node.end_point.row - node.start_point.row + 1
+    if (node.type == "ERROR" and depth > 0) or depth >= 4:
+        return 0
+    return sum(_clean_rows(child, depth + 1) for child in node.named_children)
+
+
+def _clean_share(root: Any, n_rows: int) -> float:
+    """Share of rows that parsed without error: below `_MIN_GOOD_SHARE` the tree is not trusted."""
+    return 1.0 if not root.has_error else _clean_rows(root) / max(n_rows, 1)
 
 
 def _render(lines: list[str], prefixes: tuple[str, ...] | None, edits: list[Edit]) -> str:
