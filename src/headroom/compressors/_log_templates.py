@@ -104,6 +104,10 @@ _LEVEL = re.compile(
     r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|FATAL|CRITICAL|CRIT|SEVERE|ALERT|EMERG|PANIC"
     r"|Trace|Debug|Info|Notice|Normal|Warning|Error|Fatal|Critical)\b"
 )
+# Apache/nginx "[error]", logfmt "level=warn": lower-case levels in a recognizable frame.
+_FRAMED_LEVEL = re.compile(
+    r"\[(emerg|alert|crit|error|warn|warning|notice|info|debug)\]|\b(?:level|lvl|severity)=\"?([A-Za-z]+)"
+)
 _JSON_LEVEL = re.compile(r'"(?:level|severity|lvl|loglevel|log\.level)"\s*:\s*"?(\w+)', re.IGNORECASE)
 _GLOG_LEVEL = re.compile(r"^([IWEF])\d{4}\s")
 _SEVERITY = {
@@ -178,9 +182,9 @@ def line_severity(line: str, header: bool) -> int:
     if not header:
         return hard
     level = -1
-    found = _LEVEL.search(head, 0, _LEVEL_CHARS)
+    found = _LEVEL.search(head, 0, _LEVEL_CHARS) or _FRAMED_LEVEL.search(head, 0, _LEVEL_CHARS)
     if found:
-        level = _SEVERITY.get(found.group(1).lower(), -1)
+        level = _SEVERITY.get(found.group(found.lastindex or 0).lower(), -1)
     elif head.startswith("{"):
         json_level = _JSON_LEVEL.search(head)
         if json_level:
@@ -225,28 +229,22 @@ class Record:
     severity: int = 0
 
 
-def _header_structured(lines: list[str]) -> bool:
-    """True when most non-blank lines start with a timestamp/level: then every other line
-    continues the event above it (stack frames, wrapped messages)."""
-    nonblank = 0
-    headers = 0
-    for line in lines:
-        if line.strip():
-            nonblank += 1
-            if HEADER.match(line):
-                headers += 1
-    return nonblank > 0 and headers * 2 >= nonblank
-
-
 def split_records(lines: list[str]) -> list[Record]:
-    """Group lines into events; every line belongs to exactly one record, in order."""
+    """Group lines into events; every line belongs to exactly one record, in order.
+
+    When most non-blank lines start with a timestamp/level, every other line continues the
+    event above it (stack frames, wrapped messages); otherwise each line is an event except
+    recognizable stack-trace continuations.
+    """
     records: list[Record] = []
     if not lines:
         return records
-    if _header_structured(lines):
+    header = [HEADER.match(line) is not None for line in lines]
+    nonblank = sum(1 for line in lines if line.strip())
+    if nonblank and sum(header) * 2 >= nonblank:
         start = 0
         for i in range(1, len(lines)):
-            if HEADER.match(lines[i]):
+            if header[i]:
                 records.append(Record(start, i))
                 start = i
         records.append(Record(start, len(lines)))

@@ -12,6 +12,7 @@ last event, and events naming a term from the user's task or the tool arguments.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import ClassVar
 
 from headroom.ccr.markers import marker
@@ -85,7 +86,7 @@ def _malformed(text: str) -> bool:
     return len(_CONTROL.findall(sample)) * 1000 > len(sample)
 
 
-def _useful_terms(segment: Segment, lower: list[str], records: list[Record]) -> set[int]:
+def _useful_terms(segment: Segment, lines: list[str], records: list[Record]) -> set[int]:
     """Records naming a term of the task or the tool arguments, if the term is specific here.
 
     An identifier (``job_1445144423722_0020``, ``10.0.0.7``, ``api-7d9f``) may mark up to a
@@ -94,18 +95,32 @@ def _useful_terms(segment: Segment, lower: list[str], records: list[Record]) -> 
     terms = segment.context.terms()
     if not terms:
         return set()
-    body = "\n".join(lower)
+    body = "\n".join(lines).lower()
+    line_starts: list[int] = []
+    offset = 0
+    for line in lines:
+        line_starts.append(offset)
+        offset += len(line) + 1
+    record_of = [0] * len(lines)
+    for i, rec in enumerate(records):
+        for j in range(rec.start, rec.end):
+            record_of[j] = i
     id_limit = max(3, len(records) // 10)
     word_limit = max(2, len(records) // 100)
     hits: set[int] = set()
     for term in sorted(terms):
         if term.isdigit() and len(term) < 5:  # limits, counts: they match timestamps
             continue
-        if term not in body:
+        limit = id_limit if _IDENTIFIER.search(term) else word_limit
+        if not 0 < body.count(term) <= 4 * limit:  # absent, or far too common: skip the scan
             continue
-        found = [i for i, rec in enumerate(records) if any(term in lower[j] for j in range(rec.start, rec.end))]
-        if len(found) <= (id_limit if _IDENTIFIER.search(term) else word_limit):
-            hits.update(found)
+        found: set[int] = set()
+        at = body.find(term)
+        while at >= 0:
+            found.add(record_of[bisect_right(line_starts, at) - 1])
+            at = body.find(term, at + len(term))
+        if len(found) <= limit:
+            hits |= found
     return hits
 
 
@@ -312,7 +327,7 @@ class LogCompressor:
         groups, severity, words = _group(records, lines, templates)
 
         plan = _Plan(lines, values, words, records)
-        plan.term_hits = _useful_terms(segment, [ln.lower() for ln in lines], records)
+        plan.term_hits = _useful_terms(segment, lines, records)
         for template, members in groups.items():
             plan.select_group(members, severity[template] >= 1)
         keep = plan.keep
