@@ -26,6 +26,7 @@ IMPORT_MIN_ROWS, IMPORT_KEEP_ROWS = 8, 3
 LITERAL_MIN_ROWS, LITERAL_KEEP_ROWS = 12, 4
 COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 8, 2
 MAX_RAISES, MAX_RAISE_CHARS = 3, 120
+_EXACT_BELOW = 800  # visible chars: below this, token counts are exact (see `_tokens`)
 
 _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
 _LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"  # one simple leading argument: `HttpError(404, "not found")`
@@ -193,7 +194,14 @@ class _Planner:
         return f"lines {a + self.base}-{b + self.base}"
 
     def _tokens(self, a: int, b: int) -> int:
-        return self.count("\n".join(self.lines[a : b + 1]))
+        """Tokens in rows a..b: exact when it can decide an elision, else a cheap lower bound.
+
+        Only "is this worth a marker (~25 tokens)?" depends on it, so long runs need no
+        exact count: 800+ visible characters (~200+ tokens) are always far above it.
+        """
+        rows = self.lines[a : b + 1]
+        visible = sum(len(row.strip()) for row in rows)
+        return visible // 4 if visible >= _EXACT_BELOW else self.count("\n".join(rows))
 
     def _worth(self, dropped: int, edits: list[Edit]) -> bool:
         """Apply `edits` only if they save real tokens: tiny bodies stay (eliding costs more)."""

@@ -114,7 +114,8 @@ def _render(lines: list[str], prefixes: tuple[str, ...] | None, edits: list[Edit
     for edit in edits:
         out.extend(lines[row : edit.start])
         if edit.text is not None:
-            out.append((prefixes[edit.start] if prefixes else "") + edit.text)
+            eol = "\r" if lines[edit.start].endswith("\r") else ""  # keep CRLF files consistent
+            out.append((prefixes[edit.start] if prefixes else "") + edit.text + eol)
         row = edit.end + 1
     out.extend(lines[row:])
     return "\n".join(out)
