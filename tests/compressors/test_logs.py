@@ -311,8 +311,14 @@ def test_sniffer_accepts_every_family(name: str) -> None:
         "E0412 10:01:03.000001    1 controller.go:180] sync failed: timeout\n",
         "<34>1 2003-10-11T22:14:15.003Z mymachine su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n"
         "<34>1 2003-10-11T22:14:16.003Z mymachine su - ID47 - 'su root' failed for lonvick on /dev/pts/8\n",
+        "2024-01-02 10:00:00,123 INFO app: started\n2024-01-02 10:00:01,456 WARNING app: slow, 3 retries\n",
+        "[Sun Dec 04 04:47:44 2005] [notice] workerEnv.init() ok /etc/httpd/conf/workers2.properties\n"
+        "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6\n",
+        "Events:\n  Type     Reason   Age   From     Message\n  ----     ------   ----  ----     -------\n"
+        "  Normal   Pulled   10m   kubelet  Container image already present on machine\n"
+        "  Warning  BackOff  2m (x40 over 10m)  kubelet  Back-off restarting failed container\n",
     ],
-    ids=["python-traceback", "openstack-prefix", "glog", "rfc5424"],
+    ids=["python-traceback", "openstack-prefix", "glog", "rfc5424", "python-logging", "apache", "kubectl-describe"],
 )
 def test_sniffer_accepts_other_log_shapes(text: str) -> None:
     assert looks_like_logs(text)
@@ -324,11 +330,12 @@ def test_sniffer_accepts_other_log_shapes(text: str) -> None:
         "The quick brown fox jumps over the lazy dog. " * 40,
         '{\n  "name": "headroom",\n  "version": "1.0.0",\n  "dependencies": {\n    "tiktoken": "*"\n  }\n}\n',
         "date,open,close\n2024-01-02,10.5,11.0\n2024-01-03,11.0,10.2\n2024-01-04,10.2,10.9\n",
+        "time,cpu,mem\n2024-01-02 10:00:00,0.51,2048\n2024-01-02 10:01:00,0.48,2050\n2024-01-02 10:02:00,0.9,2100\n",
         "def main() -> None:\n    print('hi')\n\n\nif __name__ == '__main__':\n    main()\n",
         '{"id": 1, "name": "alice"}\n{"id": 2, "name": "bob"}\n{"id": 3, "name": "carol"}\n',
         "# Title\n\nSome *markdown* text with a [link](https://example.com).\n\n- item one\n- item two\n",
     ],
-    ids=["prose", "pretty-json", "csv-with-dates", "python-code", "jsonl-rows-without-log-fields", "markdown"],
+    ids=["prose", "pretty-json", "csv-with-dates", "csv-time-series", "python-code", "jsonl-rows", "markdown"],
 )
 def test_sniffer_rejects_non_logs(text: str) -> None:
     assert not looks_like_logs(text)

@@ -54,7 +54,10 @@ _TIME_PART = re.compile(r"\d{1,2}:\d{2}:\d{2}")
 _K8S_EVENT = re.compile(
     r"^(?:LAST SEEN\s+TYPE\s+REASON|NAMESPACE\s+LAST SEEN\s)"
     r"|^(?:\S+\s+)?(?:<unknown>|\d+[smhd]\S*|\d{4}-\d{2}-\d{2}T\S+)\s+(?:Normal|Warning)\s+[A-Z]\w+\s+\S+"
+    r"|^\s+(?:Normal|Warning)\s+[A-Z]\w+\s+\S+|^\s+(?:Type\s+Reason\s+Age|-{4}\s+-{6}\s)"  # `kubectl describe`
 )
+# A timestamp followed by delimiter-separated fields: CSV/TSV rows, not log lines.
+_CSV_ROW = re.compile(r"^[^,;\t]*?\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?[,;\t][^ ]*[,;\t]")
 _TRACE_LINE = re.compile(
     r"^(?:Traceback \(most recent call last\)|\s+File \"|\s+at\s+[\w$.<>/]+\(|Caused by:|\s*\.\.\. \d+ more"
     r"|[\w.]+(?:Error|Exception): )"
@@ -73,7 +76,9 @@ def looks_like_logs(text: str) -> bool:
         total += 1
         if line[:1] == "{":
             hits += bool(_JSON_LOG.match(line))
-        elif HEADER.match(line) or _K8S_EVENT.match(line) or _TRACE_LINE.match(line):
+        elif HEADER.match(line):
+            hits += not _CSV_ROW.match(line)  # a time series table is not a log
+        elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line):
             hits += 1
     return total >= 2 and hits * 2 >= total and hits >= 2
 
