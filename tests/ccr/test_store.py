@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import string
 import threading
@@ -219,3 +220,24 @@ def test_threads_share_one_store(make_store: StoreFactory) -> None:
         thread.join()
     assert errors == []
     assert store.stats().items == 400
+
+
+def test_a_forked_child_uses_the_store_safely(make_store: StoreFactory) -> None:
+    """Pre-fork servers open the store once and then fork workers: each must get its own connection."""
+    store = make_store()
+    store.put(content_ref("before fork"), "before fork")
+    pid = os.fork()
+    if pid == 0:  # child: report through the exit code only
+        ok = False
+        try:
+            got = store.get(content_ref("before fork"))
+            store.put(content_ref("from child"), "from child")
+            ok = got is not None and got.text == "before fork"
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    got = store.get(content_ref("from child"))  # the parent's connection still works
+    assert got is not None and got.text == "from child"
+    store.put(content_ref("after fork"), "after fork")
+    assert store.stats().items == 3
