@@ -24,6 +24,7 @@ __all__ = [
     "split_records",
     "template_lines",
     "value_kind",
+    "variable_words",
 ]
 
 # Only this many characters of a line are masked: a multi-megabyte line must not cost more
@@ -158,6 +159,18 @@ def template_lines(lines: list[str]) -> tuple[list[str], list[list[str]]]:
             template = normalized[raw] = _GLUED.sub(PLACEHOLDER, " ".join(raw.split()))
         templates.append(template)
     return templates, per_line
+
+
+def variable_words(line: str) -> list[str]:
+    """Each variable of `line` (same order as `template_lines` gives its values) with the
+    word characters glued before it: "attempt_1445..." for "1445...", "MININT-FNANLI5"."""
+    words: list[str] = []
+    for match in _VAR.finditer(line[:MASK_CHARS]):
+        start = match.start()
+        while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_-"):
+            start -= 1
+        words.append(line[start : match.end()])
+    return words
 
 
 def value_kind(value: str) -> str:

@@ -25,6 +25,7 @@ from headroom.compressors._log_templates import (
     split_records,
     template_lines,
     value_kind,
+    variable_words,
 )
 from headroom.compressors.base import Compressed, register
 from headroom.segments import ContentKind, Segment
@@ -249,10 +250,14 @@ class _Plan:
         rows = [(m, v) for m, v in zip(members, values, strict=True) if len(v) == width]
         slots: list[int] = []
         id_slot = -1  # warnings/errors: the first named id too varied to pick lines by: listed
+        first_words = self._words(members[0])
         for j in range(width):
-            # Judge the whole word: "ord_7932" is an id even though only "7932" was masked.
-            word = self._full_token(members[0], values[0][j])
-            kind = value_kind(word)
+            kind = value_kind(values[0][j])
+            word = first_words[j] if j < len(first_words) else values[0][j]
+            if kind == "num" and word != values[0][j] and len(values[0][j]) > 2:
+                # The whole word is an id ("ord_7932"); a small index glued to a name is
+                # usually a thread or worker ("worker-3", "exec-4"): still a small number.
+                kind = "other"
             if kind in _NO_KEY_KINDS:
                 continue
             if kind == "ip":  # compare hosts, not ephemeral client ports
@@ -269,7 +274,7 @@ class _Plan:
             repeats = _KEY_REPEATS[0] if kind == "num" else _KEY_REPEATS[level]
             if (distinct <= limit and len(rows) >= repeats * distinct) or (level and kind == "ip"):
                 slots.append(j)
-            elif level and id_slot < 0 and _NAMED_ID.match(word):
+            elif level and id_slot < 0 and kind == "other" and _NAMED_ID.match(word):
                 id_slot = j
         keep = self.keep
         seen: list[set[str]] = [{v[j] for m, v in rows if keep[m]} for j in slots]
@@ -288,27 +293,29 @@ class _Plan:
                     seen[k].add(v[j])
             else:
                 for j in new:
-                    unseen.setdefault(self._full_token(m, v[j]), None)
+                    unseen.setdefault(self._word(m, j, v[j]), None)
         if id_slot >= 0 and len(unseen) < _MARKER_VALUES:
             shown = {v[id_slot] for m, v in rows if keep[m]}
             for m, v in rows:
                 if not keep[m] and v[id_slot] not in shown:
-                    unseen.setdefault(self._full_token(m, v[id_slot]), None)
+                    unseen.setdefault(self._word(m, id_slot, v[id_slot]), None)
         if unseen:
             self.unseen[members[0]] = list(unseen)
 
-    def _full_token(self, member: int, value: str) -> str:
-        """`value` with the letters glued before it ("MININT-FNANLI" + "5"), for a marker."""
+    def _words(self, member: int) -> list[str]:
+        """The record's variables as whole words, in `_vars` order (merged words last)."""
         rec = self.records[member]
+        found: list[str] = []
         for j in range(rec.start, rec.end):
-            line = self.lines[j]
-            at = line.find(value)
-            if at >= 0:
-                start = at
-                while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "_-."):
-                    start -= 1
-                return line[start : at + len(value)]
-        return value
+            found.extend(variable_words(self.lines[j]))
+        return found + self.words.get(rec.template, [])
+
+    def _word(self, member: int, slot: int, value: str) -> str:
+        """One variable of a record as a whole word, for a marker; IPs stay bare hosts."""
+        if value_kind(value) == "ip":
+            return value
+        words = self._words(member)
+        return words[slot] if slot < len(words) else value
 
 
 @register
