@@ -18,6 +18,7 @@ from typing import ClassVar
 from headroom.ccr.markers import marker
 from headroom.compressors._log_templates import (
     HEADER,
+    PLACEHOLDER,
     Record,
     extract_timestamp,
     line_severity,
@@ -251,6 +252,9 @@ class _Plan:
         slots: list[int] = []
         id_slot = -1  # warnings/errors: the first named id too varied to pick lines by: listed
         first_words = self._words(members[0])
+        # Words that differ between merged templates ("from RUNNING to FAILED") are keys by
+        # nature: each distinct one is either shown on a kept line or named in the marker.
+        word_slots = range(width - len(self.words.get(self.records[members[0]].template, [])), width)
         for j in range(width):
             kind = value_kind(values[0][j])
             word = first_words[j] if j < len(first_words) else values[0][j]
@@ -272,7 +276,7 @@ class _Plan:
             # errors every distinct IP counts: "which hosts failed?"
             limit = _MAX_NUM_DISTINCT if kind == "num" else _MAX_KEY_DISTINCT[level]
             repeats = _KEY_REPEATS[0] if kind == "num" else _KEY_REPEATS[level]
-            if (distinct <= limit and len(rows) >= repeats * distinct) or (level and kind == "ip"):
+            if (distinct <= limit and len(rows) >= repeats * distinct) or (level and kind == "ip") or j in word_slots:
                 slots.append(j)
             elif level and id_slot < 0 and kind == "other" and _NAMED_ID.match(word):
                 id_slot = j
@@ -294,6 +298,7 @@ class _Plan:
             else:
                 for j in new:
                     unseen.setdefault(self._word(m, j, v[j]), None)
+        unseen.pop("", None)
         if id_slot >= 0 and len(unseen) < _MARKER_VALUES:
             shown = {v[id_slot] for m, v in rows if keep[m]}
             for m, v in rows:
@@ -311,11 +316,13 @@ class _Plan:
         return found + self.words.get(rec.template, [])
 
     def _word(self, member: int, slot: int, value: str) -> str:
-        """One variable of a record as a whole word, for a marker; IPs stay bare hosts."""
+        """One variable of a record as a whole word for a marker ("" if it has no clean
+        form, like a merged word that itself holds variables); IPs stay bare hosts."""
         if value_kind(value) == "ip":
             return value
         words = self._words(member)
-        return words[slot] if slot < len(words) else value
+        word = words[slot] if slot < len(words) else value
+        return "" if PLACEHOLDER in word else word
 
 
 @register
