@@ -1,9 +1,10 @@
 """Log line anatomy for the log compressor: templates, variables, severity, records, timestamps.
 
 A *template* is a line with every variable token (timestamps, numbers, ids, IPs, UUIDs, hex)
-replaced by ``<*>`` and whitespace runs squeezed — the Drain idea without Drain's tree: two
-lines with the same template are "the same message". Masking is a single precompiled regex,
-so it is deterministic and linear in the input.
+replaced by ``<*>`` and whitespace runs squeezed: two lines with the same template are "the
+same message". Masking is one precompiled regex pass over the whole log, so it is
+deterministic and linear in the input. Then, as in Drain, templates that differ in only a
+few words ("user admin" / "user oracle") are merged, and those words become variables too.
 
 A *record* is one log event: a header line plus its continuation lines (stack frames,
 "Caused by:" chains, Python tracebacks, wrapped messages), so a trace is kept or collapsed
@@ -21,6 +22,7 @@ __all__ = [
     "Record",
     "extract_timestamp",
     "line_severity",
+    "merge_similar",
     "split_records",
     "template_lines",
     "value_kind",
@@ -190,7 +192,7 @@ def line_severity(line: str, header: bool) -> int:
     if "\x1b" in line:
         line = _ANSI.sub("", line)
     head = line[:MASK_CHARS]
-    # Substring tests first: they are far cheaper than the regex and almost always negative.
+    # A cheap prefilter first: the full regex is slower and almost always fails anyway.
     hard = 2 if _HARD_HINT.search(head) and _HARD.search(head) else 0
     if not header:
         return hard
