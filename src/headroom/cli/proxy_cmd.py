@@ -1,0 +1,93 @@
+"""`headroom proxy`: run the compressing proxy for Anthropic and OpenAI clients."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from headroom.proxy.config import DEFAULT_ANTHROPIC_UPSTREAM, DEFAULT_OPENAI_UPSTREAM, Mode, ProxyConfig
+
+__all__ = ["register"]
+
+
+def proxy_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 exposes it to the network)."),
+    port: int = typer.Option(8787, "--port", "-p", help="Port to listen on."),
+    mode: str = typer.Option(
+        "optimize",
+        "--mode",
+        help="optimize: compress; audit: measure only; off: pass through.",
+    ),
+    anthropic_upstream: str = typer.Option(
+        DEFAULT_ANTHROPIC_UPSTREAM, "--anthropic-upstream", envvar="HEADROOM_ANTHROPIC_UPSTREAM", help="Anthropic API."
+    ),
+    openai_upstream: str = typer.Option(
+        DEFAULT_OPENAI_UPSTREAM,
+        "--openai-upstream",
+        envvar="HEADROOM_OPENAI_UPSTREAM",
+        help="OpenAI API or any OpenAI-compatible server (Azure, vLLM, Ollama, LiteLLM).",
+    ),
+    store: str | None = typer.Option(
+        None, "--store", envvar="HEADROOM_STORE", help="CCR store: a path, sqlite:///path, redis://host/db or memory."
+    ),
+    no_retrieval: bool = typer.Option(
+        False, "--no-retrieval", help="Do not offer headroom_retrieve nor answer it inside the proxy."
+    ),
+    compress_timeout_ms: float = typer.Option(
+        2000.0, "--compress-timeout-ms", min=1.0, help="Compression budget per request; past it the original is sent."
+    ),
+    max_retrieval_rounds: int = typer.Option(3, "--max-retrieval-rounds", min=0, help="Retrieval rounds per request."),
+    no_edit_safety: bool = typer.Option(
+        False, "--no-edit-safety", help="Also compress re-reads, ranged reads and reads of edited files."
+    ),
+    access_log: bool = typer.Option(False, "--access-log", help="Log one line per request (method, path, status)."),
+) -> None:
+    """Run the proxy. Point clients at it:
+
+    ANTHROPIC_BASE_URL=http://127.0.0.1:8787   OPENAI_BASE_URL=http://127.0.0.1:8787/v1
+    """
+    import uvicorn
+
+    from headroom.proxy.app import build_app
+    from headroom.proxy.redact import install_log_redaction
+    from headroom.proxy.server import uvicorn_config
+
+    try:
+        chosen = Mode(mode.lower())
+    except ValueError:
+        raise typer.BadParameter("use optimize, audit or off", param_hint="--mode") from None
+    config = ProxyConfig(
+        host=host,
+        port=port,
+        mode=chosen,
+        anthropic_upstream=anthropic_upstream,
+        openai_upstream=openai_upstream,
+        store=store or None,
+        retrieval=not no_retrieval,
+        max_retrieval_rounds=max_retrieval_rounds,
+        compress_timeout_ms=compress_timeout_ms,
+        edit_safety=not no_edit_safety,
+    )
+    app = build_app(config)
+    level = logging.getLogger().getEffectiveLevel()
+    log_level = "debug" if level <= logging.DEBUG else "info" if access_log else "warning"
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level, access_log=access_log))
+    # uvicorn sets up its handlers when it starts: install the redaction filter right after.
+    original_setup = server.config.configure_logging
+
+    def configure_logging() -> None:
+        original_setup()
+        install_log_redaction()
+
+    server.config.configure_logging = configure_logging  # type: ignore[method-assign]
+    typer.echo(
+        f"headroom proxy ({config.mode.value}) on {config.url}\n"
+        f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1",
+        err=True,
+    )
+    server.run()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("proxy")(proxy_command)

@@ -1,0 +1,264 @@
+"""Which files a tool call reads or edits, from its name and arguments.
+
+Covers the agents' real tools: Claude Code (Read, Edit, MultiEdit, Write, NotebookEdit, Bash),
+Anthropic's text editor tool (str_replace_based_edit_tool), Codex (shell / exec_command with
+`cat`, `sed -n`, `nl`, `head`, `tail`, and apply_patch as a custom tool, a function or a
+heredoc), and the common read_file / edit_file / write_file MCP names.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+__all__ = ["FileAccess", "file_accesses", "normalize_path"]
+
+_READ_TOOLS = frozenset(
+    {"read", "read_file", "readfile", "view", "view_file", "open_file", "cat", "get_file_contents", "read_text_file"}
+)
+_READ_MANY = frozenset({"read_multiple_files", "read_files"})
+_EDIT_TOOLS = frozenset(
+    {
+        "edit",
+        "multiedit",
+        "write",
+        "notebookedit",
+        "edit_file",
+        "write_file",
+        "create_file",
+        "apply_patch",
+        "applypatch",
+        "str_replace",
+        "replace_in_file",
+        "search_replace",
+        "insert",
+        "patch",
+    }
+)
+_EDITOR_TOOLS = frozenset({"str_replace_based_edit_tool", "str_replace_editor", "text_editor"})
+_SHELL_TOOLS = frozenset(
+    {"bash", "shell", "exec_command", "shell_command", "local_shell", "run_terminal_cmd", "run_command", "terminal"}
+)
+_PATH_KEYS = ("file_path", "path", "filepath", "file", "filename", "target_file", "notebook_path", "absolute_path")
+_RANGE_KEYS = frozenset(
+    {
+        "offset",
+        "limit",
+        "start_line",
+        "end_line",
+        "line_start",
+        "line_end",
+        "startline",
+        "endline",
+        "lines",
+        "line_range",
+        "view_range",
+        "range",
+        "head",
+        "tail",
+        "from_line",
+        "to_line",
+    }
+)
+_PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+?)\s*$|^\*\*\* Move to: (.+?)\s*$", re.MULTILINE)
+_READ_COMMANDS = frozenset({"cat", "nl", "bat", "batcat", "less", "more", "type"})
+_RANGE_COMMANDS = frozenset({"head", "tail"})
+# A heredoc body (`<<'EOF' ... EOF`) is data, not commands.
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n.*?\n\s*\2\b", re.DOTALL)
+_SEPARATORS = frozenset({"&&", "||", ";", ";;", "&", "(", ")"})
+_WRAPPERS = frozenset({"sudo", "command", "time", "env", "nice", "xargs"})
+
+
+@dataclass(frozen=True, slots=True)
+class FileAccess:
+    kind: str  # "read" or "edit"
+    paths: tuple[str, ...]
+    ranged: bool = False  # a read of an explicit line range
+
+
+def normalize_path(path: str) -> str:
+    path = path.strip().strip("\"'`")
+    while path.startswith("./"):
+        path = path[2:]
+    return re.sub(r"/{2,}", "/", path)
+
+
+def _parse_args(arguments: Any) -> Any:
+    if isinstance(arguments, str):
+        text = arguments.strip()
+        if text[:1] in ("{", "["):
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                return arguments
+    return arguments
+
+
+def _base_name(tool_name: str) -> str:
+    # MCP tools arrive as "mcp__server__read_file", some clients prefix "functions.".
+    name = tool_name.lower().rsplit("__", 1)[-1].rsplit(".", 1)[-1]
+    return name.replace("-", "_")
+
+
+def _paths_in(args: Mapping[str, Any]) -> tuple[str, ...]:
+    found: list[str] = []
+    for key in _PATH_KEYS:
+        value = args.get(key)
+        if isinstance(value, str) and value.strip():
+            found.append(normalize_path(value))
+    many = args.get("paths")
+    for value in many if isinstance(many, list) else ():
+        if isinstance(value, str) and value.strip():
+            found.append(normalize_path(value))
+    return tuple(dict.fromkeys(found))
+
+
+def _has_range(args: Mapping[str, Any]) -> bool:
+    return any(str(k).lower() in _RANGE_KEYS and v not in (None, "", []) for k, v in args.items())
+
+
+def _patch_paths(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(normalize_path(a or b) for a, b in _PATCH_FILE.findall(text)))
+
+
+def _shell_script(args: Any) -> str | None:
+    if isinstance(args, str):
+        return args
+    if not isinstance(args, Mapping):
+        return None
+    command = args.get("command", args.get("cmd"))
+    if isinstance(command, str):
+        return command
+    if isinstance(command, list) and all(isinstance(c, str) for c in command):
+        # ["bash", "-lc", "<script>"]: the script is what runs.
+        if len(command) >= 3 and command[-2] in ("-c", "-lc", "-ic"):
+            return command[-1]
+        return shlex.join(command)
+    return None
+
+
+def _tokens(script: str) -> list[str]:
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()<>")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    try:
+        return list(lexer)
+    except ValueError:  # unbalanced quotes (heredoc bodies): a rough split is enough here
+        return script.split()
+
+
+def _operands(words: list[str], valued: frozenset[str] = frozenset()) -> list[str]:
+    """Non-option words, skipping the values of options in `valued` (e.g. `-n 20`)."""
+    out: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in valued:
+            skip = True
+        elif not word.startswith("-") and not re.fullmatch(r"\+?\d+", word):
+            out.append(word)
+    return out
+
+
+def _shell_accesses(script: str) -> Iterator[FileAccess]:
+    patch = _patch_paths(script)
+    if patch:  # apply_patch heredoc
+        yield FileAccess("edit", patch)
+    tokens = _tokens(_HEREDOC.sub(" ", script))
+    pipeline: list[list[str]] = [[]]
+    stages: list[list[list[str]]] = []
+    redirect_next = False
+    for token in [*tokens, ";"]:
+        if redirect_next:
+            redirect_next = False
+            if token not in _SEPARATORS and token != "|" and not token.startswith("/dev/"):
+                yield FileAccess("edit", (normalize_path(token),))
+            continue
+        if token in (">", ">>"):
+            redirect_next = True
+        elif token == "|":
+            pipeline.append([])
+        elif token in _SEPARATORS or token in ("<",):
+            if any(pipeline):
+                stages.append(pipeline)
+            pipeline = [[]]
+        else:
+            pipeline[-1].append(token)
+    for stage in stages:
+        yield from _pipeline_accesses([words for words in stage if words])
+
+
+def _pipeline_accesses(commands: list[list[str]]) -> Iterator[FileAccess]:
+    def program(words: list[str]) -> tuple[str, list[str]]:
+        while words and (words[0] in _WRAPPERS or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0])):
+            words = words[1:]
+        return (words[0].rsplit("/", 1)[-1] if words else ""), words[1:]
+
+    # `nl -ba f | sed -n '1,80p'` reads a range of f.
+    filtered = any(
+        (name == "sed" and "-n" in rest) or name in _RANGE_COMMANDS for name, rest in map(program, commands[1:])
+    )
+    for name, rest in map(program, commands):
+        if name in _READ_COMMANDS:
+            files = _operands(rest)
+            if files:
+                yield FileAccess("read", tuple(map(normalize_path, files)), ranged=filtered)
+        elif name in _RANGE_COMMANDS:
+            files = _operands(rest, frozenset({"-n", "-c"}))
+            if files:
+                yield FileAccess("read", tuple(map(normalize_path, files)), ranged=True)
+        elif name == "sed":
+            in_place = any(w == "-i" or w.startswith(("-i", "--in-place")) for w in rest)
+            words = _operands(rest, frozenset({"-e", "-f"}))
+            files = words[1:] if "-e" not in rest else words
+            if files and in_place:
+                yield FileAccess("edit", tuple(map(normalize_path, files)))
+            elif files and "-n" in rest:
+                yield FileAccess("read", tuple(map(normalize_path, files)), ranged=True)
+        elif name in ("apply_patch", "applypatch"):
+            continue  # paths come from the patch text itself
+        elif name == "tee":
+            files = _operands(rest)
+            if files:
+                yield FileAccess("edit", tuple(map(normalize_path, files)))
+        elif name == "perl" and any(w.startswith("-pi") or w == "-i" for w in rest):
+            files = _operands(rest, frozenset({"-e"}))
+            if files:
+                yield FileAccess("edit", tuple(map(normalize_path, files)))
+
+
+def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ...]:
+    """What a tool call does to files; empty for anything that is not a read or an edit."""
+    if not tool_name:
+        return ()
+    name = _base_name(tool_name)
+    args = _parse_args(arguments)
+    if name in _SHELL_TOOLS:
+        script = _shell_script(args)
+        return tuple(_shell_accesses(script)) if script else ()
+    if name in ("apply_patch", "applypatch", "patch"):
+        text = args if isinstance(args, str) else orjson.dumps(args).decode() if args is not None else ""
+        patch = _patch_paths(text.replace("\\n", "\n"))
+        if patch:
+            return (FileAccess("edit", patch),)
+    if not isinstance(args, Mapping):
+        return ()
+    paths = _paths_in(args)
+    if not paths:
+        return ()
+    if name in _EDITOR_TOOLS:
+        command = str(args.get("command", "")).lower()
+        if command == "view":
+            return (FileAccess("read", paths, ranged=_has_range(args)),)
+        return (FileAccess("edit", paths),)
+    if name in _READ_TOOLS or name in _READ_MANY:
+        return (FileAccess("read", paths, ranged=_has_range(args)),)
+    if name in _EDIT_TOOLS:
+        return (FileAccess("edit", paths),)
+    return ()

@@ -1,0 +1,214 @@
+"""`build_app(config)`: the proxy as an ASGI app (Starlette). Routes only; the work is in
+`handlers` (proxied calls), `compression`, `forward` and `retrieval_loop`.
+
+Proxied (compressed): Anthropic `POST /v1/messages` and `/v1/messages/count_tokens` (also under
+`/v1/v1/...`), OpenAI `POST /v1/chat/completions` and `/v1/responses` (and any POST path ending
+in `/chat/completions`, `/responses` or `/messages`, e.g. Azure deployments). Local: `POST
+/v1/compress`, `GET /health`, `GET /stats`, `GET /metrics`. Everything else passes through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from headroom import __version__
+from headroom.ccr.base import OriginalStore
+from headroom.proxy.compression import RequestCompressor
+from headroom.proxy.config import Mode, ProxyConfig
+from headroom.proxy.forward import Exchange, Upstream
+from headroom.proxy.handlers import BodyTooLarge, ProxyState, json_error, llm_call, passthrough, read_body
+from headroom.proxy.metrics import ProxyMetrics
+
+__all__ = ["build_app"]
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_SUFFIX_APIS = (
+    ("/messages/count_tokens", "anthropic"),
+    ("/chat/completions", "openai"),
+    ("/responses", "responses"),
+    ("/messages", "anthropic"),
+)
+
+
+def _open_store(config: ProxyConfig) -> OriginalStore:
+    from headroom.ccr.open import open_store
+
+    return open_store(config.store)
+
+
+def build_app(
+    config: ProxyConfig | None = None,
+    *,
+    store: OriginalStore | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Starlette:
+    """The proxy app. `store` overrides `config.store`; `transport` replaces the network (tests)."""
+    config = config or ProxyConfig()
+    store = store if store is not None else _open_store(config)
+    metrics = ProxyMetrics()
+    state = ProxyState(
+        config,
+        Upstream(config, transport),
+        RequestCompressor(
+            store,
+            edit_safety=config.edit_safety,
+            timeout_ms=config.compress_timeout_ms,
+            inline_bytes=config.inline_compress_bytes,
+            workers=config.compress_workers,
+            audit=config.mode is Mode.AUDIT,
+        ),
+        store,
+        metrics,
+    )
+
+    def proxied(api: str, route: str, loop: bool = True) -> Any:
+        async def endpoint(request: Request) -> Response | Exchange:
+            metrics.request(route)
+            return await llm_call(state, request, api, loop=loop)
+
+        return endpoint
+
+    async def other(request: Request) -> Response | Exchange:
+        if request.method == "POST":
+            for suffix, api in _SUFFIX_APIS:
+                if request.url.path.endswith(suffix):
+                    metrics.request(f"{api}_other")
+                    return await llm_call(state, request, api, loop=not suffix.endswith("count_tokens"))
+        return await passthrough(state, request)
+
+    async def compress_endpoint(request: Request) -> Response:
+        metrics.request("compress")
+        return await _compress(state, request)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "service": "headroom-proxy",
+                "version": __version__,
+                "mode": config.mode.value,
+                "retrieval": config.retrieval,
+            }
+        )
+
+    async def stats(request: Request) -> Response:
+        snapshot = metrics.snapshot()
+        snapshot["mode"] = config.mode.value
+        try:
+            store_stats = await anyio.to_thread.run_sync(store.stats)
+            snapshot["store"] = {
+                "backend": store_stats.backend,
+                "items": store_stats.items,
+                "stored_bytes": store_stats.stored_bytes,
+            }
+        except Exception as exc:  # a store outage must not break the stats page
+            snapshot["store"] = {"error": type(exc).__name__}
+        return JSONResponse(snapshot)
+
+    async def prometheus(request: Request) -> Response:
+        return Response(metrics.prometheus(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await state.upstream.aclose()
+            state.compressor.close()
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/v1/compress", compress_endpoint, methods=["POST"]),
+    ]
+    for prefix in ("/v1", "/v1/v1"):
+        routes += [
+            Route(f"{prefix}/messages", proxied("anthropic", "anthropic_messages"), methods=["POST"]),
+            Route(
+                f"{prefix}/messages/count_tokens",
+                proxied("anthropic", "anthropic_count_tokens", loop=False),
+                methods=["POST"],
+            ),
+        ]
+    routes += [
+        Route("/v1/chat/completions", proxied("openai", "openai_chat"), methods=["POST"]),
+        Route("/v1/responses", proxied("responses", "openai_responses"), methods=["POST"]),
+        Route("/{path:path}", other, methods=_ALL_METHODS),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.proxy = state
+    return app
+
+
+async def _compress(state: ProxyState, request: Request) -> Response:
+    """`POST /v1/compress`: compress without forwarding (for the Node package, other languages).
+
+    Body: a request (`{"messages": [...]}` / `{"input": [...]}`), or `{"request": {...},
+    "provider": "auto|openai|anthropic|responses"}`, or `{"text": "...", "tool_name": ...,
+    "tool_arguments": ..., "query": ...}`. Answer: `{"request" | "text": ..., "stats": {...}}`.
+    """
+    try:
+        body = await read_body(request, state.config.max_body_bytes)
+        payload = orjson.loads(body)
+    except BodyTooLarge:
+        return json_error("openai", 413, "request body too large", "request_too_large")
+    except orjson.JSONDecodeError as exc:
+        return json_error("openai", 400, f"body is not valid JSON: {exc}", "invalid_request_error")
+    if not isinstance(payload, dict):
+        return json_error("openai", 400, "body must be a JSON object", "invalid_request_error")
+    provider = str(payload.get("provider") or "auto")
+    text = payload.get("text")
+    if isinstance(text, str):
+        target = _text_request(text, payload)
+        provider = "openai"
+    else:
+        target = payload.get("request", payload)
+        if isinstance(target, list):
+            target = {"input" if provider == "responses" else "messages": target}
+        if not isinstance(target, dict) or not ({"messages", "input"} & target.keys()):
+            return json_error("openai", 400, "send a request with messages/input, or text", "invalid_request_error")
+        target = {k: v for k, v in target.items() if k != "provider"} if "request" not in payload else target
+    if provider == "auto":
+        from headroom.adapters import detect_format
+
+        provider = detect_format(target)
+    try:
+        outcome = await anyio.to_thread.run_sync(state.compressor.compress_sync, target, provider)
+    except ValueError as exc:
+        return json_error("openai", 400, str(exc), "invalid_request_error")
+    stats = outcome.stats.as_dict() if outcome.stats is not None else {}
+    if isinstance(text, str):
+        return JSONResponse({"text": outcome.request["messages"][-1]["content"], "stats": stats})
+    return JSONResponse({"request": outcome.request, "stats": stats, "format": provider})
+
+
+def _text_request(text: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """One text as a tool result, with the context the caller gave (tool, arguments, query)."""
+    arguments = payload.get("tool_arguments")
+    if not isinstance(arguments, str):
+        arguments = orjson.dumps(arguments or {}).decode()
+    call = {
+        "id": "call_0",
+        "type": "function",
+        "function": {"name": str(payload.get("tool_name") or "tool"), "arguments": arguments},
+    }
+    messages: list[dict[str, Any]] = []
+    if isinstance(payload.get("query"), str):
+        messages.append({"role": "user", "content": payload["query"]})
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "call_0", "content": text},
+    ]
+    return {"messages": messages}

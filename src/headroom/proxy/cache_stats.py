@@ -1,0 +1,113 @@
+"""Token usage as the providers report it, normalized, from JSON bodies and SSE streams.
+
+Anthropic reports uncached input (`input_tokens`) apart from `cache_read_input_tokens` and
+`cache_creation_input_tokens`; OpenAI reports total prompt tokens with `cached_tokens` inside.
+Both become a `Usage` whose `input_tokens` is the uncached part, so hit rates compare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from headroom.proxy.sse import SSEEvent, SSEParser
+
+__all__ = ["Usage", "UsageTap", "usage_from_body", "usage_from_mapping"]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0  # uncached input
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    @property
+    def hit_rate(self) -> float:
+        return self.cache_read_tokens / self.prompt_tokens if self.prompt_tokens else 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.output_tokens + other.output_tokens,
+        )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def usage_from_mapping(usage: Any) -> Usage | None:
+    """A provider `usage` object (any of the three APIs) as a `Usage`."""
+    if not isinstance(usage, Mapping):
+        return None
+    if "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage:  # Anthropic
+        return Usage(
+            _int(usage.get("input_tokens")),
+            _int(usage.get("cache_read_input_tokens")),
+            _int(usage.get("cache_creation_input_tokens")),
+            _int(usage.get("output_tokens")),
+        )
+    if "prompt_tokens" in usage:  # Chat Completions
+        details = usage.get("prompt_tokens_details") or {}
+        cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
+        return Usage(max(0, _int(usage.get("prompt_tokens")) - cached), cached, 0, _int(usage.get("completion_tokens")))
+    if "input_tokens" in usage:  # Responses, or Anthropic without cache fields
+        details = usage.get("input_tokens_details") or {}
+        cached = _int(details.get("cached_tokens")) if isinstance(details, Mapping) else 0
+        return Usage(max(0, _int(usage.get("input_tokens")) - cached), cached, 0, _int(usage.get("output_tokens")))
+    return None
+
+
+def usage_from_body(body: bytes) -> Usage | None:
+    """Usage from a non-streaming JSON response body (Messages, Chat Completion or Response)."""
+    if b'"usage"' not in body:
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return usage_from_mapping(data.get("usage")) if isinstance(data, dict) else None
+
+
+class UsageTap:
+    """Watches a relayed SSE stream for usage without delaying it (only events that mention
+    usage are decoded)."""
+
+    def __init__(self) -> None:
+        self._parser = SSEParser()
+        self._fields: dict[str, Any] = {}
+        self._seen = False
+
+    def feed(self, chunk: bytes) -> None:
+        for event in self._parser.feed(chunk):
+            self.observe(event)
+
+    def observe(self, event: SSEEvent) -> None:
+        if '"usage"' not in event.data:
+            return
+        data = event.json()
+        if not isinstance(data, dict):
+            return
+        usage: Any = data.get("usage")
+        if isinstance(data.get("message"), dict):  # Anthropic message_start
+            usage = data["message"].get("usage")
+        elif isinstance(data.get("response"), dict):  # Responses response.completed
+            usage = data["response"].get("usage")
+        if isinstance(usage, Mapping):
+            # Anthropic splits usage over message_start and message_delta: later fields win.
+            self._fields.update({k: v for k, v in usage.items() if v is not None})
+            self._seen = True
+
+    @property
+    def usage(self) -> Usage | None:
+        return usage_from_mapping(self._fields) if self._seen else None

@@ -1,0 +1,176 @@
+"""Compressing a request inside the proxy: edit-safety policy, time budget, fail open.
+
+`compress_request` runs in a worker thread (inline for small bodies) under a time budget. Any
+error or timeout sends the original request: the proxy may fail to save tokens, never to
+deliver a request. A timed-out compression keeps running in its thread and fills the pipeline's
+unit cache, so the next turn of the same conversation compresses quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.api import compress_request
+from headroom.ccr.base import OriginalStore, StoredOriginal
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.proxy.edit_safety import Protected, get_path, protected_results, set_paths
+from headroom.results import CompressStats, TransformStats, UnitReport
+from headroom.tokens import count_tokens, encoding_for_model
+
+__all__ = ["CompressionOutcome", "RequestCompressor"]
+
+log = logging.getLogger(__name__)
+
+
+class _DiscardStore(OriginalStore):
+    """Audit mode measures lossy savings without keeping originals nobody will retrieve."""
+
+    def put(self, ref: str, text: str, meta: dict[str, str] | None = None) -> None:
+        return None
+
+    def get(self, ref: str) -> StoredOriginal | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionOutcome:
+    request: dict[str, Any]  # what to send (the original when `failed`)
+    stats: CompressStats | None
+    failed: str | None = None  # "timeout" / "error": the original is sent
+    elapsed_ms: float = 0.0
+    protected: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return self.stats is not None and self.stats.tokens_after != self.stats.tokens_before
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return self.stats.refs if self.stats is not None else ()
+
+
+def _content_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "\n".join(p["text"] for p in value if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def _location(path: tuple[str | int, ...]) -> str:
+    head, *rest = path
+    return str(head) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
+
+
+class RequestCompressor:
+    def __init__(
+        self,
+        store: OriginalStore,
+        *,
+        edit_safety: bool = True,
+        timeout_ms: float = 2000.0,
+        inline_bytes: int = 16_384,
+        workers: int = 2,
+        audit: bool = False,
+        pipeline_config: CompressConfig | None = None,
+    ) -> None:
+        self.store: OriginalStore = _DiscardStore() if audit else store
+        self.edit_safety = edit_safety
+        self.timeout_s = timeout_ms / 1000
+        self.inline_bytes = inline_bytes
+        self._base_config = pipeline_config or CompressConfig()
+        self._pipelines: dict[str, Pipeline] = {}
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="headroom-compress")
+        self._backlog = threading.BoundedSemaphore(4 * max(1, workers))  # audit jobs queued or running
+
+    def pipeline(self, model: str | None) -> Pipeline:
+        encoding = encoding_for_model(model)
+        pipeline = self._pipelines.get(encoding)
+        if pipeline is None:
+            config = dataclasses.replace(self._base_config, encoding=encoding)
+            pipeline = self._pipelines.setdefault(encoding, Pipeline(config, self.store))
+        return pipeline
+
+    # -- the work (any thread) -------------------------------------------------------------
+
+    def compress_sync(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
+        """Compress one request; protected tool results are hidden from the pipeline."""
+        started = time.perf_counter()
+        pipeline = self.pipeline(request.get("model") if isinstance(request.get("model"), str) else None)
+        protected = protected_results(request, fmt) if self.edit_safety else []
+        if not protected:
+            result = compress_request(request, fmt, pipeline=pipeline)
+            elapsed = (time.perf_counter() - started) * 1000
+            return CompressionOutcome(result.request, result.stats, elapsed_ms=elapsed)
+        originals = {p.path: get_path(request, p.path) for p in protected}
+        masked = set_paths(request, dict.fromkeys(originals, ""))
+        result = compress_request(masked, fmt, pipeline=pipeline)
+        restored = set_paths(result.request, originals)
+        stats = self._with_protected(result.stats, protected, originals, pipeline.config)
+        elapsed = (time.perf_counter() - started) * 1000
+        return CompressionOutcome(restored, stats, elapsed_ms=elapsed, protected=len(protected))
+
+    @staticmethod
+    def _with_protected(
+        stats: CompressStats, protected: list[Protected], originals: dict[Any, Any], config: CompressConfig
+    ) -> CompressStats:
+        # Protected units were masked out of the count: add them back, unchanged.
+        reports = []
+        for item in protected:
+            tokens = count_tokens(_content_text(originals[item.path]), config.encoding)
+            reports.append(UnitReport(_location(item.path), "text", "protected", tokens, tokens, notes={}))
+        total = sum(r.tokens_before for r in reports)
+        transforms = dict(stats.transforms)
+        transforms["protected"] = TransformStats("protected", len(reports), total, total)
+        return dataclasses.replace(
+            stats,
+            tokens_before=stats.tokens_before + total,
+            tokens_after=stats.tokens_after + total,
+            transforms=transforms,
+            units=(*stats.units, *reports),
+        )
+
+    # -- on the event loop -----------------------------------------------------------------
+
+    async def compress(self, request: dict[str, Any], fmt: str, body_size: int) -> CompressionOutcome:
+        """Compress within the time budget; the original request on timeout or error."""
+        started = time.perf_counter()
+        try:
+            if body_size <= self.inline_bytes:
+                return self.compress_sync(request, fmt)
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(self._executor, self.compress_sync, request, fmt)
+            return await asyncio.wait_for(job, self.timeout_s)
+        except (asyncio.TimeoutError, TimeoutError):
+            log.warning("compression exceeded %.0f ms: sending the original request", self.timeout_s * 1000)
+            return CompressionOutcome(request, None, "timeout", (time.perf_counter() - started) * 1000)
+        except Exception as exc:  # never let a compression bug cost the user a request
+            log.warning("compression failed (%s): sending the original request", type(exc).__name__)
+            return CompressionOutcome(request, None, "error", (time.perf_counter() - started) * 1000)
+
+    def audit(self, request: dict[str, Any], fmt: str, done: Any) -> bool:
+        """Measure compression off the request path; `done(outcome)` runs in the worker thread.
+        Returns False when the backlog is full (the request is simply not measured)."""
+        if not self._backlog.acquire(blocking=False):
+            return False
+
+        def job() -> None:
+            try:
+                done(self.compress_sync(request, fmt))
+            except Exception as exc:
+                log.warning("audit compression failed (%s)", type(exc).__name__)
+            finally:
+                self._backlog.release()
+
+        self._executor.submit(job)
+        return True
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,197 @@
+"""Edit safety: which tool results must reach the model whole.
+
+Agents edit files with tools that need exact text (Claude Code's Edit, Codex's apply_patch), and
+an agent that sees an elided file may re-read it to see the rest. So these results are never
+compressed:
+
+- a read with an explicit line range (`offset`/`limit`, `view_range`, `sed -n 'a,bp'`, `head`...)
+- a re-read of a file read earlier in the conversation
+- a read of a file edited earlier in the conversation, or in the same assistant turn
+- the result of an edit itself (often a snippet of the edited file)
+
+Every rule looks only at the tool call and what precedes it, never at later turns, so the
+decision for a result is the same on every later request (prompt caches stay valid). A first
+read that the model then edits was compressed with markers: the elided parts are one
+`headroom_retrieve` call away, and if the agent reads the file again that read passes whole.
+
+The pipeline has no per-unit skip hook, so protected results are hidden from it (`mask`) and put
+back afterwards (`restore`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from headroom.adapters.base import Path
+from headroom.proxy._file_access import FileAccess, file_accesses
+
+__all__ = ["Protected", "get_path", "protected_results", "set_paths"]
+
+
+@dataclass(frozen=True, slots=True)
+class Protected:
+    path: Path  # where the tool result's content sits in the request
+    reason: str  # "ranged-read", "re-read", "edited-file", "edit-result"
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    call_id: str
+    name: str
+    arguments: Any
+    turn: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    call_id: str
+    path: Path
+
+
+_Event = _Call | _Result
+
+
+def _anthropic(request: Mapping[str, Any]) -> Iterator[_Event]:
+    for i, message in enumerate(request.get("messages") or ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        for j, block in enumerate(content):
+            if not isinstance(block, dict):
+                continue
+            if block.get("type") == "tool_use":
+                yield _Call(str(block.get("id")), str(block.get("name") or ""), block.get("input"), i)
+            elif block.get("type") == "tool_result":
+                yield _Result(str(block.get("tool_use_id")), ("messages", i, "content", j, "content"))
+
+
+def _openai_chat(request: Mapping[str, Any]) -> Iterator[_Event]:
+    for i, message in enumerate(request.get("messages") or ()):
+        if not isinstance(message, dict):
+            continue
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                yield _Call(str(call.get("id")), str(function.get("name") or ""), function.get("arguments"), i)
+        if message.get("role") == "tool":
+            yield _Result(str(message.get("tool_call_id")), ("messages", i, "content"))
+
+
+_RESPONSES_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
+_RESPONSES_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
+
+
+def _responses(request: Mapping[str, Any]) -> Iterator[_Event]:
+    items = request.get("input")
+    turn = -1
+    in_calls = False
+    for i, item in enumerate(items if isinstance(items, list) else ()):
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind in _RESPONSES_CALLS:
+            if not in_calls:  # consecutive calls came from one model turn
+                turn, in_calls = i, True
+            if kind == "local_shell_call":
+                action = item.get("action") or {}
+                name, arguments = "local_shell", {"command": action.get("command")}
+            else:
+                name, arguments = str(item.get("name") or ""), item.get("arguments", item.get("input"))
+            yield _Call(str(item.get("call_id")), name, arguments, turn)
+        elif kind in _RESPONSES_OUTPUTS:
+            yield _Result(str(item.get("call_id")), ("input", i, "output"))
+        elif kind != "reasoning":
+            in_calls = False
+
+
+_WALKERS = {"anthropic": _anthropic, "openai": _openai_chat, "responses": _responses}
+
+
+class _Seen:
+    """Paths seen so far, matched by suffix (`/repo/src/a.py` is `src/a.py`)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, list[str]] = {}
+
+    def add(self, path: str) -> None:
+        self._by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+
+    def __contains__(self, path: str) -> bool:
+        for other in self._by_name.get(path.rsplit("/", 1)[-1], ()):
+            if other == path or other.endswith("/" + path) or path.endswith("/" + other):
+                return True
+        return False
+
+
+def _reason(accesses: tuple[FileAccess, ...], read: _Seen, edited: _Seen, turn_edits: _Seen) -> str | None:
+    if any(a.kind == "edit" for a in accesses):
+        return "edit-result"
+    for access in accesses:
+        if access.ranged:
+            return "ranged-read"
+        for path in access.paths:
+            if path in edited or path in turn_edits:
+                return "edited-file"
+            if path in read:
+                return "re-read"
+    return None
+
+
+def protected_results(request: Mapping[str, Any], fmt: str) -> list[Protected]:
+    """The tool results in `request` (of wire format `fmt`) that must pass through whole."""
+    walker = _WALKERS.get(fmt)
+    if walker is None:
+        return []
+    events = list(walker(request))
+    calls = [e for e in events if isinstance(e, _Call)]
+    found = {call.call_id: file_accesses(call.name, call.arguments) for call in calls}
+    edits_by_turn: dict[int, _Seen] = {}
+    for call in calls:
+        for access in found[call.call_id]:
+            if access.kind == "edit":
+                for path in access.paths:
+                    edits_by_turn.setdefault(call.turn, _Seen()).add(path)
+    # Judge each call against the calls before it (and the edits of its own turn), then
+    # record what it read or edited for the calls after it.
+    read, edited, empty = _Seen(), _Seen(), _Seen()
+    reasons: dict[str, str] = {}
+    for call in calls:
+        accesses = found[call.call_id]
+        if not accesses:
+            continue
+        reason = _reason(accesses, read, edited, edits_by_turn.get(call.turn, empty))
+        if reason and call.call_id not in reasons:
+            reasons[call.call_id] = reason
+        for access in accesses:
+            for path in access.paths:
+                (edited if access.kind == "edit" else read).add(path)
+    return [Protected(e.path, reasons[e.call_id]) for e in events if isinstance(e, _Result) and e.call_id in reasons]
+
+
+def get_path(request: Any, path: Path) -> Any:
+    node = request
+    for key in path:
+        node = node[key]
+    return node
+
+
+def set_paths(request: Mapping[str, Any], values: Mapping[Path, Any]) -> dict[str, Any]:
+    """A copy of `request` with the values at `values`' paths replaced; only the containers
+    along each path are copied (the input is never mutated)."""
+    result: dict[str, Any] = dict(request)
+    copied: set[Path] = {()}
+    for path, value in values.items():
+        node: Any = result
+        for depth, key in enumerate(path[:-1]):
+            child_path = path[: depth + 1]
+            child = node[key]
+            if child_path not in copied:
+                child = copy.copy(child)
+                node[key] = child
+                copied.add(child_path)
+            node = child
+        node[path[-1]] = value
+    return result

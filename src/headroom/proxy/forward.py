@@ -1,0 +1,209 @@
+"""Talking to the upstream: one pooled httpx client, header hygiene, verbatim relay, fail open.
+
+Upstream responses reach the client as sent: status, headers (minus hop-by-hop ones) and body
+bytes, streamed chunk by chunk as they arrive. If the upstream cannot be reached the client gets
+a 502 (504 on timeout) with a JSON error in its provider's own error shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+
+from headroom.proxy.config import ProxyConfig
+
+__all__ = [
+    "ClientGone",
+    "Exchange",
+    "Upstream",
+    "UpstreamUnavailable",
+    "close_quietly",
+    "error_body",
+    "relay_headers",
+    "relay_raw",
+    "send_body",
+    "send_start",
+]
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+# RFC 9110 §7.6.1 connection-specific headers, plus those the proxy recomputes.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+class UpstreamUnavailable(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason  # "unreachable" or "timeout"
+        self.detail = detail
+
+    @property
+    def status(self) -> int:
+        return 504 if self.reason == "timeout" else 502
+
+
+class ClientGone(Exception):
+    """The client disconnected; whatever was running for it is abandoned."""
+
+
+def error_body(api: str, status: int, message: str, kind: str = "api_error") -> bytes:
+    """A JSON error in the provider's own shape, so SDKs parse it like a real one."""
+    if api == "anthropic":
+        return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": str(status)}})
+
+
+def relay_headers(
+    headers: httpx.Headers, *, keep_length: bool = False, length: int | None = None
+) -> list[tuple[bytes, bytes]]:
+    """Upstream response headers for the client, minus hop-by-hop ones (raw, order kept).
+    `keep_length` keeps the upstream's content-length (the body goes out unchanged); `length`
+    sets a new one (the body was rewritten)."""
+    out = []
+    for key, value in headers.raw:
+        name = key.decode("latin-1").lower()
+        if (name == "content-length" and keep_length and length is None) or name not in _HOP_BY_HOP:
+            out.append((key, value))
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    return out
+
+
+async def send_start(send: Send, status: int, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+
+
+async def send_body(send: Send, chunk: bytes, more: bool = True) -> None:
+    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+
+class Upstream:
+    """The pooled upstream client, shared by every request of one proxy."""
+
+    def __init__(self, config: ProxyConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=config.connect_timeout_s, read=config.read_timeout_s, write=config.read_timeout_s, pool=30.0
+            ),
+            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=128),
+            follow_redirects=False,
+            trust_env=False,  # the upstream is what the user configured, not whatever HTTP_PROXY says
+            transport=transport,
+        )
+
+    def url(self, provider: str, path: str, query: str) -> str:
+        base = self.config.anthropic_upstream if provider == "anthropic" else self.config.openai_upstream
+        return base + path + (f"?{query}" if query else "")
+
+    @staticmethod
+    def request_headers(
+        raw: Iterable[tuple[bytes, bytes]], *, identity: bool, keep_length: bool = False
+    ) -> list[tuple[str, str]]:
+        """The client's headers as sent (auth included), minus hop-by-hop ones. `identity` asks
+        for an uncompressed body when the proxy needs to read the response; `keep_length` keeps
+        content-length for a body streamed through unchanged (else httpx would chunk it)."""
+        out = []
+        for key, value in raw:
+            name = key.decode("latin-1").lower()
+            if name == "content-length" and keep_length:
+                pass
+            elif name in _HOP_BY_HOP or (identity and name == "accept-encoding"):
+                continue
+            out.append((key.decode("latin-1"), value.decode("latin-1")))
+        if identity:
+            out.append(("accept-encoding", "identity"))
+        return out
+
+    async def send(
+        self, method: str, url: str, headers: list[tuple[str, str]], content: bytes | AsyncIterator[bytes]
+    ) -> httpx.Response:
+        """Send and return once the response headers arrived; the body is read by the caller."""
+        request = self.client.build_request(method, url, headers=headers, content=content)
+        try:
+            return await self.client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamUnavailable("timeout", f"{type(exc).__name__} talking to {request.url.host}") from exc
+        except (httpx.TransportError, OSError) as exc:
+            raise UpstreamUnavailable("unreachable", f"{type(exc).__name__} talking to {request.url.host}") from exc
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def close_quietly(response: httpx.Response) -> None:
+    """Close an upstream response even while being cancelled (the client left): closing is
+    what tells the upstream to stop generating."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await response.aclose()
+        except Exception as exc:
+            log.debug("closing upstream response: %s", type(exc).__name__)
+
+
+async def relay_raw(send: Send, response: httpx.Response, on_chunk: Callable[[bytes], None] | None = None) -> None:
+    """Stream an upstream response to the client exactly as it arrives."""
+    await send_start(send, response.status_code, relay_headers(response.headers, keep_length=True))
+    try:
+        async for chunk in response.aiter_raw():
+            if on_chunk is not None:
+                on_chunk(chunk)
+            await send_body(send, chunk)
+    except httpx.HTTPError as exc:  # upstream broke mid-body: end the client's body too
+        log.warning("upstream stream broke: %s", type(exc).__name__)
+    finally:
+        await close_quietly(response)
+    await send_body(send, b"", more=False)
+
+
+class Exchange:
+    """An ASGI response driven by `run(send)`, cancelled as soon as the client disconnects, so
+    an abandoned request or stream closes its upstream connection at once.
+
+    `body_done` (optional) is awaited before listening: the request body may still be flowing
+    to the upstream through `receive`."""
+
+    def __init__(self, run: Callable[[Send], Awaitable[None]], body_done: anyio.Event | None = None) -> None:
+        self.run = run
+        self.body_done = body_done
+        self.disconnected = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        async def watch(cancel: anyio.CancelScope) -> None:
+            if self.body_done is not None:
+                await self.body_done.wait()
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    self.disconnected = True
+                    cancel.cancel()
+                    return
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch, group.cancel_scope)
+            try:
+                await self.run(send)
+            finally:
+                group.cancel_scope.cancel()

@@ -1,0 +1,246 @@
+"""The two kinds of proxied request: LLM calls (compressed) and everything else (untouched)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import orjson
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from headroom.ccr.base import OriginalStore
+from headroom.proxy._dialects import DIALECTS
+from headroom.proxy.cache_stats import UsageTap, usage_from_body
+from headroom.proxy.compression import CompressionOutcome, RequestCompressor
+from headroom.proxy.config import Mode, ProxyConfig
+from headroom.proxy.forward import (
+    Exchange,
+    Send,
+    Upstream,
+    UpstreamUnavailable,
+    close_quietly,
+    error_body,
+    relay_headers,
+    relay_raw,
+    send_body,
+    send_start,
+)
+from headroom.proxy.metrics import ProxyMetrics
+from headroom.proxy.retrieval_loop import LoopContext, complete, stream
+
+__all__ = ["ProxyState", "llm_call", "passthrough"]
+
+log = logging.getLogger(__name__)
+
+
+class ResponseAliases(OrderedDict[str, str]):
+    """Responses ids the client saw -> the ids upstream holds the whole exchange under (a
+    streamed retrieval loop shows round 1's id); bounded, oldest dropped first."""
+
+    def __init__(self, max_items: int = 10_000) -> None:
+        super().__init__()
+        self.max_items = max_items
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.max_items:
+            self.popitem(last=False)
+
+
+@dataclass(slots=True)
+class ProxyState:
+    config: ProxyConfig
+    upstream: Upstream
+    compressor: RequestCompressor
+    store: OriginalStore
+    metrics: ProxyMetrics
+    aliases: ResponseAliases = field(default_factory=ResponseAliases)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def json_error(api: str, status: int, message: str, kind: str = "api_error") -> Response:
+    return Response(error_body(api, status, message, kind), status, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _upstream_path(path: str) -> str:
+    # The Anthropic SDK with base URL ".../v1" calls "/v1/v1/messages".
+    return path[3:] if path.startswith("/v1/v1/") else path
+
+
+def _parse(body: bytes, content_type: str) -> dict[str, Any] | None:
+    if content_type and "json" not in content_type.lower():
+        return None  # not ours to read: forwarded as sent
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool = True) -> Response | Exchange:
+    """Messages / count_tokens / chat completions / responses: compress, forward, relay."""
+    started = time.perf_counter()
+    try:
+        body = await read_body(request, state.config.max_body_bytes)
+    except BodyTooLarge:
+        return json_error(api, 413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large")
+    except ClientDisconnect:
+        return Response(status_code=499)
+    provider = "anthropic" if api == "anthropic" else "openai"
+    url = state.upstream.url(provider, _upstream_path(request.url.path), request.url.query)
+    headers = state.upstream.request_headers(request.headers.raw, identity=True)
+    payload = _parse(body, request.headers.get("content-type", ""))
+    previous = payload.get("previous_response_id") if payload is not None and api == "responses" else None
+    if isinstance(previous, str) and previous in state.aliases:
+        payload = {**payload, "previous_response_id": state.aliases[previous]}  # type: ignore[dict-item]
+        body = orjson.dumps(payload)
+    model = payload.get("model") if payload is not None and isinstance(payload.get("model"), str) else None
+
+    async def run(send: Send) -> None:
+        outgoing, sent = body, payload
+        retrieval = False
+        if payload is not None and state.config.mode is Mode.OPTIMIZE:
+            outcome = await state.compressor.compress(payload, api, len(body))
+            _record(state, model, outcome)
+            if outcome.failed is None:
+                sent = outcome.request
+                offered = DIALECTS[api].add_tool(sent) if state.config.retrieval and outcome.refs else None
+                if offered is not None:
+                    sent, retrieval = offered, loop
+                if outcome.changed or offered is not None:
+                    outgoing = orjson.dumps(sent)
+        elif payload is not None and state.config.mode is Mode.AUDIT:
+            state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
+        state.metrics.overhead((time.perf_counter() - started) * 1000)
+        try:
+            response = await state.upstream.send(request.method, url, headers, outgoing)
+        except UpstreamUnavailable as exc:
+            log.warning("upstream %s: %s", exc.reason, exc.detail)
+            state.metrics.response(exc.status)
+            message = f"headroom proxy: upstream {exc.reason} ({exc.detail})"
+            await send_start(send, exc.status, [(b"content-type", b"application/json")])
+            await send_body(send, error_body(api, exc.status, message), more=False)
+            return
+        state.metrics.first_byte((time.perf_counter() - started) * 1000)
+        state.metrics.response(response.status_code)
+        content_type = response.headers.get("content-type", "")
+        ctx = LoopContext(
+            api,
+            state.upstream,
+            state.store,
+            url,
+            headers,
+            state.config.max_retrieval_rounds,
+            lambda usage: state.metrics.usage_report(model, usage),
+            state.aliases,
+        )
+        try:
+            if response.status_code == 200 and "event-stream" in content_type:
+                if retrieval and sent is not None:
+                    await stream(ctx, sent, response, send)
+                else:
+                    tap = UsageTap()
+                    await relay_raw(send, response, tap.feed)
+                    if tap.usage is not None:
+                        ctx.on_usage(tap.usage)
+            elif response.status_code == 200 and "json" in content_type:
+                await _complete(ctx, send, response, sent if retrieval else None)
+            else:  # errors and anything unexpected: verbatim
+                await relay_raw(send, response)
+        finally:
+            await close_quietly(response)
+            if ctx.calls:
+                state.metrics.retrieval(ctx.calls, ctx.rounds)
+
+    return Exchange(run)
+
+
+async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[str, Any] | None) -> None:
+    body = await response.aread()
+    if request is None:
+        usage = usage_from_body(body)
+        if usage is not None:
+            ctx.on_usage(usage)
+        await send_start(send, response.status_code, relay_headers(response.headers, keep_length=True))
+        await send_body(send, body, more=False)
+        return
+    result = await complete(ctx, request, response, body)
+    length = len(result.body) if result.rewritten else None
+    await send_start(send, result.status, relay_headers(result.headers, keep_length=True, length=length))
+    await send_body(send, result.body, more=False)
+
+
+def _record(state: ProxyState, model: str | None, outcome: CompressionOutcome) -> None:
+    if outcome.failed is not None:
+        state.metrics.failed_open(outcome.failed)
+    elif outcome.stats is not None:
+        state.metrics.compression(model, outcome.stats, outcome.elapsed_ms, outcome.protected)
+
+
+_ANTHROPIC_ONLY = ("/v1/messages", "/v1/complete", "/v1/v1/")
+
+
+def _provider_for(path: str, headers: Any) -> str:
+    if path.startswith(_ANTHROPIC_ONLY) or "anthropic-version" in headers or "x-api-key" in headers:
+        return "anthropic"
+    return "openai"
+
+
+async def passthrough(state: ProxyState, request: Request) -> Exchange:
+    """Any other path or method: forwarded untouched, body and response streamed."""
+    state.metrics.request("passthrough")
+    path = request.url.path
+    provider = _provider_for(path, request.headers)
+    url = state.upstream.url(provider, _upstream_path(path), request.url.query)
+    has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
+    headers = state.upstream.request_headers(request.headers.raw, identity=False, keep_length=True)
+    body_done = anyio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in request.stream():
+                yield chunk
+        finally:
+            body_done.set()
+
+    if not has_body:
+        body_done.set()
+
+    async def run(send: Send) -> None:
+        try:
+            response = await state.upstream.send(request.method, url, headers, body() if has_body else b"")
+        except UpstreamUnavailable as exc:
+            body_done.set()
+            state.metrics.response(exc.status)
+            message = f"headroom proxy: upstream {exc.reason} ({exc.detail})"
+            await send_start(send, exc.status, [(b"content-type", b"application/json")])
+            await send_body(send, error_body(provider, exc.status, message), more=False)
+            return
+        body_done.set()
+        state.metrics.response(response.status_code)
+        await relay_raw(send, response)
+
+    return Exchange(run, body_done)

@@ -1,0 +1,161 @@
+"""Transparent retrieval: the proxy answers `headroom_retrieve` itself and continues upstream.
+
+When a compressed request carries markers, the proxy offers the `headroom_retrieve` tool. If the
+model's turn calls only that tool, the proxy fetches the originals from the CCR store, appends
+the call and its results to the request and asks the upstream again, up to `max_rounds` times.
+The client sees one response: its own tools only, the model's text of every round in order
+(streamed as it arrives), and the final round's stop reason and usage.
+
+If the model calls our tool together with client tools, our calls are dropped from what the
+client sees (the client cannot answer them) and the turn ends there, as it would have.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import httpx
+import orjson
+
+from headroom.ccr.base import OriginalStore
+from headroom.ccr.retrieval import execute_retrieve_call
+from headroom.proxy._dialects import DIALECTS, RetrieveCall
+from headroom.proxy._stream_filters import StreamSession, round_filter
+from headroom.proxy.cache_stats import Usage, usage_from_body
+from headroom.proxy.forward import (
+    Send,
+    Upstream,
+    UpstreamUnavailable,
+    close_quietly,
+    relay_headers,
+    send_body,
+    send_start,
+)
+from headroom.proxy.sse import SSEParser
+
+__all__ = ["LoopContext", "LoopResult", "complete", "stream"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LoopContext:
+    api: str  # "anthropic", "openai" (chat) or "responses"
+    upstream: Upstream
+    store: OriginalStore
+    url: str
+    headers: list[tuple[str, str]]
+    max_rounds: int
+    # Called with each round's usage (every round is billed, so every round is counted).
+    on_usage: Callable[[Usage], None] = lambda usage: None
+    aliases: dict[str, str] | None = None  # Responses ids renamed for the client
+    rounds: int = 0
+    calls: int = 0
+
+
+@dataclass(slots=True)
+class LoopResult:
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    rewritten: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _answer(store: OriginalStore, calls: list[RetrieveCall]) -> list[tuple[RetrieveCall, str]]:
+    # Store reads are blocking I/O (SQLite, Redis): keep them off the event loop.
+    answers = []
+    for call in calls:
+        text = await anyio.to_thread.run_sync(execute_retrieve_call, store, call.arguments)
+        answers.append((call, text))
+    return answers
+
+
+async def _continue(ctx: LoopContext, request: dict[str, Any]) -> httpx.Response:
+    ctx.rounds += 1
+    return await ctx.upstream.send("POST", ctx.url, ctx.headers, orjson.dumps(request))
+
+
+async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, body: bytes) -> LoopResult:
+    """Non-streaming: run the loop from the first (already read, 200) response."""
+    dialect = DIALECTS[ctx.api]
+    response, earlier = first, []
+    usage = usage_from_body(body)
+    if usage is not None:
+        ctx.on_usage(usage)
+    for round_no in range(ctx.max_rounds + 1):
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return LoopResult(response.status_code, response.headers, body)
+        calls, client_calls = dialect.calls(data) if isinstance(data, dict) else ([], 0)
+        if not calls:
+            if not earlier:  # the loop never ran: the upstream's bytes, untouched
+                return LoopResult(response.status_code, response.headers, body)
+            break
+        if client_calls or round_no == ctx.max_rounds:
+            break
+        ctx.calls += len(calls)
+        answers = await _answer(ctx.store, calls)
+        earlier.append(dialect.visible(data))
+        request = dialect.continuation(request, dialect.output_of(data), answers)
+        response = await _continue(ctx, request)
+        try:
+            body = await response.aread()
+        finally:
+            await close_quietly(response)
+        usage = usage_from_body(body)
+        if usage is not None:
+            ctx.on_usage(usage)
+        if response.status_code != 200:  # a failed continuation is the client's error now
+            return LoopResult(response.status_code, response.headers, body)
+    final = dialect.finish(earlier, data)
+    return LoopResult(response.status_code, response.headers, orjson.dumps(final), rewritten=True)
+
+
+async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, send: Send) -> None:
+    """Streaming: relay the first (200, SSE) response event by event, running the loop inside."""
+    dialect = DIALECTS[ctx.api]
+    session = StreamSession(ctx.aliases)
+    response = first
+    await send_start(send, first.status_code, relay_headers(first.headers))
+    while True:
+        flt = round_filter(ctx.api, session, session.round < ctx.max_rounds)
+        parser = SSEParser()
+        try:
+            async for chunk in response.aiter_raw():
+                for event in parser.feed(chunk):
+                    for out in flt.feed(event):
+                        await send_body(send, out)
+            for event in parser.flush():
+                for out in flt.feed(event):
+                    await send_body(send, out)
+        except httpx.HTTPError as exc:
+            log.warning("upstream stream broke: %s", type(exc).__name__)
+            break
+        finally:
+            await close_quietly(response)
+            if flt.usage.usage is not None:
+                ctx.on_usage(flt.usage.usage)
+        if not flt.continues:
+            break
+        ctx.calls += len(flt.calls)
+        answers = await _answer(ctx.store, flt.calls)
+        request = dialect.continuation(request, flt.output(), answers)
+        session.round += 1
+        try:
+            response = await _continue(ctx, request)
+        except UpstreamUnavailable as exc:
+            await send_body(send, dialect.stream_error(f"headroom: upstream {exc.reason} ({exc.detail})", session.seq))
+            break
+        if response.status_code != 200 or "event-stream" not in response.headers.get("content-type", ""):
+            detail = (await response.aread())[:2000].decode("utf-8", "replace")
+            await close_quietly(response)
+            message = f"upstream returned {response.status_code} during retrieval: {detail}"
+            await send_body(send, dialect.stream_error(message, session.seq))
+            break
+    await send_body(send, b"", more=False)
