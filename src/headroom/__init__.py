@@ -8,7 +8,9 @@ print(compressed.stats)
 
 from __future__ import annotations
 
-from headroom.api import compress, compress_request
+from headroom.api import compress, compress_request, provenance, retrieve, share
+from headroom.ccr.retrieval import RetrievalResult
+from headroom.ccr.sharing import Provenance, SharedUnit
 from headroom.compressors.base import Compressed, Compressor
 from headroom.errors import AdapterError, CompressorError, HeadroomError, StoreError
 from headroom.pipeline import CompressConfig, Pipeline
@@ -29,12 +31,18 @@ __all__ = [
     "ContentKind",
     "HeadroomError",
     "Pipeline",
+    "Provenance",
+    "RetrievalResult",
     "Segment",
     "SegmentContext",
+    "SharedUnit",
     "StoreError",
     "TransformStats",
     "UnitReport",
     "__version__",
     "compress",
     "compress_request",
+    "provenance",
+    "retrieve",
+    "share",
 ]

@@ -8,12 +8,23 @@ from functools import cache
 from typing import Any
 
 from headroom.adapters import Unit
+from headroom.ccr import retrieval, sharing
 from headroom.ccr.base import MemoryStore, OriginalStore
+from headroom.ccr.retrieval import RetrievalResult
+from headroom.ccr.sharing import Provenance, SharedUnit
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
 from headroom.tokens import encoding_for_model
 
-__all__ = ["compress", "compress_request", "default_pipeline", "default_store"]
+__all__ = [
+    "compress",
+    "compress_request",
+    "default_pipeline",
+    "default_store",
+    "provenance",
+    "retrieve",
+    "share",
+]
 
 
 @cache
@@ -47,16 +58,20 @@ def compress(
     provider: str = "auto",
     model: str | None = None,
     pipeline: Pipeline | None = None,
+    agent_id: str | None = None,
+    session_id: str | None = None,
 ) -> CompressResult:
     """Compress a conversation; pass the result as `messages=` to the OpenAI or Anthropic SDK.
 
     `provider` is "openai", "anthropic", "responses" (Responses API `input` items) or "auto".
-    The result is a list of messages of the same shape, with `.stats`.
+    The result is a list of messages of the same shape, with `.stats`. `agent_id`/`session_id`
+    are recorded as the provenance of every original stored for later retrieval.
     """
     pipeline = pipeline or default_pipeline(encoding_for_model(model))
     plain = [_plain(m) for m in messages]
     key = "input" if provider == "responses" else "messages"
-    compressed = pipeline.compress_request({key: plain}, provider)
+    provenance_meta = {k: v for k, v in (("agent_id", agent_id), ("session_id", session_id)) if v}
+    compressed = pipeline.compress_request({key: plain}, provider, provenance=provenance_meta)
     return CompressResult(compressed.request[key], compressed.stats)
 
 
@@ -71,3 +86,38 @@ def compress_request(
     definitions and the latest user turn are never altered; `protect(unit)` keeps units whole."""
     pipeline = pipeline or default_pipeline(encoding_for_model(request.get("model")))
     return pipeline.compress_request(request, provider, protect=protect)
+
+
+def retrieve(
+    ref: str, query: str | None = None, lines: str | None = None, *, store: OriginalStore | None = None
+) -> RetrievalResult:
+    """The original behind a `ref=h_...` marker, or the slice matching `query` / `lines`.
+    Never raises: an unknown or expired ref gives `found=False` and a message."""
+    return retrieval.retrieve(store or default_store(), ref, query=query, lines=lines)
+
+
+def share(
+    content: str,
+    *,
+    agent_id: str,
+    session_id: str | None = None,
+    parent_ref: str | None = None,
+    tool: str | None = None,
+    query: str = "",
+    pipeline: Pipeline | None = None,
+) -> SharedUnit:
+    """Compress `content` to hand to another agent; the store records who produced it."""
+    return sharing.share(
+        pipeline or default_pipeline(),
+        content,
+        agent_id=agent_id,
+        session_id=session_id,
+        parent_ref=parent_ref,
+        tool=tool,
+        query=query,
+    )
+
+
+def provenance(ref: str, *, store: OriginalStore | None = None) -> Provenance | None:
+    """Who produced the unit behind `ref` (agent, session, tool, parent ref, time)."""
+    return sharing.provenance(store or default_store(), ref)

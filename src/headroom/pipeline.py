@@ -17,6 +17,7 @@ from typing import Any
 
 from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore
+from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors.base import Compressed
 from headroom.compressors.passthrough import normalize_whitespace
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
@@ -64,9 +65,17 @@ class Pipeline:
     # -- units ----------------------------------------------------------------------------
 
     def compress_text(
-        self, text: str, context: SegmentContext | None = None, *, location: str = "text"
+        self,
+        text: str,
+        context: SegmentContext | None = None,
+        *,
+        location: str = "text",
+        provenance: Mapping[str, str] | None = None,
     ) -> tuple[str, UnitReport]:
-        """Compress one unit of content; never raises on content, never returns a longer text."""
+        """Compress one unit of content; never raises on content, never returns a longer text.
+
+        `provenance` (agent_id, session_id, parent_ref, ...) is recorded with the stored original
+        the first time it is stored."""
         context = context or SegmentContext()
         if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
@@ -76,14 +85,16 @@ class Pipeline:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached.text, _relocated(cached.report, location)
-        outcome = self._compress_uncached(text, context, location)
+        outcome = self._compress_uncached(text, context, location, provenance or {})
         with self._lock:
             self._cache[key] = outcome
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
         return outcome.text, outcome.report
 
-    def _compress_uncached(self, text: str, context: SegmentContext, location: str) -> _UnitOutcome:
+    def _compress_uncached(
+        self, text: str, context: SegmentContext, location: str, provenance: Mapping[str, str]
+    ) -> _UnitOutcome:
         started = time.perf_counter()
         encoding = self.config.encoding
         tokens_before = count_tokens(text, encoding)
@@ -108,7 +119,7 @@ class Pipeline:
                 output, tokens_after = result.text, count_tokens(result.text, encoding)
                 if result.lossy:
                     output, tokens_after, ref, diagnostic = self._settle_lossy(
-                        segment, result, tokens_before, tokens_after
+                        segment, result, tokens_before, tokens_after, provenance
                     )
         except _LeaveAlone as why:
             diagnostic = str(why)
@@ -132,7 +143,12 @@ class Pipeline:
         return _UnitOutcome(output, report)
 
     def _settle_lossy(
-        self, segment: Segment, result: Compressed, tokens_before: int, tokens_after: int
+        self,
+        segment: Segment,
+        result: Compressed,
+        tokens_before: int,
+        tokens_after: int,
+        provenance: Mapping[str, str],
     ) -> tuple[str, int, str | None, str | None]:
         """Keep a lossy output only if it pays and its original is safely stored.
 
@@ -144,7 +160,7 @@ class Pipeline:
         if self.store is None:
             return self._lossless(segment.text, result, "no store configured: lossless only")
         try:
-            meta = {"tool": segment.context.tool_name or "", "kind": segment.kind.value}
+            meta = {**provenance, "tool": segment.context.tool_name or "", "kind": segment.kind.value}
             self.store.put(segment.ref, segment.text, meta)
         except Exception as exc:  # store down / disk full: never drop what cannot be fetched back
             log.warning("CCR store unavailable (%s): falling back to lossless", type(exc).__name__)
@@ -168,6 +184,7 @@ class Pipeline:
         provider: str = "auto",
         *,
         protect: Callable[[Unit], bool] | None = None,
+        provenance: Mapping[str, str] | None = None,
     ) -> CompressedRequest:
         """Compress every unit of a whole request; returns a new request (the input is untouched).
 
@@ -181,11 +198,14 @@ class Pipeline:
         replacements: dict[tuple[str | int, ...], str] = {}
         reports: list[UnitReport] = []
         for unit in split.units:
-            if protect is not None and protect(unit):
+            # Originals fetched back through CCR are what the model asked for: never re-compressed.
+            if unit.context.tool_name == RETRIEVE_TOOL_NAME or (protect is not None and protect(unit)):
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
                 continue
-            output, report = self.compress_text(unit.text, unit.context, location=_location(unit))
+            output, report = self.compress_text(
+                unit.text, unit.context, location=_location(unit), provenance=provenance
+            )
             reports.append(report)
             if output != unit.text:
                 replacements[unit.path] = output

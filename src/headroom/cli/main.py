@@ -53,3 +53,7 @@ for _module in _COMMAND_MODULES:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
