@@ -17,12 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from headroom.adapters import Unit
 from headroom.api import compress_request
 from headroom.ccr.base import OriginalStore, StoredOriginal
 from headroom.pipeline import CompressConfig, Pipeline
-from headroom.proxy.edit_safety import Protected, get_path, protected_results, set_paths
-from headroom.results import CompressStats, TransformStats, UnitReport
-from headroom.tokens import count_tokens, encoding_for_model
+from headroom.proxy.edit_safety import protected_results
+from headroom.results import CompressStats
+from headroom.tokens import encoding_for_model
 
 __all__ = ["CompressionOutcome", "RequestCompressor"]
 
@@ -54,19 +55,6 @@ class CompressionOutcome:
     @property
     def refs(self) -> tuple[str, ...]:
         return self.stats.refs if self.stats is not None else ()
-
-
-def _content_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return "\n".join(p["text"] for p in value if isinstance(p, dict) and isinstance(p.get("text"), str))
-    return ""
-
-
-def _location(path: tuple[str | int, ...]) -> str:
-    head, *rest = path
-    return str(head) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
 
 
 class RequestCompressor:
@@ -101,41 +89,18 @@ class RequestCompressor:
     # -- the work (any thread) -------------------------------------------------------------
 
     def compress_sync(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
-        """Compress one request; protected tool results are hidden from the pipeline."""
+        """Compress one request; tool results the edit-safety policy protects stay whole."""
         started = time.perf_counter()
         pipeline = self.pipeline(request.get("model") if isinstance(request.get("model"), str) else None)
-        protected = protected_results(request, fmt) if self.edit_safety else []
-        if not protected:
-            result = compress_request(request, fmt, pipeline=pipeline)
-            elapsed = (time.perf_counter() - started) * 1000
-            return CompressionOutcome(result.request, result.stats, elapsed_ms=elapsed)
-        originals = {p.path: get_path(request, p.path) for p in protected}
-        masked = set_paths(request, dict.fromkeys(originals, ""))
-        result = compress_request(masked, fmt, pipeline=pipeline)
-        restored = set_paths(result.request, originals)
-        stats = self._with_protected(result.stats, protected, originals, pipeline.config)
-        elapsed = (time.perf_counter() - started) * 1000
-        return CompressionOutcome(restored, stats, elapsed_ms=elapsed, protected=len(protected))
+        protected = [p.path for p in protected_results(request, fmt)] if self.edit_safety else []
 
-    @staticmethod
-    def _with_protected(
-        stats: CompressStats, protected: list[Protected], originals: dict[Any, Any], config: CompressConfig
-    ) -> CompressStats:
-        # Protected units were masked out of the count: add them back, unchanged.
-        reports = []
-        for item in protected:
-            tokens = count_tokens(_content_text(originals[item.path]), config.encoding)
-            reports.append(UnitReport(_location(item.path), "text", "protected", tokens, tokens, notes={}))
-        total = sum(r.tokens_before for r in reports)
-        transforms = dict(stats.transforms)
-        transforms["protected"] = TransformStats("protected", len(reports), total, total)
-        return dataclasses.replace(
-            stats,
-            tokens_before=stats.tokens_before + total,
-            tokens_after=stats.tokens_after + total,
-            transforms=transforms,
-            units=(*stats.units, *reports),
-        )
+        def protect(unit: Unit) -> bool:
+            # A unit is a tool result's content or one text part of it.
+            return any(unit.path[: len(path)] == path for path in protected)
+
+        result = compress_request(request, fmt, pipeline=pipeline, protect=protect if protected else None)
+        elapsed = (time.perf_counter() - started) * 1000
+        return CompressionOutcome(result.request, result.stats, elapsed_ms=elapsed, protected=len(protected))
 
     # -- on the event loop -----------------------------------------------------------------
 

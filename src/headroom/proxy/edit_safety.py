@@ -14,13 +14,11 @@ decision for a result is the same on every later request (prompt caches stay val
 read that the model then edits was compressed with markers: the elided parts are one
 `headroom_retrieve` call away, and if the agent reads the file again that read passes whole.
 
-The pipeline has no per-unit skip hook, so protected results are hidden from it (`mask`) and put
-back afterwards (`restore`).
+The proxy hands the protected paths to the pipeline as `compress_request(..., protect=...)`.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +26,7 @@ from typing import Any
 from headroom.adapters.base import Path
 from headroom.proxy._file_access import FileAccess, file_accesses
 
-__all__ = ["Protected", "get_path", "protected_results", "set_paths"]
+__all__ = ["Protected", "protected_results"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +100,7 @@ def _responses(request: Mapping[str, Any]) -> Iterator[_Event]:
                 name, arguments = str(item.get("name") or ""), item.get("arguments", item.get("input"))
             yield _Call(str(item.get("call_id")), name, arguments, turn)
         elif kind in _RESPONSES_OUTPUTS:
+            in_calls = False  # outputs follow the whole turn's calls
             yield _Result(str(item.get("call_id")), ("input", i, "output"))
         elif kind != "reasoning":
             in_calls = False
@@ -169,29 +168,3 @@ def protected_results(request: Mapping[str, Any], fmt: str) -> list[Protected]:
             for path in access.paths:
                 (edited if access.kind == "edit" else read).add(path)
     return [Protected(e.path, reasons[e.call_id]) for e in events if isinstance(e, _Result) and e.call_id in reasons]
-
-
-def get_path(request: Any, path: Path) -> Any:
-    node = request
-    for key in path:
-        node = node[key]
-    return node
-
-
-def set_paths(request: Mapping[str, Any], values: Mapping[Path, Any]) -> dict[str, Any]:
-    """A copy of `request` with the values at `values`' paths replaced; only the containers
-    along each path are copied (the input is never mutated)."""
-    result: dict[str, Any] = dict(request)
-    copied: set[Path] = {()}
-    for path, value in values.items():
-        node: Any = result
-        for depth, key in enumerate(path[:-1]):
-            child_path = path[: depth + 1]
-            child = node[key]
-            if child_path not in copied:
-                child = copy.copy(child)
-                node[key] = child
-                copied.add(child_path)
-            node = child
-        node[path[-1]] = value
-    return result

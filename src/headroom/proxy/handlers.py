@@ -125,13 +125,17 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
         if payload is not None and state.config.mode is Mode.OPTIMIZE:
             outcome = await state.compressor.compress(payload, api, len(body))
             _record(state, model, outcome)
-            if outcome.failed is None:
-                sent = outcome.request
-                offered = DIALECTS[api].add_tool(sent) if state.config.retrieval and outcome.refs else None
-                if offered is not None:
-                    sent, retrieval = offered, loop
-                if outcome.changed or offered is not None:
-                    outgoing = orjson.dumps(sent)
+            sent = outcome.request  # the original when compression failed open
+            # Offered whenever there are markers, and on every request that declares tools at
+            # all: an agent's tool list then never changes between turns (a change would void
+            # the provider's cached prefix from the tools onwards).
+            offered = None
+            if state.config.retrieval and (outcome.refs or isinstance(sent.get("tools"), list)):
+                offered = DIALECTS[api].add_tool(sent)
+            if offered is not None:
+                sent, retrieval = offered, loop
+            if outcome.changed or offered is not None:
+                outgoing = orjson.dumps(sent)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
         state.metrics.overhead((time.perf_counter() - started) * 1000)

@@ -1,0 +1,64 @@
+"""`headroom proxy` as users run it: a real process, configured by flags and environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.proxy.fake_upstream import FakeUpstream
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_proxy_command_serves_and_forwards(upstream: FakeUpstream, tmp_path) -> None:
+    port = _free_port()
+    env = {**os.environ, "HEADROOM_OPENAI_UPSTREAM": upstream.url, "HEADROOM_STORE": str(tmp_path / "ccr.db")}  # type: ignore[attr-defined]
+    command = [
+        sys.executable,
+        "-m",
+        "headroom.cli.main",
+        "proxy",
+        "--port",
+        str(port),
+        "--mode",
+        "audit",
+        "--anthropic-upstream",
+        upstream.url,
+    ]  # type: ignore[attr-defined]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(url + "/health").json()
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
+                time.sleep(0.05)
+        assert health["mode"] == "audit"
+        models = httpx.get(url + "/v1/models", headers={"authorization": "Bearer sk-test"})
+        assert models.json()["data"][0]["id"] == "gpt-4o"
+        assert upstream.received[-1].path == "/v1/models"
+        # No server/date headers of the proxy's own: the client sees the upstream's (here: none).
+        assert "date" not in models.headers and "server" not in models.headers
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert b"export ANTHROPIC_BASE_URL" in process.stderr.read()
+
+
+def test_bad_mode_is_rejected() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "headroom.cli.main", "proxy", "--mode", "turbo"], capture_output=True, timeout=30
+    )
+    assert result.returncode != 0 and b"optimize, audit or off" in result.stderr

@@ -1,0 +1,165 @@
+"""Edit safety: re-reads, ranged reads, reads of edited files and edit results pass whole."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import pytest
+
+from headroom.ccr.markers import find_refs
+from headroom.proxy import ProxyServer
+from headroom.proxy._file_access import file_accesses
+from headroom.proxy.edit_safety import protected_results
+from tests.proxy.conftest import ANTHROPIC_KEY, FIXTURES
+from tests.proxy.fake_upstream import FakeUpstream
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SOURCE = (FIXTURES / "code" / "ratelimit_client.py").read_text()  # the code compressor outlines it
+OTHER = (FIXTURES / "code" / "router.js").read_text()
+PATH = "/repo/src/ratelimit_client.py"
+
+
+def _claude_code_session() -> dict[str, Any]:
+    """Read, Edit, Read again, a ranged Read, a Read of another file: Claude Code's shapes."""
+
+    def use(i: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {"role": "assistant", "content": [{"type": "tool_use", "id": f"toolu_{i}", "name": name, "input": args}]}
+
+    def result(i: int, text: str) -> dict[str, Any]:
+        return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": text}]}
+
+    return {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "system": "You are Claude Code.",
+        "tools": [{"name": n, "description": n, "input_schema": {"type": "object"}} for n in ("Read", "Edit")],
+        "messages": [
+            {"role": "user", "content": "Fix the retry bug in the rate limit client."},
+            use(1, "Read", {"file_path": PATH}),
+            result(1, SOURCE),
+            use(2, "Edit", {"file_path": PATH, "old_string": "retries = 3", "new_string": "retries = 5"}),
+            result(2, "The file /repo/src/ratelimit_client.py has been updated.\n" + SOURCE[:2000]),
+            use(3, "Read", {"file_path": PATH}),
+            result(3, SOURCE),
+            use(4, "Read", {"file_path": "/repo/src/router.js", "offset": 10, "limit": 400}),
+            result(4, OTHER),
+            use(5, "Read", {"file_path": "/repo/src/router.js"}),
+            result(5, OTHER),
+            {"role": "user", "content": "Go on."},
+        ],
+    }
+
+
+def _reasons(request: dict[str, Any], fmt: str) -> dict[Any, str]:
+    return {p.path[:2]: p.reason for p in protected_results(request, fmt)}
+
+
+def test_claude_code_policy() -> None:
+    reasons = _reasons(_claude_code_session(), "anthropic")
+    assert reasons == {
+        ("messages", 4): "edit-result",
+        ("messages", 6): "edited-file",
+        ("messages", 8): "ranged-read",
+        ("messages", 10): "re-read",  # router.js was read (a range) before
+    }
+
+
+def test_codex_policy() -> None:
+    def shell(i: int, script: str) -> dict[str, Any]:
+        args = json.dumps({"command": ["bash", "-lc", script], "workdir": "/repo"})
+        return {"type": "function_call", "call_id": f"call_{i}", "name": "shell", "arguments": args}
+
+    def output(i: int, text: str) -> dict[str, Any]:
+        return {"type": "function_call_output", "call_id": f"call_{i}", "output": text}
+
+    patch = "*** Begin Patch\n*** Update File: src/ratelimit_client.py\n@@\n-retries = 3\n+retries = 5\n*** End Patch"
+    request = {
+        "model": "gpt-5-codex",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "Fix the retry bug."}]},
+            shell(1, "cat src/ratelimit_client.py"),
+            output(1, SOURCE),
+            shell(2, "sed -n '1,120p' src/router.js"),
+            output(2, OTHER),
+            {"type": "custom_tool_call", "call_id": "call_3", "name": "apply_patch", "input": patch},
+            {"type": "custom_tool_call_output", "call_id": "call_3", "output": "Success. Updated the following files"},
+            shell(4, "nl -ba ./src/ratelimit_client.py"),
+            output(4, SOURCE),
+            shell(5, "rg -n retries src"),
+            output(5, SOURCE),
+        ],
+    }
+    reasons = {p.path[:2]: p.reason for p in protected_results(request, "responses")}
+    assert reasons == {("input", 4): "ranged-read", ("input", 6): "edit-result", ("input", 8): "edited-file"}
+
+
+def test_read_and_edit_in_the_same_turn() -> None:
+    request = {
+        "messages": [
+            {"role": "user", "content": "rename it"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "a", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "x.py"}'}},
+                    {
+                        "id": "b",
+                        "type": "function",
+                        "function": {"name": "write_file", "arguments": '{"path": "x.py"}'},
+                    },
+                ],
+            },
+            {"role": "tool", "tool_call_id": "a", "content": SOURCE},
+            {"role": "tool", "tool_call_id": "b", "content": "ok"},
+        ]
+    }
+    assert _reasons(request, "openai") == {("messages", 2): "edited-file", ("messages", 3): "edit-result"}
+
+
+def test_decisions_never_change_as_the_conversation_grows() -> None:
+    session = _claude_code_session()
+    full = {p.path: p.reason for p in protected_results(session, "anthropic")}
+    for end in range(1, len(session["messages"])):
+        prefix = {**session, "messages": session["messages"][:end]}
+        decided = {p.path: p.reason for p in protected_results(prefix, "anthropic")}
+        assert decided == {path: r for path, r in full.items() if path[1] < end}
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        ("Read", {"file_path": "a.py", "limit": 100}, ("read", True)),
+        ("str_replace_based_edit_tool", {"command": "view", "path": "a.py"}, ("read", False)),
+        ("str_replace_based_edit_tool", {"command": "str_replace", "path": "a.py"}, ("edit", False)),
+        ("exec_command", {"cmd": "head -n 50 a.py"}, ("read", True)),
+        ("Bash", {"command": "cat a.py | grep foo"}, ("read", False)),
+        ("shell", {"command": ["bash", "-lc", "sed -i 's/a/b/' a.py"]}, ("edit", False)),
+        ("mcp__filesystem__write_file", {"path": "a.py", "content": "x"}, ("edit", False)),
+    ],
+)
+def test_file_access_shapes(name: str, args: dict[str, Any], expected: tuple[str, bool]) -> None:
+    (access,) = file_accesses(name, args)
+    assert (access.kind, access.ranged) == expected
+    assert access.paths == ("a.py",)
+
+
+def test_search_and_other_tools_are_not_file_reads() -> None:
+    assert file_accesses("Grep", {"pattern": "retries", "path": "src"}) == ()
+    assert file_accesses("Bash", {"command": "pytest -q tests/test_client.py"}) == ()
+    assert file_accesses("shell", {"command": ["rg", "-n", "retries"]}) == ()
+
+
+def test_through_the_proxy(proxy: ProxyServer, upstream: FakeUpstream) -> None:
+    session = _claude_code_session()
+    before = proxy.state.metrics.protected_units
+    client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=proxy.url, max_retries=0)
+    client.messages.create(**session)
+    sent = upstream.received[-1].json()["messages"]
+    first_read = sent[2]["content"][0]["content"]
+    assert len(first_read) < len(SOURCE) and find_refs(first_read)  # outlined, one retrieval away
+    for i in (4, 6, 8, 10):  # the protected results arrive byte for byte
+        assert sent[i] == session["messages"][i]
+    assert proxy.state.metrics.protected_units == before + 4

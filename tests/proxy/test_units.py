@@ -1,0 +1,99 @@
+"""The proxy's small pieces: SSE parsing, usage normalization, redaction, prices, config."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body, usage_from_mapping
+from headroom.proxy.config import Mode, ProxyConfig
+from headroom.proxy.pricing import input_price_per_mtok
+from headroom.proxy.redact import RedactingFilter, redact, safe_headers
+from headroom.proxy.sse import SSEParser, encode_event
+
+STREAM = (
+    b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":10,'
+    b'"cache_read_input_tokens":90,"cache_creation_input_tokens":0,"output_tokens":1}}}\n\n'
+    b": keep-alive comment\n\n"
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+    b'"delta":{"type":"text_delta","text":"hi"}}\n\n'
+    b'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},'
+    b'"usage":{"output_tokens":42}}\n\n'
+)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, len(STREAM)])
+def test_sse_parser_keeps_raw_bytes_at_any_chunking(size: int) -> None:
+    parser = SSEParser()
+    events = []
+    for i in range(0, len(STREAM), size):
+        events += parser.feed(STREAM[i : i + size])
+    events += parser.flush()
+    assert b"".join(e.raw for e in events) == STREAM
+    assert [e.event for e in events] == ["message_start", None, "content_block_delta", "message_delta"]
+    assert events[2].json()["delta"]["text"] == "hi"
+
+
+def test_sse_crlf_and_multiline_data() -> None:
+    parser = SSEParser()
+    (event,) = parser.feed(b"event: x\r\ndata: line1\r\ndata: line2\r\n\r\n")
+    assert event.event == "x" and event.data == "line1\nline2"
+    assert parser.feed(b"data: [DONE]\n\n")[0].json() is None
+    assert parser.feed(b"data: {tail") == [] and parser.flush()[0].data == "{tail"
+    assert encode_event({"a": 1}, "e") == b'event: e\ndata: {"a":1}\n\n'
+
+
+def test_usage_tap_merges_anthropic_start_and_delta() -> None:
+    tap = UsageTap()
+    tap.feed(STREAM)
+    assert tap.usage == Usage(input_tokens=10, cache_read_tokens=90, cache_write_tokens=0, output_tokens=42)
+    assert tap.usage.hit_rate == 0.9
+
+
+def test_usage_shapes() -> None:
+    chat = {"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 768}}
+    assert usage_from_mapping(chat) == Usage(232, 768, 0, 5)
+    responses = {"input_tokens": 500, "input_tokens_details": {"cached_tokens": 100}, "output_tokens": 3}
+    assert usage_from_mapping(responses) == Usage(400, 100, 0, 3)
+    assert usage_from_body(b'{"usage": {"input_tokens": 7, "output_tokens": 1}}') == Usage(7, 0, 0, 1)
+    assert usage_from_body(b'not json with "usage"') is None
+    assert usage_from_mapping({"prompt_tokens": -3, "completion_tokens": True}) == Usage()
+
+
+def test_redaction() -> None:
+    text = (
+        "key sk-ant-api03-abcdefghijklmnopqrstuv and sk-proj-ABCDEFGHIJKLMNOP, Bearer abc.def.ghi123, "
+        "GET /v1/models?key=AIzaSySecretValue123&x=1 x-api-key: hunter2hunter2"
+    )
+    cleaned = redact(text)
+    for secret in ("abcdefghijklmnop", "ABCDEFGHIJKLMNOP", "abc.def.ghi123", "AIzaSySecretValue123", "hunter2"):
+        assert secret not in cleaned
+    assert "x=1" in cleaned and "GET /v1/models" in cleaned
+    assert safe_headers({"Authorization": "Bearer sk-x", "Accept": "json"}) == {
+        "Authorization": "[redacted]",
+        "Accept": "json",
+    }
+
+
+def test_redacting_filter_rewrites_records() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '"%s" %d', ("GET /?api_key=s3cr3t", 200), None
+    )
+    assert RedactingFilter().filter(record)
+    assert "s3cr3t" not in record.getMessage() and "200" in record.getMessage()
+
+
+def test_prices() -> None:
+    assert input_price_per_mtok("claude-sonnet-4-5-20250929") == 3.0
+    assert input_price_per_mtok("claude-opus-4-5") == 5.0
+    assert input_price_per_mtok("claude-opus-4-1") == 15.0
+    assert input_price_per_mtok("gpt-4o-mini-2024-07-18") == 0.15
+    assert input_price_per_mtok("llama3:70b") is None
+
+
+def test_config() -> None:
+    config = ProxyConfig(mode="audit", anthropic_upstream="http://x/", port=9)  # type: ignore[arg-type]
+    assert config.mode is Mode.AUDIT and config.anthropic_upstream == "http://x" and config.url == "http://127.0.0.1:9"
+    with pytest.raises(ValueError):
+        ProxyConfig(compress_timeout_ms=0)
