@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from headroom import CompressConfig, CompressResult, Pipeline, compress, compress_request
+from headroom import CompressConfig, CompressResult, ContentKind, Pipeline, compress, compress_request
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from tests.factories import anthropic_request, customer_rows, openai_request, responses_request
@@ -130,3 +130,16 @@ def test_protected_units_stay_whole() -> None:
     assert result.request["messages"][3]["content"] == ROWS
     assert result.stats.units[0].kind == "protected"
     assert result.stats.tokens_before == result.stats.tokens_after
+
+
+def test_kind_hint_overrides_detection_and_falls_back_when_it_does_not_fit() -> None:
+    pipeline = _pipeline()
+    log_lines = "\n".join(f"worker {i % 3} finished job {i} in {i % 7} ms" for i in range(400))
+    as_logs, report = pipeline.compress_text(log_lines, kind=ContentKind.LOGS)
+    assert report.kind == "logs" and report.compressor == "logs" and len(as_logs) < len(log_lines) / 4
+    as_json, report = pipeline.compress_text(log_lines, kind=ContentKind.JSON)
+    assert report.kind != "json" and "kind hint json did not fit" in (report.diagnostic or "")
+    assert as_json == log_lines or report.compressor != "json"
+    binary = "\x00\x01" * 2000
+    same, report = pipeline.compress_text(binary, kind=ContentKind.LOGS)
+    assert same == binary and "ignored: content is binary" in (report.diagnostic or "")

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from headroom.adapters import Unit, adapter_for, replace_paths
@@ -22,7 +22,7 @@ from headroom.compressors.base import Compressed
 from headroom.compressors.passthrough import normalize_whitespace
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
-from headroom.routing.router import route
+from headroom.routing.router import NEVER_COMPRESSED, route
 from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
 
@@ -43,8 +43,27 @@ class CompressConfig:
     max_unit_chars: int = 4_000_000  # bigger units pass through untouched (bounded work per request)
 
 
+class _CompressorFailed(Exception):
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.name = name
+        self.error = error
+
+
 class _LeaveAlone(Exception):
     """A unit that must pass through untouched, with the reason as diagnostic."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """What one compressor run produced for a unit."""
+
+    name: str
+    text: str
+    tokens: int
+    ref: str | None = None
+    diagnostic: str | None = None
+    notes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +78,7 @@ class Pipeline:
     def __init__(self, config: CompressConfig | None = None, store: OriginalStore | None = None) -> None:
         self.config = config or CompressConfig()
         self.store = store
-        self._cache: OrderedDict[tuple[str, SegmentContext], _UnitOutcome] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, SegmentContext, ContentKind | None], _UnitOutcome] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- units ----------------------------------------------------------------------------
@@ -71,21 +90,24 @@ class Pipeline:
         *,
         location: str = "text",
         provenance: Mapping[str, str] | None = None,
+        kind: ContentKind | None = None,
     ) -> tuple[str, UnitReport]:
         """Compress one unit of content; never raises on content, never returns a longer text.
 
         `provenance` (agent_id, session_id, parent_ref, ...) is recorded with the stored original
-        the first time it is stored."""
+        the first time it is stored. `kind` overrides detection (a caller that knows the content
+        type); binary or already-compressed content ignores it, and a compressor that cannot take
+        the content falls back to the detected kind."""
         context = context or SegmentContext()
         if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
-        key = (content_ref(text), context)
+        key = (content_ref(text), context, kind)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached.text, _relocated(cached.report, location)
-        outcome = self._compress_uncached(text, context, location, provenance or {})
+        outcome = self._compress_uncached(text, context, location, provenance or {}, kind)
         with self._lock:
             self._cache[key] = outcome
             while len(self._cache) > self.config.cache_size:
@@ -93,7 +115,12 @@ class Pipeline:
         return outcome.text, outcome.report
 
     def _compress_uncached(
-        self, text: str, context: SegmentContext, location: str, provenance: Mapping[str, str]
+        self,
+        text: str,
+        context: SegmentContext,
+        location: str,
+        provenance: Mapping[str, str],
+        kind_hint: ContentKind | None = None,
     ) -> _UnitOutcome:
         started = time.perf_counter()
         encoding = self.config.encoding
@@ -102,45 +129,64 @@ class Pipeline:
             return _UnitOutcome(text, self._untouched(location, tokens_before))
 
         kind = ContentKind.TEXT
-        name, diagnostic, ref = "passthrough", None, None
-        notes: Mapping[str, int] = {}
-        output, tokens_after = text, tokens_before
+        applied = _Applied("passthrough", text, tokens_before)
+        diagnostic: str | None = None
         try:
             if len(text) > self.config.max_unit_chars:
                 raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
             detection = detect(text, context.file_path)
             kind, language, diagnostic = detection.kind, detection.language, detection.note
-            compressor = route(kind, json_text=text.lstrip()[:1] in ("{", "["))
-            if compressor is not None:
-                name = compressor.name
-                segment = Segment(text, context, kind, language)
-                result = compressor.compress(segment)
-                notes = result.notes
-                output, tokens_after = result.text, count_tokens(result.text, encoding)
-                if result.lossy:
-                    output, tokens_after, ref, diagnostic = self._settle_lossy(
-                        segment, result, tokens_before, tokens_after, provenance
-                    )
+            hinted = False
+            if kind_hint is not None and kind_hint != kind:
+                if kind in NEVER_COMPRESSED:
+                    diagnostic = f"kind hint {kind_hint.value} ignored: content is {kind.value}"
+                else:
+                    try:  # the caller knows better than the sniffers, unless the content disagrees
+                        applied = self._apply(Segment(text, context, kind_hint, language), tokens_before, provenance)
+                        kind, hinted = kind_hint, True
+                    except _CompressorFailed as failed:
+                        error = type(failed.error).__name__
+                        diagnostic = f"kind hint {kind_hint.value} did not fit ({error}); detected kind used"
+            if not hinted:
+                applied = self._apply(Segment(text, context, kind, language), tokens_before, provenance)
+            diagnostic = applied.diagnostic or diagnostic
         except _LeaveAlone as why:
             diagnostic = str(why)
         except Exception as exc:  # a compressor bug must never cost the user their content
-            log.warning("compressor failed on %s (%s): %s", location, kind.value, type(exc).__name__)
-            output, tokens_after = text, tokens_before
-            diagnostic = f"{name} failed: {type(exc).__name__}: {str(exc)[:200]}"
-        if tokens_after >= tokens_before:  # never send more than the original
-            output, tokens_after, ref = text, tokens_before, None
+            name, error = (exc.name, exc.error) if isinstance(exc, _CompressorFailed) else ("pipeline", exc)
+            log.warning("%s failed on %s (%s): %s", name, location, kind.value, type(error).__name__)
+            diagnostic = f"{name} failed: {type(error).__name__}: {str(error)[:200]}"
+            applied = _Applied(name, text, tokens_before)
+        if applied.tokens >= tokens_before:  # never send more than the original
+            applied = _Applied(applied.name, text, tokens_before)
+        output = applied.text
         report = UnitReport(
             location=location,
             kind=kind.value,
-            compressor=name if output != text else "passthrough",
+            compressor=applied.name if output != text else "passthrough",
             tokens_before=tokens_before,
-            tokens_after=tokens_after,
-            ref=ref,
+            tokens_after=applied.tokens,
+            ref=applied.ref,
             diagnostic=diagnostic,
             time_ms=(time.perf_counter() - started) * 1000,
-            notes=dict(notes),
+            notes=dict(applied.notes),
         )
         return _UnitOutcome(output, report)
+
+    def _apply(self, segment: Segment, tokens_before: int, provenance: Mapping[str, str]) -> _Applied:
+        """Run the compressor routed for `segment.kind`; a compressor error becomes `_CompressorFailed`."""
+        compressor = route(segment.kind, json_text=segment.text.lstrip()[:1] in ("{", "["))
+        if compressor is None:
+            return _Applied("passthrough", segment.text, tokens_before)
+        try:
+            result = compressor.compress(segment)
+        except Exception as exc:
+            raise _CompressorFailed(compressor.name, exc) from exc
+        tokens_after = count_tokens(result.text, self.config.encoding)
+        if not result.lossy:
+            return _Applied(compressor.name, result.text, tokens_after, notes=result.notes)
+        text, tokens, ref, diagnostic = self._settle_lossy(segment, result, tokens_before, tokens_after, provenance)
+        return _Applied(compressor.name, text, tokens, ref, diagnostic, result.notes)
 
     def _settle_lossy(
         self,

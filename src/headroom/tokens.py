@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import importlib.util
+import threading
 from functools import cache, lru_cache
 from pathlib import Path
 from unittest import mock
@@ -38,8 +39,17 @@ def _load_ranks(name: str) -> dict[bytes, int]:
     return ranks
 
 
-@cache
+_LOAD_LOCK = threading.Lock()
+
+
 def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
+    """The encoding, built once per process even when many threads ask at once (~0.5 s each)."""
+    with _LOAD_LOCK:
+        return _build_encoding(name)
+
+
+@cache
+def _build_encoding(name: str) -> tiktoken.Encoding:
     """A tiktoken Encoding built from the packaged ranks.
 
     The regex and special tokens come from tiktoken's own definition of the encoding; only

@@ -18,12 +18,23 @@ from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import SavingsLedger, ledger_for
 from headroom.ccr.retrieval import RetrievalResult, retrieve
 from headroom.compressors.base import all_compressors
-from headroom.mcp_server._hinted import CONTENT_TYPES, compress_as
 from headroom.pipeline import CompressConfig, Pipeline
-from headroom.segments import SegmentContext, content_ref
+from headroom.segments import ContentKind, SegmentContext, content_ref
 from headroom.tokens import count_tokens
 
-__all__ = ["LEDGER_SOURCE", "CompressOutcome", "HeadroomTools", "ToolInputError"]
+__all__ = ["CONTENT_TYPES", "LEDGER_SOURCE", "CompressOutcome", "HeadroomTools", "ToolInputError"]
+
+# What `content_type` may name: "auto" (detect) or a kind with a compressor behind it.
+CONTENT_TYPES: dict[str, ContentKind | None] = {
+    "auto": None,
+    "json": ContentKind.JSON,
+    "code": ContentKind.CODE,
+    "logs": ContentKind.LOGS,
+    "search": ContentKind.SEARCH,
+    "diff": ContentKind.DIFF,
+    "prose": ContentKind.PROSE,
+    "text": ContentKind.TEXT,
+}
 
 log = logging.getLogger(__name__)
 
@@ -139,12 +150,8 @@ class HeadroomTools:
         ref = content_ref(content)
         notes: list[str] = []
         stored = self._store_original(ref, content, hint, notes)
-        kind = CONTENT_TYPES[hint]
-        if kind is None:
-            output, report = self.pipeline.compress_text(content, context, location="content")
-            lossy = report.ref is not None
-        else:
-            output, report, lossy = compress_as(self.pipeline, content, context, kind, original_stored=lambda: stored)
+        output, report = self.pipeline.compress_text(content, context, location="content", kind=CONTENT_TYPES[hint])
+        lossy = report.ref is not None
         if report.diagnostic:
             notes.append(report.diagnostic)
         if lossy and not stored:  # the pipeline's own put worked after all (a transient failure)
