@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/headroom compress examples/agent_session.json
+	$(BIN)/headroom proxy --port 8787
 
 test: $(STAMP)
 	bash scripts/ensure-redis.sh

@@ -29,6 +29,7 @@ from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.forward import Exchange, Upstream
 from headroom.proxy.handlers import BodyTooLarge, ProxyState, json_error, llm_call, passthrough, read_body
 from headroom.proxy.metrics import ProxyMetrics
+from headroom.tokens import count_tokens, encoding_for_model
 
 __all__ = ["build_app"]
 
@@ -121,6 +122,8 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Load the tokenizer now, not on the first request (it takes ~0.5 s).
+        await anyio.to_thread.run_sync(count_tokens, "warm up", encoding_for_model(None))
         try:
             yield
         finally:

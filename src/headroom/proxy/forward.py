@@ -7,6 +7,7 @@ a 502 (504 on timeout) with a JSON error in its provider's own error shape.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -99,20 +100,35 @@ async def send_body(send: Send, chunk: bytes, more: bool = True) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
 
+# httpcore's pool does O(connections^2) bookkeeping on every request start and end; with a few
+# hundred concurrent streams that dominated the proxy's CPU. Several small pools keep it cheap.
+_POOL_SHARDS = 16
+_KEEPALIVE_PER_SHARD = 32
+
+
 class Upstream:
-    """The pooled upstream client, shared by every request of one proxy."""
+    """The pooled upstream clients, shared by every request of one proxy."""
 
     def __init__(self, config: ProxyConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(
-                connect=config.connect_timeout_s, read=config.read_timeout_s, write=config.read_timeout_s, pool=30.0
-            ),
-            limits=httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=128),
-            follow_redirects=False,
-            trust_env=False,  # the upstream is what the user configured, not whatever HTTP_PROXY says
-            transport=transport,
+        per_shard = max(1, -(-config.max_connections // _POOL_SHARDS))
+        timeout = httpx.Timeout(
+            connect=config.connect_timeout_s, read=config.read_timeout_s, write=config.read_timeout_s, pool=30.0
         )
+        # One TLS context for all shards (loading the CA bundle costs ~15 ms each).
+        verify = httpx.create_ssl_context() if transport is None else True
+        self.clients = [
+            httpx.AsyncClient(
+                timeout=timeout,
+                verify=verify,
+                limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=_KEEPALIVE_PER_SHARD),
+                follow_redirects=False,
+                trust_env=False,  # the upstream is what the user configured, not whatever HTTP_PROXY says
+                transport=transport,
+            )
+            for _ in range(1 if transport is not None else _POOL_SHARDS)
+        ]
+        self._next = itertools.cycle(self.clients)
 
     def url(self, provider: str, path: str, query: str) -> str:
         base = self.config.anthropic_upstream if provider == "anthropic" else self.config.openai_upstream
@@ -141,16 +157,18 @@ class Upstream:
         self, method: str, url: str, headers: list[tuple[str, str]], content: bytes | AsyncIterator[bytes]
     ) -> httpx.Response:
         """Send and return once the response headers arrived; the body is read by the caller."""
-        request = self.client.build_request(method, url, headers=headers, content=content)
+        client = next(self._next)
+        request = client.build_request(method, url, headers=headers, content=content)
         try:
-            return await self.client.send(request, stream=True)
+            return await client.send(request, stream=True)
         except httpx.TimeoutException as exc:
             raise UpstreamUnavailable("timeout", f"{type(exc).__name__} talking to {request.url.host}") from exc
         except (httpx.TransportError, OSError) as exc:
             raise UpstreamUnavailable("unreachable", f"{type(exc).__name__} talking to {request.url.host}") from exc
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        for client in self.clients:
+            await client.aclose()
 
 
 async def close_quietly(response: httpx.Response) -> None:
