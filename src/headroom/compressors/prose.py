@@ -47,11 +47,11 @@ ELLIPSIS = "…"
 
 @dataclass(frozen=True, slots=True)
 class ProseOptions:
-    keep_ratio: float = 0.45  # share of the droppable tokens kept (hard-fact units come on top)
+    keep_ratio: float = 0.4  # share of the droppable tokens kept (hard-fact units come on top)
     min_chars: int = 400  # shorter texts are not worth a marker
     learned: bool = True  # use the embedding model when the `ml` extra is installed
     # Deterministic cap on model work per call: past it, each unit is embedded from a shorter prefix.
-    max_model_tokens: int = 8192
+    max_model_tokens: int = 4096
     time_budget_s: float = 3.0  # wall-clock ceiling per call; past it the text is kept whole
     near_duplicate: float = 0.93  # embedding cosine above which a unit repeats an earlier one
 
@@ -80,6 +80,7 @@ _BOILERPLATE = re.compile(
     r"click here|read more|back to top|table of contents|edit this page)\b",
     re.IGNORECASE,
 )
+_W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NORMALIZE = re.compile(r"\W+", re.UNICODE)
 
@@ -93,6 +94,7 @@ class _Item:
     key: str
     hard: bool
     soft: bool = False
+    named: frozenset[str] = frozenset()  # identifier-like task terms the unit contains
     score: float = 0.0
     keep: bool = False
     repeat: bool = False
@@ -100,7 +102,7 @@ class _Item:
 
 @dataclass(slots=True)
 class _Outcome:
-    texts: list[str | None]
+    groups: list[list[_Item] | None]  # per input text: its units, or None when it was not considered
     learned: bool
     units: int
     dropped: int
@@ -154,15 +156,23 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
             continue
         for unit in split_units(text):
             piece = text[unit.start : unit.end]
-            hard = (
-                unit.kind is UnitKind.HEADING
-                or bool(_HARD_FACT.search(piece))
-                or bool(specific and specific.search(piece))
-            )
+            hard = unit.kind is UnitKind.HEADING or bool(_HARD_FACT.search(piece))
             key = _NORMALIZE.sub(" ", piece.lower()).strip()
             item = _Item(doc, unit, piece, count_tokens(piece), key, hard)
             item.soft = bool(_SOFT_FACT.search(piece))
+            if specific is not None:
+                item.named = frozenset(m.lower() for m in specific.findall(piece))
             items.append(item)
+    # A task identifier pins the units naming it, unless it is everywhere (the repository's
+    # own name in its issues): then it tells nothing about which units matter.
+    named_df: dict[str, int] = {}
+    for item in items:
+        for term in item.named:
+            named_df[term] = named_df.get(term, 0) + 1
+    cap = max(3, len(items) // 10)
+    for item in items:
+        if any(named_df[term] <= cap for term in item.named):
+            item.hard = True
     outcome = _Outcome([None] * len(texts), learned=False, units=len(items), dropped=0, repeats=0)
     if not items:
         return outcome
@@ -188,8 +198,9 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     if outcome.timeout:
         return outcome
     for i, item in enumerate(live):
-        score = 0.35 * lexical[i]
-        score += 0.65 * semantic[i] if outcome.learned else 0.3 * lexical[i]
+        score = lexical[i]
+        if outcome.learned:
+            score = _W_LEXICAL * score + (1 - _W_LEXICAL) * semantic[i]
         if item.unit.lead:
             score += 0.1
         if item.soft:
@@ -219,13 +230,13 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
         if item is not None and not item.keep and (not run or run[-1].doc == item.doc):
             run.append(item)
             continue
-        if run and sum(r.tokens for r in run) < min_drop_tokens and not all(r.repeat for r in run):
+        if run and sum(r.tokens for r in run) < min_drop_tokens:
             for r in run:
                 r.keep = True
         run = [item] if item is not None and not item.keep else []
     outcome.dropped = sum(not item.keep for item in items)
     outcome.repeats = sum(item.repeat and not item.keep for item in items)
-    outcome.texts = _items_by_doc(items, len(texts))  # type: ignore[assignment]
+    outcome.groups = _items_by_doc(items, len(texts))
     return outcome
 
 
@@ -234,22 +245,29 @@ def _semantic_scores(live: list[_Item], query: str, options: ProseOptions, outco
     encoder = get_encoder() if options.learned else None
     if encoder is None or not query:
         return [0.0] * len(live)
-    candidates = [i for i, item in enumerate(live) if not item.hard or item.unit.kind is UnitKind.HEADING]
-    prefix = max(16, min(128, options.max_model_tokens // max(1, len(candidates))))
+    candidates = [i for i, item in enumerate(live) if not item.hard]
+    if not candidates:
+        return [0.0] * len(live)
+    # Bounded model work, decided from the input alone (deterministic): long inputs embed
+    # shorter prefixes of each unit; past 16 tokens a unit, the lexical score is used alone.
+    prefix = min(128, options.max_model_tokens // len(candidates))
+    if prefix < 16:
+        return [0.0] * len(live)
     deadline = time.perf_counter() + options.time_budget_s
     try:
-        vectors = encoder.embed([query, *(live[i].text for i in candidates)], max_tokens=prefix, deadline=deadline)
+        query_vector = encoder.embed([query], max_tokens=128, deadline=deadline)[0]
+        vectors = encoder.embed([live[i].text for i in candidates], max_tokens=prefix, deadline=deadline)
     except EmbeddingTimeout:
         outcome.timeout = True
         return []
     outcome.learned = True
-    cosines = vectors[1:] @ vectors[0]
+    cosines = vectors @ query_vector
     scores = [0.0] * len(live)
     for row, i in enumerate(candidates):
         scores[i] = min(1.0, max(0.0, (float(cosines[row]) - 0.1) / 0.5))
     # Near-duplicates: a candidate almost identical to an earlier one says nothing new.
     if 1 < len(candidates) <= 4000:
-        similar = vectors[1:] @ vectors[1:].T
+        similar = vectors @ vectors.T
         for row in range(1, len(candidates)):
             if float(similar[row, :row].max()) >= options.near_duplicate:
                 live[candidates[row]].repeat = True
@@ -333,12 +351,11 @@ def compress_prose_fields(
         log.warning("prose: field selection failed; keeping the values", exc_info=True)
         return [None] * len(texts)
     results: list[str | None] = []
-    for text, doc_items in zip(texts, outcome.texts, strict=True):
-        if doc_items is None or all(item.keep for item in doc_items):  # type: ignore[union-attr]
+    for text, items in zip(texts, outcome.groups, strict=True):
+        if items is None or all(item.keep for item in items):
             results.append(None)
             continue
-        items: list[_Item] = doc_items  # type: ignore[assignment]
-        shortened = _render(text, items, f" {ELLIPSIS} ", ref)
+        shortened = _render(text, items, ELLIPSIS, ref)
         if field_markers:
             dropped = [item for item in items if not item.keep]
             shortened += " " + marker(_summary(dropped).replace(" omitted", f" of {len(items)} omitted"), ref)
@@ -346,9 +363,19 @@ def compress_prose_fields(
     return results
 
 
-def compress_prose_field(text: str, context: SegmentContext, ref: str, **kwargs: object) -> str | None:
+def compress_prose_field(
+    text: str,
+    context: SegmentContext,
+    ref: str,
+    *,
+    keep_ratio: float | None = None,
+    field_markers: bool = True,
+    options: ProseOptions | None = None,
+) -> str | None:
     """One long string value; see `compress_prose_fields` (prefer it: one budget per document)."""
-    return compress_prose_fields([text], context, ref, **kwargs)[0]  # type: ignore[arg-type]
+    return compress_prose_fields(
+        [text], context, ref, keep_ratio=keep_ratio, field_markers=field_markers, options=options
+    )[0]
 
 
 @register
@@ -371,10 +398,10 @@ class ProseCompressor:
             "repeats_dropped": outcome.repeats,
             "timeout": int(outcome.timeout),
         }
-        items = outcome.texts[0]
-        if not items or all(item.keep for item in items):  # type: ignore[union-attr]
+        items = outcome.groups[0]
+        if not items or all(item.keep for item in items):
             return Compressed(lossless, notes=notes)
-        shortened = _render(text, items, None, segment.ref)  # type: ignore[arg-type]
+        shortened = _render(text, items, None, segment.ref)
         shortened = normalize_whitespace(shortened)
         if count_tokens(shortened) >= count_tokens(lossless):
             return Compressed(lossless, notes=notes)
