@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.proxy._fake_wire import anthropic_events, chat_events, responses_events
+
 __all__ = [
     "FakeUpstream",
     "Recorded",
@@ -56,6 +58,7 @@ class Reply:
     # an error chunk (chat), as providers send when overloaded mid-stream.
     error_after: int | None = None
     chunk_delay: float = 0.0  # seconds between SSE events (slow streams)
+    thinking: str = ""  # Anthropic: an extended-thinking block (with a signature) before the text
 
 
 @dataclass
@@ -110,15 +113,6 @@ def last_tool_output(api: str, request: dict[str, Any]) -> str | None:
             inner = block.get("content")
             return inner if isinstance(inner, str) else orjson.dumps(inner).decode()
     return None
-
-
-def _split(text: str, size: int = 12) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
-def _sse(data: Any, event: str | None = None) -> bytes:
-    head = f"event: {event}\n".encode() if event else b""
-    return head + b"data: " + orjson.dumps(data) + b"\n\n"
 
 
 class FakeUpstream:
@@ -238,122 +232,56 @@ class FakeUpstream:
     def _id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):024d}"
 
-    # -- Anthropic ----------------------------------------------------------------------------
+    # -- the three APIs -----------------------------------------------------------------------
 
-    async def _messages(self, request: Request) -> Response:
+    async def _answer(self, request: Request, api: str) -> tuple[dict[str, Any], Reply] | Response:
         await self._record(request)
-        failure = self._failure("anthropic")
+        failure = self._failure(api)
         if failure is not None:
             return failure
         data = orjson.loads(self.received[-1].body)
-        reply = self.brain("anthropic", data)
+        return data, self.brain(api, data)
+
+    @staticmethod
+    def _output_tokens(reply: Reply) -> int:
+        return max(1, (len(reply.text) + len(reply.thinking)) // 4 + 20 * len(reply.tool_calls))
+
+    async def _messages(self, request: Request) -> Response:
+        answer = await self._answer(request, "anthropic")
+        if isinstance(answer, Response):
+            return answer
+        data, reply = answer
         total, cached = self._usage(data, "messages")
-        usage = {
-            "input_tokens": total - cached,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": cached,
-            "output_tokens": max(1, len(reply.text) // 4 + 20 * len(reply.tool_calls)),
-        }
-        message_id = self._id("msg_01")
-        content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
-        for call in reply.tool_calls:
+        content: list[dict[str, Any]] = []
+        if reply.thinking:
             content.append(
-                {
-                    "type": "tool_use",
-                    "id": call.call_id or self._id("toolu_01"),
-                    "name": call.name,
-                    "input": call.arguments,
-                }
+                {"type": "thinking", "thinking": reply.thinking, "signature": "EqQBCkgIARABGAIiQL" + "A" * 40}
             )
-        stop = "tool_use" if reply.tool_calls else "end_turn"
-        headers = {"request-id": self._id("req_01"), "anthropic-organization-id": "org-fake"}
-        model = data.get("model", "claude-sonnet-4-5")
-        if not data.get("stream"):
-            message = {
-                "id": message_id,
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": content,
-                "stop_reason": stop,
-                "stop_sequence": None,
-                "usage": usage,
-            }
-            return self._json(message, headers)
-        start = {
-            "id": message_id,
+        if reply.text:
+            content.append({"type": "text", "text": reply.text})
+        content += [
+            {"type": "tool_use", "id": c.call_id or self._id("toolu_01"), "name": c.name, "input": c.arguments}
+            for c in reply.tool_calls
+        ]
+        message = {
+            "id": self._id("msg_01"),
             "type": "message",
             "role": "assistant",
-            "model": model,
-            "content": [],
-            "stop_reason": None,
+            "model": data.get("model", "claude-sonnet-4-5"),
+            "content": content,
+            "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
             "stop_sequence": None,
-            "usage": {**usage, "output_tokens": 1},
+            "usage": {
+                "input_tokens": total - cached,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": cached,
+                "output_tokens": self._output_tokens(reply),
+            },
         }
-        events = [_sse({"type": "message_start", "message": start}, "message_start"), _sse({"type": "ping"}, "ping")]
-        for index, block in enumerate(content):
-            if block["type"] == "text":
-                events.append(
-                    _sse(
-                        {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
-                        "content_block_start",
-                    )
-                )
-                for piece in _split(block["text"]):
-                    events.append(
-                        _sse(
-                            {
-                                "type": "content_block_delta",
-                                "index": index,
-                                "delta": {"type": "text_delta", "text": piece},
-                            },
-                            "content_block_delta",
-                        )
-                    )
-            else:
-                events.append(
-                    _sse(
-                        {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}},
-                        "content_block_start",
-                    )
-                )
-                events.append(
-                    _sse(
-                        {
-                            "type": "content_block_delta",
-                            "index": index,
-                            "delta": {"type": "input_json_delta", "partial_json": ""},
-                        },
-                        "content_block_delta",
-                    )
-                )
-                for piece in _split(orjson.dumps(block["input"]).decode(), 9):
-                    events.append(
-                        _sse(
-                            {
-                                "type": "content_block_delta",
-                                "index": index,
-                                "delta": {"type": "input_json_delta", "partial_json": piece},
-                            },
-                            "content_block_delta",
-                        )
-                    )
-            events.append(_sse({"type": "content_block_stop", "index": index}, "content_block_stop"))
-        events.append(
-            _sse(
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": stop, "stop_sequence": None},
-                    "usage": {"output_tokens": usage["output_tokens"]},
-                },
-                "message_delta",
-            )
-        )
-        events.append(_sse({"type": "message_stop"}, "message_stop"))
-        if reply.error_after is not None:
-            error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
-            events = [*events[: reply.error_after], _sse(error, "error")]
-        return self._stream(events, reply, headers)
+        headers = {"request-id": self._id("req_01"), "anthropic-organization-id": "org-fake"}
+        if not data.get("stream"):
+            return self._json(message, headers)
+        return self._stream(anthropic_events(message, reply.error_after), reply, headers)
 
     async def _count_tokens(self, request: Request) -> Response:
         record = await self._record(request)
@@ -362,29 +290,13 @@ class FakeUpstream:
             return failure
         return self._json({"input_tokens": max(1, len(record.body) // 4)}, {"request-id": self._id("req_01")})
 
-    # -- OpenAI Chat Completions ----------------------------------------------------------------
-
     async def _chat(self, request: Request) -> Response:
-        await self._record(request)
-        failure = self._failure("openai")
-        if failure is not None:
-            return failure
-        data = orjson.loads(self.received[-1].body)
-        reply = self.brain("openai", data)
+        answer = await self._answer(request, "openai")
+        if isinstance(answer, Response):
+            return answer
+        data, reply = answer
         total, cached = self._usage(data, "messages")
-        output_tokens = max(1, len(reply.text) // 4 + 20 * len(reply.tool_calls))
-        usage = {
-            "prompt_tokens": total,
-            "completion_tokens": output_tokens,
-            "total_tokens": total + output_tokens,
-            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        }
+        output_tokens = self._output_tokens(reply)
         calls = [
             {
                 "id": c.call_id or self._id("call_"),
@@ -393,107 +305,73 @@ class FakeUpstream:
             }
             for c in reply.tool_calls
         ]
-        finish = "tool_calls" if calls else "stop"
-        base = {
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": reply.text or None,
+            "refusal": None,
+            "annotations": [],
+        }
+        if calls:
+            message["tool_calls"] = calls
+        completion = {
             "id": self._id("chatcmpl-"),
+            "object": "chat.completion",
             "created": 1_764_000_000,
             "model": data.get("model", "gpt-4o"),
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": "tool_calls" if calls else "stop"}
+            ],
+            "usage": {
+                "prompt_tokens": total,
+                "completion_tokens": output_tokens,
+                "total_tokens": total + output_tokens,
+                "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
+            },
             "service_tier": "default",
             "system_fingerprint": "fp_fake0001",
         }
         headers = {"x-request-id": self._id("req_"), "openai-processing-ms": "42"}
         if not data.get("stream"):
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": reply.text or None,
-                "refusal": None,
-                "annotations": [],
-            }
-            if calls:
-                message["tool_calls"] = calls
-            body = {
-                **base,
-                "object": "chat.completion",
-                "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-                "usage": usage,
-            }
-            return self._json(body, headers)
-        chunk = {**base, "object": "chat.completion.chunk"}
+            return self._json(completion, headers)
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-
-        def event(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
-            extra = {"usage": None} if include_usage else {}
-            return _sse({**chunk, "choices": [choice], **extra})
-
-        events = [event({"role": "assistant", "content": "", "refusal": None})]
-        events += [event({"content": piece}) for piece in _split(reply.text)] if reply.text else []
-        for index, call in enumerate(calls):
-            first = {
-                "index": index,
-                "id": call["id"],
-                "type": "function",
-                "function": {"name": call["function"]["name"], "arguments": ""},
-            }
-            events.append(event({"tool_calls": [first]}))
-            for piece in _split(call["function"]["arguments"], 9):
-                events.append(event({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
-        events.append(event({}, finish))
-        if include_usage:
-            events.append(_sse({**chunk, "choices": [], "usage": usage}))
-        events.append(b"data: [DONE]\n\n")
-        if reply.error_after is not None:
-            error = {
-                "error": {
-                    "message": "The server had an error processing your request.",
-                    "type": "server_error",
-                    "param": None,
-                    "code": None,
-                }
-            }
-            events = [*events[: reply.error_after], _sse(error)]
-        return self._stream(events, reply, headers)
-
-    # -- OpenAI Responses ---------------------------------------------------------------------
+        return self._stream(chat_events(completion, include_usage, reply.error_after), reply, headers)
 
     async def _responses(self, request: Request) -> Response:
-        await self._record(request)
-        failure = self._failure("openai")
-        if failure is not None:
-            return failure
-        data = orjson.loads(self.received[-1].body)
-        reply = self.brain("responses", data)
+        answer = await self._answer(request, "responses")
+        if isinstance(answer, Response):
+            return answer
+        data, reply = answer
         total, cached = self._usage(data, "input")
-        output_tokens = max(1, len(reply.text) // 4 + 20 * len(reply.tool_calls))
-        usage = {
-            "input_tokens": total,
-            "input_tokens_details": {"cached_tokens": cached},
-            "output_tokens": output_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": total + output_tokens,
-        }
+        output_tokens = self._output_tokens(reply)
         output: list[dict[str, Any]] = []
         if reply.text:
+            text = {"type": "output_text", "annotations": [], "logprobs": [], "text": reply.text}
             output.append(
                 {
                     "id": self._id("msg_"),
                     "type": "message",
                     "status": "completed",
                     "role": "assistant",
-                    "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": reply.text}],
+                    "content": [text],
                 }
             )
-        for call in reply.tool_calls:
-            output.append(
-                {
-                    "id": self._id("fc_"),
-                    "type": "function_call",
-                    "status": "completed",
-                    "arguments": orjson.dumps(call.arguments).decode(),
-                    "call_id": call.call_id or self._id("call_"),
-                    "name": call.name,
-                }
-            )
+        output += [
+            {
+                "id": self._id("fc_"),
+                "type": "function_call",
+                "status": "completed",
+                "arguments": orjson.dumps(c.arguments).decode(),
+                "call_id": c.call_id or self._id("call_"),
+                "name": c.name,
+            }
+            for c in reply.tool_calls
+        ]
         response = {
             "id": self._id("resp_"),
             "object": "response",
@@ -507,7 +385,7 @@ class FakeUpstream:
             "model": data.get("model", "gpt-4.1"),
             "output": output,
             "parallel_tool_calls": True,
-            "previous_response_id": None,
+            "previous_response_id": data.get("previous_response_id"),
             "reasoning": {"effort": None, "summary": None},
             "store": data.get("store", True),
             "temperature": 1.0,
@@ -516,101 +394,20 @@ class FakeUpstream:
             "tools": data.get("tools") or [],
             "top_p": 1.0,
             "truncation": "disabled",
-            "usage": usage,
+            "usage": {
+                "input_tokens": total,
+                "input_tokens_details": {"cached_tokens": cached},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": total + output_tokens,
+            },
             "user": None,
             "metadata": {},
         }
         headers = {"x-request-id": self._id("req_")}
         if not data.get("stream"):
             return self._json(response, headers)
-        seq = itertools.count()
-        pending = {**response, "status": "in_progress", "output": [], "usage": None}
-
-        def event(kind: str, **fields: Any) -> bytes:
-            return _sse({"type": kind, "sequence_number": next(seq), **fields}, kind)
-
-        events = [event("response.created", response=pending), event("response.in_progress", response=pending)]
-        for index, item in enumerate(output):
-            if item["type"] == "message":
-                text = item["content"][0]["text"]
-                events.append(
-                    event(
-                        "response.output_item.added",
-                        output_index=index,
-                        item={**item, "status": "in_progress", "content": []},
-                    )
-                )
-                part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
-                events.append(
-                    event(
-                        "response.content_part.added",
-                        item_id=item["id"],
-                        output_index=index,
-                        content_index=0,
-                        part=part,
-                    )
-                )
-                for piece in _split(text):
-                    events.append(
-                        event(
-                            "response.output_text.delta",
-                            item_id=item["id"],
-                            output_index=index,
-                            content_index=0,
-                            delta=piece,
-                            logprobs=[],
-                        )
-                    )
-                events.append(
-                    event(
-                        "response.output_text.done",
-                        item_id=item["id"],
-                        output_index=index,
-                        content_index=0,
-                        text=text,
-                        logprobs=[],
-                    )
-                )
-                events.append(
-                    event(
-                        "response.content_part.done",
-                        item_id=item["id"],
-                        output_index=index,
-                        content_index=0,
-                        part={**part, "text": text},
-                    )
-                )
-            else:
-                events.append(
-                    event(
-                        "response.output_item.added",
-                        output_index=index,
-                        item={**item, "status": "in_progress", "arguments": ""},
-                    )
-                )
-                for piece in _split(item["arguments"], 9):
-                    events.append(
-                        event(
-                            "response.function_call_arguments.delta",
-                            item_id=item["id"],
-                            output_index=index,
-                            delta=piece,
-                        )
-                    )
-                events.append(
-                    event(
-                        "response.function_call_arguments.done",
-                        item_id=item["id"],
-                        output_index=index,
-                        arguments=item["arguments"],
-                    )
-                )
-            events.append(event("response.output_item.done", output_index=index, item=item))
-        events.append(event("response.completed", response=response))
-        if reply.error_after is not None:
-            events = events[: reply.error_after]
-            events.append(event("error", code="server_error", message="The server had an error", param=None))
-        return self._stream(events, reply, headers)
+        return self._stream(responses_events(response, reply.error_after), reply, headers)
 
     # -- everything else ----------------------------------------------------------------------
 

@@ -228,3 +228,39 @@ def test_responses_id_seen_by_the_client_chains_to_the_final_round(proxy: ProxyS
     upstream.brain = lambda api, body: Reply(text="ok")
     client.responses.create(model="gpt-4.1", input="and then?", previous_response_id=final.id)
     assert upstream.received[-1].json()["previous_response_id"] == final_id
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_thinking_blocks_are_replayed_with_their_signature(
+    proxy: ProxyServer, upstream: FakeUpstream, stream: bool
+) -> None:
+    """Extended thinking: the continuation must carry round 1's thinking block unchanged."""
+    base = retriever()
+
+    def brain(api: str, body: dict[str, Any]) -> Reply:
+        reply = base(api, body)
+        return Reply(text=reply.text, tool_calls=reply.tool_calls, thinking="I should read the omitted lines.")
+
+    upstream.brain = brain
+    request = {**anthropic_request(HDFS_LOG), "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    if stream:
+        with _claude(proxy).messages.stream(**request) as s:
+            message = s.get_final_message()
+    else:
+        message = _claude(proxy).messages.create(**request)
+    assert [b.type for b in message.content] == ["thinking", "thinking", "text"]
+    replayed = upstream.received[1].json()["messages"][-2]
+    assert replayed["role"] == "assistant"
+    thinking, call = replayed["content"]
+    assert thinking["thinking"] == "I should read the omitted lines."
+    assert thinking["signature"].startswith("EqQBCkgIARABGAIiQL")
+    assert call["type"] == "tool_use" and call["name"] == "headroom_retrieve" and call["input"]["query"] == "exception"
+
+
+def test_stream_is_byte_identical_when_the_model_does_not_retrieve(proxy: ProxyServer, upstream: FakeUpstream) -> None:
+    upstream.brain = lambda api, body: Reply(text="Running it.", tool_calls=(ToolCall("list_customers", {"n": 1}),))
+    request = {**anthropic_request(HDFS_LOG), "tools": [{"name": "list_customers", "input_schema": {"type": "object"}}]}
+    with _claude(proxy).messages.with_streaming_response.create(**request, stream=True) as response:
+        received = b"".join(response.iter_bytes())
+    assert upstream.received[-1].json()["tools"][-1]["name"] == "headroom_retrieve"  # offered
+    assert received == upstream.sent[-1]  # not called: every event relayed as sent
