@@ -140,6 +140,22 @@ def scenario_table(runs: list[CaseRun]) -> list[str]:
     return lines
 
 
+def speed_lines(runs: list[CaseRun]) -> list[str]:
+    """The latency target of the core: a 50k-token request compresses in under 100 ms (p50)."""
+    large = [r for r in runs if r.tokens_before >= 50_000]
+    if not large:
+        return []
+    times = sorted(r.p50_ms for r in large)
+    per_10k = statistics.median(r.p50_ms / (r.tokens_before / 10_000) for r in runs)
+    return [
+        "## Speed",
+        "",
+        f"- Requests of 50k+ tokens ({len(large)}): median of their p50 times {statistics.median(times):.1f} ms, "
+        f"slowest {times[-1]:.1f} ms (target: under 100 ms p50).",
+        f"- Median over all requests: {per_10k:.1f} ms per 10k input tokens.",
+    ]
+
+
 def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: int) -> str:
     shown_dir = cases_dir.relative_to(ROOT.parent) if cases_dir.is_relative_to(ROOT.parent) else cases_dir
     lines = [
@@ -158,6 +174,8 @@ def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: 
         *scenario_table(runs),
         "",
         f"Identity baseline (no compression): {identity_tokens:,} tokens before = after, 0% savings, 100% visible.",
+        "",
+        *speed_lines(runs),
         "",
         "## By case",
         "",
