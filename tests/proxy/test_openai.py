@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import openai
 
 from headroom.ccr.markers import find_refs
@@ -143,3 +144,25 @@ def test_other_openai_endpoints_pass_through(proxy: ProxyServer, upstream: FakeU
     assert embedding.data[0].embedding == [0.25, -0.5]
     assert upstream.received[-1].path == "/v1/embeddings"
     assert upstream.received[-1].json()["input"] == "hello"
+
+
+def test_azure_style_paths_are_compressed(proxy: ProxyServer, upstream: FakeUpstream) -> None:
+    client = openai.AzureOpenAI(
+        api_key=OPENAI_KEY, azure_endpoint=proxy.url, api_version="2024-10-21", azure_deployment="gpt4o", max_retries=0
+    )
+    client.chat.completions.create(**openai_request(HDFS_LOG))
+    record = upstream.received[-1]
+    assert record.path == "/openai/deployments/gpt4o/chat/completions" and record.query == "api-version=2024-10-21"
+    assert record.headers["api-key"] == OPENAI_KEY
+    _chat_compressed_at(record.json(), openai_request(HDFS_LOG))
+
+
+def test_assistants_thread_messages_pass_through(proxy: ProxyServer, upstream: FakeUpstream) -> None:
+    body = {"role": "user", "content": HDFS_LOG}
+    httpx.post(proxy.url + "/v1/threads/thread_1/messages", json=body, headers={"authorization": "Bearer x"})
+    assert upstream.received[-1].path == "/v1/threads/thread_1/messages"
+    assert upstream.received[-1].json() == body  # not an Anthropic Messages call: untouched
+
+
+def _chat_compressed_at(sent: dict[str, Any], original: dict[str, Any]) -> None:
+    assert len(sent["messages"][3]["content"]) < len(original["messages"][3]["content"]) / 4

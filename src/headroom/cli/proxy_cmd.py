@@ -41,6 +41,9 @@ def proxy_command(
     no_edit_safety: bool = typer.Option(
         False, "--no-edit-safety", help="Also compress re-reads, ranged reads and reads of edited files."
     ),
+    cache_align: bool = typer.Option(
+        False, "--cache-align", help="Move volatile system-prompt lines (times, ids) after the cache breakpoints."
+    ),
     access_log: bool = typer.Option(False, "--access-log", help="Log one line per request (method, path, status)."),
 ) -> None:
     """Run the proxy. Point clients at it:
@@ -68,6 +71,7 @@ def proxy_command(
         max_retrieval_rounds=max_retrieval_rounds,
         compress_timeout_ms=compress_timeout_ms,
         edit_safety=not no_edit_safety,
+        cache_align=cache_align,
     )
     app = build_app(config)
     level = logging.getLogger().getEffectiveLevel()

@@ -3,7 +3,7 @@
 
 Proxied (compressed): Anthropic `POST /v1/messages` and `/v1/messages/count_tokens` (also under
 `/v1/v1/...`), OpenAI `POST /v1/chat/completions` and `/v1/responses` (and any POST path ending
-in `/chat/completions`, `/responses` or `/messages`, e.g. Azure deployments). Local: `POST
+in `/chat/completions` or `/responses`, e.g. Azure deployments). Local: `POST
 /v1/compress`, `GET /health`, `GET /stats`, `GET /metrics`. Everything else passes through.
 """
 
@@ -34,12 +34,9 @@ from headroom.tokens import count_tokens, encoding_for_model
 __all__ = ["build_app"]
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_SUFFIX_APIS = (
-    ("/messages/count_tokens", "anthropic"),
-    ("/chat/completions", "openai"),
-    ("/responses", "responses"),
-    ("/messages", "anthropic"),
-)
+# OpenAI-compatible servers mount the API under other prefixes (Azure `/openai/deployments/x/`,
+# gateways `/api/v1/`). Not "/messages": OpenAI's Assistants API has `/v1/threads/{id}/messages`.
+_SUFFIX_APIS = (("/chat/completions", "openai"), ("/responses", "responses"))
 
 
 def _open_store(config: ProxyConfig) -> OriginalStore:
@@ -85,7 +82,7 @@ def build_app(
             for suffix, api in _SUFFIX_APIS:
                 if request.url.path.endswith(suffix):
                     metrics.request(f"{api}_other")
-                    return await llm_call(state, request, api, loop=not suffix.endswith("count_tokens"))
+                    return await llm_call(state, request, api)
         return await passthrough(state, request)
 
     async def compress_endpoint(request: Request) -> Response:

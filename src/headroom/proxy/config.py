@@ -37,6 +37,7 @@ class ProxyConfig:
     inline_compress_bytes: int = 16_384
     compress_workers: int = 2
     edit_safety: bool = True  # never compress re-reads, ranged reads, reads of files being edited
+    cache_align: bool = False  # move volatile system-prompt lines after the system breakpoints
     max_body_bytes: int = 64 * 1024 * 1024  # larger request bodies get 413
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 600.0  # between two bytes of the upstream response (long generations)

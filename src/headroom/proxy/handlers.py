@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
 from headroom.proxy._dialects import DIALECTS
+from headroom.proxy.cache_align import align_system
 from headroom.proxy.cache_stats import UsageTap, usage_from_body
 from headroom.proxy.compression import CompressionOutcome, RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
@@ -113,6 +114,10 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     url = state.upstream.url(provider, _upstream_path(request.url.path), request.url.query)
     headers = state.upstream.request_headers(request.headers.raw, identity=True)
     payload = _parse(body, request.headers.get("content-type", ""))
+    if payload is not None and api == "anthropic" and state.config.cache_align and state.config.mode is Mode.OPTIMIZE:
+        aligned = align_system(payload)
+        if aligned is not None:
+            payload, body = aligned, orjson.dumps(aligned)
     previous = payload.get("previous_response_id") if payload is not None and api == "responses" else None
     if isinstance(previous, str) and previous in state.aliases:
         payload = {**payload, "previous_response_id": state.aliases[previous]}  # type: ignore[dict-item]
