@@ -68,6 +68,9 @@ class AnthropicDialect:
                     others += 1
         return ours, others
 
+    def stopped_for_tools(self, response: dict[str, Any]) -> bool:
+        return response.get("stop_reason") == "tool_use"
+
     def output_of(self, response: dict[str, Any]) -> Any:
         return [_clean(b) for b in response.get("content") or () if isinstance(b, dict)]
 
@@ -119,6 +122,10 @@ class ChatDialect:
             else:
                 others += 1
         return ours, others
+
+    def stopped_for_tools(self, response: dict[str, Any]) -> bool:
+        choices = response.get("choices") or [{}]
+        return isinstance(choices[0], dict) and choices[0].get("finish_reason") == "tool_calls"
 
     def output_of(self, response: dict[str, Any]) -> Any:
         message = self._message(response)
@@ -183,6 +190,9 @@ class ResponsesDialect:
             elif isinstance(item, dict) and item.get("type") in _CLIENT_CALLS:
                 others += 1
         return ours, others
+
+    def stopped_for_tools(self, response: dict[str, Any]) -> bool:
+        return response.get("status") == "completed"
 
     def output_of(self, response: dict[str, Any]) -> Any:
         # Item ids are dropped: with `store: false` the upstream cannot resolve them.

@@ -22,6 +22,10 @@ from headroom.proxy.sse import SSEEvent, encode_event
 __all__ = ["RoundFilter", "StreamSession", "round_filter"]
 
 
+# Streamed block pieces, joined when the block closes: delta type -> field.
+_PIECES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
+
+
 class StreamSession:
     """State that spans the rounds of one client stream."""
 
@@ -55,9 +59,10 @@ class RoundFilter:
         """The model's output this round, in the form the continuation request replays."""
         raise NotImplementedError
 
-    def _decide(self) -> bool:
-        """At the round's end: True when only our tool was called and the loop continues."""
-        self.continues = bool(self.calls) and not self.client_calls and self.can_continue
+    def _decide(self, stopped_for_tools: bool = True) -> bool:
+        """At the round's end: True when only our tool was called (and the model stopped for it,
+        not at max_tokens with a cut-off call) and the loop continues."""
+        self.continues = stopped_for_tools and bool(self.calls) and not self.client_calls and self.can_continue
         return self.continues
 
 
@@ -65,7 +70,7 @@ class AnthropicRound(RoundFilter):
     def __init__(self, session: StreamSession, can_continue: bool) -> None:
         super().__init__(session, can_continue)
         self.blocks: dict[int, dict[str, Any]] = {}
-        self.partial_json: dict[int, list[str]] = {}
+        self.parts: dict[tuple[int, str], list[str]] = {}  # (index, field) -> streamed pieces
         self.hidden: set[int] = set()
         self.index_map: dict[int, int] = {}
 
@@ -101,9 +106,9 @@ class AnthropicRound(RoundFilter):
             return [] if index in self.hidden else self._remap(event, data, index)
         if kind == "message_delta":
             assert isinstance(data, dict)
-            if self._decide():
-                return []
             delta = data.get("delta") or {}
+            if self._decide(delta.get("stop_reason") == "tool_use"):
+                return []
             if self.calls and not self.client_calls and delta.get("stop_reason") == "tool_use":
                 return [encode_event({**data, "delta": {**delta, "stop_reason": "end_turn"}}, event.event)]
             return [event.raw]
@@ -112,23 +117,22 @@ class AnthropicRound(RoundFilter):
         return [event.raw]  # ping, error, events this code does not know
 
     def _apply_delta(self, index: int, delta: dict[str, Any]) -> None:
-        block = self.blocks.setdefault(index, {})
         kind = delta.get("type")
-        if kind == "text_delta":
-            block["text"] = block.get("text", "") + str(delta.get("text", ""))
-        elif kind == "input_json_delta":
-            self.partial_json.setdefault(index, []).append(str(delta.get("partial_json", "")))
-        elif kind == "thinking_delta":
-            block["thinking"] = block.get("thinking", "") + str(delta.get("thinking", ""))
+        name = _PIECES.get(str(kind))
+        if name is not None:
+            self.parts.setdefault((index, name), []).append(str(delta.get(name, "")))
         elif kind == "signature_delta":
-            block["signature"] = delta.get("signature")
+            self.blocks.setdefault(index, {})["signature"] = delta.get("signature")
         elif kind == "citations_delta":
-            block.setdefault("citations", []).append(delta.get("citation"))
+            self.blocks.setdefault(index, {}).setdefault("citations", []).append(delta.get("citation"))
 
     def _close(self, index: int) -> None:
-        block = self.blocks.get(index, {})
-        if index in self.partial_json:
-            text = "".join(self.partial_json.pop(index))
+        block = self.blocks.setdefault(index, {})
+        for name in ("text", "thinking"):
+            if (index, name) in self.parts:
+                block[name] = block.get(name, "") + "".join(self.parts.pop((index, name)))
+        if (index, "partial_json") in self.parts:
+            text = "".join(self.parts.pop((index, "partial_json")))
             try:
                 block["input"] = orjson.loads(text) if text.strip() else {}
             except orjson.JSONDecodeError:
@@ -170,7 +174,7 @@ class ChatRound(RoundFilter):
                     del delta["tool_calls"]
         finish = choice.get("finish_reason")
         if finish:
-            if self._decide():
+            if self._decide(finish == "tool_calls"):
                 finish, changed = None, True
             elif self.calls and not self.client_calls and finish == "tool_calls":
                 finish, changed = "stop", True
@@ -209,11 +213,11 @@ class ChatRound(RoundFilter):
             kept.append(fragment)
         return kept, changed
 
-    def _decide(self) -> bool:
+    def _decide(self, stopped_for_tools: bool = True) -> bool:
         self.calls = [
             RetrieveCall(str(s["id"]), "".join(s["args"])) for s in self.slots.values() if s["name"] == TOOL_NAME
         ]
-        return super()._decide()
+        return super()._decide(stopped_for_tools)
 
     def output(self) -> Any:
         calls = [
@@ -258,7 +262,7 @@ class ResponsesRound(RoundFilter):
             response = data["response"]
             self.final = response
             self.calls, self.client_calls = self.dialect.calls(response)
-            if self._decide():
+            if self._decide(response.get("status") == "completed"):
                 self.session.earlier.extend(self.dialect.visible(response))
                 return []
             if self.session.earlier or self.calls:

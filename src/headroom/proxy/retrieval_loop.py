@@ -97,7 +97,7 @@ async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Respo
             if not earlier:  # the loop never ran: the upstream's bytes, untouched
                 return LoopResult(response.status_code, response.headers, body)
             break
-        if client_calls or round_no == ctx.max_rounds:
+        if client_calls or round_no == ctx.max_rounds or not dialect.stopped_for_tools(data):
             break
         ctx.calls += len(calls)
         answers = await _answer(ctx.store, calls)
