@@ -1,0 +1,189 @@
+"""Claude Code and Codex, installed from npm, working through the proxy on a real task.
+
+Each scenario runs one agent session once (module-scoped); every check below is asserted on
+each scenario. The "model" (tests/e2e/scripts.py) makes the agent read a ~22k-token service
+log with its real tool, grep a small codebase, read most of the log again by line range, then
+answer with every error code and handler it saw.
+
+Scenarios: Claude Code with both base-URL forms (`http://127.0.0.1:PORT` and `.../v1`) and
+Codex in both of its tool layouts (function tools, and the `exec` code mode of its default
+model) through an in-process proxy with a tap recording what the agent sent; and each agent
+through `headroom wrap`, which starts the proxy itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from headroom.proxy import is_proxy_running
+from headroom.proxy.wrap import agent_launch
+from tests.e2e.conftest import agent_env, free_port
+from tests.e2e.scripts import RANGED_LINES, ClaudeScript, CodexScript, expected_final, tool_result_texts
+from tests.e2e.session import Session, assert_finished, prefix_changes, run_agent, savings, serve
+from tests.e2e.workspace import ERROR_LINES, STACK_LINES, Workspace, make_workspace
+
+pytestmark = pytest.mark.timeout(600)
+
+PROMPT = "Find the errors in checkout-service.log and the payment handlers under src/."
+ANTHROPIC_KEY = "sk-ant-api03-e2e0test0key0AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+OPENAI_KEY = "sk-proj-e2e0test0key0BBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+# Non-interactive, tools allowed without prompts (--dangerously-skip-permissions refuses root).
+CLAUDE_ARGS = ["-p", PROMPT, "--allowedTools", "Read,Grep,Bash", "--output-format", "text"]
+# Codex truncates tool output to a model-dependent budget before anything else sees it; a
+# larger one lets the whole log through, so the proxy is what shrinks it.
+CODEX_ARGS = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+CODEX_ARGS += ["-c", "tool_output_token_limit=40000"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    agent: str  # "claude" or "codex"
+    wrap: bool = False  # through `headroom wrap` (its own proxy, no tap)
+    base_suffix: str = ""  # Claude Code's base URL form
+    model: str | None = None  # Codex: a model with function tools instead of code mode
+
+    @property
+    def api(self) -> str:
+        return "anthropic" if self.agent == "claude" else "responses"
+
+
+SCENARIOS = [
+    Scenario("claude-base", "claude"),
+    Scenario("claude-base-v1", "claude", base_suffix="/v1"),
+    Scenario("claude-wrap", "claude", wrap=True),
+    Scenario("codex-functions", "codex", model="gpt-5.4"),
+    Scenario("codex-code-mode", "codex"),
+    Scenario("codex-wrap", "codex", wrap=True),
+]
+
+# Checks the proxy does not pass yet (see docs/AGENTS.md and the e2e report); strict, so a fix
+# shows up as XPASS and the entry gets removed.
+_RANGED = (
+    "edit-safety does not see Codex code mode: the call is `exec` with JavaScript calling "
+    "tools.exec_command({cmd: ...}), so `sed -n '1,400p'` is not recognised as a ranged read"
+)
+_TOOLS = (
+    "Codex code mode declares its tools in an `additional_tools` input item, not `tools`: the "
+    "proxy adds `tools: [headroom_retrieve]` from the first turn with markers only, so the tool "
+    "list (the start of the cached prefix) changes between turn 1 and 2"
+)
+KNOWN: dict[tuple[str, str], str] = {
+    ("codex-code-mode", "test_ranged_read_reaches_the_model_whole"): _RANGED,
+    ("codex-wrap", "test_ranged_read_reaches_the_model_whole"): _RANGED,
+    ("codex-code-mode", "test_no_prefix_changes_between_turns"): _TOOLS,
+    ("codex-wrap", "test_no_prefix_changes_between_turns"): _TOOLS,
+}
+
+
+@dataclass
+class Ran:
+    scenario: Scenario
+    session: Session
+    workspace: Workspace
+    port: int | None = None
+
+
+def _agent_args(scenario: Scenario) -> list[str]:
+    if scenario.agent == "claude":
+        return CLAUDE_ARGS
+    return [*CODEX_ARGS, *(["-m", scenario.model] if scenario.model else []), PROMPT]
+
+
+def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
+    workspace = make_workspace(root / "project")
+    script = ClaudeScript(workspace) if scenario.agent == "claude" else CodexScript(workspace)
+    keys = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY}
+    with serve(scenario.api, script, proxy=not scenario.wrap, tap=not scenario.wrap) as session:
+        if scenario.wrap:
+            port = free_port()
+            upstream = session.urls["upstream"]
+            env = agent_env(
+                agents,
+                root / "home",
+                **keys,
+                HEADROOM_ANTHROPIC_UPSTREAM=upstream,
+                HEADROOM_OPENAI_UPSTREAM=upstream,
+            )
+            argv = [sys.executable, "-m", "headroom.cli.main", "wrap", "--port", str(port)]
+            argv += ["--log-file", str(root / "proxy.log"), scenario.agent, *_agent_args(scenario)]
+            run_agent(session, argv, env, workspace.root)
+            return Ran(scenario, session, workspace, port)
+        env = agent_env(agents, root / "home", **keys)
+        if scenario.agent == "claude":
+            env["ANTHROPIC_BASE_URL"] = session.urls["agent"] + scenario.base_suffix
+            argv = [str(agents / "claude"), *_agent_args(scenario)]
+        else:  # the very overrides `headroom wrap codex` uses, aimed at the tap
+            launch = agent_launch("codex", _agent_args(scenario), session.urls["agent"], env)
+            argv, env = launch.argv, launch.env
+        run_agent(session, argv, env, workspace.root)
+        return Ran(scenario, session, workspace)
+
+
+@pytest.fixture(scope="module", params=SCENARIOS, ids=[s.name for s in SCENARIOS])
+def ran(request: pytest.FixtureRequest, agents: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
+    scenario: Scenario = request.param
+    yield _run(scenario, tmp_path_factory.mktemp(scenario.name), agents)
+
+
+@pytest.fixture(autouse=True)
+def _known(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    scenario = callspec.params.get("ran") if callspec else None
+    reason = KNOWN.get((scenario.name, request.node.originalname)) if scenario else None
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def _results(ran: Ran, side: str) -> list[str]:
+    results = ran.session.tool_results(side)
+    assert len(results) == 3, ran.session.describe()  # the log, the grep, the ranged read
+    return results
+
+
+def test_agent_finishes_with_the_answer(ran: Ran) -> None:
+    assert_finished(ran.session, expected_final())
+    assert len(ran.session.upstream_turns()) == 4, ran.session.describe()
+    if ran.scenario.wrap:
+        assert "headroom: started proxy" in ran.session.done.stderr  # type: ignore[union-attr]
+        assert not is_proxy_running(f"http://127.0.0.1:{ran.port}")  # stopped with the agent
+
+
+def test_large_log_reaches_the_model_70_percent_smaller(ran: Ran) -> None:
+    log = _results(ran, "upstream")[0]
+    file_saving = savings(ran.workspace.log.read_text(), log)
+    assert file_saving >= 0.70, f"{file_saving:.1%} smaller than the file"
+    assert "[headroom:" in log and "ref=h_" in log  # what was dropped is marked and retrievable
+    if ran.session.tap is not None:
+        sent_saving = savings(_results(ran, "agent")[0], log)
+        assert sent_saving >= 0.70, f"{sent_saving:.1%} smaller than what the agent sent"
+
+
+def test_error_lines_reach_the_model_intact(ran: Ran) -> None:
+    log = _results(ran, "upstream")[0]
+    missing = [line for line in (*ERROR_LINES, *STACK_LINES) if line not in log]
+    assert not missing
+
+
+def test_ranged_read_reaches_the_model_whole(ran: Ran) -> None:
+    ranged = _results(ran, "upstream")[2]
+    if ran.session.tap is not None:
+        assert ranged == _results(ran, "agent")[2]
+    lines = ran.workspace.log.read_text().splitlines()[:RANGED_LINES]
+    assert all(line in ranged for line in lines)
+
+
+def test_no_prefix_changes_between_turns(ran: Ran) -> None:
+    session = ran.session
+    agent_turns = session.agent_turns() if session.tap is not None else None
+    assert prefix_changes(session.upstream_turns(), session.key, agent_turns) == []
+    # The compressed log itself is byte-identical in every later turn.
+    logs = {session.tool_results("upstream")[0]}
+    for turn in session.upstream_turns()[2:]:
+        logs.add(tool_result_texts(turn, session.api)[0])
+    assert len(logs) == 1
