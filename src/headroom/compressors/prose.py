@@ -51,7 +51,7 @@ class ProseOptions:
     min_chars: int = 400  # shorter texts are not worth a marker
     learned: bool = True  # use the embedding model when the `ml` extra is installed
     # Deterministic cap on model work per call: past it, each unit is embedded from a shorter prefix.
-    max_model_tokens: int = 4096
+    max_model_tokens: int = 3072
     time_budget_s: float = 3.0  # wall-clock ceiling per call; past it the text is kept whole
     near_duplicate: float = 0.93  # embedding cosine above which a unit repeats an earlier one
 
@@ -250,7 +250,7 @@ def _semantic_scores(live: list[_Item], query: str, options: ProseOptions, outco
         return [0.0] * len(live)
     # Bounded model work, decided from the input alone (deterministic): long inputs embed
     # shorter prefixes of each unit; past 16 tokens a unit, the lexical score is used alone.
-    prefix = min(128, options.max_model_tokens // len(candidates))
+    prefix = min(48, options.max_model_tokens // len(candidates))
     if prefix < 16:
         return [0.0] * len(live)
     deadline = time.perf_counter() + options.time_budget_s
