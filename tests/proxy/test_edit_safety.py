@@ -163,3 +163,39 @@ def test_through_the_proxy(proxy: ProxyServer, upstream: FakeUpstream) -> None:
     for i in (4, 6, 8, 10):  # the protected results arrive byte for byte
         assert sent[i] == session["messages"][i]
     assert proxy.state.metrics.protected_units == before + 4
+
+
+def test_codex_code_mode_exec_scripts() -> None:
+    """Codex's default model gets one `exec` tool: JavaScript calling tools.exec_command({...})."""
+
+    def script(cmd: str) -> str:
+        args = json.dumps({"cmd": cmd, "workdir": "/repo", "max_output_tokens": 30000})
+        return (
+            f'// @exec: {{"max_output_tokens": 30000}}\nconst r = await tools.exec_command({args});\ntext(r.output);\n'
+        )
+
+    def call(i: int, source: str) -> dict[str, Any]:
+        return {"type": "custom_tool_call", "call_id": f"c{i}", "name": "exec", "input": source}
+
+    def output(i: int) -> dict[str, Any]:
+        return {
+            "type": "custom_tool_call_output",
+            "call_id": f"c{i}",
+            "output": [{"type": "input_text", "text": SOURCE}],
+        }
+
+    patch = "tools.apply_patch('*** Begin Patch\\n*** Update File: src/app.py\\n@@\\n-a\\n+b\\n*** End Patch')"
+    request = {
+        "input": [
+            call(1, script("cat checkout-service.log")),
+            output(1),
+            call(2, script("sed -n '1,400p' checkout-service.log")),
+            output(2),
+            call(3, f"const p = await {patch};\ntext(p);"),
+            output(3),
+            call(4, "const r = await tools.exec_command({cmd: 'nl -ba src/app.py', workdir: '/repo'}); text(r.output)"),
+            output(4),
+        ]
+    }
+    reasons = {p.path[:2]: p.reason for p in protected_results(request, "responses")}
+    assert reasons == {("input", 3): "ranged-read", ("input", 5): "edit-result", ("input", 7): "edited-file"}

@@ -264,3 +264,25 @@ def test_stream_is_byte_identical_when_the_model_does_not_retrieve(proxy: ProxyS
         received = b"".join(response.iter_bytes())
     assert upstream.received[-1].json()["tools"][-1]["name"] == "headroom_retrieve"  # offered
     assert received == upstream.sent[-1]  # not called: every event relayed as sent
+
+
+def test_codex_code_mode_gets_the_tool_from_the_first_turn(proxy: ProxyServer, upstream: FakeUpstream) -> None:
+    """Codex code mode declares its tools in an `additional_tools` input item, not `tools`: the
+    retrieval tool is offered from turn 1, so the tool list never changes between turns."""
+    exec_tool = {"type": "custom", "name": "exec", "description": "Run JavaScript"}
+    request = {
+        "model": "gpt-5-codex",
+        "input": [
+            {
+                "type": "additional_tools",
+                "role": "developer",
+                "tools": [{"type": "namespace", "name": "functions", "description": "", "tools": [exec_tool]}],
+            },
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        ],
+        "store": False,
+    }
+    _chat(proxy).responses.create(**request)
+    sent = upstream.received[-1].json()
+    assert [t["name"] for t in sent["tools"]] == ["headroom_retrieve"]
+    assert sent["input"] == request["input"]

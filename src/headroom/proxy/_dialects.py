@@ -14,7 +14,15 @@ from typing import Any
 from headroom.ccr.retrieval import TOOL_NAME, anthropic_tool, openai_chat_tool, openai_responses_tool
 from headroom.proxy.sse import encode_event
 
-__all__ = ["DIALECTS", "AnthropicDialect", "ChatDialect", "Dialect", "ResponsesDialect", "RetrieveCall"]
+__all__ = [
+    "DIALECTS",
+    "AnthropicDialect",
+    "ChatDialect",
+    "Dialect",
+    "ResponsesDialect",
+    "RetrieveCall",
+    "declares_tools",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +31,30 @@ class RetrieveCall:
     arguments: Any  # a dict (Anthropic) or the JSON string the model wrote (OpenAI)
 
 
-def _tool_names(request: dict[str, Any]) -> set[str]:
+def _declared_tools(request: dict[str, Any]) -> list[Any]:
+    """Every tool definition of a request: `tools`, and Codex's `additional_tools` input items
+    (code mode declares its tools there, in namespaces, instead of in `tools`)."""
+    tools = list(request.get("tools") or ()) if isinstance(request.get("tools"), list) else []
+    items = request.get("input")
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and item.get("type") == "additional_tools" and isinstance(item.get("tools"), list):
+            tools += item["tools"]
+    return tools
+
+
+def declares_tools(request: dict[str, Any]) -> bool:
+    """True for an agent's request (it offers tools), whether or not this turn compressed anything."""
+    return isinstance(request.get("tools"), list) or bool(_declared_tools(request))
+
+
+def _tool_names(tools: list[Any]) -> set[str]:
     names: set[str] = set()
-    for tool in request.get("tools") or ():
+    for tool in tools:
         if isinstance(tool, dict):
             function = tool.get("function")
             names.add(str(function.get("name") if isinstance(function, dict) else tool.get("name")))
+            if isinstance(tool.get("tools"), list):  # a namespace
+                names |= _tool_names(tool["tools"])
     return names
 
 
@@ -39,7 +65,7 @@ def _choice_none(request: dict[str, Any]) -> bool:
 
 def _offer(request: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any] | None:
     # The client's own headroom_retrieve (e.g. from the headroom MCP server) is its business.
-    if _choice_none(request) or TOOL_NAME in _tool_names(request):
+    if _choice_none(request) or TOOL_NAME in _tool_names(_declared_tools(request)):
         return None
     tools = request.get("tools")
     if tools is not None and not isinstance(tools, list):

@@ -3,7 +3,9 @@
 Covers the agents' real tools: Claude Code (Read, Edit, MultiEdit, Write, NotebookEdit, Bash),
 Anthropic's text editor tool (str_replace_based_edit_tool), Codex (shell / exec_command with
 `cat`, `sed -n`, `nl`, `head`, `tail`, and apply_patch as a custom tool, a function or a
-heredoc), and the common read_file / edit_file / write_file MCP names.
+heredoc; in "code mode" the one tool is `exec`, JavaScript that calls `tools.exec_command({...})`
+and friends, whose calls are read out of the source), and the common read_file / edit_file /
+write_file MCP names.
 """
 
 from __future__ import annotations
@@ -233,11 +235,65 @@ def _pipeline_accesses(commands: list[list[str]]) -> Iterator[FileAccess]:
                 yield FileAccess("edit", tuple(map(normalize_path, files)))
 
 
+# `tools.exec_command(` in a code-mode script; its argument follows the parenthesis.
+_JS_CALL = re.compile(r"\btools\.([A-Za-z_$][\w$]*)\s*\(")
+_JS_STRING = r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`"
+_JS_PAIR = re.compile(r"[\"']?([A-Za-z_]\w*)[\"']?\s*:\s*(" + _JS_STRING + ")")
+_JS_LEADING_STRING = re.compile(r"\s*(" + _JS_STRING + ")")
+
+
+def _js_string(literal: str) -> str:
+    if literal.startswith('"'):
+        try:
+            return str(orjson.loads(literal))
+        except orjson.JSONDecodeError:
+            pass
+    body = literal[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def _js_argument(source: str, start: int) -> Any:
+    """The argument of a `tools.x(` call: a string, or an object's string fields."""
+    text = source[start : start + 20_000]
+    leading = _JS_LEADING_STRING.match(text)
+    if leading:
+        return _js_string(leading.group(1))
+    if not text.lstrip().startswith("{"):
+        return None
+    # Up to the matching brace: string literals may hold braces of their own.
+    depth, end = 0, len(text)
+    for match in re.finditer(_JS_STRING + r"|[{}]", text):
+        token = match.group(0)
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                end = match.end()
+                break
+    literal = text[:end]
+    try:
+        return orjson.loads(literal)
+    except orjson.JSONDecodeError:
+        return {key: _js_string(value) for key, value in _JS_PAIR.findall(literal)}
+
+
+def _code_mode_accesses(source: str) -> tuple[FileAccess, ...]:
+    found: list[FileAccess] = []
+    for match in _JS_CALL.finditer(source):
+        if match.group(1) in ("exec", "code"):
+            continue
+        found += file_accesses(match.group(1), _js_argument(source, match.end()))
+    return tuple(found)
+
+
 def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ...]:
     """What a tool call does to files; empty for anything that is not a read or an edit."""
     if not tool_name:
         return ()
     name = _base_name(tool_name)
+    if isinstance(arguments, str) and "tools." in arguments and name in ("exec", "code", "js", "javascript"):
+        return _code_mode_accesses(arguments)
     args = _parse_args(arguments)
     if name in _SHELL_TOOLS:
         script = _shell_script(args)

@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
-from headroom.proxy._dialects import DIALECTS
+from headroom.proxy._dialects import DIALECTS, declares_tools
 from headroom.proxy.cache_align import align_system
 from headroom.proxy.cache_stats import UsageTap, usage_from_body
 from headroom.proxy.compression import CompressionOutcome, RequestCompressor
@@ -135,7 +135,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             # all: an agent's tool list then never changes between turns (a change would void
             # the provider's cached prefix from the tools onwards).
             offered = None
-            if state.config.retrieval and (outcome.refs or isinstance(sent.get("tools"), list)):
+            if state.config.retrieval and (outcome.refs or declares_tools(sent)):
                 offered = DIALECTS[api].add_tool(sent)
             if offered is not None:
                 sent, retrieval = offered, loop
