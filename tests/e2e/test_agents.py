@@ -13,6 +13,7 @@ through `headroom wrap`, which starts the proxy itself.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,24 +63,6 @@ SCENARIOS = [
     Scenario("codex-wrap", "codex", wrap=True),
 ]
 
-# Checks the proxy does not pass yet (see docs/AGENTS.md and the e2e report); strict, so a fix
-# shows up as XPASS and the entry gets removed.
-_RANGED = (
-    "edit-safety does not see Codex code mode: the call is `exec` with JavaScript calling "
-    "tools.exec_command({cmd: ...}), so `sed -n '1,400p'` is not recognised as a ranged read"
-)
-_TOOLS = (
-    "Codex code mode declares its tools in an `additional_tools` input item, not `tools`: the "
-    "proxy adds `tools: [headroom_retrieve]` from the first turn with markers only, so the tool "
-    "list (the start of the cached prefix) changes between turn 1 and 2"
-)
-KNOWN: dict[tuple[str, str], str] = {
-    ("codex-code-mode", "test_ranged_read_reaches_the_model_whole"): _RANGED,
-    ("codex-wrap", "test_ranged_read_reaches_the_model_whole"): _RANGED,
-    ("codex-code-mode", "test_no_prefix_changes_between_turns"): _TOOLS,
-    ("codex-wrap", "test_no_prefix_changes_between_turns"): _TOOLS,
-}
-
 
 @dataclass
 class Ran:
@@ -93,6 +76,11 @@ def _agent_args(scenario: Scenario) -> list[str]:
     if scenario.agent == "claude":
         return CLAUDE_ARGS
     return [*CODEX_ARGS, *(["-m", scenario.model] if scenario.model else []), PROMPT]
+
+
+def _wrap_argv(port: int, root: Path, agent: str, args: list[str]) -> list[str]:
+    wrap = [sys.executable, "-m", "headroom.cli.main", "wrap", "--port", str(port)]
+    return [*wrap, "--log-file", str(root / "proxy.log"), agent, *args]
 
 
 def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
@@ -110,9 +98,7 @@ def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
                 HEADROOM_ANTHROPIC_UPSTREAM=upstream,
                 HEADROOM_OPENAI_UPSTREAM=upstream,
             )
-            argv = [sys.executable, "-m", "headroom.cli.main", "wrap", "--port", str(port)]
-            argv += ["--log-file", str(root / "proxy.log"), scenario.agent, *_agent_args(scenario)]
-            run_agent(session, argv, env, workspace.root)
+            run_agent(session, _wrap_argv(port, root, scenario.agent, _agent_args(scenario)), env, workspace.root)
             return Ran(scenario, session, workspace, port)
         env = agent_env(agents, root / "home", **keys)
         if scenario.agent == "claude":
@@ -129,15 +115,6 @@ def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
 def ran(request: pytest.FixtureRequest, agents: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     scenario: Scenario = request.param
     yield _run(scenario, tmp_path_factory.mktemp(scenario.name), agents)
-
-
-@pytest.fixture(autouse=True)
-def _known(request: pytest.FixtureRequest) -> None:
-    callspec = getattr(request.node, "callspec", None)
-    scenario = callspec.params.get("ran") if callspec else None
-    reason = KNOWN.get((scenario.name, request.node.originalname)) if scenario else None
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def _results(ran: Ran, side: str) -> list[str]:
@@ -187,3 +164,23 @@ def test_no_prefix_changes_between_turns(ran: Ran) -> None:
     for turn in session.upstream_turns()[2:]:
         logs.add(tool_result_texts(turn, session.api)[0])
     assert len(logs) == 1
+
+
+def test_wrap_codex_with_the_key_codex_stored_at_login(agents: Path, tmp_path: Path) -> None:
+    """No OPENAI_API_KEY: the provider wrap sets up uses the key `codex login --with-api-key` saved."""
+    workspace = make_workspace(tmp_path / "project")
+    with serve("responses", CodexScript(workspace), proxy=False, tap=False) as session:
+        env = agent_env(agents, tmp_path / "home", HEADROOM_OPENAI_UPSTREAM=session.urls["upstream"])
+        login = subprocess.run(
+            [str(agents / "codex"), "login", "--with-api-key"],
+            input=OPENAI_KEY,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert login.returncode == 0, login.stderr
+        args = [*CODEX_ARGS, PROMPT]
+        run_agent(session, _wrap_argv(free_port(), tmp_path, "codex", args), env, workspace.root)
+    assert_finished(session, expected_final())
+    assert {r.headers.get("authorization") for r in session.upstream.received} == {f"Bearer {OPENAI_KEY}"}

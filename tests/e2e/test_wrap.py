@@ -3,11 +3,16 @@ exit-code passthrough, the Codex provider overrides, and the errors a user can h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,16 +26,24 @@ from tests.e2e.conftest import free_port
 
 # A stand-in agent: records its argv, base-URL env and what /health said, then exits as told.
 _FAKE_AGENT = """#!{python}
-import json, os, signal, sys, urllib.request
+import json, os, signal, sys, time, urllib.request
 base = os.environ.get("ANTHROPIC_BASE_URL") or os.environ.get("OPENAI_BASE_URL", "").removesuffix("/v1")
 with urllib.request.urlopen(base + "/health", timeout=5) as response:
     health = json.load(response)
 record = {{
+    "pid": os.getpid(),
     "argv": sys.argv[1:],
     "anthropic": os.environ.get("ANTHROPIC_BASE_URL"),
     "openai": os.environ.get("OPENAI_BASE_URL"),
     "health": health,
 }}
+if os.environ.get("WRAP_WAIT_CTRL_C"):  # like Claude Code's TUI: Ctrl-C cancels, the agent goes on
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    open(os.environ["WRAP_OUT"] + ".ready", "w").close()
+    signal.pause()
+    time.sleep(1.0)  # long enough for a proxy that got the Ctrl-C too to be gone
+    with urllib.request.urlopen(base + "/health", timeout=5) as response:
+        record["health_after_ctrl_c"] = json.load(response)
 with open(os.environ["WRAP_OUT"], "w") as out:
     json.dump(record, out)
 if os.environ.get("WRAP_KILL"):
@@ -164,3 +177,52 @@ def test_an_existing_base_url_becomes_the_proxy_upstream() -> None:
         "--anthropic-upstream",
         "https://gateway.example/anthropic",
     ]
+
+
+def test_ctrl_c_reaches_the_agent_and_not_the_proxy(bin_dir: Path, tmp_path: Path, port: int) -> None:
+    """In a terminal, Ctrl-C goes to the foreground group: the agent gets it (Claude Code cancels
+    a generation and goes on), wrap keeps waiting, and the proxy (in a session of its own) keeps
+    serving until the agent exits."""
+    out = tmp_path / "agent.json"
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "HEADROOM_STORE": "memory",
+        "WRAP_OUT": str(out),
+        "WRAP_WAIT_CTRL_C": "1",
+    }
+    argv = [sys.executable, "-m", "headroom.cli.main", "wrap", "--port", str(port), "claude"]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: wrap on a fresh terminal, as a user's shell would run it
+        os.execve(sys.executable, argv, env)
+    ready = Path(f"{out}.ready")
+    status: int | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            _drain(terminal)
+        assert ready.exists(), "the agent never started"
+        os.write(terminal, b"\x03")  # Ctrl-C, as typed
+        while status is None and time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = raw
+            else:
+                _drain(terminal)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(terminal)
+    assert status is not None, "wrap did not exit after the agent did"
+    assert os.waitstatus_to_exitcode(status) == 0  # the agent's own exit, after the Ctrl-C
+    seen = json.loads(out.read_text())
+    assert seen["health_after_ctrl_c"]["service"] == "headroom-proxy"
+    assert not is_proxy_running(f"http://127.0.0.1:{port}")
+
+
+def _drain(terminal: int) -> None:
+    ready, _, _ = select.select([terminal], [], [], 0.1)
+    if ready:
+        with contextlib.suppress(OSError):
+            os.read(terminal, 4096)
