@@ -97,3 +97,42 @@ def test_config() -> None:
     assert config.mode is Mode.AUDIT and config.anthropic_upstream == "http://x" and config.url == "http://127.0.0.1:9"
     with pytest.raises(ValueError):
         ProxyConfig(compress_timeout_ms=0)
+
+
+@pytest.mark.parametrize(
+    ("api", "request_body", "offered"),
+    [
+        ("anthropic", {"messages": [], "tools": []}, True),
+        ("anthropic", {"messages": [], "tool_choice": {"type": "auto"}}, True),
+        ("anthropic", {"messages": [], "tool_choice": {"type": "any"}}, False),
+        ("anthropic", {"messages": [], "tool_choice": {"type": "none"}}, False),
+        ("anthropic", {"messages": [], "tools": [{"name": "headroom_retrieve"}]}, False),
+        ("openai", {"messages": [], "tool_choice": "required"}, False),
+        ("openai", {"messages": [], "n": 2}, False),
+        ("openai", {"messages": [], "functions": [{"name": "f"}]}, False),
+        ("openai", {"messages": [], "tools": [{"type": "function", "function": {"name": "f"}}]}, True),
+        ("responses", {"input": "hi", "tool_choice": "auto"}, True),
+        (
+            "responses",
+            {
+                "input": [
+                    {
+                        "type": "additional_tools",
+                        "tools": [{"type": "namespace", "tools": [{"type": "function", "name": "headroom_retrieve"}]}],
+                    }
+                ]
+            },
+            False,
+        ),
+    ],
+)
+def test_when_the_retrieval_tool_is_offered(api: str, request_body: dict, offered: bool) -> None:
+    from headroom.proxy._dialects import DIALECTS
+
+    result = DIALECTS[api].add_tool(request_body)
+    assert (result is not None) == offered
+    if result is not None:
+        assert (
+            result["tools"][-1] != request_body.get("tools", [None])[-1:]
+            and len(result["tools"]) == len(request_body.get("tools") or []) + 1
+        )

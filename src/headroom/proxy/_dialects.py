@@ -58,14 +58,16 @@ def _tool_names(tools: list[Any]) -> set[str]:
     return names
 
 
-def _choice_none(request: dict[str, Any]) -> bool:
+def _choice_excludes_us(request: dict[str, Any]) -> bool:
+    """No tools allowed, or a tool call forced: offering ours could only divert the model."""
     choice = request.get("tool_choice")
-    return choice == "none" or (isinstance(choice, dict) and choice.get("type") == "none")
+    kind = choice.get("type") if isinstance(choice, dict) else choice
+    return kind in ("none", "any", "required")
 
 
 def _offer(request: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any] | None:
     # The client's own headroom_retrieve (e.g. from the headroom MCP server) is its business.
-    if _choice_none(request) or TOOL_NAME in _tool_names(_declared_tools(request)):
+    if _choice_excludes_us(request) or TOOL_NAME in _tool_names(_declared_tools(request)):
         return None
     tools = request.get("tools")
     if tools is not None and not isinstance(tools, list):
