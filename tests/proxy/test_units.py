@@ -133,3 +133,15 @@ def test_when_the_retrieval_tool_is_offered(api: str, request_body: dict, offere
     assert (result is not None) == offered
     if result is not None:  # appended after the client's own tools
         assert len(result["tools"]) == len(request_body.get("tools") or []) + 1
+
+
+def test_a_rewritten_unit_counts_as_a_change_even_at_equal_tokens() -> None:
+    from headroom.proxy.compression import CompressionOutcome
+    from headroom.results import CompressStats, UnitReport
+
+    def outcome(compressor: str) -> CompressionOutcome:
+        unit = UnitReport("messages[1].content", "text", compressor, 300, 300)
+        return CompressionOutcome({}, CompressStats(300, 300, 1.0, "openai", "o200k_base", units=(unit,)))
+
+    assert outcome("whitespace").changed  # sent rewritten on every turn, not only when others change
+    assert not outcome("passthrough").changed

@@ -50,7 +50,9 @@ class CompressionOutcome:
 
     @property
     def changed(self) -> bool:
-        return self.stats is not None and self.stats.tokens_after != self.stats.tokens_before
+        """Any unit rewritten (even at an equal token count: whether its new form is sent must
+        not depend on whether some other unit changed too, or turns would differ)."""
+        return self.stats is not None and any(u.compressor != "passthrough" for u in self.stats.units)
 
     @property
     def refs(self) -> tuple[str, ...]:
