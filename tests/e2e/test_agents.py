@@ -26,7 +26,7 @@ from headroom.proxy.wrap import agent_launch
 from tests.e2e.conftest import agent_env, free_port
 from tests.e2e.scripts import RANGED_LINES, ClaudeScript, CodexScript, expected_final, tool_result_texts
 from tests.e2e.session import Session, assert_finished, prefix_changes, run_agent, savings, serve
-from tests.e2e.workspace import ERROR_LINES, STACK_LINES, Workspace, make_workspace
+from tests.e2e.workspace import ERROR_LINES, STACK_LINES, Workspace, log_excerpt, make_workspace
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -34,7 +34,7 @@ PROMPT = "Find the errors in checkout-service.log and the payment handlers under
 ANTHROPIC_KEY = "sk-ant-api03-e2e0test0key0AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OPENAI_KEY = "sk-proj-e2e0test0key0BBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 # Non-interactive, tools allowed without prompts (--dangerously-skip-permissions refuses root).
-CLAUDE_ARGS = ["-p", PROMPT, "--allowedTools", "Read,Grep,Bash", "--output-format", "text"]
+CLAUDE_FLAGS = ["--allowedTools", "Read,Grep,Bash", "--output-format", "text"]
 # Codex truncates tool output to a model-dependent budget before anything else sees it; a
 # larger one lets the whole log through, so the proxy is what shrinks it.
 CODEX_ARGS = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
@@ -48,6 +48,7 @@ class Scenario:
     wrap: bool = False  # through `headroom wrap` (its own proxy, no tap)
     base_suffix: str = ""  # Claude Code's base URL form
     model: str | None = None  # Codex: a model with function tools instead of code mode
+    pasted_log: bool = False  # the user pastes log lines into the prompt
 
     @property
     def api(self) -> str:
@@ -61,7 +62,20 @@ SCENARIOS = [
     Scenario("codex-functions", "codex", model="gpt-5.4"),
     Scenario("codex-code-mode", "codex"),
     Scenario("codex-wrap", "codex", wrap=True),
+    Scenario("claude-pasted-log", "claude", pasted_log=True),
 ]
+
+
+# Checks not passed yet, each with its cause; strict, so a fix shows up as XPASS and the entry
+# goes. The adapters leave the latest user message alone and treat earlier ones' text as
+# compressible documents. Claude Code sends tool results in user messages, so the prompt is
+# "latest" in turn 1 only: a prompt with a pasted log reaches the upstream whole in turn 1 and
+# compressed from turn 2 on, a prefix change (a cache miss from that message on).
+KNOWN: dict[tuple[str, str], str] = {
+    ("claude-pasted-log", "test_no_prefix_changes_between_turns"): (
+        "the human's prompt is compressed from turn 2 on but not in turn 1 (latest-user rule)"
+    ),
+}
 
 
 @dataclass
@@ -73,9 +87,10 @@ class Ran:
 
 
 def _agent_args(scenario: Scenario) -> list[str]:
+    prompt = PROMPT + (f"\n\nThis morning's log, for comparison:\n{log_excerpt()}" if scenario.pasted_log else "")
     if scenario.agent == "claude":
-        return CLAUDE_ARGS
-    return [*CODEX_ARGS, *(["-m", scenario.model] if scenario.model else []), PROMPT]
+        return ["-p", prompt, *CLAUDE_FLAGS]
+    return [*CODEX_ARGS, *(["-m", scenario.model] if scenario.model else []), prompt]
 
 
 def _wrap_argv(port: int, root: Path, agent: str, args: list[str]) -> list[str]:
@@ -115,6 +130,15 @@ def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
 def ran(request: pytest.FixtureRequest, agents: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     scenario: Scenario = request.param
     yield _run(scenario, tmp_path_factory.mktemp(scenario.name), agents)
+
+
+@pytest.fixture(autouse=True)
+def _known(request: pytest.FixtureRequest) -> None:
+    callspec = getattr(request.node, "callspec", None)
+    scenario = callspec.params.get("ran") if callspec is not None else None
+    reason = KNOWN.get((scenario.name, request.node.originalname)) if scenario is not None else None
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def _results(ran: Ran, side: str) -> list[str]:

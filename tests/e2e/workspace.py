@@ -9,7 +9,16 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ERROR_LINES", "GREP_PATTERN", "HANDLERS", "LOG_NAME", "STACK_LINES", "Workspace", "make_workspace"]
+__all__ = [
+    "ERROR_LINES",
+    "GREP_PATTERN",
+    "HANDLERS",
+    "LOG_NAME",
+    "STACK_LINES",
+    "Workspace",
+    "log_excerpt",
+    "make_workspace",
+]
 
 LOG_NAME = "checkout-service.log"
 GREP_PATTERN = "def handle_"
@@ -105,6 +114,11 @@ def {name}(order_id: str, amount: Decimal) -> dict[str, str]:
 def _audit(order_id: str) -> None:
     print("audit", order_id)
 '''
+
+
+def log_excerpt(lines: int = 150, seed: int = 11) -> str:
+    """Log lines a user pastes into a prompt (another morning of the same service)."""
+    return "\n".join(_log_lines(lines, seed))
 
 
 def make_workspace(root: Path, lines: int = 460, seed: int = 7) -> Workspace:
