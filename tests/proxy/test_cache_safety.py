@@ -143,3 +143,27 @@ def test_ten_turns_keep_every_prefix_byte_identical(upstream: FakeUpstream, api:
     assert stats["savings_percent"] > 50
     assert stats["cache"]["hit_rate"] > 0.6
     assert stats["protected_units"] > 0  # the re-read and the read after the edit went whole
+
+
+def test_a_pasted_document_keeps_its_bytes_from_turn_one_on(upstream: FakeUpstream) -> None:
+    """The pipeline never alters the latest user turn, so a pasted log is whole in turn 1; the
+    proxy leaves it whole on later turns too (else turn 2 would change the prefix)."""
+    log = STEPS[0][2]
+    upstream.brain = agent_brain
+    with start_proxy(upstream.url) as proxy:  # type: ignore[attr-defined]
+        client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=proxy.url, max_retries=0)
+        tools = [{"name": n, "description": n, "input_schema": {"type": "object"}} for n in TOOLS]
+        messages: list[dict[str, Any]] = [{"role": "user", "content": f"Compare with this morning's log:\n{log}"}]
+        for _ in range(3):
+            message = client.messages.create(model="claude-sonnet-4-5", max_tokens=256, tools=tools, messages=messages)
+            use = next(b for b in message.content if b.type == "tool_use")
+            output = next(out for name, args, out in STEPS if name == use.name and args == use.input)
+            messages.append(
+                {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in message.content]}
+            )
+            messages.append(
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": output}]}
+            )
+    turns = [r.json()["messages"] for r in upstream.received]
+    assert all(turn[0] == messages[0] for turn in turns)  # the human's message: identical every turn
+    assert len(turns[2][2]["content"][0]["content"]) < len(log)  # tool results are still compressed

@@ -41,6 +41,11 @@ def proxy_command(
     no_edit_safety: bool = typer.Option(
         False, "--no-edit-safety", help="Also compress re-reads, ranged reads and reads of edited files."
     ),
+    compress_user_documents: bool = typer.Option(
+        False,
+        "--compress-user-documents",
+        help="Also compress documents pasted into earlier user turns (costs one prompt-cache miss).",
+    ),
     cache_align: bool = typer.Option(
         False, "--cache-align", help="Move volatile system-prompt lines (times, ids) after the cache breakpoints."
     ),
@@ -71,6 +76,7 @@ def proxy_command(
         max_retrieval_rounds=max_retrieval_rounds,
         compress_timeout_ms=compress_timeout_ms,
         edit_safety=not no_edit_safety,
+        compress_user_documents=compress_user_documents,
         cache_align=cache_align,
     )
     app = build_app(config)

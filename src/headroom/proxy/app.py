@@ -61,6 +61,7 @@ def build_app(
         RequestCompressor(
             store,
             edit_safety=config.edit_safety,
+            compress_documents=config.compress_user_documents,
             timeout_ms=config.compress_timeout_ms,
             inline_bytes=config.inline_compress_bytes,
             workers=config.compress_workers,

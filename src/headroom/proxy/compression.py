@@ -65,6 +65,7 @@ class RequestCompressor:
         store: OriginalStore,
         *,
         edit_safety: bool = True,
+        compress_documents: bool = False,
         timeout_ms: float = 2000.0,
         inline_bytes: int = 16_384,
         workers: int = 2,
@@ -73,6 +74,7 @@ class RequestCompressor:
     ) -> None:
         self.store: OriginalStore = _DiscardStore() if audit else store
         self.edit_safety = edit_safety
+        self.compress_documents = compress_documents
         self.timeout_s = timeout_ms / 1000
         self.inline_bytes = inline_bytes
         self._base_config = pipeline_config or CompressConfig()
@@ -97,10 +99,15 @@ class RequestCompressor:
         protected = [p.path for p in protected_results(request, fmt)] if self.edit_safety else []
 
         def protect(unit: Unit) -> bool:
-            # A unit is a tool result's content or one text part of it.
+            # Text the human wrote is left alone: the pipeline never alters the latest user turn,
+            # so a pasted document would go out whole on its first turn and compressed on the
+            # next, a prefix change (a provider cache miss from that message on).
+            if unit.role == "document" and not self.compress_documents:
+                return True
+            # A tool result's content, or one text part of it.
             return any(unit.path[: len(path)] == path for path in protected)
 
-        result = compress_request(request, fmt, pipeline=pipeline, protect=protect if protected else None)
+        result = compress_request(request, fmt, pipeline=pipeline, protect=protect)
         elapsed = (time.perf_counter() - started) * 1000
         return CompressionOutcome(result.request, result.stats, elapsed_ms=elapsed, protected=len(protected))
 

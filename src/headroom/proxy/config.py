@@ -37,6 +37,9 @@ class ProxyConfig:
     inline_compress_bytes: int = 16_384
     compress_workers: int = 2
     edit_safety: bool = True  # never compress re-reads, ranged reads, reads of files being edited
+    # Also compress documents the human pasted into earlier user turns (a one-time cache miss:
+    # the pipeline leaves the latest user turn alone, so they change between turns 1 and 2).
+    compress_user_documents: bool = False
     cache_align: bool = False  # move volatile system-prompt lines after the system breakpoints
     max_body_bytes: int = 64 * 1024 * 1024  # larger request bodies get 413
     connect_timeout_s: float = 10.0
