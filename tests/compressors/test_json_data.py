@@ -31,10 +31,7 @@ def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
     """Every scalar value, ignoring the marker/metadata keys headroom adds."""
     if isinstance(value, dict):
         return [
-            leaf
-            for k, v in value.items()
-            if not (skip_meta and k in STRUCTURE_KEYS)
-            for leaf in leaves(v, skip_meta)
+            leaf for k, v in value.items() if not (skip_meta and k in STRUCTURE_KEYS) for leaf in leaves(v, skip_meta)
         ]
     if isinstance(value, list):
         return [leaf for v in value for leaf in leaves(v, skip_meta)]
@@ -147,3 +144,71 @@ def test_every_output_value_exists_in_arbitrary_json(value: Any) -> None:
     allowed = original_leaves(value)
     for leaf in leaves(out):
         assert orjson.dumps(leaf).decode() in allowed
+
+
+DESCRIPTIONS = {"bug": "Broken behaviour that users reported", "docs": "The documentation needs an update"}
+
+
+def _issue(number: int, body: str) -> dict[str, Any]:
+    return {
+        "number": number,
+        "title": f"Issue {number}",
+        "user": {"login": f"dev{number % 4}", "url": f"https://api.example.com/users/dev{number % 4}"},
+        "labels": [
+            {
+                "name": name,
+                "color": color,
+                "url": f"https://api.example.com/labels/{name}",
+                "description": DESCRIPTIONS[name],
+            }
+            for name, color in (("bug", "d73a4a"), ("docs", "0075ca"))[: 1 + number % 2]
+        ],
+        "milestone": {"title": "v2.0", "creator": "lead", "due_on": "2026-12-01"} if number % 3 else None,
+        "body": body,
+    }
+
+
+FILLER = (
+    "I upgraded the service last week and noticed the behaviour changed in some places. "
+    "The team discussed it in the weekly meeting and people had different opinions about it. "
+    "Some of us think this is expected, others believe it is a regression that needs a fix. "
+)
+
+
+def as_dicts(table: dict[str, Any]) -> list[dict[str, Any]]:
+    if "columns" in table:
+        return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+    return table["rows"]
+
+
+def test_long_text_fields_are_shortened_by_the_prose_compressor() -> None:
+    issues = [
+        _issue(n, FILLER * 3 + f"The crash happens in parse_header() since version 3.11.{n}. " + FILLER * 2)
+        for n in range(1, 13)
+    ]
+    out, result = crush(issues, query="Find issues about parse_header crashes")
+    assert result.lossy and result.notes["text_fields_shortened"] > 0
+    assert "text fields marks omitted sentences" in out[META_KEY] and find_refs(out[META_KEY])
+    bodies = [row["body"] for row in as_dicts(out)]
+    for n, body in enumerate(bodies, start=1):
+        assert f"parse_header() since version 3.11.{n}" in body  # the sentence the task is about stays
+        assert "…" in body and len(body) < len(issues[n - 1]["body"]) / 2
+    full = json.loads(result.lossless_text or "")
+    assert [row["body"] for row in as_dicts(full)] == [i["body"] for i in issues]
+
+
+def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
+    issues = [_issue(n, f"short body {n}") for n in range(1, 13)]
+    out, result = crush(issues)
+    assert not result.lossy
+    assert out["derived"]["labels[].url"] == ["https://api.example.com/labels/", "labels[].name", ""]
+    assert out["lookup"]["labels[].description"] == {
+        "by": "labels[].name",
+        "values": DESCRIPTIONS,
+    }
+    # The milestone is the same wherever there is one; its title stays as the witness.
+    assert out["constant_where"] == {"milestone.title": {"milestone.creator": "lead", "milestone.due_on": "2026-12-01"}}
+    rows = as_dicts(out)
+    assert rows[0]["labels"] == [{"name": "bug", "color": "d73a4a"}, {"name": "docs", "color": "0075ca"}]  # n=1
+    assert rows[1]["labels"] == [{"name": "bug", "color": "d73a4a"}]
+    assert rows[2]["milestone"] is None and rows[1]["milestone.title"] == "v2.0"

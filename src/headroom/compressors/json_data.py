@@ -35,6 +35,12 @@ class JsonOptions:
     row_selection_min_rows: int = 40
     row_selection_min_chars: int = 12_000
     max_lookup_cardinality: int = 64
+    # String values at least this long are prose (issue bodies, passages) for the prose
+    # compressor; None leaves every string whole.
+    prose_min_chars: int | None = 400
+    # Share of a long text field's droppable tokens kept. Lower than for whole documents: a
+    # field sits beside its row's other fields (an issue's title, labels), which carry the gist.
+    prose_keep_ratio: float = 0.25
 
 
 @register
@@ -48,14 +54,68 @@ class JsonCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         value = orjson.loads(segment.text)
-        crusher = _Crusher(self.options, segment)
-        text = orjson.dumps(crusher.crush(value)).decode()
-        if crusher.rows_dropped == 0:
-            return Compressed(text, notes=crusher.notes())
-        every_row = _Crusher(self.options, segment, select=False).crush(value)
-        return Compressed(
-            text, lossy=True, notes=crusher.notes(), lossless_text=orjson.dumps(every_row).decode()
+        # The document's own note can announce elisions only if its root becomes an object.
+        root_is_object = isinstance(value, dict) or (
+            isinstance(value, list) and len(value) >= self.options.min_rows and all(isinstance(v, dict) for v in value)
         )
+        field_markers = not root_is_object
+        shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=field_markers)
+        crusher = _Crusher(self.options, segment)
+        out = crusher.crush(shortened)
+        notes_for_root = list(crusher.legend)
+        if fields_shortened and not field_markers:
+            notes_for_root.append(marker(f"… in {fields_shortened} text fields marks omitted sentences", segment.ref))
+        if notes_for_root and isinstance(out, dict):
+            head = [out[META_KEY]] if out.get(META_KEY) else []
+            out = {META_KEY: "; ".join([*head, *notes_for_root]), **{k: v for k, v in out.items() if k != META_KEY}}
+        notes = {**crusher.notes(), "text_fields_shortened": fields_shortened}
+        text = orjson.dumps(out).decode()
+        if crusher.rows_dropped == 0 and not fields_shortened:
+            return Compressed(text, notes=notes)
+        every_row = _Crusher(self.options, segment, select=False).crush(value)
+        return Compressed(text, lossy=True, notes=notes, lossless_text=orjson.dumps(every_row).decode())
+
+
+def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_markers: bool) -> tuple[Any, int]:
+    """Long prose strings (issue bodies, retrieved passages) shortened by the prose compressor,
+    all of a document's strings together (one budget; a passage repeated across rows goes)."""
+    if options.prose_min_chars is None:
+        return value, 0
+    long_strings: list[str] = []
+
+    def collect(node: Any) -> None:
+        if isinstance(node, str):
+            if len(node) >= options.prose_min_chars:
+                long_strings.append(node)
+        elif isinstance(node, dict):
+            for child in node.values():
+                collect(child)
+        elif isinstance(node, list):
+            for child in node:
+                collect(child)
+
+    collect(value)
+    if not long_strings:
+        return value, 0
+    from headroom.compressors.prose import compress_prose_fields
+
+    replacements = compress_prose_fields(
+        long_strings, segment.context, segment.ref, field_markers=field_markers, keep_ratio=options.prose_keep_ratio
+    )
+    changed = {id(original): new for original, new in zip(long_strings, replacements, strict=True) if new is not None}
+    if not changed:
+        return value, 0
+
+    def rebuild(node: Any) -> Any:
+        if isinstance(node, str):
+            return changed.get(id(node), node)
+        if isinstance(node, dict):
+            return {k: rebuild(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [rebuild(v) for v in node]
+        return node
+
+    return rebuild(value), len(changed)
 
 
 class _Crusher:
@@ -70,6 +130,8 @@ class _Crusher:
         self.rows_in = 0
         self.rows_dropped = 0
         self.columns_factored = 0
+        self.depth = 0  # tables inside table cells carry no note of their own unless rows went
+        self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
 
     def notes(self) -> dict[str, int]:
         return {
@@ -103,6 +165,7 @@ class _Crusher:
             groups.setdefault(tuple(i for i, row in enumerate(flat) if column in row), []).append(column)
         everywhere = groups.get(tuple(range(len(flat))), [])
         constants = self._constant_columns(flat, everywhere)
+        constant_with: dict[str, dict[str, Any]] = {}
         derived: dict[str, tuple[str, str, str]] = {}
         lookups: dict[str, tuple[str, dict[str, Any]]] = {}
         for present, group in groups.items():
@@ -110,43 +173,66 @@ class _Crusher:
                 continue
             group_rows = [flat[i] for i in present]
             remaining = [c for c in group if c not in constants]
+            if group is not everywhere:
+                # Constant wherever present (the same milestone creator on every issue that has a
+                # milestone): one column of the group stays as the witness of where that is.
+                local = self._constant_columns(group_rows, group)
+                witness = next((c for c in group if c not in local), group[0])
+                local.pop(witness, None)
+                if local:
+                    constant_with[witness] = local
+                remaining = [c for c in remaining if c not in local]
             derived.update(self._derived_columns(group_rows, remaining))
             remaining = [c for c in remaining if c not in derived]
             lookups.update(self._lookup_columns(group_rows, remaining))
         factored = set(constants) | set(derived) | set(lookups)
+        factored.update(c for local in constant_with.values() for c in local)
         self.columns_factored += len(factored)
 
         kept_columns = [c for c in columns if c not in factored]
-        body_rows = [{c: self.crush(row[c]) for c in kept_columns if c in row} for row in flat]
+        element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
+        self.depth += 1
+        body_rows = [{c: self._cell(row[c], element_drops.get(c)) for c in kept_columns if c in row} for row in flat]
+        self.depth -= 1
         uniform = all(len(row) == len(kept_columns) for row in body_rows)
 
         selection = self._maybe_select_rows(body_rows, kept_columns, uniform)
         shown = [body_rows[i] for i in selection.kept] if selection else body_rows
 
         meta: dict[str, Any] = {}
-        notes = [f"table of {len(rows)} rows"]
         if constants:
             meta["constant"] = constants
-            notes.append("'constant' fields have the same value in every row")
+            self.legend["'constant' fields have the same value in every row"] = None
+        if constant_with:
+            meta["constant_where"] = constant_with
+            self.legend["'constant_where' {column: {field: value}}: rows that have that column have these values"] = (
+                None
+            )
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
-            notes.append("'derived' field = prefix + value of the named column + suffix, wherever that column is")
+            self.legend["'derived' field = prefix + value of the named column + suffix, wherever that column is"] = None
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
-            notes.append("'lookup' field = values[<row's value of 'by'>], wherever 'by' is")
+            self.legend["'lookup' field = values[<row's value of 'by'>], wherever 'by' is"] = None
+        for key, value in element_meta.items():
+            meta.setdefault(key, {}).update(value)
+        if element_meta:
+            self.legend["'x[].y' is field y of every element of list x (its named column: a field of that element)"] = (
+                None
+            )
+        if any(c != c.split(".", 1)[0] for c in kept_columns):
+            self.legend["dotted columns are nested fields"] = None
+        notes = [f"table of {len(rows)} rows"] if self.depth == 0 else []
         if selection:
             self.rows_dropped += len(rows) - len(selection.kept)
             notes.append(marker(selection.summary, self.ref))
-        if any(c != c.split(".", 1)[0] for c in kept_columns):
-            notes.append("dotted columns are nested fields")
 
         columnar = uniform and self._columnar_pays(shown, kept_columns)
-        unchanged_shape = kept_columns == columns and all(
-            len(f) == len(r) for f, r in zip(flat, rows, strict=True)
-        )
+        unchanged_shape = kept_columns == columns and all(len(f) == len(r) for f, r in zip(flat, rows, strict=True))
         if not meta and not selection and not columnar and unchanged_shape:
             return [self.crush(row) for row in rows]  # nothing factored: keep the original shape
-        result: dict[str, Any] = {META_KEY: "; ".join(notes), **meta}
+        result: dict[str, Any] = {META_KEY: "; ".join(notes)} if notes else {}
+        result.update(meta)
         if columnar:
             result["columns"] = kept_columns
             result["rows"] = [[row[c] for c in kept_columns] for row in shown]
@@ -155,6 +241,48 @@ class _Crusher:
         if selection and selection.duplicates:
             result["duplicate_counts"] = selection.duplicates
         return result
+
+    def _pool_object_lists(
+        self, rows: list[dict[str, Any]], columns: list[str]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]]]:
+        """Columns holding lists of objects (an issue's labels): the elements of all rows are
+        pooled, and fields constant or derived across them are factored out of every element.
+        Returns (meta entries, column -> element fields dropped)."""
+        meta: dict[str, dict[str, Any]] = {}
+        drops: dict[str, set[str]] = {}
+        for column in columns:
+            cells = [row[column] for row in rows if column in row]
+            if not all(isinstance(cell, list) and all(isinstance(e, dict) for e in cell) for cell in cells):
+                continue
+            elements = [e for cell in cells for e in cell]
+            if len(elements) < self.options.min_rows:
+                continue
+            keys = list(elements[0])
+            if any(list(e) != keys for e in elements):
+                continue
+            constants = self._constant_columns(elements, keys)
+            derived = self._derived_columns(elements, [k for k in keys if k not in constants])
+            remaining = [k for k in keys if k not in constants and k not in derived]
+            lookups = self._lookup_columns(elements, remaining)
+            if len(constants) + len(derived) + len(lookups) >= len(keys):  # keep a field per element
+                continue
+            if constants:
+                meta.setdefault("constant", {}).update({f"{column}[].{k}": v for k, v in constants.items()})
+            if derived:
+                meta.setdefault("derived", {}).update(
+                    {f"{column}[].{k}": [p, f"{column}[].{key}", x] for k, (p, key, x) in derived.items()}
+                )
+            if lookups:
+                meta.setdefault("lookup", {}).update(
+                    {f"{column}[].{k}": {"by": f"{column}[].{by}", "values": t} for k, (by, t) in lookups.items()}
+                )
+            drops[column] = set(constants) | set(derived) | set(lookups)
+        return meta, drops
+
+    def _cell(self, value: Any, drop: set[str] | None) -> Any:
+        if drop and isinstance(value, list):
+            return [{k: self.crush(v) for k, v in element.items() if k not in drop} for element in value]
+        return self.crush(value)
 
     def _flatten(self, row: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -206,9 +334,7 @@ class _Crusher:
                     break
         return derived
 
-    def _lookup_columns(
-        self, rows: list[dict[str, Any]], columns: list[str]
-    ) -> dict[str, tuple[str, dict[str, Any]]]:
+    def _lookup_columns(self, rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """Long string columns that are a function of a low-cardinality column."""
         limit = min(self.options.max_lookup_cardinality, len(rows) // 4)
         candidates_by: list[tuple[str, list[Any]]] = []
@@ -237,9 +363,7 @@ class _Crusher:
         # Column names repeat once per row in object form and once in all in columnar form.
         return len(rows) >= 2 and bool(columns)
 
-    def _maybe_select_rows(
-        self, rows: list[dict[str, Any]], columns: list[str], uniform: bool
-    ) -> RowSelection | None:
+    def _maybe_select_rows(self, rows: list[dict[str, Any]], columns: list[str], uniform: bool) -> RowSelection | None:
         if not self.select or len(rows) < self.options.row_selection_min_rows:
             return None
         # Measure the table as it would be sent: columnar rows carry no key names.

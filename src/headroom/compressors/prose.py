@@ -52,7 +52,11 @@ class ProseOptions:
     learned: bool = True  # use the embedding model when the `ml` extra is installed
     # Deterministic cap on model work per call: past it, each unit is embedded from a shorter prefix.
     max_model_tokens: int = 3072
-    time_budget_s: float = 3.0  # wall-clock ceiling per call; past it the text is kept whole
+    # Optional wall-clock ceiling per call (past it the text is kept whole). Off by default: a
+    # clock makes the output depend on machine load, and the same input must give the same
+    # bytes on every turn (prompt caches). `max_model_tokens` bounds the work deterministically,
+    # and the proxy's compression budget is the wall-clock safety net.
+    time_budget_s: float | None = None
     near_duplicate: float = 0.93  # embedding cosine above which a unit repeats an earlier one
 
 
@@ -253,7 +257,7 @@ def _semantic_scores(live: list[_Item], query: str, options: ProseOptions, outco
     prefix = min(48, options.max_model_tokens // len(candidates))
     if prefix < 16:
         return [0.0] * len(live)
-    deadline = time.perf_counter() + options.time_budget_s
+    deadline = None if options.time_budget_s is None else time.perf_counter() + options.time_budget_s
     try:
         query_vector = encoder.embed([query], max_tokens=128, deadline=deadline)[0]
         vectors = encoder.embed([live[i].text for i in candidates], max_tokens=prefix, deadline=deadline)
