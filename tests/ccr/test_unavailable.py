@@ -18,8 +18,7 @@ from headroom.ccr.retrieval import retrieve
 from headroom.ccr.sqlite import SqliteStore
 from headroom.errors import StoreError
 from headroom.segments import content_ref
-
-from .conftest import free_port
+from tests.conftest import free_port
 
 REF = content_ref("some original")
 _PR_CAPBSET_DROP = 24

@@ -21,7 +21,7 @@ from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.ccr.conftest import free_port, redis_url  # noqa: F401 - the session-wide redis-server fixture
+from tests.conftest import free_port
 
 HEADROOM = str(Path(sys.executable).with_name("headroom"))
 BENCH_CASES = Path("/work/shared/bench/cases")
