@@ -66,18 +66,6 @@ SCENARIOS = [
 ]
 
 
-# Checks not passed yet, each with its cause; strict, so a fix shows up as XPASS and the entry
-# goes. The adapters leave the latest user message alone and treat earlier ones' text as
-# compressible documents. Claude Code sends tool results in user messages, so the prompt is
-# "latest" in turn 1 only: a prompt with a pasted log reaches the upstream whole in turn 1 and
-# compressed from turn 2 on, a prefix change (a cache miss from that message on).
-KNOWN: dict[tuple[str, str], str] = {
-    ("claude-pasted-log", "test_no_prefix_changes_between_turns"): (
-        "the human's prompt is compressed from turn 2 on but not in turn 1 (latest-user rule)"
-    ),
-}
-
-
 @dataclass
 class Ran:
     scenario: Scenario
@@ -130,15 +118,6 @@ def _run(scenario: Scenario, root: Path, agents: Path) -> Ran:
 def ran(request: pytest.FixtureRequest, agents: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ran]:
     scenario: Scenario = request.param
     yield _run(scenario, tmp_path_factory.mktemp(scenario.name), agents)
-
-
-@pytest.fixture(autouse=True)
-def _known(request: pytest.FixtureRequest) -> None:
-    callspec = getattr(request.node, "callspec", None)
-    scenario = callspec.params.get("ran") if callspec is not None else None
-    reason = KNOWN.get((scenario.name, request.node.originalname)) if scenario is not None else None
-    if reason:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def _results(ran: Ran, side: str) -> list[str]:
