@@ -7,8 +7,9 @@ answer with every error code and handler it saw.
 
 Scenarios: Claude Code with both base-URL forms (`http://127.0.0.1:PORT` and `.../v1`) and
 Codex in both of its tool layouts (function tools, and the `exec` code mode of its default
-model) through an in-process proxy with a tap recording what the agent sent; and each agent
-through `headroom wrap`, which starts the proxy itself.
+model) through an in-process proxy with a tap recording what the agent sent; each agent
+through `headroom wrap`, which starts the proxy itself; and Claude Code with a log pasted into
+the prompt (the human's text must keep its bytes from turn 1 on).
 """
 
 from __future__ import annotations
