@@ -221,6 +221,11 @@ class Encoder:
     def token_count(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
+    def clear_cache(self) -> None:
+        """Forget cached embeddings (benchmarks measure first-sight cost with it)."""
+        with self._lock:
+            self._cache.clear()
+
 
 _encoder: Encoder | None = None
 _loaded = False
