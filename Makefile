@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out docs/BENCHMARKS.md
+	echo >> docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/proxy_overhead.py >> docs/BENCHMARKS.md
 
 lint: $(STAMP)

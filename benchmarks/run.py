@@ -212,6 +212,11 @@ def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: 
         "",
         f"Identity baseline (no compression): {identity_tokens:,} tokens before = after, 0% savings, 100% visible.",
         "",
+        "Reference, from the shared cases' README: the best-known peer (headroom-ai 0.42.0 from PyPI, defaults) on "
+        "the same 15 cases in both formats saves 32.4% overall with 80.9% of needles visible and 98.5% visible or "
+        "retrievable (api_rows 21.2%, code_search 41.6%, codebase_exploration 0.0%, doc_qa 82.5% with 10% visible, "
+        "issue_triage 31.8%, sre_incident 42.7%).",
+        "",
         *speed_lines(runs),
         *prose_lines,
         "",
