@@ -8,6 +8,7 @@ import random
 import string
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -241,3 +242,14 @@ def test_a_forked_child_uses_the_store_safely(make_store: StoreFactory) -> None:
     assert got is not None and got.text == "from child"
     store.put(content_ref("after fork"), "after fork")
     assert store.stats().items == 3
+
+
+def test_sqlite_store_is_private_to_the_user(tmp_path: Path) -> None:
+    from headroom.ccr.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "data" / "ccr.db")
+    store.put("h_0123456789ab", "secret tool output " * 20)
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    for path in (tmp_path / "data").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path.name
+    store.close()

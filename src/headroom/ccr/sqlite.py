@@ -97,7 +97,13 @@ class SqliteStore(OriginalStore):
         # A connection must never cross a fork: the child opens its own.
         if self._conn is not None and self._pid == os.getpid():
             return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Originals are tool outputs (a `cat .env` among them): private to the user. A new data
+        # dir is 0700 and a new database file 0600 (SQLite gives its -wal/-shm files the same mode).
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the store file ({exc.strerror})") from exc
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             # auto_vacuum only takes effect before the first table exists; prune() uses it.
