@@ -10,6 +10,7 @@ import sys
 from headroom import CompressConfig, CompressResult, ContentKind, Pipeline, compress, compress_request
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
+from headroom.errors import StoreError
 from tests.factories import anthropic_request, customer_rows, openai_request, responses_request
 
 ROWS = json.dumps(customer_rows(), indent=2)
@@ -143,3 +144,57 @@ def test_kind_hint_overrides_detection_and_falls_back_when_it_does_not_fit() -> 
     binary = "\x00\x01" * 2000
     same, report = pipeline.compress_text(binary, kind=ContentKind.LOGS)
     assert same == binary and "ignored: content is binary" in (report.diagnostic or "")
+
+
+def test_cached_result_is_not_reused_once_its_original_is_gone() -> None:
+    """A remembered lossy output must not point at an original the store has since dropped."""
+
+    class ForgetfulStore(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failing = False
+
+        def put(self, ref: str, text: str, meta: dict[str, str] | None = None) -> None:
+            if self.failing:
+                raise StoreError("evicted and now unavailable")
+            super().put(ref, text, meta)
+
+    store = ForgetfulStore()
+    pipeline = Pipeline(CompressConfig(), store)
+    rows = json.dumps(customer_rows(600))
+    first = compress(openai_request(rows)["messages"], pipeline=pipeline)
+    assert first.stats.refs
+    store.failing = True
+    second = compress(openai_request(rows)["messages"], pipeline=pipeline)
+    assert second.stats.refs == () and find_refs(second[3]["content"]) == []
+    assert all(f"user{i:04d}" in second[3]["content"] for i in range(1, 601))
+
+
+def test_unreadable_request_shapes_pass_through_with_a_diagnostic() -> None:
+    for messages in (
+        [{"role": "assistant", "tool_calls": 5}],
+        [{"role": "assistant", "tool_calls": [{"function": 3}]}],
+    ):
+        out = compress(messages, pipeline=_pipeline())
+        assert list(out) == messages
+    weird = compress_request({"messages": 5}, pipeline=_pipeline())
+    assert weird.request == {"messages": 5} and weird.stats.diagnostics
+
+
+def test_responses_items_are_detected_by_compress() -> None:
+    out = compress(responses_request(ROWS)["input"], pipeline=_pipeline())
+    assert out.stats.format == "responses" and out.stats.saved > 0
+
+
+def test_anthropic_question_after_tool_results_is_the_latest_human_turn() -> None:
+    question = "Please look at this long description of the problem. " * 120
+    request = anthropic_request(ROWS)
+    # The human asks, the agent calls a tool, the result comes back: the question stays untouched.
+    messages = [
+        {"role": "user", "content": question},
+        request["messages"][1],
+        request["messages"][2],
+    ]
+    out = compress(messages, pipeline=_pipeline())
+    assert out[0] == messages[0]
+    assert out[2] != messages[2]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from headroom.adapters import Unit
+from headroom.adapters import Unit, detect_format
 from headroom.ccr import retrieval, sharing
 from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.ccr.retrieval import RetrievalResult
@@ -69,6 +69,8 @@ def compress(
     """
     pipeline = pipeline or default_pipeline(encoding_for_model(model))
     plain = [_plain(m) for m in messages]
+    if provider == "auto":
+        provider = detect_format({"messages": plain})
     key = "input" if provider == "responses" else "messages"
     provenance_meta = {k: v for k, v in (("agent_id", agent_id), ("session_id", session_id)) if v}
     compressed = pipeline.compress_request({key: plain}, provider, provenance=provenance_meta)

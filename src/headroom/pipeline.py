@@ -7,6 +7,7 @@ request re-sent with one more turn compresses its old part to the same bytes (pr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -19,11 +20,10 @@ from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors.base import Compressed
-from headroom.compressors.passthrough import normalize_whitespace
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
-from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
+from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
 
 __all__ = ["CompressConfig", "Pipeline"]
@@ -101,18 +101,33 @@ class Pipeline:
         context = context or SegmentContext()
         if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
-        key = (content_ref(text), context, kind)
+        # 128-bit key: a collision would hand one unit another unit's output.
+        key = (hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                return cached.text, _relocated(cached.report, location)
+        if cached is not None and self._still_stored(cached.report.ref, text):
+            return cached.text, _relocated(cached.report, location)
         outcome = self._compress_uncached(text, context, location, provenance or {}, kind)
         with self._lock:
             self._cache[key] = outcome
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
         return outcome.text, outcome.report
+
+    def _still_stored(self, ref: str | None, text: str) -> bool:
+        """A remembered lossy result is only reusable while its original is in the store: the
+        store may have expired or evicted it since. Putting it again refreshes it (cheap when
+        present); a store that fails now means compressing afresh (lossless)."""
+        if ref is None:
+            return True
+        try:
+            assert self.store is not None
+            self.store.put(ref, text)
+        except Exception:
+            return False
+        return True
 
     def _compress_uncached(
         self,
@@ -215,7 +230,9 @@ class Pipeline:
         return result.text, tokens_after, segment.ref, None
 
     def _lossless(self, original: str, result: Compressed, diagnostic: str | None) -> tuple[str, int, None, str | None]:
-        text = result.lossless_text if result.lossless_text is not None else normalize_whitespace(original)
+        # Without a compressor's own lossless rendering, the original exactly: even whitespace
+        # can matter (string literals in code, markdown line breaks).
+        text = result.lossless_text if result.lossless_text is not None else original
         return text, count_tokens(text, self.config.encoding), None, diagnostic
 
     @staticmethod
@@ -239,7 +256,17 @@ class Pipeline:
         started = time.perf_counter()
         format_name, adapter = adapter_for(provider, request)
         encoding = self.config.encoding
-        split = adapter.split(request, min_chars=self.config.min_tokens)
+        try:
+            if not isinstance(request.get("messages", request.get("input", [])), (list, str)):
+                raise TypeError("messages/input is not a list")
+            split = adapter.split(request, min_chars=self.config.min_tokens)
+        except Exception as exc:  # a request shape the adapter cannot walk: sent exactly as it came
+            log.warning("%s adapter could not read the request: %s", format_name, type(exc).__name__)
+            note = f"request not readable as {format_name} ({type(exc).__name__}): left untouched"
+            stats = CompressStats(
+                0, 0, (time.perf_counter() - started) * 1000, format_name, encoding, diagnostics=(note,)
+            )
+            return CompressedRequest(dict(request), stats)
         fixed_tokens = sum(count_tokens(t, encoding) for t in split.fixed_texts)
         replacements: dict[tuple[str | int, ...], str] = {}
         reports: list[UnitReport] = []

@@ -52,21 +52,27 @@ def detect_format(request: Mapping[str, Any]) -> str:
         return "responses"
     if "system" in request:
         return "anthropic"
-    for message in request.get("messages") or []:
+    messages = request.get("messages")
+    for message in messages if isinstance(messages, list) else []:
         if not isinstance(message, dict):
             continue
-        if message.get("type") in _RESPONSES_ITEMS:
+        if _name(message.get("type")) in _RESPONSES_ITEMS:
             return "responses"
-        if message.get("role") in ("tool", "function", "system", "developer") or "tool_calls" in message:
+        if _name(message.get("role")) in ("tool", "function", "system", "developer") or "tool_calls" in message:
             return "openai"
         content = message.get("content")
         for block in content if isinstance(content, list) else []:
-            kind = block.get("type") if isinstance(block, dict) else None
+            kind = _name(block.get("type")) if isinstance(block, dict) else ""
             if kind in _ANTHROPIC_BLOCKS or (kind == "image" and "source" in block):
                 return "anthropic"
             if kind in _OPENAI_PARTS:
                 return "openai"
     return "openai"
+
+
+def _name(value: Any) -> str:
+    """A type/role field as a string ("" for anything else: lists, numbers, null)."""
+    return value if isinstance(value, str) else ""
 
 
 def adapter_for(provider: str, request: Mapping[str, Any]) -> tuple[str, FormatAdapter]:

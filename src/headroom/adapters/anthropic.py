@@ -31,7 +31,12 @@ class AnthropicAdapter:
         collect = UnitCollector(min_chars)
         collect.content(("system",), request.get("system"), None, "system")  # never altered
         messages = request.get("messages") or []
-        users = [i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"]
+        # The latest *human* turn: user messages that only carry tool results are not one.
+        users = [
+            i
+            for i, m in enumerate(messages)
+            if isinstance(m, dict) and m.get("role") == "user" and _human_text(m.get("content"))
+        ]
         latest_user = users[-1] if users else -1
         calls: dict[str, tuple[str | None, str]] = {}
         user_query = ""
