@@ -28,7 +28,9 @@ __all__ = [
     "relay_headers",
     "relay_raw",
     "send_body",
+    "send_error",
     "send_start",
+    "unavailable",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,16 @@ class UpstreamUnavailable(Exception):
     def status(self) -> int:
         return 504 if self.reason == "timeout" else 502
 
+    @property
+    def message(self) -> str:
+        return f"headroom proxy: upstream {self.reason} ({self.detail})"
+
+
+def unavailable(exc: BaseException, host: str) -> UpstreamUnavailable:
+    """An httpx failure talking to the upstream (sending, or reading a body) as a 502/504."""
+    reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+    return UpstreamUnavailable(reason, f"{type(exc).__name__} talking to {host}")
+
 
 class ClientGone(Exception):
     """The client disconnected; whatever was running for it is abandoned."""
@@ -98,6 +110,14 @@ async def send_start(send: Send, status: int, headers: list[tuple[bytes, bytes]]
 
 async def send_body(send: Send, chunk: bytes, more: bool = True) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": more})
+
+
+async def send_error(send: Send, api: str, exc: UpstreamUnavailable) -> None:
+    """The whole response for an upstream that could not be reached: a 502/504 JSON error in
+    the provider's shape."""
+    log.warning("upstream %s: %s", exc.reason, exc.detail)
+    await send_start(send, exc.status, [(b"content-type", b"application/json")])
+    await send_body(send, error_body(api, exc.status, exc.message), more=False)
 
 
 # httpcore's pool does O(connections^2) bookkeeping on every request start and end; with a few
@@ -161,10 +181,8 @@ class Upstream:
         request = client.build_request(method, url, headers=headers, content=content)
         try:
             return await client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
-            raise UpstreamUnavailable("timeout", f"{type(exc).__name__} talking to {request.url.host}") from exc
         except (httpx.TransportError, OSError) as exc:
-            raise UpstreamUnavailable("unreachable", f"{type(exc).__name__} talking to {request.url.host}") from exc
+            raise unavailable(exc, request.url.host) from exc
 
     async def aclose(self) -> None:
         for client in self.clients:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import httpx
 import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -30,7 +31,9 @@ from headroom.proxy.forward import (
     relay_headers,
     relay_raw,
     send_body,
+    send_error,
     send_start,
+    unavailable,
 )
 from headroom.proxy.metrics import ProxyMetrics
 from headroom.proxy.retrieval_loop import LoopContext, complete, stream
@@ -147,11 +150,8 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
         try:
             response = await state.upstream.send(request.method, url, headers, outgoing)
         except UpstreamUnavailable as exc:
-            log.warning("upstream %s: %s", exc.reason, exc.detail)
             state.metrics.response(exc.status)
-            message = f"headroom proxy: upstream {exc.reason} ({exc.detail})"
-            await send_start(send, exc.status, [(b"content-type", b"application/json")])
-            await send_body(send, error_body(api, exc.status, message), more=False)
+            await send_error(send, api, exc)
             return
         state.metrics.first_byte((time.perf_counter() - started) * 1000)
         state.metrics.response(response.status_code)
@@ -188,7 +188,11 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
 
 
 async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[str, Any] | None) -> None:
-    body = await response.aread()
+    try:
+        body = await response.aread()
+    except httpx.HTTPError as exc:  # the upstream broke or stalled before the body was complete
+        await send_error(send, ctx.api, unavailable(exc, response.request.url.host))
+        return
     if request is None:
         usage = usage_from_body(body)
         if usage is not None:
@@ -244,9 +248,7 @@ async def passthrough(state: ProxyState, request: Request) -> Exchange:
         except UpstreamUnavailable as exc:
             body_done.set()
             state.metrics.response(exc.status)
-            message = f"headroom proxy: upstream {exc.reason} ({exc.detail})"
-            await send_start(send, exc.status, [(b"content-type", b"application/json")])
-            await send_body(send, error_body(provider, exc.status, message), more=False)
+            await send_error(send, provider, exc)
             return
         body_done.set()
         state.metrics.response(response.status_code)

@@ -31,9 +31,11 @@ from headroom.proxy.forward import (
     Upstream,
     UpstreamUnavailable,
     close_quietly,
+    error_body,
     relay_headers,
     send_body,
     send_start,
+    unavailable,
 )
 from headroom.proxy.sse import SSEParser
 
@@ -103,11 +105,18 @@ async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Respo
         answers = await _answer(ctx.store, calls)
         earlier.append(dialect.visible(data))
         request = dialect.continuation(request, dialect.output_of(data), answers)
-        response = await _continue(ctx, request)
         try:
-            body = await response.aread()
-        finally:
-            await close_quietly(response)
+            response = await _continue(ctx, request)
+            try:
+                body = await response.aread()
+            except httpx.HTTPError as exc:
+                raise unavailable(exc, response.request.url.host) from exc
+            finally:
+                await close_quietly(response)
+        except UpstreamUnavailable as exc:  # as if the client's own request had failed so
+            log.warning("upstream %s during retrieval: %s", exc.reason, exc.detail)
+            body = error_body(ctx.api, exc.status, exc.message)
+            return LoopResult(exc.status, httpx.Headers({"content-type": "application/json"}), body, rewritten=True)
         usage = usage_from_body(body)
         if usage is not None:
             ctx.on_usage(usage)

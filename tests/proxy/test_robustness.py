@@ -1,0 +1,100 @@
+"""Odd upstreams and odd bodies, in process: the proxy app over httpx's ASGI transport, the
+upstream an `httpx.MockTransport`. Failures must reach the client in its provider's shape,
+never as a bare 500, and bodies the proxy cannot re-serialize faithfully go out untouched."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from headroom.proxy import ProxyConfig
+from headroom.proxy.app import build_app
+from tests.factories import anthropic_request, openai_request
+from tests.proxy.conftest import HDFS_LOG
+
+Handler = Callable[[httpx.Request], Any]
+
+
+class BrokenStream(httpx.AsyncByteStream):
+    """A body that sends `chunks`, then breaks like a dropped connection."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self.chunks:
+            yield chunk
+        raise httpx.ReadError("connection reset")
+
+
+def call(handler: Handler, path: str, body: Any, **overrides: Any) -> httpx.Response:
+    """One request through a fresh proxy app whose upstream is `handler`."""
+    config = ProxyConfig(anthropic_upstream="http://up", openai_upstream="http://up", **overrides)
+    app = build_app(config, store=MemoryStore(), transport=httpx.MockTransport(handler))
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            response = await client.post(path, content=content, headers={"content-type": "application/json"})
+            await response.aread()
+            return response
+
+    return asyncio.run(go())
+
+
+def _retrieve_reply(request: httpx.Request) -> httpx.Response:
+    ref = find_refs(request.content.decode())[0]
+    content = [{"type": "tool_use", "id": "toolu_r", "name": "headroom_retrieve", "input": {"ref": ref}}]
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "content": content, "stop_reason": "tool_use"}
+    return httpx.Response(200, json=message)
+
+
+# -- finding 1: a failing continuation or body read is a provider-shaped 502/504 ------------
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow")])
+def test_continuation_unreachable_is_a_provider_error(failure: Exception) -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return _retrieve_reply(request)
+        raise failure
+
+    response = call(handler, "/v1/messages", anthropic_request(HDFS_LOG))
+    assert len(calls) == 2
+    assert response.status_code == (504 if isinstance(failure, httpx.TimeoutException) else 502)
+    assert response.json()["type"] == "error" and "upstream" in response.json()["error"]["message"]
+    assert response.headers["content-length"] == str(len(response.content))
+
+
+def test_continuation_body_breaking_is_a_provider_error() -> None:
+    calls: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            return _retrieve_reply(request)
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=BrokenStream(b'{"id'))
+
+    response = call(handler, "/v1/messages", anthropic_request(HDFS_LOG))
+    assert response.status_code == 502 and response.json()["error"]["type"] == "api_error"
+
+
+@pytest.mark.parametrize("retrieval", [True, False])
+def test_first_body_breaking_is_a_provider_error(retrieval: bool) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=BrokenStream(b'{"id"'))
+
+    response = call(handler, "/v1/chat/completions", openai_request(HDFS_LOG), retrieval=retrieval)
+    assert response.status_code == 502
+    assert "upstream unreachable" in response.json()["error"]["message"]
