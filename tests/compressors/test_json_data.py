@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -212,3 +213,35 @@ def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
     assert rows[0]["labels"] == [{"name": "bug", "color": "d73a4a"}, {"name": "docs", "color": "0075ca"}]  # n=1
     assert rows[1]["labels"] == [{"name": "bug", "color": "d73a4a"}]
     assert rows[2]["milestone"] is None and rows[1]["milestone.title"] == "v2.0"
+
+
+def test_documents_it_cannot_carry_exactly_are_refused() -> None:
+    big = [{"account": 123456789012345678901234 + i, "name": f"n{i}"} for i in range(20)]
+    own_key = {"_headroom": "the user's own field", "rows": customer_rows(50)}
+    for value in (big, own_key):
+        segment = Segment(json.dumps(value), SegmentContext(), ContentKind.JSON)
+        with pytest.raises(ValueError):
+            CRUSHER.compress(segment)  # the pipeline turns this into "left untouched" + diagnostic
+
+
+def test_real_dotted_keys_are_not_confused_with_nested_fields() -> None:
+    rows = [{"a": {"b": i}, "a.b": f"literal {i * i % 7}x{i}", "id": i} for i in range(10)]
+    out, result = crush(rows)
+    assert not result.lossy
+    rebuilt = as_dicts(out)
+    assert [r["a"] for r in rebuilt] == [{"b": i} for i in range(10)]
+    assert [r["a.b"] for r in rebuilt] == [f"literal {i * i % 7}x{i}" for i in range(10)]
+
+
+def test_shortened_fields_carry_a_marker_when_the_root_is_not_an_object() -> None:
+    issues = [
+        {"n": 1, "body": FILLER * 4 + "The crash is in parse_header() since 3.11.2. " + FILLER},
+        {"m": 2, "body": FILLER * 4 + "Nothing else to add here. " + FILLER},
+        "a plain string element",
+    ]
+    segment = Segment(json.dumps(issues), SegmentContext(user_query="parse_header crash"), ContentKind.JSON)
+    result = CRUSHER.compress(segment)
+    out = json.loads(result.text)
+    assert isinstance(out, list) and result.lossy
+    assert all(find_refs(item["body"]) == [segment.ref] for item in out[:2] if "…" in item["body"])
+    assert any("…" in item["body"] for item in out[:2])

@@ -161,7 +161,8 @@ def select_rows(
         if counts[key] > 1:
             duplicates[str(len(kept) - 1)] = counts[key]
 
-    dropped = [i for i in range(n) if i not in set(kept)]
+    kept_set = set(kept)
+    dropped = [i for i in range(n) if i not in kept_set]
     summary = f"{len(dropped)} of {n} rows omitted"
     id_column = _id_column(rows, columns)
     if id_column and dropped:

@@ -54,16 +54,17 @@ class JsonCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         value = orjson.loads(segment.text)
-        # The document's own note can announce elisions only if its root becomes an object.
-        root_is_object = isinstance(value, dict) or (
-            isinstance(value, list) and len(value) >= self.options.min_rows and all(isinstance(v, dict) for v in value)
-        )
-        field_markers = not root_is_object
-        shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=field_markers)
+        _check_faithful(value)
         crusher = _Crusher(self.options, segment)
+        shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=False)
         out = crusher.crush(shortened)
+        if fields_shortened and not isinstance(out, dict):
+            # No object at the root to carry the note: each shortened field gets its own marker.
+            crusher = _Crusher(self.options, segment)
+            shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=True)
+            out = crusher.crush(shortened)
         notes_for_root = list(crusher.legend)
-        if fields_shortened and not field_markers:
+        if fields_shortened and isinstance(out, dict):
             notes_for_root.append(marker(f"… in {fields_shortened} text fields marks omitted sentences", segment.ref))
         if notes_for_root and isinstance(out, dict):
             head = [out[META_KEY]] if out.get(META_KEY) else []
@@ -74,6 +75,24 @@ class JsonCompressor:
             return Compressed(text, notes=notes)
         every_row = _Crusher(self.options, segment, select=False).crush(value)
         return Compressed(text, lossy=True, notes=notes, lossless_text=orjson.dumps(every_row).decode())
+
+
+def _check_faithful(value: Any) -> None:
+    """Refuse documents this compressor cannot reproduce faithfully (the pipeline then keeps the
+    original): integers beyond 64 bits, which the parser reads as floats, and documents that
+    already use headroom's note key."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, float):
+            if node.is_integer() and abs(node) >= 2**53:
+                raise ValueError("integer too large to carry exactly through the JSON parser")
+        elif isinstance(node, dict):
+            if META_KEY in node:
+                raise ValueError(f"the document already uses the key {META_KEY!r}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_markers: bool) -> tuple[Any, int]:
@@ -118,6 +137,18 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
     return rebuild(value), len(changed)
 
 
+def _all_keys(node: Any) -> list[str]:
+    """Every key of a row's nested objects (not inside lists: those are never flattened)."""
+    keys: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            keys.extend(current)
+            stack.extend(v for v in current.values() if isinstance(v, dict))
+    return keys
+
+
 class _Crusher:
     """One compression run over one JSON document."""
 
@@ -155,7 +186,7 @@ class _Crusher:
     def _table(self, rows: list[dict[str, Any]]) -> Any:
         self.tables += 1
         self.rows_in += len(rows)
-        flat = [self._flatten(row) for row in rows]
+        flat = self._flat_rows(rows)
         columns = list(dict.fromkeys(key for row in flat for key in row))
         # Columns present in exactly the same rows form a group (nested objects that are null in
         # some rows give such groups); derived and lookup columns are found within a group, so a
@@ -294,6 +325,13 @@ class _Crusher:
                 out[name] = value
         return out
 
+    def _flat_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with nested objects as dotted columns, unless a dotted name would be ambiguous
+        (a real key containing "." could collide): then the rows stay as they are."""
+        if any("." in key for row in rows for key in _all_keys(row)):
+            return [dict(row) for row in rows]
+        return [self._flatten(row) for row in rows]
+
     @staticmethod
     def _constant_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
         constants: dict[str, Any] = {}
@@ -360,8 +398,12 @@ class _Crusher:
 
     @staticmethod
     def _columnar_pays(rows: list[dict[str, Any]], columns: list[str]) -> bool:
-        # Column names repeat once per row in object form and once in all in columnar form.
-        return len(rows) >= 2 and bool(columns)
+        # Column names repeat once per row in object form and once in all in columnar form; the
+        # wrapper object costs ~30 characters.
+        if len(rows) < 2 or not columns:
+            return False
+        key_chars = sum(len(c) + 3 for c in columns)
+        return key_chars * (len(rows) - 1) > 30
 
     def _maybe_select_rows(self, rows: list[dict[str, Any]], columns: list[str], uniform: bool) -> RowSelection | None:
         if not self.select or len(rows) < self.options.row_selection_min_rows:
