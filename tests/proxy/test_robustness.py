@@ -34,10 +34,12 @@ class BrokenStream(httpx.AsyncByteStream):
         raise httpx.ReadError("connection reset")
 
 
-def call(handler: Handler, path: str, body: Any, **overrides: Any) -> httpx.Response:
-    """One request through a fresh proxy app whose upstream is `handler`."""
+def call(handler: Handler, path: str, body: Any, apps: list[Any] | None = None, **overrides: Any) -> httpx.Response:
+    """One request through a fresh proxy app whose upstream is `handler` (appended to `apps`)."""
     config = ProxyConfig(anthropic_upstream="http://up", openai_upstream="http://up", **overrides)
     app = build_app(config, store=MemoryStore(), transport=httpx.MockTransport(handler))
+    if apps is not None:
+        apps.append(app)
     content = body if isinstance(body, bytes) else orjson.dumps(body)
 
     async def go() -> httpx.Response:
@@ -98,3 +100,45 @@ def test_first_body_breaking_is_a_provider_error(retrieval: bool) -> None:
     response = call(handler, "/v1/chat/completions", openai_request(HDFS_LOG), retrieval=retrieval)
     assert response.status_code == 502
     assert "upstream unreachable" in response.json()["error"]["message"]
+
+
+# -- findings 2 and 3: bodies orjson cannot write back faithfully go out untouched ----------
+
+
+def _recording(received: list[bytes]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        message = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "stop_reason": "end_turn"}
+        return httpx.Response(200, json=message)
+
+    return handler
+
+
+def _with_tool_input(value: str) -> bytes:
+    """An Anthropic request (with a compressible tool result) whose earlier tool call's input is
+    the raw JSON `value`."""
+    body = orjson.dumps(anthropic_request(HDFS_LOG))
+    return body.replace(b'"input":{"limit":200}', b'"input":{"limit":' + value.encode() + b"}")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["123456789012345678901234567890", "-9223372036854775809", "[" * 300 + "1" + "]" * 300],
+    ids=["wide-int", "below-int64", "deep"],
+)
+def test_unfaithful_round_trip_forwards_the_original_bytes(value: str) -> None:
+    body = _with_tool_input(value)
+    assert body.count(value.encode()) == 1
+    received: list[bytes] = []
+    apps: list[Any] = []
+    response = call(_recording(received), "/v1/messages", body, apps)
+    assert response.status_code == 200
+    assert received == [body]
+    assert sum(apps[0].state.proxy.metrics.fail_open.values()) == 1  # counted
+
+
+def test_long_digit_strings_still_compress() -> None:
+    body = _with_tool_input('"1234567890123456789012345"')  # a long number inside a string: fine
+    received: list[bytes] = []
+    assert call(_recording(received), "/v1/messages", body).status_code == 200
+    assert len(received[0]) < len(body) and b'"1234567890123456789012345"' in received[0]

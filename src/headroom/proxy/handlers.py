@@ -11,12 +11,12 @@ from typing import Any
 
 import anyio
 import httpx
-import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
 from headroom.proxy._dialects import DIALECTS, declares_tools
+from headroom.proxy._json import dumps, parse
 from headroom.proxy.cache_align import align_system
 from headroom.proxy.cache_stats import UsageTap, usage_from_body
 from headroom.proxy.compression import CompressionOutcome, RequestCompressor
@@ -94,14 +94,11 @@ def _upstream_path(path: str) -> str:
     return path[3:] if path.startswith("/v1/v1/") else path
 
 
-def _parse(body: bytes, content_type: str) -> dict[str, Any] | None:
-    if content_type and "json" not in content_type.lower():
-        return None  # not ours to read: forwarded as sent
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
+def _rewritten(payload: dict[str, Any], body: bytes) -> tuple[dict[str, Any] | None, bytes, str | None]:
+    """The payload and its new bytes; or, when it cannot be written back, no payload (the
+    request goes out as the client sent it) and the fail-open reason."""
+    dumped = dumps(payload)
+    return (None, body, "unserializable") if dumped is None else (payload, dumped, None)
 
 
 async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool = True) -> Response | Exchange:
@@ -116,15 +113,16 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     provider = "anthropic" if api == "anthropic" else "openai"
     url = state.upstream.url(provider, _upstream_path(request.url.path), request.url.query)
     headers = state.upstream.request_headers(request.headers.raw, identity=True)
-    payload = _parse(body, request.headers.get("content-type", ""))
+    payload, refused = parse(body, request.headers.get("content-type", ""))
     if payload is not None and api == "anthropic" and state.config.cache_align and state.config.mode is Mode.OPTIMIZE:
         aligned = align_system(payload)
         if aligned is not None:
-            payload, body = aligned, orjson.dumps(aligned)
+            payload, body, refused = _rewritten(aligned, body)
     previous = payload.get("previous_response_id") if payload is not None and api == "responses" else None
     if isinstance(previous, str) and previous in state.aliases:
-        payload = {**payload, "previous_response_id": state.aliases[previous]}  # type: ignore[dict-item]
-        body = orjson.dumps(payload)
+        payload, body, refused = _rewritten({**payload, "previous_response_id": state.aliases[previous]}, body)
+    if refused is not None:
+        state.metrics.failed_open(refused)
     model = payload.get("model") if payload is not None and isinstance(payload.get("model"), str) else None
 
     async def run(send: Send) -> None:
@@ -143,7 +141,12 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             if offered is not None:
                 sent, retrieval = offered, loop
             if outcome.changed or offered is not None:
-                outgoing = orjson.dumps(sent)
+                dumped = dumps(sent)
+                if dumped is None:  # nested too deep to write back: the client's bytes, untouched
+                    state.metrics.failed_open("unserializable")
+                    sent, retrieval = payload, False
+                else:
+                    outgoing = dumped
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
         state.metrics.overhead((time.perf_counter() - started) * 1000)
