@@ -11,9 +11,8 @@ import base64
 import gzip
 import importlib.util
 import threading
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
-from unittest import mock
 
 import tiktoken
 
@@ -40,34 +39,39 @@ def _load_ranks(name: str) -> dict[bytes, int]:
 
 
 _LOAD_LOCK = threading.Lock()
+_BUILT: dict[str, tiktoken.Encoding] = {}
 
 
 def get_encoding(name: str = DEFAULT_ENCODING) -> tiktoken.Encoding:
-    """The encoding, built once per process even when many threads ask at once (~0.5 s each)."""
-    with _LOAD_LOCK:
-        return _build_encoding(name)
-
-
-@cache
-def _build_encoding(name: str) -> tiktoken.Encoding:
-    """A tiktoken Encoding built from the packaged ranks.
+    """The encoding, built once per process even when many threads ask at once (~0.5 s each).
 
     The regex and special tokens come from tiktoken's own definition of the encoding; only
-    its download of the ranks is replaced by the packaged file.
-    """
+    its download of the ranks is replaced by the packaged file."""
+    encoding = _BUILT.get(name)
+    if encoding is not None:
+        return encoding
     if name not in _SUPPORTED:
         raise ValueError(f"unsupported encoding {name!r}; choose one of {_SUPPORTED}")
-    from tiktoken_ext import openai_public
+    with _LOAD_LOCK:
+        if name not in _BUILT:
+            from tiktoken_ext import openai_public
 
-    ranks = _load_ranks(name)
-    with mock.patch.object(openai_public, "load_tiktoken_bpe", return_value=ranks):
-        spec = getattr(openai_public, name)()
-    return tiktoken.Encoding(
-        name=spec["name"],
-        pat_str=spec["pat_str"],
-        mergeable_ranks=spec["mergeable_ranks"],
-        special_tokens=spec["special_tokens"],
-    )
+            ranks = _load_ranks(name)
+            # tiktoken's definition fetches the ranks over the network; hand it ours instead,
+            # under the lock, and put its loader back whatever happens.
+            loader = openai_public.load_tiktoken_bpe
+            openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks
+            try:
+                spec = getattr(openai_public, name)()
+            finally:
+                openai_public.load_tiktoken_bpe = loader
+            _BUILT[name] = tiktoken.Encoding(
+                name=spec["name"],
+                pat_str=spec["pat_str"],
+                mergeable_ranks=spec["mergeable_ranks"],
+                special_tokens=spec["special_tokens"],
+            )
+        return _BUILT[name]
 
 
 def encoding_for_model(model: str | None) -> str:

@@ -139,11 +139,7 @@ class UnitCollector:
             self._piece(path, content, context, role)
         elif isinstance(content, list):
             for j, part in enumerate(content):
-                if (
-                    isinstance(part, dict)
-                    and part.get("type") in text_types
-                    and isinstance(part.get("text"), str)
-                ):
+                if isinstance(part, dict) and part.get("type") in text_types and isinstance(part.get("text"), str):
                     self._piece((*path, j, "text"), part["text"], context, role)
 
     def _piece(self, path: Path, text: str, context: SegmentContext | None, role: str) -> None:

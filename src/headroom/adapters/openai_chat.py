@@ -56,7 +56,7 @@ class OpenAIChatAdapter:
                 # The latest user turn is never altered; earlier large user documents may be.
                 context = SegmentContext(user_query=user_query) if i != latest_user else None
                 collect.content(path, content, context, "document")
-                user_query = message_text(content)
+                user_query = message_text(content) or user_query  # an image-only turn keeps the last question
             else:  # system, developer, unknown roles: never altered
                 if role not in ("system", "developer"):
                     collect.note(f"messages[{i}]: unknown role {str(role)[:40]!r} left untouched")

@@ -52,17 +52,11 @@ class OpenAIResponsesAdapter:
             elif kind in _OUTPUTS:
                 name, args = calls.get(str(item.get("call_id")), (None, ""))
                 context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
-                collect.content(
-                    ("input", i, "output"), item.get("output"), context, "tool_result", _TEXT_PARTS
-                )
+                collect.content(("input", i, "output"), item.get("output"), context, "tool_result", _TEXT_PARTS)
             elif item.get("role") == "user":
                 context = SegmentContext(user_query=user_query) if i != latest_user else None
-                collect.content(
-                    ("input", i, "content"), item.get("content"), context, "document", _TEXT_PARTS
-                )
-                user_query = _text(item.get("content"))
+                collect.content(("input", i, "content"), item.get("content"), context, "document", _TEXT_PARTS)
+                user_query = _text(item.get("content")) or user_query
             elif "content" in item:
-                collect.content(
-                    ("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS
-                )
+                collect.content(("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS)
         return collect.result()

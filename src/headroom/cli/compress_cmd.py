@@ -51,7 +51,8 @@ def compress_command(
         output: object = result.request
         stats = result.stats
     else:  # plain text (or JSON that is not a request): compress it as one unit
-        text = raw.decode("utf-8", errors="replace")
+        # surrogateescape: undecodable bytes survive the round trip instead of becoming U+FFFD.
+        text = raw.decode("utf-8", errors="surrogateescape")
         pipeline = default_pipeline()
         wrapped = pipeline.compress_request({"messages": [{"role": "tool", "content": text}]}, "openai")
         output = wrapped.request["messages"][0]["content"]

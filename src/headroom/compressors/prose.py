@@ -194,7 +194,8 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     stems = [_word_stems(item.text) for item in live]
     df = {t: sum(t in s for s in stems) for t in terms}
     idf = {t: math.log(1 + len(live) / (1 + n)) for t, n in df.items() if n}
-    lexical = [sum(idf.get(t, 0.0) for t in s & terms) for s in stems]
+    # fsum: the sum must not depend on set iteration order (str hashes differ per process).
+    lexical = [math.fsum(idf.get(t, 0.0) for t in s & terms) for s in stems]
     top = max(lexical, default=0.0) or 1.0
     lexical = [v / top for v in lexical]
 

@@ -23,12 +23,12 @@ from headroom.segments import ContentKind
 __all__ = ["Detection", "detect"]
 
 
-
 @dataclass(frozen=True, slots=True)
 class Detection:
     kind: ContentKind
     language: str | None = None
     note: str | None = None  # why content that looked compressible is left alone
+
 
 _SNIFF_CHARS = 8_000
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
@@ -108,7 +108,7 @@ def detect(text: str, file_path: str | None = None) -> Detection:
     for kind, spec in _SNIFFERS:
         sniffer = _sniffer(spec)
         if sniffer is not None and sniffer(head):
-            return Detection(kind, note=note)
+            return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
     detect_language = _language_detector()
     # A path naming a source file settles it; otherwise fenced blocks mean a document with
     # code in it (markdown), and only then do content heuristics guess a language.
