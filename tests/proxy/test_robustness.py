@@ -5,6 +5,7 @@ never as a bare 500, and bodies the proxy cannot re-serialize faithfully go out 
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from headroom.ccr.markers import find_refs
 from headroom.proxy import ProxyConfig
 from headroom.proxy.app import build_app
 from tests.factories import anthropic_request, openai_request
+from tests.proxy._fake_wire import anthropic_events
 from tests.proxy.conftest import HDFS_LOG
 
 Handler = Callable[[httpx.Request], Any]
@@ -142,3 +144,44 @@ def test_long_digit_strings_still_compress() -> None:
     received: list[bytes] = []
     assert call(_recording(received), "/v1/messages", body).status_code == 200
     assert len(received[0]) < len(body) and b'"1234567890123456789012345"' in received[0]
+
+
+# -- finding 4: a body httpx decoded goes out without the upstream's content-encoding ---------
+
+MESSAGE = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "Decoded answer."}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 10, "output_tokens": 3},
+}
+
+
+def _gzipped(data: bytes, content_type: str) -> httpx.Response:
+    packed = gzip.compress(data)
+    headers = {"content-type": content_type, "content-encoding": "gzip", "content-length": str(len(packed))}
+    return httpx.Response(200, headers=headers, content=packed)
+
+
+@pytest.mark.parametrize("retrieval", [True, False])
+def test_gzipped_json_reaches_the_client_decoded(retrieval: bool) -> None:
+    data = orjson.dumps(MESSAGE)
+    response = call(
+        lambda r: _gzipped(data, "application/json"), "/v1/messages", anthropic_request(HDFS_LOG), retrieval=retrieval
+    )
+    assert response.status_code == 200
+    assert "content-encoding" not in response.headers
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.json()["content"][0]["text"] == "Decoded answer."
+
+
+def test_gzipped_stream_through_the_retrieval_loop() -> None:
+    events = b"".join(anthropic_events(MESSAGE, None))
+    response = call(
+        lambda r: _gzipped(events, "text/event-stream"), "/v1/messages", {**anthropic_request(HDFS_LOG), "stream": True}
+    )
+    assert response.status_code == 200 and "content-encoding" not in response.headers
+    assert b"Decoded answ" in response.content and b"message_stop" in response.content

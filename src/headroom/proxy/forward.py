@@ -89,14 +89,17 @@ def error_body(api: str, status: int, message: str, kind: str = "api_error") -> 
 
 
 def relay_headers(
-    headers: httpx.Headers, *, keep_length: bool = False, length: int | None = None
+    headers: httpx.Headers, *, keep_length: bool = False, length: int | None = None, decoded: bool = False
 ) -> list[tuple[bytes, bytes]]:
     """Upstream response headers for the client, minus hop-by-hop ones (raw, order kept).
     `keep_length` keeps the upstream's content-length (the body goes out unchanged); `length`
-    sets a new one (the body was rewritten)."""
+    sets a new one (the body was rewritten). `decoded`: the body goes out as httpx decoded it
+    (`aread`, `aiter_bytes`), so its content-encoding no longer applies."""
     out = []
     for key, value in headers.raw:
         name = key.decode("latin-1").lower()
+        if decoded and name == "content-encoding":
+            continue
         if (name == "content-length" and keep_length and length is None) or name not in _HOP_BY_HOP:
             out.append((key, value))
     if length is not None:

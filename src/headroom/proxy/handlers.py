@@ -200,12 +200,12 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
         usage = usage_from_body(body)
         if usage is not None:
             ctx.on_usage(usage)
-        await send_start(send, response.status_code, relay_headers(response.headers, keep_length=True))
+        await send_start(send, response.status_code, relay_headers(response.headers, length=len(body), decoded=True))
         await send_body(send, body, more=False)
         return
     result = await complete(ctx, request, response, body)
-    length = len(result.body) if result.rewritten else None
-    await send_start(send, result.status, relay_headers(result.headers, keep_length=True, length=length))
+    # `aread` undid any content-encoding: the length is the decoded body's.
+    await send_start(send, result.status, relay_headers(result.headers, length=len(result.body), decoded=True))
     await send_body(send, result.body, more=False)
 
 

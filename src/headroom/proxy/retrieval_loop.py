@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -64,8 +64,6 @@ class LoopResult:
     status: int
     headers: httpx.Headers
     body: bytes
-    rewritten: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 async def _answer(store: OriginalStore, calls: list[RetrieveCall]) -> list[tuple[RetrieveCall, str]]:
@@ -116,14 +114,14 @@ async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Respo
         except UpstreamUnavailable as exc:  # as if the client's own request had failed so
             log.warning("upstream %s during retrieval: %s", exc.reason, exc.detail)
             body = error_body(ctx.api, exc.status, exc.message)
-            return LoopResult(exc.status, httpx.Headers({"content-type": "application/json"}), body, rewritten=True)
+            return LoopResult(exc.status, httpx.Headers({"content-type": "application/json"}), body)
         usage = usage_from_body(body)
         if usage is not None:
             ctx.on_usage(usage)
         if response.status_code != 200:  # a failed continuation is the client's error now
             return LoopResult(response.status_code, response.headers, body)
     final = dialect.finish(earlier, data)
-    return LoopResult(response.status_code, response.headers, orjson.dumps(final), rewritten=True)
+    return LoopResult(response.status_code, response.headers, orjson.dumps(final))
 
 
 async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, send: Send) -> None:
@@ -131,12 +129,12 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
     dialect = DIALECTS[ctx.api]
     session = StreamSession(ctx.aliases)
     response = first
-    await send_start(send, first.status_code, relay_headers(first.headers))
+    await send_start(send, first.status_code, relay_headers(first.headers, decoded=True))
     while True:
         flt = round_filter(ctx.api, session, session.round < ctx.max_rounds)
         parser = SSEParser()
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in response.aiter_bytes():  # decoded: the events are read and rewritten
                 for event in parser.feed(chunk):
                     for out in flt.feed(event):
                         await send_body(send, out)
