@@ -16,7 +16,7 @@ from pathlib import Path
 
 import tiktoken
 
-__all__ = ["DEFAULT_ENCODING", "count_tokens", "encoding_for_model", "get_encoding"]
+__all__ = ["DEFAULT_ENCODING", "count_fragment_tokens", "count_tokens", "encoding_for_model", "get_encoding"]
 
 DEFAULT_ENCODING = "o200k_base"
 _SUPPORTED = ("o200k_base", "cl100k_base")
@@ -89,3 +89,9 @@ def count_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
     if not text:
         return 0
     return len(get_encoding(encoding).encode_ordinary(text))
+
+
+def count_fragment_tokens(text: str, encoding: str = DEFAULT_ENCODING) -> int:
+    """Exact count, uncached: for the many small pieces a compressor weighs (sentences, bodies),
+    which would only push whole units out of `count_tokens`' cache."""
+    return len(get_encoding(encoding).encode_ordinary(text)) if text else 0

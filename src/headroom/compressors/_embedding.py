@@ -23,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,9 +218,6 @@ class Encoder:
                 self._cache.popitem(last=False)
         return out
 
-    def token_count(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
-
     def clear_cache(self) -> None:
         """Forget cached embeddings (benchmarks measure first-sight cost with it)."""
         with self._lock:
@@ -263,9 +260,3 @@ def _load() -> Encoder | None:
     except Exception:  # a corrupt or unexpected model file must not break compression
         log.warning("prose: could not load the packaged model; using the lexical method", exc_info=True)
     return None
-
-
-def reset_for_tests(encoder: Any = None, loaded: bool = False) -> None:
-    """Forget the loaded encoder (tests simulate a missing extra with this)."""
-    global _encoder, _loaded
-    _encoder, _loaded = encoder, loaded

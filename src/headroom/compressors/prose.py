@@ -36,7 +36,7 @@ from headroom.compressors._sentences import Unit, UnitKind, split_units
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.passthrough import normalize_whitespace
 from headroom.segments import ContentKind, Segment, SegmentContext
-from headroom.tokens import count_tokens
+from headroom.tokens import count_fragment_tokens, count_tokens
 
 __all__ = ["ProseCompressor", "ProseOptions", "compress_prose_field", "compress_prose_fields"]
 
@@ -162,7 +162,7 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
             piece = text[unit.start : unit.end]
             hard = unit.kind is UnitKind.HEADING or bool(_HARD_FACT.search(piece))
             key = _NORMALIZE.sub(" ", piece.lower()).strip()
-            item = _Item(doc, unit, piece, count_tokens(piece), key, hard)
+            item = _Item(doc, unit, piece, count_fragment_tokens(piece), key, hard)
             item.soft = bool(_SOFT_FACT.search(piece))
             if specific is not None:
                 item.named = frozenset(m.lower() for m in specific.findall(piece))

@@ -33,7 +33,7 @@ from headroom.compressors._tree_sitter import (
 )
 from headroom.compressors.base import Compressed, register
 from headroom.segments import ContentKind, Segment, SegmentContext
-from headroom.tokens import count_tokens, get_encoding
+from headroom.tokens import count_fragment_tokens, count_tokens
 
 __all__ = ["CodeCompressor", "detect_language", "resolve_language"]
 
@@ -60,12 +60,13 @@ def _code_words(text: str) -> set[str]:
     """Words the user wrote as code: `snake_case`, CamelCase, `call(`, `obj.attr`, or a
     capitalized word mid-sentence ("why does Set evict...") — even when they are stopwords."""
     found: set[str] = set()
+    first_word_at = len(text) - len(text.lstrip())
     for match in _WORD.finditer(text):
         word, start = match.group(0), match.start()
         if _QUALIFIER.match(text, match.end()):
             continue  # `Queue` in `Queue.get_nowait`: the user means the method
         before = text[max(0, start - 2) : start]
-        sentence_start = not text[:start].strip() or re.search(r"[.!?:]\s+$|\n\s*$", before) is not None
+        sentence_start = start <= first_word_at or re.search(r"[.!?:]\s+$|\n\s*$", before) is not None
         if (
             "_" in word.strip("_")
             or any(c.isupper() for c in word[1:])
@@ -121,11 +122,6 @@ def _render(lines: list[str], prefixes: tuple[str, ...] | None, edits: list[Edit
     return "\n".join(out)
 
 
-def _count(text: str) -> int:
-    # Uncached: per-body counts would only churn the shared count_tokens cache.
-    return len(get_encoding().encode_ordinary(text)) if text else 0
-
-
 @register
 class CodeCompressor:
     name: ClassVar[str] = "code"
@@ -166,7 +162,7 @@ class CodeCompressor:
             _protected_names(segment.context),
             segment.ref,
             numbered.first_number if numbered else 1,
-            _count,
+            count_fragment_tokens,
         )
         notes = dict(counters)
         notes["line_numbers"] = int(numbered is not None)
