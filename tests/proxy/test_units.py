@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 import pytest
 
 from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body, usage_from_mapping
@@ -145,3 +146,12 @@ def test_a_rewritten_unit_counts_as_a_change_even_at_equal_tokens() -> None:
 
     assert outcome("whitespace").changed  # sent rewritten on every turn, not only when others change
     assert not outcome("passthrough").changed
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c"])
+def test_sse_lines_split_only_on_cr_and_lf(separator: str) -> None:
+    text = f"before{separator}after"
+    raw = b"event: content_block_delta\ndata: " + orjson.dumps({"delta": {"text": text}}) + b"\n\n"
+    (event,) = SSEParser().feed(raw)
+    assert event.event == "content_block_delta"
+    assert event.json() == {"delta": {"text": text}}

@@ -16,6 +16,9 @@ import orjson
 __all__ = ["SSEEvent", "SSEParser", "encode_event"]
 
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+# SSE lines end only in CRLF, CR or LF; `str.splitlines` would also split on U+2028, U+2029,
+# U+0085 and others, which JSON strings carry unescaped.
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(slots=True)
@@ -37,7 +40,7 @@ class SSEEvent:
 def _parse(raw: bytes) -> SSEEvent:
     event: str | None = None
     data: list[str] = []
-    for line in raw.decode("utf-8", "replace").splitlines():
+    for line in _LINE_END.split(raw.decode("utf-8", "replace")):
         if not line or line.startswith(":"):
             continue
         field, _, value = line.partition(":")
