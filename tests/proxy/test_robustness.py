@@ -185,3 +185,49 @@ def test_gzipped_stream_through_the_retrieval_loop() -> None:
     )
     assert response.status_code == 200 and "content-encoding" not in response.headers
     assert b"Decoded answ" in response.content and b"message_stop" in response.content
+
+
+# -- finding 6: an upstream that breaks mid-stream ends the client's stream with an error -----
+
+
+def _broken_sse(*events: bytes) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=BrokenStream(*events))
+
+    return handler
+
+
+@pytest.mark.parametrize("retrieval", [True, False])
+@pytest.mark.parametrize("partial", [b"", b'event: content_block_delta\ndata: {"type":"content_bl'])
+def test_anthropic_stream_broken_mid_way_ends_in_an_error_event(retrieval: bool, partial: bytes) -> None:
+    events = anthropic_events(MESSAGE, None)[:4]
+    request = {**anthropic_request(HDFS_LOG), "stream": True}
+    response = call(_broken_sse(*events, partial), "/v1/messages", request, retrieval=retrieval)
+    assert response.status_code == 200
+    assert response.content.startswith(events[0])
+    tail = response.content.rsplit(b"\n\n", 2)[-2]
+    assert tail.startswith(b"event: error\ndata: ") and b"upstream stream broke (ReadError)" in tail
+
+
+@pytest.mark.parametrize("retrieval", [True, False])
+def test_chat_stream_broken_mid_way_ends_in_an_error_and_done(retrieval: bool) -> None:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}
+    first = b"data: " + orjson.dumps(chunk) + b"\n\n"
+    request = {**openai_request(HDFS_LOG), "stream": True}
+    response = call(_broken_sse(first), "/v1/chat/completions", request, retrieval=retrieval)
+    assert response.content.startswith(first)
+    assert response.content.endswith(b"data: [DONE]\n\n")
+    assert b'"error":{"message":"headroom proxy: upstream stream broke (ReadError)"' in response.content
+
+
+def test_responses_error_event_carries_the_next_sequence_number() -> None:
+    events = [
+        b"event: response.created\ndata: "
+        + orjson.dumps({"type": "response.created", "sequence_number": n, "response": {"id": "r"}})
+        + b"\n\n"
+        for n in range(3)
+    ]
+    request = {"model": "gpt-5", "input": "hi", "stream": True}
+    response = call(_broken_sse(*events), "/v1/responses", request)
+    error = response.content.rsplit(b"\n\n", 2)[-2].split(b"data: ", 1)[1]
+    assert orjson.loads(error)["type"] == "error" and orjson.loads(error)["sequence_number"] == 3

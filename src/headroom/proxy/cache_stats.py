@@ -87,10 +87,17 @@ class UsageTap:
         self._parser = SSEParser()
         self._fields: dict[str, Any] = {}
         self._seen = False
+        self.events = 0  # complete events seen (the next Responses sequence number)
 
     def feed(self, chunk: bytes) -> None:
         for event in self._parser.feed(chunk):
+            self.events += 1
             self.observe(event)
+
+    @property
+    def partial(self) -> bool:
+        """The stream so far ends inside an event."""
+        return self._parser.pending
 
     def observe(self, event: SSEEvent) -> None:
         if '"usage"' not in event.data:

@@ -202,8 +202,15 @@ async def close_quietly(response: httpx.Response) -> None:
             log.debug("closing upstream response: %s", type(exc).__name__)
 
 
-async def relay_raw(send: Send, response: httpx.Response, on_chunk: Callable[[bytes], None] | None = None) -> None:
-    """Stream an upstream response to the client exactly as it arrives."""
+async def relay_raw(
+    send: Send,
+    response: httpx.Response,
+    on_chunk: Callable[[bytes], None] | None = None,
+    on_break: Callable[[str], bytes] | None = None,
+) -> None:
+    """Stream an upstream response to the client exactly as it arrives. If the upstream breaks
+    mid-body, `on_break(message)` gives the last bytes for the client (an SSE error event), so a
+    stream does not just stop as if it had ended."""
     await send_start(send, response.status_code, relay_headers(response.headers, keep_length=True))
     try:
         async for chunk in response.aiter_raw():
@@ -212,6 +219,8 @@ async def relay_raw(send: Send, response: httpx.Response, on_chunk: Callable[[by
             await send_body(send, chunk)
     except httpx.HTTPError as exc:  # upstream broke mid-body: end the client's body too
         log.warning("upstream stream broke: %s", type(exc).__name__)
+        if on_break is not None:
+            await send_body(send, on_break(f"headroom proxy: upstream stream broke ({type(exc).__name__})"))
     finally:
         await close_quietly(response)
     await send_body(send, b"", more=False)

@@ -175,7 +175,13 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                     await stream(ctx, sent, response, send)
                 else:
                     tap = UsageTap()
-                    await relay_raw(send, response, tap.feed)
+
+                    def broke(message: str) -> bytes:
+                        # An unfinished event is closed first, or the error would merge into it.
+                        head = b"\n\n" if tap.partial else b""
+                        return head + DIALECTS[api].stream_error(message, tap.events)
+
+                    await relay_raw(send, response, tap.feed, broke)
                     if tap.usage is not None:
                         ctx.on_usage(tap.usage)
             elif response.status_code == 200 and "json" in content_type:

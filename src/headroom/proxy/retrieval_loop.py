@@ -141,8 +141,10 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
             for event in parser.flush():
                 for out in flt.feed(event):
                     await send_body(send, out)
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError as exc:  # the client is told, rather than seeing the stream just stop
             log.warning("upstream stream broke: %s", type(exc).__name__)
+            message = f"headroom proxy: upstream stream broke ({type(exc).__name__})"
+            await send_body(send, dialect.stream_error(message, session.seq))
             break
         finally:
             await close_quietly(response)

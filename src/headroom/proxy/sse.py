@@ -74,6 +74,11 @@ class SSEParser:
         self._scan = len(self._buffer)
         return events
 
+    @property
+    def pending(self) -> bool:
+        """Bytes of an unfinished event are buffered."""
+        return bool(self._buffer.strip())
+
     def flush(self) -> list[SSEEvent]:
         """The trailing event of a stream that ended without a blank line."""
         if not self._buffer.strip():
