@@ -81,6 +81,9 @@ class Segment:
     # A part of a larger unit (a code block inside a markdown document) points its markers at
     # the whole unit's original, which is what the pipeline stores.
     parent_ref: str | None = None
+    # Line number of this text's first line within the stored original (for a part, where the
+    # part starts), so markers citing line ranges match what retrieval by `lines` returns.
+    first_line: int = 1
 
     @cached_property
     def ref(self) -> str:

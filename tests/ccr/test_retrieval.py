@@ -206,3 +206,16 @@ def test_execute_retrieve_call_accepts_both_argument_spellings() -> None:
 def test_execute_retrieve_call_explains_bad_arguments(arguments: Any) -> None:
     text = execute_retrieve_call(MemoryStore(), arguments)
     assert text.startswith(TOOL_NAME) and "ref" in text
+
+
+def test_lines_of_a_numbered_read_are_the_numbers_it_shows() -> None:
+    from headroom.ccr.base import MemoryStore as _Memory
+    from headroom.ccr.retrieval import retrieve as _retrieve
+
+    store = _Memory()
+    numbered = "\n".join(f"{n:6d}\tvalue = {n}" for n in range(100, 181))
+    store.put("h_00000000000a", numbered)
+    result = _retrieve(store, "h_00000000000a", lines="120-122")
+    assert result.text.split("\n") == [f"{n:6d}\tvalue = {n}" for n in (120, 121, 122)]
+    outside = _retrieve(store, "h_00000000000a", lines="5-9")
+    assert outside.text == "" and "outside" in outside.message

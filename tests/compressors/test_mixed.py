@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
-from headroom import CompressConfig, Pipeline
+from headroom import CompressConfig, Pipeline, retrieve
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.compressors.mixed import looks_mixed, split_fenced
@@ -46,3 +47,24 @@ def test_blocks_compressed_and_text_kept() -> None:
     assert refs == [report.ref]
     stored = store.get(refs[0])
     assert stored is not None and stored.text == DOC
+
+
+def test_code_block_markers_cite_lines_of_the_whole_document() -> None:
+    body = "\n".join(
+        f"def handler_{i}(event, context):\n"
+        + "".join(f"    value_{j} = compute_step_{j}(event, context, {i}, {j})\n" for j in range(12))
+        + "    return value_0\n"
+        for i in range(12)
+    )
+    doc = "# Handlers\n\nThe module below is generated.\n\n```python\n" + body + "```\n\nEnd of the report.\n"
+    store = MemoryStore()
+    text, report = Pipeline(CompressConfig(), store).compress_text(doc)
+    assert report.compressor == "mixed" and report.ref
+    cited = re.search(r"lines (\d+)-(\d+)", text)
+    assert cited is not None
+    first, last = int(cited.group(1)), int(cited.group(2))
+    original_lines = doc.split("\n")
+    # The cited range is inside the code block of the document, and retrieval returns exactly it.
+    assert original_lines[first - 2].startswith("def handler_")
+    result = retrieve(report.ref, lines=f"{first}-{last}", store=store)
+    assert result.text == "\n".join(original_lines[first - 1 : last])

@@ -74,6 +74,14 @@ def _describe(sel: Selection, unit: str, query: str, ref: str) -> str:
     return f"{ref}: no {unit} of {sel.total} match {query!r}; call again without query for the whole original"
 
 
+def _numbering_shift(lines: list[str]) -> int:
+    """How far the line numbers shown in a numbered file read are from plain line counting."""
+    from headroom.compressors._tree_sitter import split_line_numbers  # no tree-sitter import
+
+    numbered = split_line_numbers(lines)
+    return numbered.first_number - 1 if numbered is not None else 0
+
+
 def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: str | None = None) -> RetrievalResult:
     """The original stored under `ref`: whole, a line range (`lines="120-164"`), or the JSON rows /
     text lines matching `query`. With both, the query searches within the line range."""
@@ -94,17 +102,20 @@ def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: st
 
     if lines_spec:
         all_lines = original.split("\n")
-        bounds = parse_line_range(lines_spec, len(all_lines))
+        # A numbered file read (`cat -n` of lines 100-180) is addressed by the numbers it shows,
+        # which are the numbers the markers cite.
+        shift = _numbering_shift(all_lines)
+        last_number = len(all_lines) + shift
+        bounds = parse_line_range(lines_spec, last_number)
         if bounds is None:
             return RetrievalResult(True, ref, "", f"{ref}: cannot read lines={lines_spec!r}; use e.g. '120-164'")
-        first, last = max(1, bounds[0]), min(len(all_lines), bounds[1])
+        first, last = max(1 + shift, bounds[0]), min(last_number, bounds[1])
         if first > last:
-            return RetrievalResult(
-                True, ref, "", f"{ref}: lines {lines_spec} are outside the original ({len(all_lines)} lines)"
-            )
-        chunk = all_lines[first - 1 : last]
+            span = f"{1 + shift}-{last_number}"
+            return RetrievalResult(True, ref, "", f"{ref}: lines {lines_spec} are outside the original (lines {span})")
+        chunk = all_lines[first - 1 - shift : last - shift]
         if not terms:
-            head = f"{ref}: lines {first}-{last} of {len(all_lines)}"
+            head = f"{ref}: lines {first}-{last} of {last_number}"
             return RetrievalResult(True, ref, "\n".join(chunk), head)
         sel = select_lines(chunk, first, terms)
         return RetrievalResult(True, ref, sel.text, _describe(sel, "lines", query, ref) + f" (in {first}-{last})")

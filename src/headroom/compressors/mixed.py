@@ -68,7 +68,9 @@ class MixedCompressor:
         out: list[str] = []
         lossy = False
         parts_compressed = 0
+        line = segment.first_line
         for part, info in split_fenced(segment.text):
+            part_line, line = line, line + part.count("\n")
             if len(part) < _MIN_PART_CHARS:
                 out.append(part)
                 continue
@@ -83,7 +85,7 @@ class MixedCompressor:
             if compressor is None or compressor.name == self.name:
                 out.append(part)
                 continue
-            piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref)
+            piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref, first_line=part_line)
             try:
                 result = compressor.compress(piece)
             except Exception:  # one bad block must not cost the others their compression

@@ -161,7 +161,7 @@ class CodeCompressor:
             language,
             _protected_names(segment.context),
             segment.ref,
-            numbered.first_number if numbered else 1,
+            numbered.first_number if numbered else segment.first_line,
             count_fragment_tokens,
         )
         notes = dict(counters)
