@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, file_path_from_arguments
+from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
 from headroom.segments import SegmentContext
 
 __all__ = ["AnthropicAdapter"]
@@ -13,15 +13,10 @@ __all__ = ["AnthropicAdapter"]
 
 def _human_text(content: Any) -> str:
     """What the human wrote in a user turn (text blocks only, not tool results)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            b["text"]
-            for b in content
-            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
-        )
-    return ""
+    return content_text(content, _TEXT_BLOCKS)
+
+
+_TEXT_BLOCKS = frozenset({"text"})
 
 
 class AnthropicAdapter:

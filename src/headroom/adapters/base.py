@@ -22,6 +22,7 @@ __all__ = [
     "RequestSplit",
     "Unit",
     "arguments_text",
+    "content_text",
     "file_path_from_arguments",
     "replace_paths",
 ]
@@ -74,6 +75,22 @@ def replace_paths(request: Mapping[str, Any], replacements: Mapping[Path, str]) 
             node = child
         node[path[-1]] = text
     return result
+
+
+def content_text(content: Any, text_types: frozenset[str] | None = None) -> str:
+    """The text of a message's content: a string, or the `text` of its typed parts (only parts
+    whose `type` is in `text_types`, when given)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"]
+            for part in content
+            if isinstance(part, dict)
+            and isinstance(part.get("text"), str)
+            and (text_types is None or part.get("type") in text_types)
+        )
+    return ""
 
 
 def arguments_text(arguments: Any) -> str:

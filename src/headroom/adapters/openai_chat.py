@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, file_path_from_arguments
+from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
 from headroom.segments import SegmentContext
 
-__all__ = ["OpenAIChatAdapter", "message_text"]
-
-
-def message_text(content: Any) -> str:
-    """The text of a message's content: a string or a list of content parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
+__all__ = ["OpenAIChatAdapter"]
 
 
 class OpenAIChatAdapter:
@@ -56,7 +45,7 @@ class OpenAIChatAdapter:
                 # The latest user turn is never altered; earlier large user documents may be.
                 context = SegmentContext(user_query=user_query) if i != latest_user else None
                 collect.content(path, content, context, "document")
-                user_query = message_text(content) or user_query  # an image-only turn keeps the last question
+                user_query = content_text(content) or user_query  # an image-only turn keeps the last question
             else:  # system, developer, unknown roles: never altered
                 if role not in ("system", "developer"):
                     collect.note(f"messages[{i}]: unknown role {str(role)[:40]!r} left untouched")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, file_path_from_arguments
+from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
 from headroom.segments import SegmentContext
 
 __all__ = ["OpenAIResponsesAdapter"]
@@ -13,18 +13,6 @@ __all__ = ["OpenAIResponsesAdapter"]
 _TEXT_PARTS = frozenset({"input_text", "output_text", "text"})
 _CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
 _OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(
-            p["text"]
-            for p in content
-            if isinstance(p, dict) and p.get("type") in _TEXT_PARTS and isinstance(p.get("text"), str)
-        )
-    return ""
 
 
 class OpenAIResponsesAdapter:
@@ -56,7 +44,7 @@ class OpenAIResponsesAdapter:
             elif item.get("role") == "user":
                 context = SegmentContext(user_query=user_query) if i != latest_user else None
                 collect.content(("input", i, "content"), item.get("content"), context, "document", _TEXT_PARTS)
-                user_query = _text(item.get("content")) or user_query
+                user_query = content_text(item.get("content"), _TEXT_PARTS) or user_query
             elif "content" in item:
                 collect.content(("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS)
         return collect.result()
