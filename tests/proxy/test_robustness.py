@@ -29,11 +29,15 @@ class BrokenStream(httpx.AsyncByteStream):
 
     def __init__(self, *chunks: bytes) -> None:
         self.chunks = chunks
+        self.closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self.chunks:
             yield chunk
         raise httpx.ReadError("connection reset")
+
+    async def aclose(self) -> None:
+        self.closed = True
 
 
 def call(handler: Handler, path: str, body: Any, apps: list[Any] | None = None, **overrides: Any) -> httpx.Response:
@@ -231,3 +235,27 @@ def test_responses_error_event_carries_the_next_sequence_number() -> None:
     response = call(_broken_sse(*events), "/v1/responses", request)
     error = response.content.rsplit(b"\n\n", 2)[-2].split(b"data: ", 1)[1]
     assert orjson.loads(error)["type"] == "error" and orjson.loads(error)["sequence_number"] == 3
+
+
+# -- finding 7: a failed continuation during a stream is read, closed and reported ------------
+
+
+def test_streamed_continuation_error_with_a_broken_body_is_closed_and_reported() -> None:
+    calls: list[httpx.Request] = []
+    failed = BrokenStream(b'{"type":"error","error":{"type":"overloaded_error"')
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) > 1:
+            return httpx.Response(529, headers={"content-type": "application/json"}, stream=failed)
+        ref = find_refs(request.content.decode())[0]
+        block = {"type": "tool_use", "id": "toolu_r", "name": "headroom_retrieve", "input": {"ref": ref}}
+        message = {**MESSAGE, "content": [block], "stop_reason": "tool_use"}
+        events = b"".join(anthropic_events(message, None))
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=events)
+
+    response = call(handler, "/v1/messages", {**anthropic_request(HDFS_LOG), "stream": True})
+    assert len(calls) == 2 and failed.closed
+    tail = response.content.rsplit(b"\n\n", 2)[-2]
+    assert tail.startswith(b"event: error\n") and b"upstream returned 529 during retrieval" in tail
+    assert b"headroom_retrieve" not in response.content

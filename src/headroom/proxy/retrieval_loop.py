@@ -162,8 +162,12 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
             await send_body(send, dialect.stream_error(f"headroom: upstream {exc.reason} ({exc.detail})", session.seq))
             break
         if response.status_code != 200 or "event-stream" not in response.headers.get("content-type", ""):
-            detail = (await response.aread())[:2000].decode("utf-8", "replace")
-            await close_quietly(response)
+            try:  # closed even when the client leaves meanwhile (cancellation), or it would leak
+                detail = (await response.aread())[:2000].decode("utf-8", "replace")
+            except httpx.HTTPError as exc:
+                detail = f"({type(exc).__name__} reading the body)"
+            finally:
+                await close_quietly(response)
             message = f"upstream returned {response.status_code} during retrieval: {detail}"
             await send_body(send, dialect.stream_error(message, session.seq))
             break
