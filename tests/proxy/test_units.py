@@ -155,3 +155,12 @@ def test_sse_lines_split_only_on_cr_and_lf(separator: str) -> None:
     (event,) = SSEParser().feed(raw)
     assert event.event == "content_block_delta"
     assert event.json() == {"delta": {"text": text}}
+
+
+@pytest.mark.parametrize("last", [{"choices": []}, {"choices": [{"index": 0}]}, {"choices": None}, {}])
+def test_chat_finish_survives_a_last_round_without_a_message(last: dict) -> None:
+    from headroom.proxy._dialects import ChatDialect
+
+    result = ChatDialect().finish(["Looked it up. "], {"id": "c2", **last})
+    assert result["id"] == "c2"
+    assert result["choices"][0]["message"]["content"] == "Looked it up. "

@@ -174,7 +174,14 @@ class ChatDialect:
 
     def finish(self, earlier: list[Any], response: dict[str, Any]) -> dict[str, Any]:
         result = copy.deepcopy(response)
-        choice = result["choices"][0]
+        choices = result.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            # The last round had no choice (a filtered or odd answer): the earlier rounds' text
+            # is still the client's answer.
+            choices = result["choices"] = [{"index": 0, "finish_reason": "stop"}]
+        choice = choices[0]
+        if not isinstance(choice.get("message"), dict):
+            choice["message"] = {"role": "assistant", "content": None}
         message = choice["message"]
         calls = [
             c
