@@ -12,7 +12,21 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
-__all__ = ["ContentKind", "Segment", "SegmentContext", "content_ref"]
+__all__ = ["PATH_ARGUMENT_KEYS", "ContentKind", "Segment", "SegmentContext", "content_ref"]
+
+# Tool-call argument names that carry the file a tool reads (Read, open_file, view, ...).
+PATH_ARGUMENT_KEYS = (
+    "path",
+    "file_path",
+    "filePath",
+    "filepath",
+    "filename",
+    "file",
+    "target_file",
+    "absolute_path",
+    "notebook_path",
+    "uri",
+)
 
 
 class ContentKind(str, Enum):

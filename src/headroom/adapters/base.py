@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Protocol
 
 import orjson
 
-from headroom.segments import SegmentContext
+from headroom.segments import PATH_ARGUMENT_KEYS, SegmentContext
 
 __all__ = [
     "FormatAdapter",
@@ -105,9 +105,6 @@ def arguments_text(arguments: Any) -> str:
         return str(arguments)
 
 
-_PATH_KEYS = ("path", "file_path", "filepath", "file", "filename", "target_file", "notebook_path")
-
-
 def file_path_from_arguments(arguments: Any) -> str | None:
     """The file a tool call reads, if its arguments name one (Read/cat/open_file style tools)."""
     if isinstance(arguments, str):
@@ -117,7 +114,7 @@ def file_path_from_arguments(arguments: Any) -> str | None:
             return None
     if not isinstance(arguments, dict):
         return None
-    for key in _PATH_KEYS:
+    for key in PATH_ARGUMENT_KEYS:
         value = arguments.get(key)
         if isinstance(value, str) and value:
             return value

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from headroom.segments import PATH_ARGUMENT_KEYS
+
 __all__ = [
     "LANGUAGES",
     "NumberedLines",
@@ -46,7 +48,6 @@ _ALIASES: dict[str, str] = {
     "ts": "typescript", "golang": "go", "rs": "rust", "c++": "cpp", "cc": "cpp", "cxx": "cpp",
     "c": "cpp", "h": "cpp", "hpp": "cpp",
 }  # fmt: skip
-_PATH_KEYS = ("path", "file_path", "filePath", "filename", "file", "target_file", "absolute_path", "uri")
 
 
 def normalize_language(name: str | None) -> str | None:
@@ -80,7 +81,7 @@ def path_from_arguments(arguments: str | None) -> str | None:
     except (ValueError, TypeError):
         parsed = None
     if isinstance(parsed, dict):
-        for key in _PATH_KEYS:
+        for key in PATH_ARGUMENT_KEYS:
             value = parsed.get(key)
             if isinstance(value, str) and value:
                 return value
