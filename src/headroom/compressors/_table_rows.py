@@ -75,9 +75,7 @@ def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list
     text_columns = [c for c in columns if sum(is_text(row.get(c)) for row in rows) > len(rows) // 2]
     if not text_columns:
         return [], []
-    signatures = [
-        "\x1f".join(_template(_scalar_text(row.get(c)))[:120] for c in text_columns) for row in rows
-    ]
+    signatures = ["\x1f".join(_template(_scalar_text(row.get(c)))[:120] for c in text_columns) for row in rows]
     counts = Counter(signatures)
     limit = max(1, int(len(rows) * _RARE_SHARE))
     rare = [i for i, s in enumerate(signatures) if counts[s] <= limit]

@@ -23,9 +23,7 @@ def normalize_whitespace(text: str) -> str:
 @register
 class PassthroughCompressor:
     name: ClassVar[str] = "passthrough"
-    kinds: ClassVar[frozenset[ContentKind]] = frozenset(
-        {ContentKind.TEXT, ContentKind.MIXED, ContentKind.PROSE}
-    )
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.TEXT, ContentKind.MIXED, ContentKind.PROSE})
     priority: ClassVar[int] = 0
 
     def compress(self, segment: Segment) -> Compressed:
