@@ -62,3 +62,33 @@ def test_bad_mode_is_rejected() -> None:
         [sys.executable, "-m", "headroom.cli.main", "proxy", "--mode", "turbo"], capture_output=True, timeout=30
     )
     assert result.returncode != 0 and b"optimize, audit or off" in result.stderr
+
+
+def test_proxy_command_redacts_keys_in_its_logs(upstream: FakeUpstream, tmp_path) -> None:
+    """uvicorn configures logging while its Config is built: the redaction filter must be on its
+    handlers in the real command, not only in tests that build the app themselves."""
+    port = _free_port()
+    key = "sk-proj-Secret0Key0In0The0Query0CCCCCCCCCCCC"
+    command = [
+        *(sys.executable, "-m", "headroom.cli.main", "proxy", "--port", str(port), "--access-log"),
+        *("--store", "memory", "--openai-upstream", upstream.url, "--anthropic-upstream", upstream.url),  # type: ignore[attr-defined]
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/health")
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
+                time.sleep(0.05)
+        response = httpx.get(url + f"/v1/models?key={key}&api_key={key}", headers={"authorization": f"Bearer {key}"})
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    logged = out + err
+    assert b"/v1/models?key=[redacted]" in logged  # the access line is there, the key is not
+    assert key.encode() not in logged and b"Secret0Key" not in logged

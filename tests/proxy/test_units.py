@@ -85,6 +85,16 @@ def test_redacting_filter_rewrites_records() -> None:
     assert "s3cr3t" not in record.getMessage() and "200" in record.getMessage()
 
 
+def test_redacting_filter_keeps_uvicorn_access_args() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    args = ("127.0.0.1:5000", "GET", "/v1/models?key=sk-proj-abcdefghijklmnopqrstu", "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert RedactingFilter().filter(record)
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s', use_colors=False).format(record)
+    assert line == '127.0.0.1:5000 - "GET /v1/models?key=[redacted] HTTP/1.1" 200 OK'
+
+
 def test_prices() -> None:
     assert input_price_per_mtok("claude-sonnet-4-5-20250929") == 3.0
     assert input_price_per_mtok("claude-opus-4-5") == 5.0

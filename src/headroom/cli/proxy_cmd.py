@@ -83,14 +83,9 @@ def proxy_command(
     level = logging.getLogger().getEffectiveLevel()
     log_level = "debug" if level <= logging.DEBUG else "info" if access_log else "warning"
     server = uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level, access_log=access_log))
-    # uvicorn sets up its handlers when it starts: install the redaction filter right after.
-    original_setup = server.config.configure_logging
-
-    def configure_logging() -> None:
-        original_setup()
-        install_log_redaction()
-
-    server.config.configure_logging = configure_logging  # type: ignore[method-assign]
+    # `uvicorn.Config()` (just above) installs uvicorn's logging handlers: the redaction filter
+    # goes on them now, before any request is logged.
+    install_log_redaction()
     typer.echo(
         f"headroom proxy ({config.mode.value}) on {config.url}\n"
         f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1",

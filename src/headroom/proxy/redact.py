@@ -56,9 +56,17 @@ def safe_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict
 
 class RedactingFilter(logging.Filter):
     """Rewrites each record's final message through `redact` (attach it to handlers, so records
-    propagated from any library logger pass through it)."""
+    propagated from any library logger pass through it).
+
+    String arguments are redacted in place first: formatters that read `record.args` themselves
+    (uvicorn's access log unpacks them into client, method, path...) keep working. Only when the
+    message still holds a credential (one split between format and argument) is it flattened."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
         try:
             message = record.getMessage()
         except Exception:  # a broken format string is the logger's problem, not a reason to drop it
