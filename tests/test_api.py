@@ -198,3 +198,17 @@ def test_anthropic_question_after_tool_results_is_the_latest_human_turn() -> Non
     out = compress(messages, pipeline=_pipeline())
     assert out[0] == messages[0]
     assert out[2] != messages[2]
+
+
+def test_pasted_documents_are_left_alone_unless_asked() -> None:
+    """A pasted document is the latest turn when first sent (never altered); compressing it on the
+    next turn would change cached bytes, so by default it stays whole."""
+    document = json.dumps(customer_rows(300))
+    messages = [
+        {"role": "user", "content": document},
+        {"role": "assistant", "content": "Got it."},
+        {"role": "user", "content": "Who is suspended?"},
+    ]
+    assert compress(messages, pipeline=_pipeline())[0] == messages[0]
+    opted_in = Pipeline(CompressConfig(compress_user_documents=True), MemoryStore())
+    assert len(compress(messages, pipeline=opted_in)[0]["content"]) < len(document) / 3

@@ -41,6 +41,10 @@ class CompressConfig:
     encoding: str = DEFAULT_ENCODING
     cache_size: int = 4096  # compressed units remembered (agents re-send every turn)
     max_unit_chars: int = 4_000_000  # bigger units pass through untouched (bounded work per request)
+    # Large documents the human pasted into *earlier* user turns. Off by default: a pasted
+    # document is the latest turn (never altered) when first sent, so compressing it on the
+    # next turn would change bytes the provider has already cached.
+    compress_user_documents: bool = False
 
 
 class _CompressorFailed(Exception):
@@ -272,7 +276,11 @@ class Pipeline:
         reports: list[UnitReport] = []
         for unit in split.units:
             # Originals fetched back through CCR are what the model asked for: never re-compressed.
-            if unit.context.tool_name == RETRIEVE_TOOL_NAME or (protect is not None and protect(unit)):
+            if (
+                unit.context.tool_name == RETRIEVE_TOOL_NAME
+                or (unit.role == "document" and not self.config.compress_user_documents)
+                or (protect is not None and protect(unit))
+            ):
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
                 continue
