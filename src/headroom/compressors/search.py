@@ -369,15 +369,8 @@ class _Run:
         return None
 
     def _render(self, shown: list[Hit], dropped: list[Hit]) -> str:
-        if self.parsed.style == "json":
-            # Group by file, files in the order of their best-ranked hit.
-            rank: dict[str, int] = {}
-            for m in self.matches:
-                rank.setdefault(m.path, len(rank))
-            shown.sort(key=lambda h: (rank.get(h.path, 0), h.line or 0, h.kind != MATCH))
-            ordered = [*sorted(self.others, key=lambda h: h.order), *shown]
-        else:
-            ordered = sorted([*shown, *self.others], key=lambda h: (h.order, h.line or 0))
+        # Text results only: JSON hit lists are rendered by `_render_json`.
+        ordered = sorted([*shown, *self.others], key=lambda h: (h.order, h.line or 0))
         dropped_by_file: dict[str, list[int]] = defaultdict(list)
         for hit in dropped:
             dropped_by_file[hit.path].append(hit.line or 0)
