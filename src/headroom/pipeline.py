@@ -236,7 +236,7 @@ class Pipeline:
     def _lossless(self, original: str, result: Compressed, diagnostic: str | None) -> tuple[str, int, None, str | None]:
         # Without a compressor's own lossless rendering, the original exactly: even whitespace
         # can matter (string literals in code, markdown line breaks).
-        text = result.lossless_text if result.lossless_text is not None else original
+        text = result.lossless(original)
         return text, count_tokens(text, self.config.encoding), None, diagnostic
 
     @staticmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -23,8 +23,14 @@ class Compressed:
     lossy: bool = False
     notes: Mapping[str, int] = field(default_factory=dict)  # e.g. {"rows_kept": 12, "rows_dropped": 288}
     # The best *lossless* rendering, for when a lossy `text` cannot be used (store down, or it
-    # saves too little). None means: whitespace normalization of the original.
-    lossless_text: str | None = None
+    # saves too little): a string, or a function computing it only when needed. None means
+    # the original exactly.
+    lossless_text: str | Callable[[], str] | None = None
+
+    def lossless(self, original: str) -> str:
+        if self.lossless_text is None:
+            return original
+        return self.lossless_text() if callable(self.lossless_text) else self.lossless_text
 
 
 @runtime_checkable

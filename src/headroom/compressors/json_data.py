@@ -73,8 +73,10 @@ class JsonCompressor:
         text = orjson.dumps(out).decode()
         if crusher.rows_dropped == 0 and not fields_shortened:
             return Compressed(text, notes=notes)
-        every_row = _Crusher(self.options, segment, select=False).crush(value)
-        return Compressed(text, lossy=True, notes=notes, lossless_text=orjson.dumps(every_row).decode())
+        def every_row() -> str:  # only computed when the lossy form cannot be used
+            return orjson.dumps(_Crusher(self.options, segment, select=False).crush(value)).decode()
+
+        return Compressed(text, lossy=True, notes=notes, lossless_text=every_row)
 
 
 def _check_faithful(value: Any) -> None:
