@@ -21,7 +21,7 @@ import pytest
 
 from headroom.ccr.base import MemoryStore
 from headroom.proxy import ProxyConfig, ProxyServer, is_proxy_running
-from headroom.proxy.wrap import CODEX_PROVIDER, _upstream_args, codex_overrides
+from headroom.proxy.wrap import CODEX_PROVIDER, WrapError, _open_log, _upstream_args, codex_overrides, default_log_path
 from tests.e2e.conftest import free_port
 
 # A stand-in agent: records its argv, base-URL env and what /health said, then exits as told.
@@ -86,6 +86,38 @@ def _wrap(bin_dir: Path, tmp_path: Path, *args: str, **env: str) -> tuple[subpro
 @pytest.fixture
 def port() -> Iterator[int]:
     yield free_port()
+
+
+def test_started_proxy_logs_privately_under_home(bin_dir: Path, tmp_path: Path, port: int) -> None:
+    done, _ = _wrap(bin_dir, tmp_path, "--port", str(port), "claude")
+    assert done.returncode == 0, done.stderr
+    log = tmp_path / ".local" / "state" / "headroom" / f"proxy-{port}.log"
+    assert b"headroom proxy" in log.read_bytes()
+    assert log.parent.stat().st_mode & 0o777 == 0o700 and log.stat().st_mode & 0o777 == 0o600
+
+
+def test_default_log_path_follows_xdg_and_tightens_the_directory(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    (state / "headroom").mkdir(parents=True, mode=0o755)
+    (state / "headroom").chmod(0o755)
+    path = default_log_path(8787, {"XDG_STATE_HOME": str(state), "HOME": str(tmp_path / "home")})
+    assert path == state / "headroom" / "proxy-8787.log"
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    relative = default_log_path(1, {"XDG_STATE_HOME": "relative/ignored", "HOME": str(tmp_path / "home")})
+    assert relative == tmp_path / "home" / ".local" / "state" / "headroom" / "proxy-1.log"
+
+
+def test_log_open_refuses_a_planted_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "victim"
+    target.write_text("precious\n")
+    link = tmp_path / "proxy-8787.log"
+    link.symlink_to(target)
+    with pytest.raises(WrapError):
+        _open_log(link)
+    assert target.read_text() == "precious\n"
+    with _open_log(tmp_path / "fresh.log") as log:
+        log.write(b"x")
+    assert (tmp_path / "fresh.log").stat().st_mode & 0o777 == 0o600
 
 
 def test_starts_a_proxy_passes_arguments_and_exit_code_and_stops_it(bin_dir: Path, tmp_path: Path, port: int) -> None:

@@ -259,3 +259,30 @@ def test_streamed_continuation_error_with_a_broken_body_is_closed_and_reported()
     tail = response.content.rsplit(b"\n\n", 2)[-2]
     assert tail.startswith(b"event: error\n") and b"upstream returned 529 during retrieval" in tail
     assert b"headroom_retrieve" not in response.content
+
+
+# -- finding 10: a loopback-bound proxy answers only requests addressed to a loopback name ----
+
+
+def _health(host_header: str, bind: str = "127.0.0.1") -> int:
+    app = build_app(ProxyConfig(host=bind), store=MemoryStore(), transport=httpx.MockTransport(_recording([])))
+
+    async def go() -> int:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            return (await client.get("/health", headers={"host": host_header})).status_code
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8787", "localhost:8787", "LOCALHOST", "[::1]:8787", "[::1]", "127.0.0.2"])
+def test_loopback_names_are_served(host: str) -> None:
+    assert _health(host) == 200
+
+
+@pytest.mark.parametrize("host", ["attacker.example:8787", "attacker.example", "", "10.0.0.1:8787", "[::2]:80"])
+def test_other_host_headers_are_refused_on_loopback(host: str) -> None:
+    assert _health(host) == 400
+
+
+def test_a_proxy_bound_beyond_loopback_serves_any_host() -> None:
+    assert _health("proxy.internal:8787", bind="0.0.0.0") == 200

@@ -57,6 +57,7 @@ def proxy_command(
     """
     import uvicorn
 
+    from headroom.proxy._net import is_loopback
     from headroom.proxy.app import build_app
     from headroom.proxy.redact import install_log_redaction
     from headroom.proxy.server import uvicorn_config
@@ -86,6 +87,13 @@ def proxy_command(
     # `uvicorn.Config()` (just above) installs uvicorn's logging handlers: the redaction filter
     # goes on them now, before any request is logged.
     install_log_redaction()
+    if not is_loopback(host):
+        typer.echo(
+            f"headroom proxy: WARNING: listening on {host}, beyond this machine. Anyone who can reach "
+            "it can send requests through it, and read /stats and /v1/compress; bind to 127.0.0.1 "
+            "unless this host is firewalled.",
+            err=True,
+        )
     typer.echo(
         f"headroom proxy ({config.mode.value}) on {config.url}\n"
         f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1",

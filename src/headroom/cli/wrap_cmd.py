@@ -18,7 +18,7 @@ def wrap_command(
     args: list[str] = typer.Argument(None, help="Passed to the agent unchanged."),
     port: int = typer.Option(8787, "--port", "-p", min=1, max=65535, help="The proxy's port (reused if running)."),
     log_file: Path | None = typer.Option(
-        None, "--log-file", help="Where a proxy started by wrap logs (default: headroom-proxy-PORT.log in the tmp dir)."
+        None, "--log-file", help="Where a proxy started by wrap logs (default: ~/.local/state/headroom/proxy-PORT.log)."
     ),
     mode: str | None = typer.Option(None, "--mode", help="optimize|audit|off, for a proxy started by wrap."),
 ) -> None:

@@ -18,12 +18,14 @@ import httpx
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from headroom import __version__
 from headroom.ccr.base import OriginalStore
+from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.forward import Exchange, Upstream
@@ -148,7 +150,9 @@ def build_app(
         Route("/v1/responses", proxied("responses", "openai_responses"), methods=["POST"]),
         Route("/{path:path}", other, methods=_ALL_METHODS),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Bound to loopback: only requests addressed to a loopback name (DNS rebinding, see _net).
+    middleware = [Middleware(LoopbackHostGuard)] if is_loopback(config.host) else []
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.proxy = state
     return app
 

@@ -21,14 +21,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from headroom.proxy._net import http_url
 from headroom.proxy.server import is_proxy_running
 
 __all__ = [
@@ -63,7 +64,7 @@ class Launch:
 
 
 def proxy_url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return http_url(host, port)
 
 
 def _toml_string(value: str) -> str:
@@ -153,6 +154,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def default_log_path(port: int, env: Mapping[str, str]) -> Path:
+    """`$XDG_STATE_HOME/headroom/proxy-PORT.log` (else `~/.local/state/headroom/`), in a
+    directory only the user can enter: not a predictable name in a shared tmp dir, which another
+    local user could pre-create or point elsewhere with a symlink."""
+    state = env.get("XDG_STATE_HOME") or ""
+    base = Path(state) if os.path.isabs(state) else Path(env.get("HOME") or Path.home()) / ".local" / "state"
+    directory = base / "headroom"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if directory.stat().st_mode & 0o077:
+            directory.chmod(0o700)
+    except OSError as exc:
+        raise WrapError(f"cannot create {directory} for the proxy log ({exc.strerror}); use --log-file") from exc
+    return directory / f"proxy-{port}.log"
+
+
+def _open_log(path: Path) -> BinaryIO:
+    # 0600 (request errors may quote what clients sent); O_NOFOLLOW: a planted symlink is refused.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        return os.fdopen(os.open(path, flags, 0o600), "ab")
+    except OSError as exc:
+        raise WrapError(f"cannot open the proxy log {path}: {exc.strerror}") from exc
+
+
 @contextlib.contextmanager
 def ensure_proxy(
     port: int,
@@ -171,10 +197,10 @@ def ensure_proxy(
         return
     if _port_in_use(host, port):
         raise WrapError(f"port {port} is in use by something that is not a headroom proxy; pick another with --port")
-    log_path = log_path or Path(tempfile.gettempdir()) / f"headroom-proxy-{port}.log"
+    log_path = log_path or default_log_path(port, env)
     command = [sys.executable, "-m", "headroom.cli.main", "proxy", "--host", host, "--port", str(port)]
     command += [*_upstream_args(env, port), *proxy_args]
-    with open(log_path, "ab") as log:
+    with _open_log(log_path) as log:
         # Its own session: the Ctrl-C the user types for the agent must not stop the proxy.
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True

@@ -1,0 +1,59 @@
+"""Addresses: URLs for a host (IPv6 in brackets), loopback checks, and the Host-header guard that
+keeps a loopback-bound proxy out of reach of DNS rebinding.
+
+A web page the user visits can point a name it controls at 127.0.0.1 and then talk to the local
+proxy as a same-origin server (spending the user's keys, reading /stats). Its requests carry
+that name in `Host`; a loopback-bound proxy answers only requests addressed to a loopback name.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["LoopbackHostGuard", "host_of", "http_url", "is_loopback"]
+
+_Scope = dict[str, Any]
+_ASGI = Callable[[_Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def http_url(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 host in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1), bracketed or not."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def host_of(header: str) -> str:
+    """The host part of a Host header value ("[::1]:8787" -> "[::1]", "a:80" -> "a")."""
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class LoopbackHostGuard:
+    """ASGI middleware: HTTP requests whose Host is not a loopback name get 400."""
+
+    def __init__(self, app: _ASGI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+            if not is_loopback(host_of(host)):
+                body = b"headroom proxy: Host must be a loopback name (localhost, 127.0.0.1, [::1])"
+                headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+                await send({"type": "http.response.start", "status": 400, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
