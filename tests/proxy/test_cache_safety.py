@@ -167,3 +167,29 @@ def test_a_pasted_document_keeps_its_bytes_from_turn_one_on(upstream: FakeUpstre
     turns = [r.json()["messages"] for r in upstream.received]
     assert all(turn[0] == messages[0] for turn in turns)  # the human's message: identical every turn
     assert len(turns[2][2]["content"][0]["content"]) < len(log)  # tool results are still compressed
+
+
+def _chat_turn(messages: list[dict[str, Any]], call_id: str, output: str) -> list[dict[str, Any]]:
+    call = {"id": call_id, "type": "function", "function": {"name": "read", "arguments": "{}"}}
+    return [
+        *messages,
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": call_id, "content": output},
+        {"role": "user", "content": "Go on."},
+    ]
+
+
+def test_a_whitespace_only_rewrite_is_sent_from_turn_one_on(upstream: FakeUpstream) -> None:
+    """Turn 1's only change is whitespace (reported as "passthrough"); turn 2 adds a unit that
+    compresses. Turn 1's messages must reach the upstream identically in turn 2."""
+    note = "".join(f"line {i} of a plain note \t \t \t\n\n\n\n\n\n" for i in range(60))
+    turn1 = _chat_turn([{"role": "user", "content": "Read the note."}], "c1", note)
+    turn2 = _chat_turn(turn1, "c2", (FIXTURES / "logs" / "hdfs.log").read_text())
+    with start_proxy(upstream.url, retrieval=False) as proxy:  # type: ignore[attr-defined]
+        client = openai.OpenAI(api_key=OPENAI_KEY, base_url=proxy.url + "/v1", max_retries=0)
+        for messages in (turn1, turn2):
+            client.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+    first, second = (r.json()["messages"] for r in upstream.received)
+    assert first[2]["content"] != note  # whitespace normalized from turn 1 on
+    assert len(second[5]["content"]) < len(turn2[5]["content"])  # the log compressed in turn 2
+    assert [orjson.dumps(m) for m in second[: len(first)]] == [orjson.dumps(m) for m in first]

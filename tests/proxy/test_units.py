@@ -146,16 +146,31 @@ def test_when_the_retrieval_tool_is_offered(api: str, request_body: dict, offere
         assert len(result["tools"]) == len(request_body.get("tools") or []) + 1
 
 
-def test_a_rewritten_unit_counts_as_a_change_even_at_equal_tokens() -> None:
-    from headroom.proxy.compression import CompressionOutcome
-    from headroom.results import CompressStats, UnitReport
+def test_a_whitespace_only_rewrite_counts_as_a_change() -> None:
+    """Reported as "passthrough" at an equal token count, but its text changed: the rewritten
+    request must be sent on this turn already, as it will be on every later turn."""
+    from headroom.ccr.base import MemoryStore
+    from headroom.proxy.compression import RequestCompressor
 
-    def outcome(compressor: str) -> CompressionOutcome:
-        unit = UnitReport("messages[1].content", "text", compressor, 300, 300)
-        return CompressionOutcome({}, CompressStats(300, 300, 1.0, "openai", "o200k_base", units=(unit,)))
+    text = "".join(f"line {i} of a plain note \t \t \t\n\n\n\n\n\n" for i in range(60))  # whitespace only
+    request = {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "user", "content": "Read the note."},
+            {"role": "assistant", "content": None, "tool_calls": [_call("c1")]},
+            {"role": "tool", "tool_call_id": "c1", "content": text},
+            {"role": "user", "content": "Summarize it."},
+        ],
+    }
+    outcome = RequestCompressor(MemoryStore()).compress_sync(request, "openai")
+    assert outcome.stats is not None and {u.compressor for u in outcome.stats.units} == {"passthrough"}
+    assert outcome.request["messages"][2]["content"] != text and outcome.changed
+    untouched = {**request, "messages": [request["messages"][0], request["messages"][3]]}
+    assert not RequestCompressor(MemoryStore()).compress_sync(untouched, "openai").changed
 
-    assert outcome("whitespace").changed  # sent rewritten on every turn, not only when others change
-    assert not outcome("passthrough").changed
+
+def _call(call_id: str) -> dict:
+    return {"id": call_id, "type": "function", "function": {"name": "read_note", "arguments": "{}"}}
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0b", "\x0c", "\x1c"])

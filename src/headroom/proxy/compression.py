@@ -47,12 +47,10 @@ class CompressionOutcome:
     failed: str | None = None  # "timeout" / "error": the original is sent
     elapsed_ms: float = 0.0
     protected: int = 0
-
-    @property
-    def changed(self) -> bool:
-        """Any unit rewritten (even at an equal token count: whether its new form is sent must
-        not depend on whether some other unit changed too, or turns would differ)."""
-        return self.stats is not None and any(u.compressor != "passthrough" for u in self.stats.units)
+    # Any unit's text differs from the client's (even only in whitespace, at an equal token
+    # count): then the rewritten request is sent. Decided from the texts, not from compressor
+    # names, so a unit goes out the same way on every turn, whatever the other units do.
+    changed: bool = False
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -109,7 +107,10 @@ class RequestCompressor:
 
         result = compress_request(request, fmt, pipeline=pipeline, protect=protect)
         elapsed = (time.perf_counter() - started) * 1000
-        return CompressionOutcome(result.request, result.stats, elapsed_ms=elapsed, protected=len(protected))
+        changed = result.request != request  # C-speed; unchanged subtrees are the same objects
+        return CompressionOutcome(
+            result.request, result.stats, elapsed_ms=elapsed, protected=len(protected), changed=changed
+        )
 
     # -- on the event loop -----------------------------------------------------------------
 
