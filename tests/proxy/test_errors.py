@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from headroom.proxy import ProxyServer
+from headroom.proxy._sent_whole import SentWhole
 from tests.factories import anthropic_request, openai_request
 from tests.proxy.conftest import ANTHROPIC_KEY, HDFS_LOG, OPENAI_KEY, start_proxy
 from tests.proxy.fake_upstream import FakeUpstream, Reply, anthropic_error, openai_error
@@ -188,6 +189,7 @@ def test_fail_open_when_compression_raises(proxy: ProxyServer, upstream: FakeUps
         raise RuntimeError("compressor bug")
 
     monkeypatch.setattr(proxy.state.compressor, "compress_sync", broken)
+    monkeypatch.setattr(proxy.state.compressor, "sent_whole", SentWhole())  # the shared proxy forgets it after
     before = proxy.state.metrics.fail_open.get("error", 0)
     request = anthropic_request(HDFS_LOG)
     _claude(proxy).messages.create(**request)
@@ -208,6 +210,41 @@ def test_fail_open_on_timeout(upstream: FakeUpstream, monkeypatch) -> None:
         _chat(proxy).chat.completions.create(**request)
         assert upstream.received[-1].json()["messages"] == request["messages"]
         assert proxy.state.metrics.fail_open == {"timeout": 1}
+
+
+def test_units_sent_whole_on_a_timeout_stay_whole_on_later_turns(upstream: FakeUpstream, monkeypatch) -> None:
+    """Turn 1 times out and goes out whole; its compression finishes in the background and
+    caches the log. Turn 2 must still send turn 1's log whole (the provider cached it so), while
+    the new tool result compresses."""
+    with start_proxy(upstream.url, compress_timeout_ms=50, inline_compress_bytes=0) as proxy:  # type: ignore[attr-defined]
+        fast = proxy.state.compressor.compress_sync
+        calls: list[int] = []
+
+        def slow_once(*args: object) -> object:
+            calls.append(1)
+            if len(calls) == 1:
+                time.sleep(0.5)
+            return fast(*args)
+
+        monkeypatch.setattr(proxy.state.compressor, "compress_sync", slow_once)
+        turn1 = openai_request(HDFS_LOG)
+        _chat(proxy).chat.completions.create(**turn1)
+        time.sleep(0.6)  # the abandoned job finished: the log's compression is cached now
+        call = {"id": "call_2", "type": "function", "function": {"name": "read_log", "arguments": "{}"}}
+        turn2 = {
+            **turn1,
+            "messages": [
+                *turn1["messages"],
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_2", "content": HDFS_LOG.replace("INFO", "WARN")},
+                {"role": "user", "content": "And now?"},
+            ],
+        }
+        _chat(proxy).chat.completions.create(**turn2)
+    first, second = (r.json()["messages"] for r in upstream.received)
+    assert first == turn1["messages"]
+    assert second[: len(first)] == first  # turn 1's bytes again, the log still whole
+    assert len(second[-2]["content"]) < len(HDFS_LOG)  # the new unit compressed
 
 
 def test_keys_never_reach_the_logs(upstream: FakeUpstream, caplog: pytest.LogCaptureFixture) -> None:

@@ -17,10 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from headroom.adapters import Unit
 from headroom.api import compress_request
 from headroom.ccr.base import OriginalStore, StoredOriginal
 from headroom.pipeline import CompressConfig, Pipeline
+from headroom.proxy._sent_whole import SentWhole
 from headroom.proxy.edit_safety import protected_results
 from headroom.results import CompressStats
 from headroom.tokens import encoding_for_model
@@ -79,6 +82,7 @@ class RequestCompressor:
         self._pipelines: dict[str, Pipeline] = {}
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="headroom-compress")
         self._backlog = threading.BoundedSemaphore(4 * max(1, workers))  # audit jobs queued or running
+        self.sent_whole = SentWhole()
 
     def pipeline(self, model: str | None) -> Pipeline:
         encoding = encoding_for_model(model)
@@ -101,6 +105,8 @@ class RequestCompressor:
             # so a pasted document would go out whole on its first turn and compressed on the
             # next, a prefix change (a provider cache miss from that message on).
             if unit.role == "document" and not self.compress_documents:
+                return True
+            if unit in self.sent_whole:  # went out whole on an earlier turn (failed open)
                 return True
             # A tool result's content, or one text part of it.
             return any(unit.path[: len(path)] == path for path in protected)
@@ -125,10 +131,19 @@ class RequestCompressor:
             return await asyncio.wait_for(job, self.timeout_s)
         except (asyncio.TimeoutError, TimeoutError):
             log.warning("compression exceeded %.0f ms: sending the original request", self.timeout_s * 1000)
-            return CompressionOutcome(request, None, "timeout", (time.perf_counter() - started) * 1000)
+            failed = "timeout"
         except Exception as exc:  # never let a compression bug cost the user a request
             log.warning("compression failed (%s): sending the original request", type(exc).__name__)
-            return CompressionOutcome(request, None, "error", (time.perf_counter() - started) * 1000)
+            failed = "error"
+        if body_size <= self.inline_bytes:
+            self.remember_whole(request, fmt)
+        else:  # hashing megabytes of units: not on the event loop (anyio's own threads, not ours)
+            await anyio.to_thread.run_sync(self.remember_whole, request, fmt)
+        return CompressionOutcome(request, None, failed, (time.perf_counter() - started) * 1000)
+
+    def remember_whole(self, request: dict[str, Any], fmt: str) -> None:
+        """The request goes out as the client sent it: its units stay whole on later turns."""
+        self.sent_whole.remember(request, fmt, self._base_config.min_tokens)
 
     def audit(self, request: dict[str, Any], fmt: str, done: Any) -> bool:
         """Measure compression off the request path; `done(outcome)` runs in the worker thread.

@@ -144,6 +144,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 dumped = dumps(sent)
                 if dumped is None:  # nested too deep to write back: the client's bytes, untouched
                     state.metrics.failed_open("unserializable")
+                    state.compressor.remember_whole(payload, api)
                     sent, retrieval = payload, False
                 else:
                     outgoing = dumped
