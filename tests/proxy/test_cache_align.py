@@ -53,6 +53,28 @@ def test_existing_breakpoints_are_kept_and_none_added_past_four() -> None:
     assert align_system({"system": "Nothing volatile here.", "messages": []}) is None
 
 
+def _user(text: str, breakpoint: bool) -> dict:
+    block = {"type": "text", "text": text, **({"cache_control": {"type": "ephemeral"}} if breakpoint else {})}
+    return {"role": "user", "content": [block]}
+
+
+def test_the_added_breakpoint_does_not_depend_on_the_messages() -> None:
+    """Turn 1 has one message breakpoint, a later turn four: the system blocks (breakpoint
+    included) are the same, and the request stays within the API's 4 breakpoints."""
+    one = {"system": SYSTEM, "messages": [_user("hi", True)]}
+    four = {"system": SYSTEM, "messages": [_user(f"turn {i}", True) for i in range(4)]}
+    first, later = align_system(one), align_system(four)
+    assert first is not None and later is not None
+    assert first["system"] == later["system"] and "cache_control" in later["system"][0]
+    assert first["messages"] == one["messages"]  # room to spare: untouched
+    kept = ["cache_control" in m["content"][0] for m in later["messages"]]
+    assert kept == [False, True, True, True]  # the client's latest three breakpoints stay
+    assert four["messages"][0]["content"][0]["cache_control"]  # the input is not mutated
+    tools = [{"name": f"t{i}", "input_schema": {}, "cache_control": {"type": "ephemeral"}} for i in range(4)]
+    full = align_system({"system": SYSTEM, "tools": tools, "messages": []})
+    assert full is not None and "cache_control" not in full["system"][0]  # no breakpoint to spare
+
+
 def test_through_the_proxy_the_prefix_survives_the_clock(upstream: FakeUpstream) -> None:
     with start_proxy(upstream.url, cache_align=True) as proxy:  # type: ignore[attr-defined]
         client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=proxy.url, max_retries=0)

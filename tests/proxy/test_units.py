@@ -116,7 +116,8 @@ def test_config() -> None:
         ("anthropic", {"messages": [], "tools": []}, True),
         ("anthropic", {"messages": [], "tool_choice": {"type": "auto"}}, True),
         ("anthropic", {"messages": [], "tool_choice": {"type": "any"}}, False),
-        ("anthropic", {"messages": [], "tool_choice": {"type": "none"}}, False),
+        ("anthropic", {"messages": [], "tool_choice": {"type": "none"}}, True),  # same tools as other turns
+        ("openai", {"messages": [], "tools": [], "tool_choice": "none"}, True),
         ("anthropic", {"messages": [], "tools": [{"name": "headroom_retrieve"}]}, False),
         ("openai", {"messages": [], "tool_choice": "required"}, False),
         ("openai", {"messages": [], "n": 2}, False),

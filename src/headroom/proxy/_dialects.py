@@ -59,10 +59,12 @@ def _tool_names(tools: list[Any]) -> set[str]:
 
 
 def _choice_excludes_us(request: dict[str, Any]) -> bool:
-    """No tools allowed, or a tool call forced: offering ours could only divert the model."""
+    """A tool call forced: offering ours could only divert the model. With `none` it is still
+    declared (the model cannot call it then): an agent that sets `none` for one turn keeps the
+    same tool list, so the provider's cached prefix from the tools on survives."""
     choice = request.get("tool_choice")
     kind = choice.get("type") if isinstance(choice, dict) else choice
-    return kind in ("none", "any", "required")
+    return kind in ("any", "required")
 
 
 def _offer(request: dict[str, Any], tool: dict[str, Any]) -> dict[str, Any] | None:

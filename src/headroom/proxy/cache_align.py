@@ -2,8 +2,9 @@
 text (the current time, request ids, session UUIDs).
 
 Lines with such values are moved out of the system blocks into one trailing system block, after
-every system cache breakpoint; if the client set no breakpoint at all and has one to spare (the
-API allows 4), the last stable block gets one. Tools and the stable system prompt then form a
+every system cache breakpoint; if the client set none in the system prompt and the tools leave
+one to spare (the API allows 4), the last stable block gets one, whatever the messages carry
+(their earliest breakpoints give way if the request would exceed 4). Tools and the stable system prompt then form a
 prefix that stays byte-identical across requests, so it is read from the provider's cache even
 when the clock moves. The messages' cached prefix still includes the trailing block; moving the
 values any later would change earlier turns on the next request. Deterministic: the same
@@ -72,8 +73,47 @@ def align_system(request: dict[str, Any]) -> dict[str, Any] | None:
             stable[-1] = {**stable[-1], "cache_control": block["cache_control"]}
     if not moved or not stable:
         return None
+    # Whether a breakpoint is added depends on the system prompt and tools only, never on the
+    # messages (their breakpoints move and multiply between turns): so the system blocks are
+    # the same bytes on every turn.
     has_breakpoint = any(isinstance(b, dict) and "cache_control" in b for b in stable)
-    if not has_breakpoint and sum(1 for _ in _cache_controls(request)) < _MAX_BREAKPOINTS:
+    fixed = sum(1 for _ in _cache_controls(request.get("tools"))) + sum(1 for _ in _cache_controls(stable))
+    added = not has_breakpoint and fixed < _MAX_BREAKPOINTS
+    if added:
         stable[-1] = {**stable[-1], "cache_control": {"type": "ephemeral"}}
     aligned = [*stable, {"type": "text", "text": "\n".join(moved)}]
-    return None if aligned == blocks else {**request, "system": aligned}
+    if aligned == blocks:
+        return None
+    result = {**request, "system": aligned}
+    if added:
+        result["messages"] = _within_budget(request.get("messages"), _MAX_BREAKPOINTS - fixed - 1)
+        if sum(1 for _ in _cache_controls(result)) > _MAX_BREAKPOINTS:  # nested ones: not ours to move
+            stable[-1] = {k: v for k, v in stable[-1].items() if k != "cache_control"}
+            return {**request, "system": [*stable, aligned[-1]]}
+    return result
+
+
+def _within_budget(messages: Any, budget: int) -> Any:
+    """The messages with at most `budget` breakpoints: the client's latest ones are kept (they
+    read and write its cache), earlier ones dropped. A breakpoint marks where a cache entry is
+    written; it is not part of the cached text, so the prefix itself is unchanged."""
+    if not isinstance(messages, list):
+        return messages
+    out = list(messages)
+    kept = 0
+    for i in range(len(out) - 1, -1, -1):
+        message = out[i]
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        blocks = list(content)
+        for j in range(len(blocks) - 1, -1, -1):
+            block = blocks[j]
+            if isinstance(block, dict) and "cache_control" in block:
+                if kept < budget:
+                    kept += 1
+                else:
+                    blocks[j] = {k: v for k, v in block.items() if k != "cache_control"}
+        if blocks != content:
+            out[i] = {**message, "content": blocks}
+    return out
