@@ -111,3 +111,43 @@ def test_off_mode_is_a_plain_proxy(upstream: FakeUpstream) -> None:
         client.chat.completions.create(**request)
         assert upstream.received[-1].json() == request
         assert proxy.state.metrics.snapshot()["cache"]["input_tokens"] > 0  # usage is still reported
+
+
+def test_compress_endpoint_refs_resolve_in_audit_mode(upstream: FakeUpstream) -> None:
+    with start_proxy(upstream.url, mode="audit") as proxy:  # type: ignore[attr-defined]
+        body = httpx.post(proxy.url + "/v1/compress", json={"text": HDFS_LOG, "tool_name": "Bash"}).json()
+        refs = find_refs(body["text"])
+        assert refs and all(proxy.state.store.get(ref) is not None for ref in refs)
+
+
+def test_proxy_savings_reach_the_ledger(upstream: FakeUpstream) -> None:
+    from headroom.ccr.ledger import ledger_for
+
+    with start_proxy(upstream.url) as proxy:  # type: ignore[attr-defined]
+        client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=proxy.url, max_retries=0)
+        client.messages.create(**anthropic_request(HDFS_LOG))
+        store = proxy.state.store
+    # Stopping the proxy waited for pending ledger writes.
+    proxy_totals = ledger_for(store).totals()["proxy"]
+    assert proxy_totals.calls == 1 and proxy_totals.tokens_saved > 1000
+
+
+def test_startup_loads_the_models_and_shutdown_closes_its_own_store(upstream: FakeUpstream, monkeypatch) -> None:
+    from headroom.ccr.base import MemoryStore
+    from headroom.compressors import _embedding
+    from headroom.proxy import ProxyConfig, app
+
+    closed: list[bool] = []
+
+    class Store(MemoryStore):
+        def close(self) -> None:
+            closed.append(True)
+
+    monkeypatch.setattr(app, "_open_store", lambda config: Store())
+    monkeypatch.setattr(_embedding, "_loaded", False)
+    monkeypatch.setattr(_embedding, "_encoder", None)
+    config = ProxyConfig(port=0, anthropic_upstream=upstream.url, openai_upstream=upstream.url)  # type: ignore[attr-defined]
+    with ProxyServer(config):
+        assert _embedding._loaded  # by the lifespan, before any request
+        assert not closed
+    assert closed == [True]

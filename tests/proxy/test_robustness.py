@@ -286,3 +286,40 @@ def test_other_host_headers_are_refused_on_loopback(host: str) -> None:
 
 def test_a_proxy_bound_beyond_loopback_serves_any_host() -> None:
     assert _health("proxy.internal:8787", bind="0.0.0.0") == 200
+
+
+# -- finding 14: all compression workers busy (abandoned jobs) -> fail open at once ----------
+
+
+def test_busy_workers_fail_open_at_once_instead_of_queueing() -> None:
+    import threading
+
+    from headroom.proxy.compression import RequestCompressor
+
+    release = threading.Event()
+    compressor = RequestCompressor(MemoryStore(), timeout_ms=500, inline_bytes=0, workers=1)
+    real = compressor.compress_sync
+
+    def stuck(request: dict[str, Any], fmt: str) -> Any:
+        release.wait(10)
+        return real(request, fmt)
+
+    compressor.compress_sync = stuck  # type: ignore[method-assign]
+    request = anthropic_request(HDFS_LOG)
+
+    async def go() -> list[str | None]:
+        first = await compressor.compress(request, "anthropic", 10**6)  # times out, job keeps its worker
+        second = await compressor.compress(request, "anthropic", 10**6)  # the worker is still taken
+        release.set()
+        while not compressor._free.acquire(blocking=False):  # the abandoned job ends, its slot frees
+            await asyncio.sleep(0.01)
+        compressor._free.release()
+        compressor.compress_sync = real  # type: ignore[method-assign]
+        third = await compressor.compress(request, "anthropic", 10**6)
+        return [first.failed, second.failed, third.failed]
+
+    try:
+        assert asyncio.run(go()) == ["timeout", "busy", None]
+    finally:
+        release.set()
+        compressor.close()

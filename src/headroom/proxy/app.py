@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from headroom import __version__
 from headroom.ccr.base import OriginalStore
+from headroom.ccr.ledger import ledger_for
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
@@ -47,6 +48,18 @@ def _open_store(config: ProxyConfig) -> OriginalStore:
     return open_store(config.store)
 
 
+def _warm_up(mode: Mode) -> None:
+    count_tokens("warm up", encoding_for_model(None))  # the tokenizer takes ~0.5 s to load
+    if mode is Mode.OFF:
+        return
+    from headroom.compressors._embedding import disabled_by_env, get_encoder
+    from headroom.compressors.base import all_compressors
+
+    all_compressors()
+    if not disabled_by_env():
+        get_encoder()  # None without the `ml` extra: the prose compressor then works lexically
+
+
 def build_app(
     config: ProxyConfig | None = None,
     *,
@@ -55,22 +68,32 @@ def build_app(
 ) -> Starlette:
     """The proxy app. `store` overrides `config.store`; `transport` replaces the network (tests)."""
     config = config or ProxyConfig()
+    owns_store = store is None  # opened here: closed here, at shutdown
     store = store if store is not None else _open_store(config)
     metrics = ProxyMetrics()
-    state = ProxyState(
-        config,
-        Upstream(config, transport),
-        RequestCompressor(
+
+    def compressor(audit: bool) -> RequestCompressor:
+        return RequestCompressor(
             store,
             edit_safety=config.edit_safety,
             compress_documents=config.compress_user_documents,
             timeout_ms=config.compress_timeout_ms,
             inline_bytes=config.inline_compress_bytes,
             workers=config.compress_workers,
-            audit=config.mode is Mode.AUDIT,
-        ),
+            audit=audit,
+        )
+
+    audit = config.mode is Mode.AUDIT
+    state = ProxyState(
+        config,
+        Upstream(config, transport),
+        compressor(audit),
         store,
         metrics,
+        ledger=ledger_for(store),
+        # /v1/compress hands out refs: in audit mode too they must resolve, so its compressor
+        # keeps originals in the real store (audit's own discards them).
+        local=compressor(False) if audit else None,
     )
 
     def proxied(api: str, route: str, loop: bool = True) -> Any:
@@ -122,13 +145,18 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Load the tokenizer now, not on the first request (it takes ~0.5 s).
-        await anyio.to_thread.run_sync(count_tokens, "warm up", encoding_for_model(None))
+        # Load the tokenizer, compressors and prose model now, not on the event loop of the
+        # first request (small bodies are compressed inline).
+        await anyio.to_thread.run_sync(_warm_up, config.mode)
         try:
             yield
         finally:
             await state.upstream.aclose()
-            state.compressor.close()
+            state.close()
+            if owns_store:
+                if state.ledger is not None:
+                    await anyio.to_thread.run_sync(state.ledger.close)
+                await anyio.to_thread.run_sync(store.close)
 
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -190,7 +218,7 @@ async def _compress(state: ProxyState, request: Request) -> Response:
 
         provider = detect_format(target)
     try:
-        outcome = await anyio.to_thread.run_sync(state.compressor.compress_sync, target, provider)
+        outcome = await anyio.to_thread.run_sync((state.local or state.compressor).compress_sync, target, provider)
     except ValueError as exc:
         return json_error("openai", 400, str(exc), "invalid_request_error")
     stats = outcome.stats.as_dict() if outcome.stats is not None else {}

@@ -82,6 +82,9 @@ class RequestCompressor:
         self._pipelines: dict[str, Pipeline] = {}
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="headroom-compress")
         self._backlog = threading.BoundedSemaphore(4 * max(1, workers))  # audit jobs queued or running
+        # Request-path jobs running, abandoned ones included (a timed-out job keeps its thread).
+        # All busy: the request fails open at once rather than queueing behind them.
+        self._free = threading.BoundedSemaphore(max(1, workers))
         self.sent_whole = SentWhole()
 
     def pipeline(self, model: str | None) -> Pipeline:
@@ -126,9 +129,11 @@ class RequestCompressor:
         try:
             if body_size <= self.inline_bytes:
                 return self.compress_sync(request, fmt)
-            loop = asyncio.get_running_loop()
-            job = loop.run_in_executor(self._executor, self.compress_sync, request, fmt)
-            return await asyncio.wait_for(job, self.timeout_s)
+            if not self._free.acquire(blocking=False):
+                log.warning("every compression worker is busy: sending the original request")
+                failed = "busy"
+            else:
+                return await asyncio.wait_for(self._submit(request, fmt), self.timeout_s)
         except (asyncio.TimeoutError, TimeoutError):
             log.warning("compression exceeded %.0f ms: sending the original request", self.timeout_s * 1000)
             failed = "timeout"
@@ -140,6 +145,24 @@ class RequestCompressor:
         else:  # hashing megabytes of units: not on the event loop (anyio's own threads, not ours)
             await anyio.to_thread.run_sync(self.remember_whole, request, fmt)
         return CompressionOutcome(request, None, failed, (time.perf_counter() - started) * 1000)
+
+    def _submit(self, request: dict[str, Any], fmt: str) -> asyncio.Future[CompressionOutcome]:
+        """Run on a worker; the worker slot is released when the job ends, even abandoned."""
+
+        def job() -> CompressionOutcome:
+            try:
+                return self.compress_sync(request, fmt)
+            finally:
+                self._free.release()
+
+        try:
+            future = self._executor.submit(job)
+        except BaseException:
+            self._free.release()
+            raise
+        # Cancelled before a worker picked it up: `job` never runs, so its slot is freed here.
+        future.add_done_callback(lambda f: self._free.release() if f.cancelled() else None)
+        return asyncio.wrap_future(future)
 
     def remember_whole(self, request: dict[str, Any], fmt: str) -> None:
         """The request goes out as the client sent it: its units stay whole on later turns."""

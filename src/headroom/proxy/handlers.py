@@ -6,6 +6,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
+from headroom.ccr.ledger import SavingsLedger
 from headroom.proxy._dialects import DIALECTS, declares_tools
 from headroom.proxy._json import dumps, parse
 from headroom.proxy.cache_align import align_system
@@ -66,6 +68,22 @@ class ProxyState:
     store: OriginalStore
     metrics: ProxyMetrics
     aliases: ResponseAliases = field(default_factory=ResponseAliases)
+    ledger: SavingsLedger | None = None  # the store's savings ledger (shared with the MCP server)
+    local: RequestCompressor | None = None  # for /v1/compress when `compressor` is audit-only
+    # Ledger writes are blocking I/O (SQLite, Redis): one thread, off the event loop, in order.
+    _ledger_writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-ledger")
+    )
+
+    def record_savings(self, tokens_before: int, tokens_after: int) -> None:
+        if self.ledger is not None:
+            self._ledger_writer.submit(self.ledger.record, "proxy", tokens_before, tokens_after)
+
+    def close(self) -> None:
+        self.compressor.close()
+        if self.local is not None:
+            self.local.close()
+        self._ledger_writer.shutdown(wait=True)  # pending writes land before the store closes
 
 
 class BodyTooLarge(Exception):
@@ -140,14 +158,17 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 offered = DIALECTS[api].add_tool(sent)
             if offered is not None:
                 sent, retrieval = offered, loop
+            whole = False
             if outcome.changed or offered is not None:
                 dumped = dumps(sent)
                 if dumped is None:  # nested too deep to write back: the client's bytes, untouched
                     state.metrics.failed_open("unserializable")
                     state.compressor.remember_whole(payload, api)
-                    sent, retrieval = payload, False
+                    sent, retrieval, whole = payload, False, True
                 else:
                     outgoing = dumped
+            if outcome.stats is not None and outcome.failed is None and not whole:
+                state.record_savings(outcome.stats.tokens_before, outcome.stats.tokens_after)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
         state.metrics.overhead((time.perf_counter() - started) * 1000)
