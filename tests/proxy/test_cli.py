@@ -92,3 +92,13 @@ def test_proxy_command_redacts_keys_in_its_logs(upstream: FakeUpstream, tmp_path
     logged = out + err
     assert b"/v1/models?key=[redacted]" in logged  # the access line is there, the key is not
     assert key.encode() not in logged and b"Secret0Key" not in logged
+
+
+def test_bad_store_is_a_usage_error_not_a_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "headroom.cli.main", "proxy", "--store", "ftp://nowhere"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert b"--store" in result.stderr and b"Traceback" not in result.stderr

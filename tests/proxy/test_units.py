@@ -190,3 +190,20 @@ def test_chat_finish_survives_a_last_round_without_a_message(last: dict) -> None
     result = ChatDialect().finish(["Looked it up. "], {"id": "c2", **last})
     assert result["id"] == "c2"
     assert result["choices"][0]["message"]["content"] == "Looked it up. "
+
+
+def test_http_url_brackets_ipv6() -> None:
+    from headroom.proxy._net import http_url
+
+    assert http_url("127.0.0.1", 8787) == "http://127.0.0.1:8787"
+    assert http_url("::1", 8787) == "http://[::1]:8787"
+    assert ProxyConfig(host="::1", port=9).url == "http://[::1]:9"
+
+
+def test_is_proxy_running_on_a_server_answering_a_non_object(monkeypatch) -> None:
+    import httpx
+
+    from headroom.proxy import server
+
+    monkeypatch.setattr(server.httpx, "get", lambda *a, **k: httpx.Response(200, json=["not", "a", "dict"]))
+    assert server.is_proxy_running("http://127.0.0.1:1") is False

@@ -80,7 +80,10 @@ def proxy_command(
         compress_user_documents=compress_user_documents,
         cache_align=cache_align,
     )
-    app = build_app(config)
+    try:
+        app = build_app(config)
+    except ValueError as exc:  # an unparsable --store / HEADROOM_STORE
+        raise typer.BadParameter(str(exc), param_hint="--store") from exc
     level = logging.getLogger().getEffectiveLevel()
     log_level = "debug" if level <= logging.DEBUG else "info" if access_log else "warning"
     server = uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level, access_log=access_log))

@@ -173,7 +173,11 @@ def run_http(tools: HeadroomTools, host: str = "127.0.0.1", port: int = 3333) ->
     """Serve streamable HTTP at http://host:port/mcp until interrupted."""
     server = build_server(tools)
     _warm_up_in_background(tools)
-    print(f"headroom mcp: streamable HTTP on http://{host}:{port}{HTTP_PATH}", file=sys.stderr, flush=True)
+    print(
+        f"headroom mcp: streamable HTTP on http://{f'[{host}]' if ':' in host else host}:{port}{HTTP_PATH}",
+        file=sys.stderr,
+        flush=True,
+    )
 
     async def serve() -> None:
         await server.run_streamable_http_async(

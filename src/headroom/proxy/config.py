@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from headroom.proxy._net import http_url
+
 __all__ = ["DEFAULT_ANTHROPIC_UPSTREAM", "DEFAULT_OPENAI_UPSTREAM", "Mode", "ProxyConfig"]
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
@@ -57,5 +59,4 @@ class ProxyConfig:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_url(self.host, self.port)

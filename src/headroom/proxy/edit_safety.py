@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from headroom.adapters.base import Path
+from headroom.adapters.openai_responses import _CALLS as _RESPONSES_CALLS  # the adapter's own sets
+from headroom.adapters.openai_responses import _OUTPUTS as _RESPONSES_OUTPUTS
 from headroom.proxy._file_access import FileAccess, file_accesses
 
 __all__ = ["Protected", "protected_results"]
@@ -76,10 +78,6 @@ def _openai_chat(request: Mapping[str, Any]) -> Iterator[_Event]:
                 yield _Call(str(call.get("id")), str(function.get("name") or ""), function.get("arguments"), i)
         if message.get("role") == "tool":
             yield _Result(str(message.get("tool_call_id")), ("messages", i, "content"))
-
-
-_RESPONSES_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
-_RESPONSES_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
 
 
 def _responses(request: Mapping[str, Any]) -> Iterator[_Event]:

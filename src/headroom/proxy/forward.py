@@ -19,7 +19,6 @@ import orjson
 from headroom.proxy.config import ProxyConfig
 
 __all__ = [
-    "ClientGone",
     "Exchange",
     "Upstream",
     "UpstreamUnavailable",
@@ -75,10 +74,6 @@ def unavailable(exc: BaseException, host: str) -> UpstreamUnavailable:
     """An httpx failure talking to the upstream (sending, or reading a body) as a 502/504."""
     reason = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
     return UpstreamUnavailable(reason, f"{type(exc).__name__} talking to {host}")
-
-
-class ClientGone(Exception):
-    """The client disconnected; whatever was running for it is abandoned."""
 
 
 def error_body(api: str, status: int, message: str, kind: str = "api_error") -> bytes:
@@ -236,7 +231,6 @@ class Exchange:
     def __init__(self, run: Callable[[Send], Awaitable[None]], body_done: anyio.Event | None = None) -> None:
         self.run = run
         self.body_done = body_done
-        self.disconnected = False
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         async def watch(cancel: anyio.CancelScope) -> None:
@@ -245,7 +239,6 @@ class Exchange:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    self.disconnected = True
                     cancel.cancel()
                     return
 

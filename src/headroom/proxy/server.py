@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from headroom.proxy._net import http_url
 from headroom.proxy.config import ProxyConfig
 
 __all__ = ["BackgroundServer", "ProxyServer", "is_proxy_running", "uvicorn_config"]
@@ -52,8 +53,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_url(self.host, self.port)
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self.thread.start()
@@ -96,6 +96,7 @@ def is_proxy_running(url: str, timeout: float = 0.5) -> bool:
     """True when a headroom proxy answers on `url` (what `headroom wrap` checks first)."""
     try:
         response = httpx.get(url.rstrip("/") + "/health", timeout=timeout, trust_env=False)
-        return response.status_code == 200 and response.json().get("service") == "headroom-proxy"
+        body = response.json() if response.status_code == 200 else None
+        return isinstance(body, dict) and body.get("service") == "headroom-proxy"
     except (httpx.HTTPError, ValueError):
         return False
