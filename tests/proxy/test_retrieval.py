@@ -3,6 +3,7 @@ and continues upstream; the client only ever sees its own tools."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,10 @@ def test_anthropic_stream(proxy: ProxyServer, upstream: FakeUpstream) -> None:
     assert final.stop_reason == "end_turn"
     assert events.count("message_start") == 1 and events[-1] == "message_stop"
     _assert_loop_ran(upstream, "anthropic")
+    # Counted once the exchange is over, which may be just after the client read the last event.
+    deadline = time.monotonic() + 10
+    while proxy.state.metrics.retrieval_calls == before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert proxy.state.metrics.retrieval_calls == before + 1
 
 
