@@ -126,6 +126,8 @@ def test_proxy_savings_reach_the_ledger(upstream: FakeUpstream) -> None:
     with start_proxy(upstream.url) as proxy:  # type: ignore[attr-defined]
         client = anthropic.Anthropic(api_key=ANTHROPIC_KEY, base_url=proxy.url, max_retries=0)
         client.messages.create(**anthropic_request(HDFS_LOG))
+        request = anthropic_request(HDFS_LOG)
+        client.messages.count_tokens(model=request["model"], messages=request["messages"])  # not a model call
         store = proxy.state.store
     # Stopping the proxy waited for pending ledger writes.
     proxy_totals = ledger_for(store).totals()["proxy"]

@@ -142,6 +142,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     if refused is not None:
         state.metrics.failed_open(refused)
     model = payload.get("model") if payload is not None and isinstance(payload.get("model"), str) else None
+    counting = request.url.path.endswith("/count_tokens")
 
     async def run(send: Send) -> None:
         outgoing, sent = body, payload
@@ -167,7 +168,8 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                     sent, retrieval, whole = payload, False, True
                 else:
                     outgoing = dumped
-            if outcome.stats is not None and outcome.failed is None and not whole:
+            # Savings of requests the model reads (count_tokens is not a model call).
+            if outcome.stats is not None and outcome.failed is None and not whole and not counting:
                 state.record_savings(outcome.stats.tokens_before, outcome.stats.tokens_after)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
