@@ -80,7 +80,13 @@ def test_compress_endpoint_text(proxy: ProxyServer) -> None:
 
 @pytest.mark.parametrize(
     ("payload", "status"),
-    [(b"{not json", 400), (b"[1, 2]", 400), (b'{"hello": "world"}', 400), (b'{"messages": "nope"}', 200)],
+    [
+        (b"{not json", 400),
+        (b"[1, 2]", 400),
+        (b'{"hello": "world"}', 400),
+        (b'{"messages": "nope"}', 200),
+        (b'{"messages": [{"role": "user", "content": "x"}], "seed": 123456789012345678901234567890}', 400),
+    ],
 )
 def test_compress_endpoint_bad_input(proxy: ProxyServer, payload: bytes, status: int) -> None:
     response = httpx.post(proxy.url + "/v1/compress", content=payload)

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from headroom import __version__
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
+from headroom.proxy._json import parse
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
@@ -201,6 +202,8 @@ async def _compress(state: ProxyState, request: Request) -> Response:
         return json_error("openai", 400, f"body is not valid JSON: {exc}", "invalid_request_error")
     if not isinstance(payload, dict):
         return json_error("openai", 400, "body must be a JSON object", "invalid_request_error")
+    if parse(body, "")[1] == "wide_int":  # they would come back as floats: refuse, never corrupt
+        return json_error("openai", 400, "integers wider than 64 bits are not supported", "invalid_request_error")
     provider = str(payload.get("provider") or "auto")
     text = payload.get("text")
     if isinstance(text, str):
