@@ -73,6 +73,7 @@ class JsonCompressor:
         text = orjson.dumps(out).decode()
         if crusher.rows_dropped == 0 and not fields_shortened:
             return Compressed(text, notes=notes)
+
         def every_row() -> str:  # only computed when the lossy form cannot be used
             return orjson.dumps(_Crusher(self.options, segment, select=False).crush(value)).decode()
 
