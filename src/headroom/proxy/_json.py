@@ -14,8 +14,8 @@ import orjson
 
 __all__ = ["dumps", "parse"]
 
-# Any integer outside the 64-bit range has at least 19 digits; a run of 19 digits anywhere
-# (often inside a string) only triggers the exact check below, it never rejects by itself.
+# Any integer outside the 64-bit range has at least 19 digits: a float that large is refused
+# only when the body also has such a digit run (a literal 1e300 is a float, not a wide int).
 _LONG_DIGITS = re.compile(rb"\d{19}")
 _SAFE = float(2**63)  # past it a float may have been an integer literal orjson could not hold
 
@@ -45,7 +45,9 @@ def parse(body: bytes, content_type: str) -> tuple[dict[str, Any] | None, str | 
         return None, None
     if not isinstance(data, dict):
         return None, None
-    if _LONG_DIGITS.search(body) is not None and _has_wide_float(data):
+    # The walk over the parsed value is microseconds; the regex over the raw body costs ~3 ms
+    # per 300 KB, so it only confirms the rare float that could have been a wide integer.
+    if _has_wide_float(data) and _LONG_DIGITS.search(body) is not None:
         return None, "wide_int"
     return data, None
 
