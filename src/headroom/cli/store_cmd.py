@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +30,18 @@ def _open(spec: str | None) -> OriginalStore:
         return open_store(spec if spec is not None else os.environ.get("HEADROOM_STORE"))
     except (ValueError, StoreError) as exc:
         Console(stderr=True).print(f"[red]cannot open store[/]: {exc}")
+        raise typer.Exit(2) from exc
+
+
+T = TypeVar("T")
+
+
+def _or_exit(operation: Callable[[], T]) -> T:
+    """Run a store operation; an unavailable store is a clear message and exit code 2."""
+    try:
+        return operation()
+    except StoreError as exc:
+        Console(stderr=True).print(f"[red]store unavailable[/]: {exc}")
         raise typer.Exit(2) from exc
 
 
@@ -60,11 +74,7 @@ def retrieve_command(
 def stats_command(store: str = typer.Option(None, "--store", help=STORE_HELP)) -> None:
     """How many originals the store holds and how much space they take."""
     opened = _open(store)
-    try:
-        stats = opened.stats()
-    except StoreError as exc:
-        Console(stderr=True).print(f"[red]store unavailable[/]: {exc}")
-        raise typer.Exit(2) from exc
+    stats = _or_exit(opened.stats)
     table = Table(title="headroom store")
     table.add_column("field")
     table.add_column("value", justify="right")
@@ -81,11 +91,7 @@ def stats_command(store: str = typer.Option(None, "--store", help=STORE_HELP)) -
 def prune_command(store: str = typer.Option(None, "--store", help=STORE_HELP)) -> None:
     """Delete expired originals and evict least-recently-used ones above the size cap."""
     opened = _open(store)
-    try:
-        removed = opened.prune()
-    except StoreError as exc:
-        Console(stderr=True).print(f"[red]store unavailable[/]: {exc}")
-        raise typer.Exit(2) from exc
+    removed = _or_exit(opened.prune)
     Console().print(f"pruned {removed:,} original(s)")
     opened.close()
 
