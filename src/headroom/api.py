@@ -36,7 +36,7 @@ def default_store() -> OriginalStore:
         from headroom.ccr.open import open_store
     except ImportError:  # store backends not available: keep originals in this process
         return MemoryStore()
-    return open_store(os.environ.get("HEADROOM_STORE"))
+    return open_store(os.environ.get("HEADROOM_STORE"), environ=os.environ)
 
 
 @cache

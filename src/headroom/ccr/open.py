@@ -15,7 +15,6 @@ environment; the stores themselves take everything as arguments.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -47,7 +46,7 @@ _UNSET: Any = object()
 
 
 def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
+    env = environ or {}
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base).expanduser() / "headroom" / "ccr.db"
 
@@ -94,8 +93,11 @@ def open_store(
     environ: Mapping[str, str] | None = None,
 ) -> OriginalStore:
     """The store `spec` names. Raises ValueError for a malformed spec; an unreachable store
-    is only detected on first use (`StoreError` from put/get), so startup never blocks on it."""
-    env = os.environ if environ is None else environ
+    is only detected on first use (`StoreError` from put/get), so startup never blocks on it.
+
+    `environ` is the environment the edge (CLI, proxy, `headroom.api`) passes in for
+    HEADROOM_STORE_TTL / HEADROOM_STORE_MAX_SIZE / XDG_DATA_HOME; none is read here."""
+    env = environ or {}
     base, options, rest = _split_options((spec or "").strip())
     limits: dict[str, Any] = {}
     ttl_text = options.get("ttl") or env.get("HEADROOM_STORE_TTL")

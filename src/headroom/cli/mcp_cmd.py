@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 __all__ = ["register"]
@@ -29,7 +31,7 @@ def mcp_command(
     from headroom.mcp_server.tools import HeadroomTools
 
     try:
-        original_store = open_store(store)
+        original_store = open_store(store, environ=os.environ)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from exc
     tools = HeadroomTools(original_store)

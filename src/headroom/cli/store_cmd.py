@@ -27,7 +27,7 @@ store_app = typer.Typer(help="Inspect and maintain the CCR store of originals.",
 
 def _open(spec: str | None) -> OriginalStore:
     try:
-        return open_store(spec if spec is not None else os.environ.get("HEADROOM_STORE"))
+        return open_store(spec if spec is not None else os.environ.get("HEADROOM_STORE"), environ=os.environ)
     except (ValueError, StoreError) as exc:
         Console(stderr=True).print(f"[red]cannot open store[/]: {exc}")
         raise typer.Exit(2) from exc

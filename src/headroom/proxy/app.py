@@ -10,6 +10,7 @@ in `/chat/completions` or `/responses`, e.g. Azure deployments). Local: `POST
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,7 +47,8 @@ _SUFFIX_APIS = (("/chat/completions", "openai"), ("/responses", "responses"))
 def _open_store(config: ProxyConfig) -> OriginalStore:
     from headroom.ccr.open import open_store
 
-    return open_store(config.store)
+    # The proxy's edge: store limits (HEADROOM_STORE_TTL / _MAX_SIZE, XDG_DATA_HOME) come from here.
+    return open_store(config.store, environ=os.environ)
 
 
 def _warm_up(mode: Mode) -> None:
