@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 
 import anthropic
@@ -219,17 +220,25 @@ def test_units_sent_whole_on_a_timeout_stay_whole_on_later_turns(upstream: FakeU
     with start_proxy(upstream.url, compress_timeout_ms=50, inline_compress_bytes=0) as proxy:  # type: ignore[attr-defined]
         fast = proxy.state.compressor.compress_sync
         calls: list[int] = []
+        abandoned_done = threading.Event()
 
         def slow_once(*args: object) -> object:
             calls.append(1)
             if len(calls) == 1:
                 time.sleep(0.5)
+                try:
+                    return fast(*args)
+                finally:
+                    abandoned_done.set()
             return fast(*args)
 
         monkeypatch.setattr(proxy.state.compressor, "compress_sync", slow_once)
         turn1 = openai_request(HDFS_LOG)
         _chat(proxy).chat.completions.create(**turn1)
-        time.sleep(0.6)  # the abandoned job finished: the log's compression is cached now
+        # Wait for the abandoned job itself, not a fixed time (a loaded machine is slower), so
+        # turn 2 finds the log's compression cached and a free worker.
+        assert abandoned_done.wait(30)
+        time.sleep(0.05)  # the worker hands its slot back after the job returns
         call = {"id": "call_2", "type": "function", "function": {"name": "read_log", "arguments": "{}"}}
         turn2 = {
             **turn1,
