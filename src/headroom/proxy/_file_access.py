@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from headroom.segments import PATH_ARGUMENT_KEYS
+
 __all__ = ["FileAccess", "file_accesses", "normalize_path"]
 
 _READ_TOOLS = frozenset(
@@ -46,7 +48,6 @@ _EDITOR_TOOLS = frozenset({"str_replace_based_edit_tool", "str_replace_editor", 
 _SHELL_TOOLS = frozenset(
     {"bash", "shell", "exec_command", "shell_command", "local_shell", "run_terminal_cmd", "run_command", "terminal"}
 )
-_PATH_KEYS = ("file_path", "path", "filepath", "file", "filename", "target_file", "notebook_path", "absolute_path")
 _RANGE_KEYS = frozenset(
     {
         "offset",
@@ -109,7 +110,7 @@ def _base_name(tool_name: str) -> str:
 
 def _paths_in(args: Mapping[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
-    for key in _PATH_KEYS:
+    for key in PATH_ARGUMENT_KEYS:
         value = args.get(key)
         if isinstance(value, str) and value.strip():
             found.append(normalize_path(value))
