@@ -1,0 +1,439 @@
+"""Agent-session benchmark (not a test): real Claude Code and Codex sessions, direct and through headroom.
+
+Each scenario (benchmarks/agent_scenarios.py) runs twice per client, on a fresh copy of the same
+workspace built from real data:
+
+    direct:   agent --> tap --> scripted upstream
+    headroom: agent --> tap --> headroom proxy (in-process, MemoryStore) --> scripted upstream
+
+The tap records what the agent sent; the upstream records what "the model" received. Measured,
+per scenario and client:
+
+- last-request tokens: exact o200k count of what the model reads in the last main-loop request
+  (system / instructions, tools, messages / input);
+- session input $: every main-loop request priced with prompt caching, as the upstream got it:
+  the leading items byte-identical to the previous request's (after the same system and tools)
+  are cache reads at 0.1x, the rest cache writes at 1.25x, at Sonnet's $3/MTok list price. The
+  agent's own cache-breakpoint moves are not counted as changes (providers ignore them);
+- prefix changes through headroom: turns whose items, as the upstream got them, do not start
+  with the previous turn's where the agent itself resent the same bytes;
+- needles (answer-bearing lines of the real data) visible in the last upstream request, and
+  visible or retrievable from the proxy's store through a `ref=` marker in it;
+- edits applied (on disk afterwards), tool errors in what the agent sent, wall time.
+
+Prints a markdown section. Usage:
+    python benchmarks/agent_sessions.py [--quick] [--client claude|codex|both] [--busy] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python benchmarks/agent_sessions.py` from the project root
+    sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+from benchmarks.agent_scenarios import (  # noqa: E402
+    FINAL_PREFIX,
+    SCENARIOS,
+    ClaudeBenchScript,
+    CodexBenchScript,
+    Scenario,
+    Workspace,
+    build_workspace,
+    check_needles,
+    codex_output_error,
+)
+from rich.console import Console  # noqa: E402
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from tests.e2e.agent_upstream import AgentUpstream, Tap  # noqa: E402
+from tests.e2e.agents_install import PINS, ensure_agents  # noqa: E402
+from tests.e2e.conftest import agent_env  # noqa: E402
+from tests.e2e.scripts import anthropic_tool_results, responses_tool_results  # noqa: E402
+from tests.e2e.session import Session, _strip, prefix_changes  # noqa: E402
+
+from headroom.ccr.base import MemoryStore, OriginalStore  # noqa: E402
+from headroom.ccr.markers import find_refs  # noqa: E402
+from headroom.proxy import BackgroundServer, ProxyConfig, ProxyServer  # noqa: E402
+from headroom.proxy.wrap import agent_launch  # noqa: E402
+from headroom.tokens import count_tokens  # noqa: E402
+
+CLIENTS = ("claude", "codex")
+API = {"claude": "anthropic", "codex": "responses"}
+ANTHROPIC_KEY = "sk-ant-api03-bench0key0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+OPENAI_KEY = "sk-proj-bench0key0BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+# Non-interactive with the scenario's tools allowed (--dangerously-skip-permissions refuses root).
+CLAUDE_FLAGS = ["--allowedTools", "Read,Grep,Glob,Bash,Edit", "--output-format", "text"]
+# `-m gpt-5.4` gets Codex's function tools (exec_command); its default model gets code mode.
+# Codex cuts tool output to a model-dependent budget before anything else sees it; the model's
+# calls ask for 30k tokens, and this lets that through, so what headroom gets is the real output.
+CODEX_FLAGS = ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox"]
+CODEX_FLAGS += ["-c", "tool_output_token_limit=40000"]
+CODEX_FUNCTIONS_MODEL = "gpt-5.4"
+AGENT_TIMEOUT_S = 900
+# Sonnet list price for input; prompt caching bills writes at 1.25x and reads at 0.1x.
+INPUT_USD_PER_TOKEN = 3.0 / 1_000_000
+CACHE_WRITE, CACHE_READ = 1.25, 0.10
+# Keys the model does not read as content: block/item kinds, roles and the cache breakpoint marker.
+_STRUCTURAL_KEYS = frozenset({"type", "role", "cache_control"})
+
+# -- what the model reads -------------------------------------------------------------------------
+
+
+def readable_text(value: Any) -> str:
+    """The strings of a JSON value that the model reads (not block kinds, roles, breakpoints)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(readable_text(v) for k, v in value.items() if k not in _STRUCTURAL_KEYS)
+    if isinstance(value, list):
+        return "\n".join(readable_text(v) for v in value)
+    return ""
+
+
+def _prefix_fields(api: str) -> tuple[str, ...]:
+    return ("tools", "system") if api == "anthropic" else ("tools", "instructions")
+
+
+def _items_key(api: str) -> str:
+    return "messages" if api == "anthropic" else "input"
+
+
+def _header_text(request: dict[str, Any], api: str) -> str:
+    # Tool schemas are read with their property names, so tools count as the JSON the model gets.
+    parts = [orjson.dumps(request.get("tools") or []).decode()]
+    parts += [readable_text(request.get(name)) for name in _prefix_fields(api)[1:]]
+    return "\n".join(parts)
+
+
+def request_tokens(request: dict[str, Any], api: str) -> tuple[int, list[int]]:
+    """o200k tokens of the cached-prefix header (tools, system/instructions) and of each item."""
+    items = request.get(_items_key(api)) or []
+    return count_tokens(_header_text(request, api)), [count_tokens(readable_text(item)) for item in items]
+
+
+def total_tokens(request: dict[str, Any], api: str) -> int:
+    header, items = request_tokens(request, api)
+    return header + sum(items)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return orjson.dumps(_strip(a)) == orjson.dumps(_strip(b))
+
+
+def cached_prefix_tokens(previous: dict[str, Any] | None, request: dict[str, Any], api: str) -> int:
+    """Tokens of `request` a prompt cache written by `previous` serves: the same header, then the
+    leading items equal to `previous`'s."""
+    if previous is None or any(not _same(previous.get(f), request.get(f)) for f in _prefix_fields(api)):
+        return 0
+    header, item_tokens = request_tokens(request, api)
+    before, items = previous.get(_items_key(api)) or [], request.get(_items_key(api)) or []
+    cached = header
+    for i, item in enumerate(items):
+        if i >= len(before) or not _same(before[i], item):
+            break
+        cached += item_tokens[i]
+    return cached
+
+
+def session_input_usd(requests: list[dict[str, Any]], api: str) -> float:
+    usd, previous = 0.0, None
+    for request in requests:
+        total = total_tokens(request, api)
+        cached = cached_prefix_tokens(previous, request, api)
+        usd += (cached * CACHE_READ + (total - cached) * CACHE_WRITE) * INPUT_USD_PER_TOKEN
+        previous = request
+    return usd
+
+
+def changed_turns(problems: list[str]) -> int:
+    """Distinct turn transitions named by `prefix_changes` ("turn 3->4: ...")."""
+    return len({p.split(":", 1)[0] for p in problems if p.startswith("turn ")})
+
+
+# -- one run --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    client: str
+    through_headroom: bool
+    exit_code: int
+    finished: bool  # the agent printed the scripted final answer
+    turns: int  # main-loop requests the upstream got
+    last_request_tokens: int
+    agent_last_request_tokens: int  # the same count on what the agent sent (the tap)
+    session_usd: float
+    prefix_changed_turns: int
+    prefix_problems: list[str]
+    needles_total: int
+    needles_visible: list[str]
+    needles_retrievable: list[str]  # visible, or returned by the store for a ref in the request
+    edit_expected: bool
+    edit_applied: bool
+    tool_errors: list[str]
+    script_errors: list[str]
+    wall_s: float
+    final_text: str = ""
+    tool_results: list[str] = field(default_factory=list)  # as the upstream got them (last request)
+    agent_tool_results: list[str] = field(default_factory=list)  # as the agent sent them
+
+
+@contextlib.contextmanager
+def bench_serve(api: str, script: Any, through_headroom: bool) -> Iterator[tuple[Session, OriginalStore | None]]:
+    """The scripted upstream, the proxy in front of it (when `through_headroom`), the tap in front."""
+    upstream = AgentUpstream(script)
+    session = Session(api, upstream)
+    store = MemoryStore() if through_headroom else None
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(BackgroundServer(upstream.app)).url
+        session.urls["upstream"] = target
+        if store is not None:
+            config = ProxyConfig(port=0, anthropic_upstream=target, openai_upstream=target)
+            session.proxy = stack.enter_context(ProxyServer(config, store=store))
+            target = session.urls["proxy"] = session.proxy.url
+        session.tap = Tap(target)
+        session.urls["agent"] = stack.enter_context(BackgroundServer(session.tap)).url
+        yield session, store
+
+
+def _agent_command(
+    client: str, scenario: Scenario, url: str, env: dict[str, str], agents: Path, codex_model: str | None
+) -> tuple[list[str], dict[str, str]]:
+    if client == "claude":
+        return [str(agents / "claude"), "-p", scenario.prompt, *CLAUDE_FLAGS], {**env, "ANTHROPIC_BASE_URL": url}
+    model = ["-m", codex_model] if codex_model else []
+    # The same provider overrides `headroom wrap codex` uses, aimed at the tap.
+    launch = agent_launch("codex", [*CODEX_FLAGS, *model, scenario.prompt], url, env)
+    return list(launch.argv), dict(launch.env)
+
+
+def _tool_errors(session: Session, api: str) -> list[str]:
+    """Failed tool calls, from what the agent itself sent (before any compression)."""
+    turns = session.agent_turns()
+    if not turns:
+        return []
+    last = turns[-1]
+    errors: list[str] = []
+    if api == "anthropic":
+        for message in last.get("messages") or ():
+            for block in message.get("content") if isinstance(message.get("content"), list) else ():
+                if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error"):
+                    errors.append(f"tool_result error: {readable_text(block.get('content'))[:160]}")
+        return errors
+    for _, text in responses_tool_results(last):
+        reason = codex_output_error(text)
+        if reason:
+            errors.append(f"{reason}: {text[:160]}")
+    return errors
+
+
+def _retrievable(text: str, store: OriginalStore | None) -> str:
+    """The originals behind every ref in `text` (what a headroom_retrieve call would return)."""
+    if store is None:
+        return ""
+    originals = []
+    for ref in find_refs(text):
+        stored = store.get(ref)
+        if stored is not None:
+            originals.append(stored.text)
+    return "\n".join(originals)
+
+
+def run_scenario(
+    scenario: Scenario,
+    client: str,
+    through_headroom: bool,
+    workdir: Path,
+    agents: Path,
+    codex_model: str | None = CODEX_FUNCTIONS_MODEL,
+) -> RunResult:
+    """One agent session on a fresh workspace under `workdir`; measured."""
+    api = API[client]
+    workspace: Workspace = build_workspace(workdir / "project")
+    check_needles(scenario, workspace)
+    script = ClaudeBenchScript(scenario, workspace) if client == "claude" else CodexBenchScript(scenario, workspace)
+    with bench_serve(api, script, through_headroom) as (session, store):
+        keys = {"ANTHROPIC_API_KEY": ANTHROPIC_KEY, "OPENAI_API_KEY": OPENAI_KEY}
+        env = agent_env(agents, workdir / "home", **keys)
+        argv, env = _agent_command(client, scenario, session.urls["agent"], env, agents, codex_model)
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                argv,
+                env=env,
+                cwd=workspace.root,
+                capture_output=True,
+                text=True,
+                timeout=AGENT_TIMEOUT_S,
+                stdin=subprocess.DEVNULL,
+            )
+            exit_code, stdout = done.returncode, done.stdout
+            session.done = done
+        except subprocess.TimeoutExpired as exc:
+            exit_code, stdout = -1, str(exc.stdout or "")
+        wall = time.monotonic() - started
+        upstream_turns, agent_turns = session.upstream_turns(), session.agent_turns()
+        last = upstream_turns[-1] if upstream_turns else {}
+        last_text = readable_text(last)
+        recovered = last_text + "\n" + _retrievable(last_text, store)
+        problems = prefix_changes(upstream_turns, session.key, agent_turns)
+        results_of = anthropic_tool_results if api == "anthropic" else responses_tool_results
+        return RunResult(
+            scenario=scenario.name,
+            client=client,
+            through_headroom=through_headroom,
+            exit_code=exit_code,
+            finished=f"{FINAL_PREFIX} {scenario.name}" in stdout,
+            turns=len(upstream_turns),
+            last_request_tokens=total_tokens(last, api) if last else 0,
+            agent_last_request_tokens=total_tokens(agent_turns[-1], api) if agent_turns else 0,
+            session_usd=session_input_usd(upstream_turns, api),
+            prefix_changed_turns=changed_turns(problems),
+            prefix_problems=problems,
+            needles_total=len(scenario.needles),
+            needles_visible=[n for n in scenario.needles if n in last_text],
+            needles_retrievable=[n for n in scenario.needles if n in recovered],
+            edit_expected=scenario.edit is not None,
+            edit_applied=scenario.edit is not None and scenario.edit.applied(workspace),
+            tool_errors=_tool_errors(session, api),
+            script_errors=list(session.upstream.errors),
+            wall_s=wall,
+            final_text=stdout.strip()[-2000:],
+            tool_results=[t for _, t in results_of(last)] if last else [],
+            agent_tool_results=[t for _, t in results_of(agent_turns[-1])] if agent_turns else [],
+        )
+
+
+# -- the report -----------------------------------------------------------------------------------
+
+
+def _saved(before: float, after: float) -> str:
+    return f"{(1 - after / before) * 100:.1f}%" if before else "-"
+
+
+def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool) -> str:
+    lines = [
+        "## Agent sessions: real Claude Code and Codex, direct vs through headroom",
+        "",
+        f"`benchmarks/agent_sessions.py`: Claude Code {PINS['@anthropic-ai/claude-code']} and Codex "
+        f"{PINS['@openai/codex']} (function tools, `-m {CODEX_FUNCTIONS_MODEL}`) work on real data (loghub logs, "
+        "GitHub API dumps, SSH events, the CPython stdlib) against a scripted model that makes the tool calls a "
+        "real agent makes; each session runs direct and through the proxy. Tokens: exact o200k count of "
+        "everything the model reads in the last request. $: all main-loop requests at $3/MTok, the part "
+        "byte-identical to the previous request's prefix as cache reads (0.1x), the rest as cache writes (1.25x). "
+        "Prefix: turns whose upstream items do not start with the previous turn's. Needles: answer-bearing lines "
+        "visible in the last request (direct / headroom) and visible or retrievable by ref (headroom)."
+        + (" One core was kept busy by another process." if busy else ""),
+        "",
+        "| scenario | client | turns | last-request tokens direct → headroom | saved | session input $ direct → "
+        "headroom | saved | prefix changes | needles direct | needles headroom (visible / +retrievable) | edits "
+        "| tool errors | wall s direct / headroom |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for direct, headroom in pairs:
+        edits = f"{int(direct.edit_applied)} / {int(headroom.edit_applied)} of 1" if direct.edit_expected else "-"
+        errors = len(direct.tool_errors) + len(headroom.tool_errors)
+        unfinished = "" if direct.finished and headroom.finished else " (unfinished)"
+        lines.append(
+            f"| {direct.scenario}{unfinished} | {direct.client} | {headroom.turns} "
+            f"| {direct.last_request_tokens:,} → {headroom.last_request_tokens:,} "
+            f"| {_saved(direct.last_request_tokens, headroom.last_request_tokens)} "
+            f"| ${direct.session_usd:.3f} → ${headroom.session_usd:.3f} "
+            f"| {_saved(direct.session_usd, headroom.session_usd)} "
+            f"| {headroom.prefix_changed_turns} of {max(0, headroom.turns - 1)} "
+            f"| {len(direct.needles_visible)}/{direct.needles_total} "
+            f"| {len(headroom.needles_visible)} / {len(headroom.needles_retrievable)} of {headroom.needles_total} "
+            f"| {edits} | {errors} | {direct.wall_s:.0f} / {headroom.wall_s:.0f} |"
+        )
+    problems = [
+        f"- {r.scenario} / {r.client} / {'headroom' if r.through_headroom else 'direct'}: {issue}"
+        for direct, headroom in pairs
+        for r in (direct, headroom)
+        for issue in [*r.tool_errors, *r.script_errors, *r.prefix_problems[:5]]
+        + ([f"agent exit code {r.exit_code}"] if r.exit_code else [])
+    ]
+    if problems:
+        lines += ["", "Tool errors, script errors and prefix changes:", "", *problems]
+    return "\n".join(lines) + "\n"
+
+
+# -- CPU noise ------------------------------------------------------------------------------------
+
+_BURNER = """
+import os, sys, time
+deadline, parent = time.monotonic() + float(sys.argv[1]), int(sys.argv[2])
+while time.monotonic() < deadline and os.getppid() == parent:
+    for _ in range(100_000):
+        pass
+"""
+
+
+@contextlib.contextmanager
+def busy_core(enabled: bool, max_seconds: float) -> Iterator[None]:
+    """A separate process burning one core, for at most `max_seconds` or until this one exits."""
+    if not enabled:
+        yield
+        return
+    burner = subprocess.Popen([sys.executable, "-c", _BURNER, str(max_seconds), str(os.getpid())])
+    try:
+        yield
+    finally:
+        burner.terminate()
+        burner.wait(timeout=10)
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="only the scenarios marked quick")
+    parser.add_argument("--client", choices=("claude", "codex", "both"), default="both")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy with another process")
+    parser.add_argument("--scenario", action="append", help="run only these scenarios (repeatable)")
+    parser.add_argument("--codex-code-mode", action="store_true", help="Codex's default model (code-mode exec)")
+    parser.add_argument("--json", type=Path, help="also write every run's measurements here")
+    args = parser.parse_args(argv)
+
+    console = Console(stderr=True)
+    agents = ensure_agents()
+    clients = CLIENTS if args.client == "both" else (args.client,)
+    scenarios = [s for s in SCENARIOS if (s.quick or not args.quick) and (not args.scenario or s.name in args.scenario)]
+    codex_model = None if args.codex_code_mode else CODEX_FUNCTIONS_MODEL
+    runs = [(s, c, h) for s in scenarios for c in clients for h in (False, True)]
+    results: dict[tuple[str, str, bool], RunResult] = {}
+    columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}")]
+    with (
+        busy_core(args.busy, max_seconds=AGENT_TIMEOUT_S * len(runs)),
+        tempfile.TemporaryDirectory(prefix="headroom-agent-bench-") as tmp,
+        Progress(*columns, TimeElapsedColumn(), console=console) as progress,
+    ):
+        task = progress.add_task("agent sessions", total=len(runs))
+        for n, (scenario, client, through) in enumerate(runs):
+            mode = "headroom" if through else "direct"
+            progress.update(task, description=f"{scenario.name} / {client} / {mode}")
+            result = run_scenario(scenario, client, through, Path(tmp) / f"run{n}", agents, codex_model)
+            results[(scenario.name, client, through)] = result
+            progress.advance(task)
+    pairs = [(results[(s.name, c, False)], results[(s.name, c, True)]) for s in scenarios for c in clients]
+    if args.json:
+        args.json.write_bytes(orjson.dumps([asdict(r) for pair in pairs for r in pair], option=orjson.OPT_INDENT_2))
+    sys.stdout.write(markdown(pairs, args.busy))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
