@@ -20,10 +20,11 @@ from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors.base import Compressed
+from headroom.envelopes import Envelope, open_envelope
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
-from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
 
 __all__ = ["CompressConfig", "Pipeline"]
@@ -153,7 +154,9 @@ class Pipeline:
         try:
             if len(text) > self.config.max_unit_chars:
                 raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
-            detection = detect(text, context.file_path)
+            # Line numbers, a command header, a reminder trailer: compress what is inside.
+            envelope = open_envelope(text)
+            detection = detect(envelope.body, context.file_path)
             kind, language, diagnostic = detection.kind, detection.language, detection.note
             hinted = False
             if kind_hint is not None and kind_hint != kind:
@@ -161,13 +164,15 @@ class Pipeline:
                     diagnostic = f"kind hint {kind_hint.value} ignored: content is {kind.value}"
                 else:
                     try:  # the caller knows better than the sniffers, unless the content disagrees
-                        applied = self._apply(Segment(text, context, kind_hint, language), tokens_before, provenance)
+                        segment = _segment(text, envelope, context, kind_hint, language)
+                        applied = self._apply(segment, envelope, text, tokens_before, provenance)
                         kind, hinted = kind_hint, True
                     except _CompressorFailed as failed:
                         error = type(failed.error).__name__
                         diagnostic = f"kind hint {kind_hint.value} did not fit ({error}); detected kind used"
             if not hinted:
-                applied = self._apply(Segment(text, context, kind, language), tokens_before, provenance)
+                segment = _segment(text, envelope, context, kind, language)
+                applied = self._apply(segment, envelope, text, tokens_before, provenance)
             diagnostic = applied.diagnostic or diagnostic
         except _LeaveAlone as why:
             diagnostic = str(why)
@@ -192,51 +197,70 @@ class Pipeline:
         )
         return _UnitOutcome(output, report)
 
-    def _apply(self, segment: Segment, tokens_before: int, provenance: Mapping[str, str]) -> _Applied:
-        """Run the compressor routed for `segment.kind`; a compressor error becomes `_CompressorFailed`."""
+    def _apply(
+        self,
+        segment: Segment,
+        envelope: Envelope,
+        original: str,
+        tokens_before: int,
+        provenance: Mapping[str, str],
+    ) -> _Applied:
+        """Run the compressor routed for `segment.kind` on the envelope's body and close the
+        envelope around its output; a compressor error becomes `_CompressorFailed`."""
         compressor = route(segment.kind, json_text=segment.text.lstrip()[:1] in ("{", "["))
         if compressor is None:
-            return _Applied("passthrough", segment.text, tokens_before)
+            return _Applied("passthrough", original, tokens_before)
         try:
             result = compressor.compress(segment)
         except Exception as exc:
             raise _CompressorFailed(compressor.name, exc) from exc
-        tokens_after = count_tokens(result.text, self.config.encoding)
+
+        def close(body: str) -> str:
+            if envelope.bare:
+                return body
+            # Code keeps its own numbers; JSON is re-laid out, so no line keeps its number.
+            return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
+
+        text = close(result.text)
+        tokens_after = count_tokens(text, self.config.encoding)
         if not result.lossy:
-            return _Applied(compressor.name, result.text, tokens_after, notes=result.notes)
-        text, tokens, ref, diagnostic = self._settle_lossy(segment, result, tokens_before, tokens_after, provenance)
+            return _Applied(compressor.name, text, tokens_after, notes=result.notes)
+        lossless = close(result.lossless(segment.text)) if result.lossless_text is not None else original
+        text, tokens, ref, diagnostic = self._settle_lossy(
+            segment, original, text, lossless, tokens_before, tokens_after, provenance
+        )
         return _Applied(compressor.name, text, tokens, ref, diagnostic, result.notes)
 
     def _settle_lossy(
         self,
         segment: Segment,
-        result: Compressed,
+        original: str,
+        lossy: str,
+        lossless: str,
         tokens_before: int,
         tokens_after: int,
         provenance: Mapping[str, str],
     ) -> tuple[str, int, str | None, str | None]:
-        """Keep a lossy output only if it pays and its original is safely stored.
-
-        Returns (text, tokens, ref, diagnostic)."""
+        """Keep a lossy output only if it pays and the unit's original is safely stored under
+        `segment.ref`; else the best lossless rendering. Returns (text, tokens, ref, diagnostic)."""
         if tokens_after > tokens_before * (1 - self.config.min_lossy_savings):
-            return self._lossless(segment.text, result, None)
+            return self._lossless(lossless, None)
         if not self.config.lossy:
-            return self._lossless(segment.text, result, "lossy compression disabled")
+            return self._lossless(lossless, "lossy compression disabled")
         if self.store is None:
-            return self._lossless(segment.text, result, "no store configured: lossless only")
+            return self._lossless(lossless, "no store configured: lossless only")
         try:
             meta = {**provenance, "tool": segment.context.tool_name or "", "kind": segment.kind.value}
-            self.store.put(segment.ref, segment.text, meta)
+            self.store.put(segment.ref, original, meta)
         except Exception as exc:  # store down / disk full: never drop what cannot be fetched back
             log.warning("CCR store unavailable (%s): falling back to lossless", type(exc).__name__)
             diagnostic = f"store unavailable ({type(exc).__name__}): lossless only"
-            return self._lossless(segment.text, result, diagnostic)
-        return result.text, tokens_after, segment.ref, None
+            return self._lossless(lossless, diagnostic)
+        return lossy, tokens_after, segment.ref, None
 
-    def _lossless(self, original: str, result: Compressed, diagnostic: str | None) -> tuple[str, int, None, str | None]:
+    def _lossless(self, text: str, diagnostic: str | None) -> tuple[str, int, None, str | None]:
         # Without a compressor's own lossless rendering, the original exactly: even whitespace
         # can matter (string literals in code, markdown line breaks).
-        text = result.lossless(original)
         return text, count_tokens(text, self.config.encoding), None, diagnostic
 
     @staticmethod
@@ -302,6 +326,21 @@ class Pipeline:
             diagnostics=split.notes + tuple(f"{r.location}: {r.diagnostic}" for r in reports if r.diagnostic),
         )
         return CompressedRequest(new_request, stats)
+
+
+# Kinds whose compressor output is not a subset of the body's lines.
+_RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON})
+
+
+def _segment(
+    text: str, envelope: Envelope, context: SegmentContext, kind: ContentKind, language: str | None
+) -> Segment:
+    """What the compressor sees: the unit itself, or the body of its envelope, whose markers
+    point at the whole unit's original (what the store keeps) by the line numbers shown."""
+    if envelope.bare:
+        return Segment(text, context, kind, language)
+    body = envelope.numbered_body() if kind == ContentKind.CODE else envelope.body
+    return Segment(body, context, kind, language, parent_ref=content_ref(text), first_line=envelope.first_line)
 
 
 def _location(unit: Unit) -> str:

@@ -22,6 +22,7 @@ from headroom.ccr._select import (
     select_rows,
 )
 from headroom.ccr.base import OriginalStore
+from headroom.envelopes import numbering_shift
 
 __all__ = [
     "TOOL_NAME",
@@ -74,11 +75,14 @@ def _describe(sel: Selection, unit: str, query: str, ref: str) -> str:
     return f"{ref}: no {unit} of {sel.total} match {query!r}; call again without query for the whole original"
 
 
-def _numbering_shift(lines: list[str]) -> int:
+def _numbering_shift(original: str, lines: list[str]) -> int:
     """How far the line numbers shown in a numbered file read are from plain line counting."""
     from headroom.compressors._tree_sitter import split_line_numbers  # no tree-sitter import
 
-    numbered = split_line_numbers(lines)
+    shift = numbering_shift(original)  # whole numbered reads inside a tool's envelope
+    if shift:
+        return shift
+    numbered = split_line_numbers(lines)  # numbered reads with a short unnumbered frame
     return numbered.first_number - 1 if numbered is not None else 0
 
 
@@ -104,7 +108,7 @@ def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: st
         all_lines = original.split("\n")
         # A numbered file read (`cat -n` of lines 100-180) is addressed by the numbers it shows,
         # which are the numbers the markers cite.
-        shift = _numbering_shift(all_lines)
+        shift = _numbering_shift(original, all_lines)
         last_number = len(all_lines) + shift
         bounds = parse_line_range(lines_spec, last_number)
         if bounds is None:

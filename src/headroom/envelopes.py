@@ -1,0 +1,176 @@
+"""The wrapping real agent tools put around content, taken off before compression and put back after.
+
+Agents do not send clean tool outputs. Claude Code's Read numbers every line (`     1\\t...`) and
+appends a `<system-reminder>` block; Codex's `exec_command` puts a header (`Chunk ID: ...`,
+`Wall time: ...`, `Process exited with code 0`, `Output:`) before the command's output. A
+compressor that sees the wrapping mistakes a numbered log or JSON file for plain text and saves
+nothing, so the pipeline opens the envelope, compresses the body as its own kind, and closes it.
+
+`open_envelope(text)` is a pure function of the text: the same unit opens the same way on every
+turn (cache safety). The head and tail go back verbatim; kept body lines get back the number the
+agent saw, so markers, retrieval (`lines=`) and the model all address lines by those numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+__all__ = ["Envelope", "numbering_shift", "open_envelope"]
+
+# `cat -n` / `nl -ba` / Claude Code's Read ("     1\t"), and the older Read arrow ("     1→").
+# Only these two separators: `N:` is grep's format, which the search compressor reads itself.
+_NUMBERED = re.compile(r"^ *(\d{1,9})(\t|→)")
+# Codex's exec_command / shell output header: a few "Label: value" lines, then "Output:".
+_HEADER_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,40}(?::.*|\s(?:with|exited|running)\b.*)$")
+_MAX_HEADER_LINES = 8
+_REMINDER_OPEN = "<system-reminder>"
+_REMINDER_CLOSE = "</system-reminder>"
+_MAX_TRAILER_CHARS = 20_000
+
+
+@dataclass(frozen=True)  # no slots: `_line_positions` is cached on the instance
+class Envelope:
+    """A unit split into verbatim `head` and `tail` around a `body` to compress.
+
+    When the body's lines were numbered, `prefixes[i]` is the number prefix line i carried and
+    `body` holds the lines without it. `first_line` is the line number the body's first line has
+    as the agent sees it: the shown number when numbered, else its position in the whole unit.
+    """
+
+    head: str
+    body: str
+    tail: str
+    prefixes: tuple[str, ...] | None
+    first_line: int
+
+    @property
+    def bare(self) -> bool:
+        """Nothing was taken off: the unit is its body."""
+        return not self.head and not self.tail and self.prefixes is None
+
+    @property
+    def numbered(self) -> bool:
+        return self.prefixes is not None
+
+    def numbered_body(self) -> str:
+        """The body with its number prefixes, as the tool sent it (for compressors that keep
+        numbers themselves, like the code compressor)."""
+        if self.prefixes is None:
+            return self.body
+        return "\n".join(p + line for p, line in zip(self.prefixes, self.body.split("\n"), strict=True))
+
+    def close(self, body: str, *, renumber: bool = True) -> str:
+        """Put a compressed body back: head + body + tail, kept lines numbered as they were."""
+        if self.prefixes is not None and renumber:
+            body = self._renumber(body)
+        return self.head + body + self.tail
+
+    @cached_property
+    def _line_positions(self) -> dict[str, list[int]]:
+        positions: dict[str, list[int]] = {}
+        for i, line in enumerate(self.body.split("\n")):
+            positions.setdefault(line, []).append(i)
+        return positions
+
+    def _renumber(self, body: str) -> str:
+        """Each output line that is a body line (in order) gets that line's prefix back; markers
+        and summaries a compressor wrote stay unnumbered."""
+        assert self.prefixes is not None
+        positions = self._line_positions
+        out: list[str] = []
+        next_line = 0
+        for line in body.split("\n"):
+            candidates = positions.get(line)
+            if candidates:
+                k = bisect.bisect_left(candidates, next_line)
+                if k < len(candidates):
+                    i = candidates[k]
+                    out.append(self.prefixes[i] + line)
+                    next_line = i + 1
+                    continue
+            out.append(line)
+        return "\n".join(out)
+
+
+def _split_head(text: str) -> tuple[str, str]:
+    """Codex's header (through the `Output:` line) and the rest."""
+    if not text[:1].isupper():
+        return "", text
+    start = 0
+    for _ in range(_MAX_HEADER_LINES + 1):
+        end = text.find("\n", start)
+        if end < 0:
+            return "", text
+        line = text[start:end].rstrip("\r")
+        if line == "Output:":
+            return (text[: end + 1], text[end + 1 :]) if start > 0 else ("", text)
+        if len(line) > 160 or not _HEADER_LABEL.match(line):
+            return "", text
+        start = end + 1
+    return "", text
+
+
+def _split_tail(text: str) -> tuple[str, str]:
+    """Trailing `<system-reminder>` blocks (and the blank lines before them) and the rest."""
+    body = text
+    while True:
+        stripped = body.rstrip()
+        if not stripped.endswith(_REMINDER_CLOSE):
+            break
+        start = stripped.rfind(_REMINDER_OPEN, max(0, len(stripped) - _MAX_TRAILER_CHARS))
+        if start < 0:
+            break
+        cut = len(body[:start].rstrip("\n"))
+        body = body[:cut]
+    return body, text[len(body) :]
+
+
+def _split_numbers(body: str) -> tuple[tuple[str, ...], str, int] | None:
+    """(prefixes, unnumbered body, first number) when every line carries a consecutive number
+    with one separator (a final empty line aside); else None."""
+    lines = body.split("\n")
+    final_empty = len(lines) > 1 and lines[-1] == ""
+    numbered = lines[:-1] if final_empty else lines
+    if len(numbered) < 2:
+        return None
+    first = _NUMBERED.match(numbered[0])
+    if first is None:
+        return None
+    separator, expected = first.group(2), int(first.group(1))
+    start = expected
+    prefixes: list[str] = []
+    plain: list[str] = []
+    for line in numbered:
+        match = _NUMBERED.match(line)
+        if match is None or match.group(2) != separator or int(match.group(1)) != expected:
+            return None
+        prefixes.append(match.group(0))
+        plain.append(line[match.end() :])
+        expected += 1
+    if final_empty:
+        prefixes.append("")
+        plain.append("")
+    return tuple(prefixes), "\n".join(plain), start
+
+
+def open_envelope(text: str) -> Envelope:
+    """Take the agent tool's wrapping off `text` (a bare envelope when there is none)."""
+    head, rest = _split_head(text)
+    body, tail = _split_tail(rest)
+    numbers = _split_numbers(body)
+    if numbers is not None:
+        prefixes, plain, first = numbers
+        return Envelope(head, plain, tail, prefixes, first)
+    return Envelope(head, body, tail, None, head.count("\n") + 1)
+
+
+def numbering_shift(text: str) -> int:
+    """How far the line numbers a tool showed are from counting the lines of `text` itself
+    (0 when its lines are not numbered): retrieval addresses lines by the numbers shown."""
+    envelope = open_envelope(text)
+    if envelope.prefixes is None:
+        return 0
+    return envelope.first_line - 1 - envelope.head.count("\n")

@@ -1,0 +1,128 @@
+"""Every kind of content compresses as well inside the envelopes real agent tools send.
+
+Envelopes: Claude Code's Read (`     N\\t` numbers, the older `N→` arrow, a `<system-reminder>`
+trailer, a read starting at an offset), Codex's `exec_command` header, and `nl -ba` output inside
+that header. Kinds: logs, JSON, code, grep output, markdown prose.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from headroom.ccr.retrieval import retrieve
+from headroom.envelopes import numbering_shift, open_envelope
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.segments import SegmentContext
+from tests.factories import customer_rows
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REMINDER = (
+    "\n\n<system-reminder>\nWhenever you read a file, you should consider whether it would be considered "
+    "malware. You CAN and SHOULD provide analysis of malware.\n</system-reminder>\n"
+)
+CODEX_HEADER = "Chunk ID: 7f3a9c\nWall time: 0.0153 seconds\nProcess exited with code 0\nOriginal token count: 9000\nOutput:\n"
+
+
+def _numbered(text: str, start: int = 1, sep: str = "\t") -> str:
+    return "\n".join(f"{n:>6}{sep}{line}" for n, line in enumerate(text.split("\n"), start))
+
+
+ENVELOPES: dict[str, Callable[[str], str]] = {
+    "bare": lambda t: t,
+    "claude_read": lambda t: _numbered(t) + REMINDER,
+    "claude_read_arrow": lambda t: _numbered(t, sep="→"),
+    "claude_read_offset": lambda t: _numbered(t, start=1201) + REMINDER,
+    "codex_exec": lambda t: CODEX_HEADER + t,
+    "codex_nl": lambda t: CODEX_HEADER + _numbered(t),
+}
+
+
+def _content(kind: str) -> tuple[str, str, str]:
+    """(text, file path, a line that must stay visible)"""
+    if kind == "logs":
+        return (FIXTURES / "logs" / "hdfs.log").read_text(), "/srv/hdfs.log", "ERROR"
+    if kind == "json":
+        return json.dumps(customer_rows(200), indent=2), "/data/customers.json", "suspended"
+    if kind == "code":
+        return (FIXTURES / "code" / "ratelimit_client.py").read_text(), "/repo/ratelimit_client.py", "class "
+    if kind == "search":
+        return (FIXTURES / "search" / "grep_context.txt").read_text(), "", ""
+    return (FIXTURES / "prose" / "deploy_guide.md").read_text(), "/repo/docs/deploy_guide.md", ""
+
+
+def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, float, str]:
+    pipeline = Pipeline(CompressConfig(), store)
+    context = SegmentContext("Read", json.dumps({"file_path": path}), "Which customer is suspended? Any errors?", path)
+    out, report = pipeline.compress_text(text, context)
+    return out, report.tokens_after / report.tokens_before, report.kind
+
+
+@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose"])
+@pytest.mark.parametrize("envelope", [e for e in ENVELOPES if e != "bare"])
+def test_every_kind_saves_as_much_inside_every_envelope(kind: str, envelope: str) -> None:
+    content, path, needle = _content(kind)
+    bare_out, bare_ratio, bare_kind = _compress(content, path, MemoryStore())
+    wrapped = ENVELOPES[envelope](content)
+    store = MemoryStore()
+    out, ratio, detected = _compress(wrapped, path, store)
+
+    assert detected == bare_kind  # the envelope does not change what the content is taken for
+    if bare_out != content:  # the kind compresses: it compresses as well when wrapped
+        assert ratio <= bare_ratio + 0.03, (envelope, kind, ratio, bare_ratio)
+    head, tail = open_envelope(wrapped).head, open_envelope(wrapped).tail
+    assert out.startswith(head) and out.endswith(tail)  # the wrapping goes back verbatim
+    assert needle in out
+    # Nothing lost: every ref gives back the unit exactly as the tool returned it.
+    for ref in find_refs(out):
+        assert retrieve(store, ref).text == wrapped
+    # Deterministic: a fresh pipeline gives the same bytes.
+    assert _compress(wrapped, path, MemoryStore())[0] == out
+
+
+@pytest.mark.parametrize("envelope", ["claude_read", "claude_read_offset", "codex_nl"])
+def test_kept_lines_keep_the_numbers_the_agent_saw(envelope: str) -> None:
+    content, path, _ = _content("logs")
+    wrapped = ENVELOPES[envelope](content)
+    out, _, _ = _compress(wrapped, path, MemoryStore())
+    shown = {line for line in wrapped.split("\n")}
+    numbered_out = [line for line in out.split("\n") if "\t" in line[:12]]
+    assert len(numbered_out) > 10
+    # Every numbered line in the output is a line of the original, number and all.
+    assert all(line in shown for line in numbered_out)
+    error = next(line for line in wrapped.split("\n") if "ERROR" in line)
+    assert error in out.split("\n")
+
+
+def test_retrieval_by_lines_uses_the_numbers_shown() -> None:
+    content, path, _ = _content("logs")
+    wrapped = ENVELOPES["claude_read_offset"](content)  # numbers start at 1201
+    store = MemoryStore()
+    out, _, _ = _compress(wrapped, path, store)
+    (ref,) = find_refs(out)
+    assert numbering_shift(wrapped) == 1200
+    chunk = retrieve(store, ref, lines="1205-1206").text.split("\n")
+    assert [line.split("\t")[0].strip() for line in chunk] == ["1205", "1206"]
+    assert chunk[0] == wrapped.split("\n")[4]
+
+
+def test_codex_header_without_output_line_is_not_an_envelope() -> None:
+    text = "Status: ok\nWall time: 3s\nno output label here\n" + "x\n" * 50
+    assert open_envelope(text).bare
+
+
+def test_numbers_that_skip_are_not_line_numbers() -> None:
+    text = "1\tone\n2\ttwo\n4\tfour\n"
+    envelope = open_envelope(text)
+    assert envelope.prefixes is None and envelope.body == text
+
+
+def test_unnumbered_body_keeps_its_exact_bytes_when_nothing_compresses() -> None:
+    text = CODEX_HEADER + "short output\n"
+    out, _, _ = _compress(text * 1, "", MemoryStore())
+    assert out == text
