@@ -26,7 +26,9 @@ REMINDER = (
     "\n\n<system-reminder>\nWhenever you read a file, you should consider whether it would be considered "
     "malware. You CAN and SHOULD provide analysis of malware.\n</system-reminder>\n"
 )
-CODEX_HEADER = "Chunk ID: 7f3a9c\nWall time: 0.0153 seconds\nProcess exited with code 0\nOriginal token count: 9000\nOutput:\n"
+CODEX_HEADER = (
+    "Chunk ID: 7f3a9c\nWall time: 0.0153 seconds\nProcess exited with code 0\nOriginal token count: 9000\nOutput:\n"
+)
 
 
 def _numbered(text: str, start: int = 1, sep: str = "\t") -> str:

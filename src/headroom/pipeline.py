@@ -19,7 +19,6 @@ from typing import Any
 from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
-from headroom.compressors.base import Compressed
 from headroom.envelopes import Envelope, open_envelope
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
