@@ -35,6 +35,7 @@ __all__ = [
     "CodexBenchScript",
     "EditCheck",
     "Patch",
+    "ReadPersistedOutput",
     "Scenario",
     "Shell",
     "Workspace",
@@ -45,8 +46,22 @@ __all__ = [
 ROOT = Path(__file__).resolve().parent.parent
 CASES_DIR = ROOT.parent / "shared" / "bench" / "cases"
 FINAL_PREFIX = "HEADROOM-BENCH-FINAL"
-# Whole stdlib packages the search and code scenarios work in (copied, without their tests).
-STDLIB_PACKAGES = ("asyncio", "concurrent", "email", "http", "json", "logging", "unittest", "urllib")
+# The stdlib subset the search and code scenarios work in (copied without tests): these
+# packages and every top-level module, ~10 MB, so a broad grep returns what it does in a real tree.
+STDLIB_PACKAGES = (
+    "asyncio",
+    "concurrent",
+    "email",
+    "http",
+    "importlib",
+    "json",
+    "logging",
+    "multiprocessing",
+    "unittest",
+    "urllib",
+    "xml",
+    "xmlrpc",
+)
 
 # -- the workspace --------------------------------------------------------------------------------
 
@@ -123,6 +138,8 @@ def build_workspace(root: Path) -> Workspace:
     ignore = shutil.ignore_patterns("__pycache__", "test", "tests", "*.pyc")
     for package in STDLIB_PACKAGES:
         shutil.copytree(stdlib_dir() / package, lib / package, ignore=ignore, dirs_exist_ok=True)
+    for module in stdlib_dir().glob("*.py"):
+        shutil.copy2(module, lib / module.name)
     return Workspace(root)
 
 
@@ -153,6 +170,16 @@ CodexStep = Shell | Patch
 
 
 @dataclass(frozen=True)
+class ReadPersistedOutput:
+    """Claude Code saves a tool output over its size cap to a file and returns a preview naming
+    it; a real agent reads that file next. The path comes from the previous tool result."""
+
+
+ClaudeStep = Call | ReadPersistedOutput
+_PERSISTED_PATH = re.compile(r"Full output saved to: (\S+)")
+
+
+@dataclass(frozen=True)
 class EditCheck:
     """The edit the scenario makes: after the run, `path` must hold `after` and no longer `before`."""
 
@@ -170,7 +197,7 @@ class Scenario:
     name: str
     prompt: str
     needles: tuple[str, ...]
-    claude: Callable[[Workspace], list[Call]]
+    claude: Callable[[Workspace], list[ClaudeStep]]
     codex: Callable[[Workspace], list[CodexStep]]
     edit: EditCheck | None = None
     quick: bool = False
@@ -206,7 +233,7 @@ LOG_NEEDLES = (
 )
 
 
-def _log_claude(ws: Workspace) -> list[Call]:
+def _log_claude(ws: Workspace) -> list[ClaudeStep]:
     return [
         _bash("wc -l logs/*.log", "Count log lines"),
         _read(ws, "logs/nova-compute.log", offset=1, limit=120),
@@ -262,7 +289,7 @@ CODE_NEEDLES = (
 HEADERS_EDIT = EditCheck(CLIENT, before=OLD_RAISE, after=NEW_RAISE)
 
 
-def _code_claude(ws: Workspace) -> list[Call]:
+def _code_claude(ws: Workspace) -> list[ClaudeStep]:
     start = ws.line_of(CLIENT, "def _read_headers(fp):")
     return [
         _grep(ws, "_read_headers|_MAXHEADERS", "lib", "content", **{"-n": True}),
@@ -314,12 +341,13 @@ DATA_NEEDLES = (
 )
 
 
-def _data_claude(ws: Workspace) -> list[Call]:
+def _data_claude(ws: Workspace) -> list[ClaudeStep]:
     return [
         _bash("ls -la data", "List the data files"),
         _read(ws, "data/openframeworks-issues-p2.json"),
         _read(ws, "data/openframeworks-issues-p3.json"),
         _bash("cat data/openframeworks-issues-p4.json", "Show the last issues page"),
+        ReadPersistedOutput(),  # ~52 KB: over Claude Code's Bash output cap
         _bash("head -5 data/ssh_events.csv", "CSV header"),
         _read(ws, "data/ssh_events.csv", offset=401, limit=200),
     ]
@@ -357,20 +385,23 @@ SEARCH_NEEDLES = (
 )
 
 
-def _search_claude(ws: Workspace) -> list[Call]:
+def _search_claude(ws: Workspace) -> list[ClaudeStep]:
     return [
+        _grep(ws, "timeout", "lib", "content", **{"-n": True}),
+        ReadPersistedOutput(),  # ~20 KB of matches: over Claude Code's Grep output cap
         _grep(ws, "def [a-z_]*timeout", "lib", "content", **{"-n": True}),
         _grep(ws, "_MAXHEADERS", "lib", "files_with_matches"),
         _grep(ws, "DeprecationWarning", "lib", "count"),
         Call("Glob", {"pattern": "**/*.py", "path": ws.path("lib/asyncio")}),
         _grep(ws, "return a value that is not None", "lib", "content", **{"-n": True, "-C": 3}),
-        _bash("grep -rn 'def timeout' lib | sort", "Every timeout() definition"),
+        _bash("grep -rn 'import socket' lib | sort", "Modules that use sockets"),
     ]
 
 
 def _search_codex(ws: Workspace) -> list[CodexStep]:
     return [
-        Shell("grep -rn 'def [a-z_]*timeout' lib | head -100"),
+        Shell("grep -rn 'timeout' lib | head -400"),
+        Shell("grep -rn 'def [a-z_]*timeout' lib | sort"),
         Shell("grep -rl '_MAXHEADERS' lib"),
         Shell("grep -rc 'DeprecationWarning' lib | grep -v ':0$' | sort -t: -k2 -n"),
         Shell("find lib/asyncio -name '*.py' | sort"),
@@ -391,7 +422,7 @@ SEARCH_HEAVY = Scenario(
     codex=_search_codex,
 )
 
-# (e) A long session: everything above, one task after the other (25 tool calls).
+# (e) A long session: everything above, one task after the other (29 tool calls for Claude Code).
 LONG_SESSION = Scenario(
     name="long_session",
     prompt="Work through these in order.\n1. "
@@ -473,9 +504,15 @@ class ClaudeBenchScript:
         if "Read" not in _anthropic_tool_names(request):
             return Turn(text="ok")  # a side request (title, summary): not the agent loop
         results = [text for _, text in anthropic_tool_results(request)]
-        if len(results) < len(self.steps):
-            return Turn(f"Step {len(results) + 1}.", (self.steps[len(results)],))
-        return Turn(final_answer(self.scenario, results))
+        if len(results) >= len(self.steps):
+            return Turn(final_answer(self.scenario, results))
+        step = self.steps[len(results)]
+        if isinstance(step, ReadPersistedOutput):
+            saved = _PERSISTED_PATH.search(results[-1]) if results else None
+            if saved is None:  # reported as a script error: the scenario expected a saved output
+                raise ValueError(f"step {len(results) + 1}: the previous tool output was not saved to a file")
+            step = Call("Read", {"file_path": saved.group(1)})
+        return Turn(f"Step {len(results) + 1}.", (step,))
 
 
 @dataclass

@@ -147,14 +147,43 @@ def cached_prefix_tokens(previous: dict[str, Any] | None, request: dict[str, Any
     return cached
 
 
-def session_input_usd(requests: list[dict[str, Any]], api: str) -> float:
-    usd, previous = 0.0, None
+@dataclass(frozen=True)
+class TurnCost:
+    tokens: int
+    cached_tokens: int  # served by the cache the previous request wrote
+
+    @property
+    def usd(self) -> float:
+        written = self.tokens - self.cached_tokens
+        return (self.cached_tokens * CACHE_READ + written * CACHE_WRITE) * INPUT_USD_PER_TOKEN
+
+
+def turn_costs(requests: list[dict[str, Any]], api: str) -> list[TurnCost]:
+    previous: dict[str, Any] | None = None
+    costs = []
     for request in requests:
-        total = total_tokens(request, api)
-        cached = cached_prefix_tokens(previous, request, api)
-        usd += (cached * CACHE_READ + (total - cached) * CACHE_WRITE) * INPUT_USD_PER_TOKEN
+        costs.append(TurnCost(total_tokens(request, api), cached_prefix_tokens(previous, request, api)))
         previous = request
-    return usd
+    return costs
+
+
+def prefix_breaks(upstream: list[dict[str, Any]], agent: list[dict[str, Any]], key: str) -> list[str]:
+    """`prefix_changes` (byte-exact wherever the agent resent the same bytes), plus the items it
+    skips because the agent moved its cache breakpoint off them: Claude Code marks the last
+    message each turn, so the previous turn's last tool result, the one just compressed, always
+    differs in the agent's bytes. Those are compared without the breakpoint."""
+    problems = prefix_changes(upstream, key, agent)
+    if len(agent) != len(upstream):
+        return problems
+    for n in range(len(upstream) - 1):
+        before, after = upstream[n].get(key) or [], upstream[n + 1].get(key) or []
+        sent_before, sent_after = agent[n].get(key) or [], agent[n + 1].get(key) or []
+        for i, item in enumerate(before[: len(after)]):
+            label = f"turn {n + 1}->{n + 2}: {key}[{i}] changed"
+            resent = i < len(sent_before) and i < len(sent_after) and _same(sent_before[i], sent_after[i])
+            if resent and not _same(item, after[i]) and not any(p.startswith(label) for p in problems):
+                problems.append(f"{label} though the agent resent it (breakpoint aside)")
+    return problems
 
 
 def changed_turns(problems: list[str]) -> int:
@@ -176,6 +205,8 @@ class RunResult:
     last_request_tokens: int
     agent_last_request_tokens: int  # the same count on what the agent sent (the tap)
     session_usd: float
+    turn_tokens: list[int]  # per main-loop request, as the upstream got it
+    turn_cached_tokens: list[int]
     prefix_changed_turns: int
     prefix_problems: list[str]
     needles_total: int
@@ -185,6 +216,8 @@ class RunResult:
     edit_applied: bool
     tool_errors: list[str]
     script_errors: list[str]
+    fail_open: dict[str, int]  # requests the proxy sent uncompressed, by reason (timeout, busy, error)
+    protected_units: int  # units the proxy kept whole for edit safety (ranged reads, re-reads...)
     wall_s: float
     final_text: str = ""
     tool_results: list[str] = field(default_factory=list)  # as the upstream got them (last request)
@@ -289,7 +322,8 @@ def run_scenario(
         last = upstream_turns[-1] if upstream_turns else {}
         last_text = readable_text(last)
         recovered = last_text + "\n" + _retrievable(last_text, store)
-        problems = prefix_changes(upstream_turns, session.key, agent_turns)
+        problems = prefix_breaks(upstream_turns, agent_turns, session.key)
+        costs = turn_costs(upstream_turns, api)
         results_of = anthropic_tool_results if api == "anthropic" else responses_tool_results
         return RunResult(
             scenario=scenario.name,
@@ -300,7 +334,9 @@ def run_scenario(
             turns=len(upstream_turns),
             last_request_tokens=total_tokens(last, api) if last else 0,
             agent_last_request_tokens=total_tokens(agent_turns[-1], api) if agent_turns else 0,
-            session_usd=session_input_usd(upstream_turns, api),
+            session_usd=sum(c.usd for c in costs),
+            turn_tokens=[c.tokens for c in costs],
+            turn_cached_tokens=[c.cached_tokens for c in costs],
             prefix_changed_turns=changed_turns(problems),
             prefix_problems=problems,
             needles_total=len(scenario.needles),
@@ -310,6 +346,8 @@ def run_scenario(
             edit_applied=scenario.edit is not None and scenario.edit.applied(workspace),
             tool_errors=_tool_errors(session, api),
             script_errors=list(session.upstream.errors),
+            fail_open=dict(session.proxy.state.metrics.fail_open) if session.proxy else {},
+            protected_units=session.proxy.state.metrics.protected_units if session.proxy else 0,
             wall_s=wall,
             final_text=stdout.strip()[-2000:],
             tool_results=[t for _, t in results_of(last)] if last else [],
@@ -324,7 +362,7 @@ def _saved(before: float, after: float) -> str:
     return f"{(1 - after / before) * 100:.1f}%" if before else "-"
 
 
-def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool) -> str:
+def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool = False, cold: bool = False) -> str:
     lines = [
         "## Agent sessions: real Claude Code and Codex, direct vs through headroom",
         "",
@@ -336,12 +374,14 @@ def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool) -> str:
         "byte-identical to the previous request's prefix as cache reads (0.1x), the rest as cache writes (1.25x). "
         "Prefix: turns whose upstream items do not start with the previous turn's. Needles: answer-bearing lines "
         "visible in the last request (direct / headroom) and visible or retrievable by ref (headroom)."
-        + (" One core was kept busy by another process." if busy else ""),
+        + " Fail-open: requests the proxy sent uncompressed (compression over its time budget, workers busy)."
+        + (" One core was kept busy by another process." if busy else "")
+        + (" Cold proxy (no warm-up)." if cold else ""),
         "",
         "| scenario | client | turns | last-request tokens direct → headroom | saved | session input $ direct → "
         "headroom | saved | prefix changes | needles direct | needles headroom (visible / +retrievable) | edits "
-        "| tool errors | wall s direct / headroom |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| tool errors | fail-open | wall s direct / headroom |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for direct, headroom in pairs:
         edits = f"{int(direct.edit_applied)} / {int(headroom.edit_applied)} of 1" if direct.edit_expected else "-"
@@ -356,18 +396,50 @@ def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool) -> str:
             f"| {headroom.prefix_changed_turns} of {max(0, headroom.turns - 1)} "
             f"| {len(direct.needles_visible)}/{direct.needles_total} "
             f"| {len(headroom.needles_visible)} / {len(headroom.needles_retrievable)} of {headroom.needles_total} "
-            f"| {edits} | {errors} | {direct.wall_s:.0f} / {headroom.wall_s:.0f} |"
+            f"| {edits} | {errors} | {sum(headroom.fail_open.values())} "
+            f"| {direct.wall_s:.0f} / {headroom.wall_s:.0f} |"
         )
     problems = [
         f"- {r.scenario} / {r.client} / {'headroom' if r.through_headroom else 'direct'}: {issue}"
         for direct, headroom in pairs
         for r in (direct, headroom)
         for issue in [*r.tool_errors, *r.script_errors, *r.prefix_problems[:5]]
+        + ([f"fail-open {r.fail_open}"] if r.fail_open else [])
         + ([f"agent exit code {r.exit_code}"] if r.exit_code else [])
     ]
     if problems:
         lines += ["", "Tool errors, script errors and prefix changes:", "", *problems]
     return "\n".join(lines) + "\n"
+
+
+# -- set-up -------------------------------------------------------------------------------------
+
+
+def warm_up(workdir: Path) -> float:
+    """Compress one unit of each kind the scenarios produce, in this process, so that the proxy
+    threads find the models and parsers loaded, as in a proxy that has been running (`headroom
+    wrap` starts a fresh one per agent: `--cold` measures that). Returns the seconds it took."""
+    from headroom import compress
+
+    started = time.monotonic()
+    workspace = build_workspace(workdir / "warm-up")
+    samples = [
+        "data/openframeworks-issues-p1.json",  # JSON with prose fields
+        "logs/zookeeper.log",
+        "lib/http/client.py",
+        "data/ssh_events.csv",
+    ]
+    for relative in samples:
+        text = "\n".join((workspace.root / relative).read_text().splitlines()[:400])
+        call = {"id": "call_warm", "type": "function", "function": {"name": "cat", "arguments": "{}"}}
+        compress(
+            [
+                {"role": "user", "content": "warm up"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call_warm", "content": text},
+            ]
+        )
+    return time.monotonic() - started
 
 
 # -- CPU noise ------------------------------------------------------------------------------------
@@ -406,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", action="append", help="run only these scenarios (repeatable)")
     parser.add_argument("--codex-code-mode", action="store_true", help="Codex's default model (code-mode exec)")
     parser.add_argument("--json", type=Path, help="also write every run's measurements here")
+    parser.add_argument("--cold", action="store_true", help="no warm-up: the proxy's first requests load models")
     args = parser.parse_args(argv)
 
     console = Console(stderr=True)
@@ -421,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="headroom-agent-bench-") as tmp,
         Progress(*columns, TimeElapsedColumn(), console=console) as progress,
     ):
+        if not args.cold:
+            progress.console.print(f"warm-up: {warm_up(Path(tmp)):.1f} s")
         task = progress.add_task("agent sessions", total=len(runs))
         for n, (scenario, client, through) in enumerate(runs):
             mode = "headroom" if through else "direct"
@@ -431,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [(results[(s.name, c, False)], results[(s.name, c, True)]) for s in scenarios for c in clients]
     if args.json:
         args.json.write_bytes(orjson.dumps([asdict(r) for pair in pairs for r in pair], option=orjson.OPT_INDENT_2))
-    sys.stdout.write(markdown(pairs, args.busy))
+    sys.stdout.write(markdown(pairs, busy=args.busy, cold=args.cold))
     return 0
 
 
