@@ -3,7 +3,7 @@
 Each script is stateless: the step is the number of tool results already in the conversation,
 so a retried request gets the same answer. Turn 1 reads the large log with the agent's real
 tool, turn 2 greps the codebase, turn 3 reads most of the log again with an explicit line range
-(edit-safety: such a read must reach the model whole), turn 4 answers with text naming every
+(a log is never edited, so that read is compressed too, as agents page through logs), turn 4 answers with text naming every
 error code the model could see in the first read (the test checks the agent printed them).
 """
 
@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 FINAL_PREFIX = "HEADROOM-E2E-FINAL"
-RANGED_LINES = 400  # most of the log: compressible, if the proxy did not protect ranged reads
+RANGED_LINES = 400  # most of the log, by line range
 _ERROR_CODE = re.compile(r"\bERROR\b.*?\b(E\d{4}|9f1c2e7a|RF-\d+|CRT-\d+)\b")
 
 

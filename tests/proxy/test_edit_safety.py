@@ -187,9 +187,9 @@ def test_codex_code_mode_exec_scripts() -> None:
     patch = "tools.apply_patch('*** Begin Patch\\n*** Update File: src/app.py\\n@@\\n-a\\n+b\\n*** End Patch')"
     request = {
         "input": [
-            call(1, script("cat checkout-service.log")),
+            call(1, script("cat src/util.py")),
             output(1),
-            call(2, script("sed -n '1,400p' checkout-service.log")),
+            call(2, script("sed -n '1,400p' src/util.py")),
             output(2),
             call(3, f"const p = await {patch};\ntext(p);"),
             output(3),
@@ -199,3 +199,52 @@ def test_codex_code_mode_exec_scripts() -> None:
     }
     reasons = {p.path[:2]: p.reason for p in protected_results(request, "responses")}
     assert reasons == {("input", 3): "ranged-read", ("input", 5): "edit-result", ("input", 7): "edited-file"}
+
+
+def _claude_read_session(reads: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "Why did checkout fail last night?"}]
+    for i, (name, args, text) in enumerate(reads):
+        messages.append(
+            {"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": name, "input": args}]}
+        )
+        messages.append({"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": text}]})
+    messages.append({"role": "user", "content": "Go on."})
+    return {"model": "claude-sonnet-4-5", "max_tokens": 1024, "messages": messages}
+
+
+LOG = (FIXTURES / "logs" / "java_app.log").read_text()
+NUMBERED_LOG = "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(LOG.split("\n"), 301))
+ROWS = json.dumps([{"id": i, "title": f"issue {i}", "state": "open"} for i in range(60)], indent=2)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "text"),
+    [
+        ("Read", {"file_path": "/srv/checkout.log", "offset": 301, "limit": 600}, NUMBERED_LOG),
+        ("Read", {"file_path": "/srv/output.txt", "offset": 301, "limit": 600}, NUMBERED_LOG),  # a log by content
+        ("Read", {"file_path": "/srv/app.log.1", "offset": 1, "limit": 50}, SOURCE),  # a rotated log by name
+        ("Read", {"file_path": "/data/issues.json", "offset": 1, "limit": 900}, ROWS),
+        ("Read", {"file_path": "/data/events.csv", "limit": 900}, "id,kind\n" + "1,x\n" * 300),
+        ("Bash", {"command": "head -800 /srv/checkout.log"}, LOG),
+        ("Bash", {"command": "sed -n '1,400p' checkout.log | grep -v DEBUG"}, LOG),
+    ],
+)
+def test_ranged_reads_and_rereads_of_logs_and_data_are_compressed(name: str, args: dict[str, Any], text: str) -> None:
+    request = _claude_read_session([(name, args, text), (name, args, text)])
+    assert protected_results(request, "anthropic") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [("/repo/src/ratelimit_client.py", SOURCE), ("/repo/tsconfig.json", ROWS), ("/repo/.eslintrc.json", ROWS)],
+)
+def test_ranged_reads_of_source_and_config_stay_whole(path: str, text: str) -> None:
+    request = _claude_read_session([("Read", {"file_path": path, "offset": 1, "limit": 400}, text)])
+    assert [p.reason for p in protected_results(request, "anthropic")] == ["ranged-read"]
+
+
+def test_a_data_file_the_agent_edited_stays_whole_on_reread() -> None:
+    edit = ("Edit", {"file_path": "/data/issues.json", "old_string": "a", "new_string": "b"}, "updated")
+    read = ("Read", {"file_path": "/data/issues.json", "offset": 1, "limit": 900}, ROWS)
+    request = _claude_read_session([edit, read])
+    assert [p.reason for p in protected_results(request, "anthropic")] == ["edit-result", "edited-file"]

@@ -5,7 +5,11 @@ an agent that sees an elided file may re-read it to see the rest. So these resul
 compressed:
 
 - a read with an explicit line range (`offset`/`limit`, `view_range`, `sed -n 'a,bp'`, `head`...)
-- a re-read of a file read earlier in the conversation
+  or a re-read of a file read earlier in the conversation, *when the file is one an agent edits*:
+  source code, configuration, documents. Logs and data (`.log`, `.csv`, `.jsonl`, a JSON file
+  that is not configuration, or content that is a log, JSON data or search output whatever
+  its name) are compressed at first sight, ranged or not: agents page through big logs and
+  data files with exactly these reads, and never edit them.
 - a read of a file edited earlier in the conversation, or in the same assistant turn
 - the result of an edit itself (often a snippet of the edited file)
 
@@ -19,14 +23,18 @@ The proxy hands the protected paths to the pipeline as `compress_request(..., pr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.adapters.base import Path
+from headroom.adapters.base import Path, content_text
 from headroom.adapters.openai_responses import _CALLS as _RESPONSES_CALLS  # the adapter's own sets
 from headroom.adapters.openai_responses import _OUTPUTS as _RESPONSES_OUTPUTS
+from headroom.envelopes import open_envelope
 from headroom.proxy._file_access import FileAccess, file_accesses
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind
 
 __all__ = ["Protected", "protected_results"]
 
@@ -123,17 +131,59 @@ class _Seen:
         return False
 
 
+# Files agents read, page through and never edit.
+_DATA_SUFFIXES = frozenset(
+    {".log", ".out", ".err", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".har", ".trace", ".dump", ".psv"}
+)
+# JSON files that are configuration (edited like source): everything else `.json` is data.
+_CONFIG_JSON = re.compile(
+    r"^(?:package|composer|tsconfig.*|jsconfig|deno|biome|turbo|nx|lerna|angular|vercel|firebase|renovate|"
+    r"project|app|manifest|launch|tasks|settings.*|extensions|appsettings.*|.*config.*|\..*rc)\.json$",
+    re.IGNORECASE,
+)
+_DATA_KINDS = frozenset({ContentKind.LOGS, ContentKind.SEARCH, ContentKind.JSON})
+
+
+def _is_data_path(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    if ".log." in name or name.endswith((".log", ".log.gz")):  # rotated logs: app.log.1
+        return True
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if suffix == ".json":
+        return not _CONFIG_JSON.match(name)
+    return suffix in _DATA_SUFFIXES
+
+
+def _is_data(paths: tuple[str, ...], text: str) -> bool:
+    """A log or data file, by name or by content: never edited, so compressed ranged or not."""
+    if paths and all(_is_data_path(p) for p in paths):
+        return True
+    if any(p.rsplit("/", 1)[-1].lower().endswith(".json") for p in paths):  # configuration by name
+        return False
+    kind = detect(open_envelope(text).body).kind
+    return kind in _DATA_KINDS
+
+
+def _text_at(request: Mapping[str, Any], path: Path) -> str:
+    node: Any = request
+    try:
+        for key in path:
+            node = node[key]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return content_text(node)
+
+
 def _reason(accesses: tuple[FileAccess, ...], read: _Seen, edited: _Seen, turn_edits: _Seen) -> str | None:
     if any(a.kind == "edit" for a in accesses):
         return "edit-result"
-    for access in accesses:
-        if access.ranged:
-            return "ranged-read"
-        for path in access.paths:
-            if path in edited or path in turn_edits:
-                return "edited-file"
-            if path in read:
-                return "re-read"
+    # An edited file is one the agent edits, whatever its kind: that reason comes first.
+    if any(path in edited or path in turn_edits for access in accesses for path in access.paths):
+        return "edited-file"
+    if any(access.ranged for access in accesses):
+        return "ranged-read"
+    if any(path in read for access in accesses for path in access.paths):
+        return "re-read"
     return None
 
 
@@ -165,4 +215,18 @@ def protected_results(request: Mapping[str, Any], fmt: str) -> list[Protected]:
         for access in accesses:
             for path in access.paths:
                 (edited if access.kind == "edit" else read).add(path)
-    return [Protected(e.path, reasons[e.call_id]) for e in events if isinstance(e, _Result) and e.call_id in reasons]
+    protected: list[Protected] = []
+    for event in events:
+        if not isinstance(event, _Result) or event.call_id not in reasons:
+            continue
+        reason = reasons[event.call_id]
+        if reason in _EDITABLE_ONLY:
+            paths = tuple(p for access in found[event.call_id] for p in access.paths)
+            if _is_data(paths, _text_at(request, event.path)):
+                continue
+        protected.append(Protected(event.path, reason))
+    return protected
+
+
+# Reasons that protect a read only when the file is one agents edit (not a log or data file).
+_EDITABLE_ONLY = frozenset({"ranged-read", "re-read"})
