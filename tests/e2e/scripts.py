@@ -4,7 +4,8 @@ Each script is stateless: the step is the number of tool results already in the 
 so a retried request gets the same answer. Turn 1 reads the large log with the agent's real
 tool, turn 2 greps the codebase, turn 3 reads most of the log again with an explicit line range
 (a log is never edited, so that read is compressed too, as agents page through logs), turn 4
-answers with text naming every error code the model could see in the first read (the test checks the agent printed them).
+answers with text naming every error code the model could see in the first read (the test
+checks the agent printed them).
 """
 
 from __future__ import annotations
