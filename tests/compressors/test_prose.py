@@ -272,3 +272,28 @@ def test_sentence_units_are_exact_spans() -> None:
     fenced = "Intro text here.\n\n```python\ndef f():\n\n    return 1\n```\n\nAfter the code."
     code = [u for u in split_units(fenced) if u.kind is UnitKind.CODE]
     assert len(code) == 1 and "return 1" in fenced[code[0].start : code[0].end]
+
+
+@needs_model
+@pytest.mark.parametrize("budget", [256, 128])
+def test_model_reads_at_most_its_token_budget(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Model work per call is bounded by the input alone: the query's cap plus one prefix per
+    embedded unit never exceeds `max_model_tokens`, however long the text."""
+    encoder = _embedding.get_encoder()
+    assert encoder is not None
+    calls: list[tuple[int, int]] = []
+    real_embed = encoder.embed
+
+    def spy(texts: list[str], max_tokens: int = 128, deadline: float | None = None) -> object:
+        calls.append((len(texts), max_tokens))
+        return real_embed(texts, max_tokens=max_tokens, deadline=deadline)
+
+    monkeypatch.setattr(encoder, "embed", spy)
+    segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy?")
+    long_text = "\n\n".join(f"Paragraph {i}. " + segment.text for i in range(20))
+    long_segment = Segment(long_text, segment.context, ContentKind.PROSE)
+    results = [ProseCompressor(ProseOptions(max_model_tokens=budget)).compress(long_segment) for _ in range(2)]
+    assert results[0].notes["learned"] == 1
+    assert results[0].text == results[1].text  # same input, same bytes
+    per_call = [sum(n * cap for n, cap in calls[i : i + 2]) for i in range(0, len(calls), 2)]
+    assert per_call and all(tokens <= budget for tokens in per_call), calls

@@ -50,8 +50,11 @@ class ProseOptions:
     keep_ratio: float = 0.4  # share of the droppable tokens kept (hard-fact units come on top)
     min_chars: int = 400  # shorter texts are not worth a marker
     learned: bool = True  # use the embedding model when the `ml` extra is installed
-    # Deterministic cap on model work per call: past it, each unit is embedded from a shorter prefix.
-    max_model_tokens: int = 3072
+    # Deterministic cap on model work per call (query + units), decided from the input alone.
+    # The 6-layer model reads ~3-4k tokens/s on one core here, so 256 tokens is ~70 ms: a new
+    # 50k-token tool result must compress within 250 ms with the other core busy. See
+    # `_semantic_scores` for which units the model reads when they do not all fit.
+    max_model_tokens: int = 256
     # Optional wall-clock ceiling per call (past it the text is kept whole). Off by default: a
     # clock makes the output depend on machine load, and the same input must give the same
     # bytes on every turn (prompt caches). `max_model_tokens` bounds the work deterministically,
@@ -84,6 +87,10 @@ _BOILERPLATE = re.compile(
     r"click here|read more|back to top|table of contents|edit this page)\b",
     re.IGNORECASE,
 )
+# Model token budget split: the task (query) is read from at most this many tokens, each unit
+# from a prefix of 16..48 tokens (below 16 a prefix says too little about the unit).
+_QUERY_MODEL_TOKENS = 64
+_MIN_PREFIX, _MAX_PREFIX = 16, 48
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NORMALIZE = re.compile(r"\W+", re.UNICODE)
@@ -199,7 +206,7 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     top = max(lexical, default=0.0) or 1.0
     lexical = [v / top for v in lexical]
 
-    semantic = _semantic_scores(live, query, options, outcome)
+    semantic = _semantic_scores(live, lexical, query, options, outcome)
     if outcome.timeout:
         return outcome
     for i, item in enumerate(live):
@@ -245,41 +252,52 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     return outcome
 
 
-def _semantic_scores(live: list[_Item], query: str, options: ProseOptions, outcome: _Outcome) -> list[float]:
-    """Cosine relevance to the task (0..1), and near-duplicates marked as repeats."""
+def _semantic_scores(
+    live: list[_Item], lexical: list[float], query: str, options: ProseOptions, outcome: _Outcome
+) -> list[float]:
+    """Cosine relevance to the task (0..1), and near-duplicates marked as repeats.
+
+    The model reads at most `options.max_model_tokens` tokens per call, a bound decided from the
+    input alone (never from the clock: the same input gives the same bytes on any machine). When
+    every candidate fits with a prefix of at least 16 tokens, all are read; otherwise the model
+    re-ranks a shortlist, the candidates with the best keyword score (ties: first in the text),
+    16 tokens each: the units matching the task's terms are where its reading of the question
+    changes which stay. A unit the model did not read gets its keyword score here, so the blend
+    leaves it at its keyword score, on the same scale as the units the model scored."""
     encoder = get_encoder() if options.learned else None
     if encoder is None or not query:
         return [0.0] * len(live)
     candidates = [i for i, item in enumerate(live) if not item.hard]
-    if not candidates:
+    unit_budget = options.max_model_tokens - _QUERY_MODEL_TOKENS
+    if not candidates or unit_budget < _MIN_PREFIX:
         return [0.0] * len(live)
-    # Bounded model work, decided from the input alone (deterministic): long inputs embed
-    # shorter prefixes of each unit; past 16 tokens a unit, the lexical score is used alone.
-    prefix = min(48, options.max_model_tokens // len(candidates))
-    if prefix < 16:
-        return [0.0] * len(live)
+    if len(candidates) * _MIN_PREFIX <= unit_budget:
+        chosen = candidates
+        prefix = min(_MAX_PREFIX, unit_budget // len(candidates))
+    else:
+        shortlist = sorted(candidates, key=lambda i: (-lexical[i], i))[: unit_budget // _MIN_PREFIX]
+        chosen = sorted(shortlist)
+        prefix = _MIN_PREFIX
     deadline = None if options.time_budget_s is None else time.perf_counter() + options.time_budget_s
     try:
-        query_vector = encoder.embed([query], max_tokens=128, deadline=deadline)[0]
-        vectors = encoder.embed([live[i].text for i in candidates], max_tokens=prefix, deadline=deadline)
+        query_vector = encoder.embed([query], max_tokens=_QUERY_MODEL_TOKENS, deadline=deadline)[0]
+        vectors = encoder.embed([live[i].text for i in chosen], max_tokens=prefix, deadline=deadline)
     except EmbeddingTimeout:
         outcome.timeout = True
         return []
     outcome.learned = True
     cosines = vectors @ query_vector
-    scores = [0.0] * len(live)
-    for row, i in enumerate(candidates):
+    scores = list(lexical)
+    for row, i in enumerate(chosen):
         scores[i] = min(1.0, max(0.0, (float(cosines[row]) - 0.1) / 0.5))
-    # Near-duplicates: a candidate almost identical to an earlier one says nothing new.
-    if 1 < len(candidates) <= 4000:
+    # Near-duplicates: a unit almost identical to an earlier one the model read says nothing new.
+    if len(chosen) > 1:
         similar = vectors @ vectors.T
-        for row in range(1, len(candidates)):
+        for row in range(1, len(chosen)):
             if float(similar[row, :row].max()) >= options.near_duplicate:
-                live[candidates[row]].repeat = True
-                live[candidates[row]].score = -1.0
-    for i in candidates:
-        if live[i].repeat:
-            scores[i] = -1.0
+                live[chosen[row]].repeat = True
+                live[chosen[row]].score = -1.0
+                scores[chosen[row]] = -1.0
     return scores
 
 
