@@ -543,7 +543,10 @@ class CodexBenchScript:
             # What GPT models send through exec_command; Codex intercepts `apply_patch` itself.
             heredoc = f"apply_patch <<'PATCH'\n{patch}PATCH\n"
             return Call("exec_command", {"cmd": heredoc, "workdir": str(self.workspace.root)})
-        source = f"const r = await tools.apply_patch({orjson.dumps(patch).decode()});\ntext(String(r));\n"
+        source = (
+            f"const r = await tools.apply_patch({orjson.dumps(patch).decode()});\n"
+            "text(typeof r === 'string' ? r : JSON.stringify(r));\n"
+        )
         return Call("exec", input=source, custom=True)
 
     def __call__(self, api: str, request: dict[str, Any]) -> Turn:
