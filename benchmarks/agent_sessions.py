@@ -17,12 +17,14 @@ per scenario and client:
   agent's own cache-breakpoint moves are not counted as changes (providers ignore them);
 - prefix changes through headroom: turns whose items, as the upstream got them, do not start
   with the previous turn's where the agent itself resent the same bytes;
-- needles (answer-bearing lines of the real data) visible in the last upstream request, and
-  visible or retrievable from the proxy's store through a `ref=` marker in it;
+- needles (answer-bearing lines of the real data) visible in the tool results of the last
+  upstream request, and visible or retrievable from the proxy's store through a `ref=` marker
+  in them;
 - edits applied (on disk afterwards), tool errors in what the agent sent, wall time.
 
 Prints a markdown section. Usage:
     python benchmarks/agent_sessions.py [--quick] [--client claude|codex|both] [--busy] [--json PATH]
+        [--scenario NAME ...] [--codex-code-mode] [--cold]
 """
 
 from __future__ import annotations
@@ -320,11 +322,14 @@ def run_scenario(
         wall = time.monotonic() - started
         upstream_turns, agent_turns = session.upstream_turns(), session.agent_turns()
         last = upstream_turns[-1] if upstream_turns else {}
-        last_text = readable_text(last)
-        recovered = last_text + "\n" + _retrievable(last_text, store)
+        results_of = anthropic_tool_results if api == "anthropic" else responses_tool_results
+        upstream_results = [t for _, t in results_of(last)] if last else []
+        # Needles count in the tool results only: the prompt and the calls' own arguments name
+        # paths and identifiers that are not the data the model had to read.
+        seen = "\n".join(upstream_results)
+        recovered = seen + "\n" + _retrievable(seen, store)
         problems = prefix_breaks(upstream_turns, agent_turns, session.key)
         costs = turn_costs(upstream_turns, api)
-        results_of = anthropic_tool_results if api == "anthropic" else responses_tool_results
         return RunResult(
             scenario=scenario.name,
             client=client,
@@ -340,7 +345,7 @@ def run_scenario(
             prefix_changed_turns=changed_turns(problems),
             prefix_problems=problems,
             needles_total=len(scenario.needles),
-            needles_visible=[n for n in scenario.needles if n in last_text],
+            needles_visible=[n for n in scenario.needles if n in seen],
             needles_retrievable=[n for n in scenario.needles if n in recovered],
             edit_expected=scenario.edit is not None,
             edit_applied=scenario.edit is not None and scenario.edit.applied(workspace),
@@ -350,7 +355,7 @@ def run_scenario(
             protected_units=session.proxy.state.metrics.protected_units if session.proxy else 0,
             wall_s=wall,
             final_text=stdout.strip()[-2000:],
-            tool_results=[t for _, t in results_of(last)] if last else [],
+            tool_results=upstream_results,
             agent_tool_results=[t for _, t in results_of(agent_turns[-1])] if agent_turns else [],
         )
 
@@ -362,18 +367,23 @@ def _saved(before: float, after: float) -> str:
     return f"{(1 - after / before) * 100:.1f}%" if before else "-"
 
 
-def markdown(pairs: list[tuple[RunResult, RunResult]], busy: bool = False, cold: bool = False) -> str:
+def markdown(
+    pairs: list[tuple[RunResult, RunResult]], busy: bool = False, cold: bool = False, codex_code_mode: bool = False
+) -> str:
+    codex_tools = (
+        "code-mode `exec`, its default model" if codex_code_mode else f"`exec_command`, `-m {CODEX_FUNCTIONS_MODEL}`"
+    )
     lines = [
         "## Agent sessions: real Claude Code and Codex, direct vs through headroom",
         "",
         f"`benchmarks/agent_sessions.py`: Claude Code {PINS['@anthropic-ai/claude-code']} and Codex "
-        f"{PINS['@openai/codex']} (function tools, `-m {CODEX_FUNCTIONS_MODEL}`) work on real data (loghub logs, "
+        f"{PINS['@openai/codex']} ({codex_tools}) work on real data (loghub logs, "
         "GitHub API dumps, SSH events, the CPython stdlib) against a scripted model that makes the tool calls a "
         "real agent makes; each session runs direct and through the proxy. Tokens: exact o200k count of "
         "everything the model reads in the last request. $: all main-loop requests at $3/MTok, the part "
         "byte-identical to the previous request's prefix as cache reads (0.1x), the rest as cache writes (1.25x). "
         "Prefix: turns whose upstream items do not start with the previous turn's. Needles: answer-bearing lines "
-        "visible in the last request (direct / headroom) and visible or retrievable by ref (headroom)."
+        "in the tool results of the last request (direct / headroom), and visible or retrievable by ref (headroom)."
         + " Fail-open: requests the proxy sent uncompressed (compression over its time budget, workers busy)."
         + (" One core was kept busy by another process." if busy else "")
         + (" Cold proxy (no warm-up)." if cold else ""),
@@ -506,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [(results[(s.name, c, False)], results[(s.name, c, True)]) for s in scenarios for c in clients]
     if args.json:
         args.json.write_bytes(orjson.dumps([asdict(r) for pair in pairs for r in pair], option=orjson.OPT_INDENT_2))
-    sys.stdout.write(markdown(pairs, busy=args.busy, cold=args.cold))
+    sys.stdout.write(markdown(pairs, busy=args.busy, cold=args.cold, codex_code_mode=args.codex_code_mode))
     return 0
 
 
