@@ -70,6 +70,14 @@ class _Applied:
     notes: Mapping[str, int] = field(default_factory=dict)
 
 
+_CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
+
+
+def _cache_key(text: str, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
+    # 128-bit key: a collision would hand one unit another unit's output.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind
+
+
 @dataclass(frozen=True, slots=True)
 class _UnitOutcome:
     text: str
@@ -82,7 +90,7 @@ class Pipeline:
     def __init__(self, config: CompressConfig | None = None, store: OriginalStore | None = None) -> None:
         self.config = config or CompressConfig()
         self.store = store
-        self._cache: OrderedDict[tuple[str, SegmentContext, ContentKind | None], _UnitOutcome] = OrderedDict()
+        self._cache: OrderedDict[_CacheKey, _UnitOutcome] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- units ----------------------------------------------------------------------------
@@ -105,20 +113,33 @@ class Pipeline:
         context = context or SegmentContext()
         if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
-        # 128-bit key: a collision would hand one unit another unit's output.
-        key = (hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-        if cached is not None and self._still_stored(cached.report.ref, text):
-            return cached.text, _relocated(cached.report, location)
+        key = _cache_key(text, context, kind)
+        found = self._cached(key, text, location)
+        if found is not None:
+            return found
         outcome = self._compress_uncached(text, context, location, provenance or {}, kind)
         with self._lock:
             self._cache[key] = outcome
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
         return outcome.text, outcome.report
+
+    def _cached(self, key: _CacheKey, text: str, location: str) -> tuple[str, UnitReport] | None:
+        """The output this unit got before, if it is remembered (and its original still stored)."""
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None and self._still_stored(cached.report.ref, text):
+            return cached.text, _relocated(cached.report, location)
+        return None
+
+    def already_compressed(self, text: str, context: SegmentContext) -> tuple[str, UnitReport] | None:
+        """The output `compress_text(text, context)` gave before, without compressing anything;
+        None when this unit was never compressed (or is forgotten)."""
+        if len(text) < self.config.min_tokens:
+            return text, self._untouched("text", count_tokens(text, self.config.encoding))
+        return self._cached(_cache_key(text, context, None), text, "text")
 
     def _still_stored(self, ref: str | None, text: str) -> bool:
         """A remembered lossy result is only reusable while its original is in the store: the
@@ -275,11 +296,14 @@ class Pipeline:
         *,
         protect: Callable[[Unit], bool] | None = None,
         provenance: Mapping[str, str] | None = None,
+        not_compressed: list[Unit] | None = None,
     ) -> CompressedRequest:
         """Compress every unit of a whole request; returns a new request (the input is untouched).
 
         `protect(unit)` returning True keeps that unit whole (e.g. the proxy's edit-safety policy
-        for a file read right before an edit)."""
+        for a file read right before an edit). With `not_compressed` (a list), nothing new is
+        compressed: units compressed before get their earlier output, the others stay whole and
+        are appended to it (the proxy's fail-open path once the time budget is spent)."""
         started = time.perf_counter()
         format_name, adapter = adapter_for(provider, request)
         encoding = self.config.encoding
@@ -307,9 +331,18 @@ class Pipeline:
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
                 continue
-            output, report = self.compress_text(
-                unit.text, unit.context, location=_location(unit), provenance=provenance
-            )
+            if not_compressed is not None:
+                found = self.already_compressed(unit.text, unit.context)
+                if found is None:
+                    not_compressed.append(unit)
+                    tokens = count_tokens(unit.text, encoding)
+                    reports.append(UnitReport(_location(unit), "pending", "passthrough", tokens, tokens))
+                    continue
+                output, report = found[0], _relocated(found[1], _location(unit))
+            else:
+                output, report = self.compress_text(
+                    unit.text, unit.context, location=_location(unit), provenance=provenance
+                )
             reports.append(report)
             if output != unit.text:
                 replacements[unit.path] = output

@@ -8,12 +8,14 @@ import logging
 import socket
 import threading
 import time
+from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
 
+from headroom.pipeline import Pipeline
 from headroom.proxy import ProxyServer
 from headroom.proxy._sent_whole import SentWhole
 from tests.factories import anthropic_request, openai_request
@@ -213,47 +215,43 @@ def test_fail_open_on_timeout(upstream: FakeUpstream, monkeypatch) -> None:
         assert proxy.state.metrics.fail_open == {"timeout": 1}
 
 
-def test_units_sent_whole_on_a_timeout_stay_whole_on_later_turns(upstream: FakeUpstream, monkeypatch) -> None:
-    """Turn 1 times out and goes out whole; its compression finishes in the background and
-    caches the log. Turn 2 must still send turn 1's log whole (the provider cached it so), while
-    the new tool result compresses."""
-    with start_proxy(upstream.url, compress_timeout_ms=50, inline_compress_bytes=0) as proxy:  # type: ignore[attr-defined]
-        fast = proxy.state.compressor.compress_sync
-        calls: list[int] = []
-        abandoned_done = threading.Event()
+def test_a_unit_that_times_out_fails_open_alone(upstream: FakeUpstream, monkeypatch) -> None:
+    """A 10-turn session whose turn 6 brings a unit that runs past the budget: that request goes
+    out at the budget with the new unit whole, turns 1-5's units keep the exact bytes they were
+    sent with, the slow unit stays whole on every later turn (though its compression finishes in
+    the background), and the units of turns 7-10 still compress."""
+    stall, released = "STALL-THIS-UNIT", threading.Event()
+    real = Pipeline._compress_uncached
 
-        def slow_once(*args: object) -> object:
-            calls.append(1)
-            if len(calls) == 1:
-                time.sleep(0.5)
-                try:
-                    return fast(*args)
-                finally:
-                    abandoned_done.set()
-            return fast(*args)
+    def compress_uncached(self: Pipeline, text: str, *args: Any, **kwargs: Any) -> Any:
+        if stall in text:
+            released.wait(60)  # an event, not a sleep: it outlasts the budget however busy the machine
+        return real(self, text, *args, **kwargs)
 
-        monkeypatch.setattr(proxy.state.compressor, "compress_sync", slow_once)
-        turn1 = openai_request(HDFS_LOG)
-        _chat(proxy).chat.completions.create(**turn1)
-        # Wait for the abandoned job itself, not a fixed time (a loaded machine is slower), so
-        # turn 2 finds the log's compression cached and a free worker.
-        assert abandoned_done.wait(30)
-        time.sleep(0.05)  # the worker hands its slot back after the job returns
-        call = {"id": "call_2", "type": "function", "function": {"name": "read_log", "arguments": "{}"}}
-        turn2 = {
-            **turn1,
-            "messages": [
-                *turn1["messages"],
+    monkeypatch.setattr(Pipeline, "_compress_uncached", compress_uncached)
+    units = [HDFS_LOG + f"\n081111 000000 {n} INFO dfs.DataNode: run {n}" for n in range(1, 11)]
+    units[5] += f"\n{stall}"
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "What happened to the blocks?"}]
+    with start_proxy(upstream.url, compress_timeout_ms=3000, inline_compress_bytes=0) as proxy:  # type: ignore[attr-defined]
+        for n, unit in enumerate(units, 1):
+            call = {"id": f"call_{n}", "type": "function", "function": {"name": "read_log", "arguments": "{}"}}
+            messages += [
                 {"role": "assistant", "content": None, "tool_calls": [call]},
-                {"role": "tool", "tool_call_id": "call_2", "content": HDFS_LOG.replace("INFO", "WARN")},
-                {"role": "user", "content": "And now?"},
-            ],
-        }
-        _chat(proxy).chat.completions.create(**turn2)
-    first, second = (r.json()["messages"] for r in upstream.received)
-    assert first == turn1["messages"]
-    assert second[: len(first)] == first  # turn 1's bytes again, the log still whole
-    assert len(second[-2]["content"]) < len(HDFS_LOG)  # the new unit compressed
+                {"role": "tool", "tool_call_id": f"call_{n}", "content": unit},
+            ]
+            _chat(proxy).chat.completions.create(
+                model="gpt-4o", messages=[*messages, {"role": "user", "content": "Go on."}]
+            )
+            if n == 6:
+                released.set()
+        assert proxy.state.metrics.fail_open == {"timeout": 1}
+    sent = [r.json()["messages"] for r in upstream.received]
+    assert len(sent) == 10
+    for n in range(9):  # every turn starts with the previous turn's exact bytes (its last user turn aside)
+        assert json.dumps(sent[n + 1][: len(sent[n]) - 1]) == json.dumps(sent[n][:-1]), f"turn {n + 2}"
+    final = [m["content"] for m in sent[-1] if m["role"] == "tool"]
+    assert final[5] == units[5]  # whole, as first sent
+    assert all(len(final[i]) < len(units[i]) // 2 for i in (0, 1, 2, 3, 4, 6, 7, 8, 9))
 
 
 def test_keys_never_reach_the_logs(upstream: FakeUpstream, caplog: pytest.LogCaptureFixture) -> None:

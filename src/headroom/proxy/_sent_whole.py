@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from headroom.adapters import Unit, adapter_for
@@ -48,6 +48,10 @@ class SentWhole:
             units = adapter.split(request, min_chars=min_chars).units
         except Exception:  # a request the adapter cannot read is never compressed anyway
             return 0
+        return self.remember_units(units)
+
+    def remember_units(self, units: Iterable[Unit]) -> int:
+        """Remember these units as sent whole; returns how many."""
         keys = [(_key(unit), len(unit.text)) for unit in units]
         with self._lock:
             for key, length in keys:

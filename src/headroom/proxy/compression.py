@@ -1,9 +1,13 @@
-"""Compressing a request inside the proxy: edit-safety policy, time budget, fail open.
+"""Compressing a request inside the proxy: edit-safety policy, time budget, fail open per unit.
 
-`compress_request` runs in a worker thread (inline for small bodies) under a time budget. Any
-error or timeout sends the original request: the proxy may fail to save tokens, never to
-deliver a request. A timed-out compression keeps running in its thread and fills the pipeline's
-unit cache, so the next turn of the same conversation compresses quickly.
+`compress_request` runs in a worker thread (inline for small bodies) under a time budget. When
+the budget runs out (or every worker is busy), the request goes out at once with each unit as
+the pipeline already has it: units compressed on earlier turns keep the exact bytes they were
+sent with (the provider's cached prefix stays valid), units not compressed yet go whole and
+stay whole on every later turn. The proxy may fail to save tokens on a unit, never to deliver a
+request nor to keep a prefix. A timed-out compression keeps running in its thread and fills the
+pipeline's unit cache, so the *new* units of the next turns compress quickly. An unexpected
+error outside any unit sends the original request.
 """
 
 from __future__ import annotations
@@ -47,7 +51,9 @@ class _DiscardStore(OriginalStore):
 class CompressionOutcome:
     request: dict[str, Any]  # what to send (the original when `failed`)
     stats: CompressStats | None
-    failed: str | None = None  # "timeout" / "error": the original is sent
+    # "timeout" / "busy": units not compressed yet went whole (the rest as on earlier turns);
+    # "error": the original request is sent.
+    failed: str | None = None
     elapsed_ms: float = 0.0
     protected: int = 0
     # Any unit's text differs from the client's (even only in whitespace, at an equal token
@@ -99,6 +105,13 @@ class RequestCompressor:
 
     def compress_sync(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
         """Compress one request; tool results the edit-safety policy protects stay whole."""
+        return self._compress(request, fmt)
+
+    def _compress(
+        self, request: dict[str, Any], fmt: str, not_compressed: list[Unit] | None = None
+    ) -> CompressionOutcome:
+        """With `not_compressed`, only earlier outputs are reused and the other units are
+        listed there."""
         started = time.perf_counter()
         pipeline = self.pipeline(request.get("model") if isinstance(request.get("model"), str) else None)
         protected = [p.path for p in protected_results(request, fmt)] if self.edit_safety else []
@@ -114,7 +127,10 @@ class RequestCompressor:
             # A tool result's content, or one text part of it.
             return any(unit.path[: len(path)] == path for path in protected)
 
-        result = compress_request(request, fmt, pipeline=pipeline, protect=protect)
+        if not_compressed is None:
+            result = compress_request(request, fmt, pipeline=pipeline, protect=protect)
+        else:
+            result = pipeline.compress_request(request, fmt, protect=protect, not_compressed=not_compressed)
         elapsed = (time.perf_counter() - started) * 1000
         changed = result.request != request  # C-speed; unchanged subtrees are the same objects
         return CompressionOutcome(
@@ -140,11 +156,26 @@ class RequestCompressor:
         except Exception as exc:  # never let a compression bug cost the user a request
             log.warning("compression failed (%s): sending the original request", type(exc).__name__)
             failed = "error"
+        if failed != "error":
+            try:  # walking and hashing megabytes of units: not on the event loop
+                partial = await anyio.to_thread.run_sync(self._as_far_as_done, request, fmt)
+                return dataclasses.replace(partial, failed=failed, elapsed_ms=(time.perf_counter() - started) * 1000)
+            except Exception as exc:
+                log.warning("fail-open pass failed (%s): sending the original request", type(exc).__name__)
+                failed = "error"
         if body_size <= self.inline_bytes:
             self.remember_whole(request, fmt)
         else:  # hashing megabytes of units: not on the event loop (anyio's own threads, not ours)
             await anyio.to_thread.run_sync(self.remember_whole, request, fmt)
         return CompressionOutcome(request, None, failed, (time.perf_counter() - started) * 1000)
+
+    def _as_far_as_done(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
+        """The request with every unit compressed before as it was sent then, and the others
+        whole, remembered so that they stay whole (the same bytes) on later turns."""
+        not_compressed: list[Unit] = []
+        outcome = self._compress(request, fmt, not_compressed)
+        self.sent_whole.remember_units(not_compressed)
+        return outcome
 
     def _submit(self, request: dict[str, Any], fmt: str) -> asyncio.Future[CompressionOutcome]:
         """Run on a worker; the worker slot is released when the job ends, even abandoned."""
