@@ -559,7 +559,7 @@ class CodexBenchScript:
         return Turn(final_answer(self.scenario, results))
 
 
-_NONZERO_EXIT = re.compile(r"(?:Process exited with code|exit code:?)\s*([1-9]\d*)")
+_NONZERO_EXIT = re.compile(r"(?:Process exited with code|exit code:?)\s*([1-9]\d*)", re.IGNORECASE)
 
 
 def codex_output_error(text: str) -> str | None:
