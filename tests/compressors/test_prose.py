@@ -275,7 +275,7 @@ def test_sentence_units_are_exact_spans() -> None:
 
 
 @needs_model
-@pytest.mark.parametrize("budget", [256, 128])
+@pytest.mark.parametrize("budget", [160, 96])
 def test_model_reads_at_most_its_token_budget(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Model work per call is bounded by the input alone: the query's cap plus one prefix per
     embedded unit never exceeds `max_model_tokens`, however long the text."""

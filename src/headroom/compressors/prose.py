@@ -51,10 +51,10 @@ class ProseOptions:
     min_chars: int = 400  # shorter texts are not worth a marker
     learned: bool = True  # use the embedding model when the `ml` extra is installed
     # Deterministic cap on model work per call (query + units), decided from the input alone.
-    # The 6-layer model reads ~3-4k tokens/s on one core here, so 256 tokens is ~70 ms: a new
-    # 50k-token tool result must compress within 250 ms with the other core busy. See
-    # `_semantic_scores` for which units the model reads when they do not all fit.
-    max_model_tokens: int = 256
+    # The 6-layer model reads ~4k tokens/s on an idle core here and ~1.6k/s on a contended one,
+    # so 160 tokens is 40-100 ms: a new 50k-token tool result must compress within 250 ms with
+    # the other core busy. `_semantic_scores` says which units the model reads when not all fit.
+    max_model_tokens: int = 160
     # Optional wall-clock ceiling per call (past it the text is kept whole). Off by default: a
     # clock makes the output depend on machine load, and the same input must give the same
     # bytes on every turn (prompt caches). `max_model_tokens` bounds the work deterministically,
@@ -70,6 +70,7 @@ _HARD_FACT = re.compile(
     r"|(?<![\w.])\d+(?:\.\d+)?%",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")  # in every form above: scanning for one first is much cheaper
 # Soft facts: numbers, names, code, quoted literals, URLs. In technical text most units have
 # one (55-90% of the doc_qa/issue tokens), so they raise a unit's score instead of pinning it.
 _SOFT_FACT = re.compile(
@@ -89,7 +90,7 @@ _BOILERPLATE = re.compile(
 )
 # Model token budget split: the task (query) is read from at most this many tokens, each unit
 # from a prefix of 16..48 tokens (below 16 a prefix says too little about the unit).
-_QUERY_MODEL_TOKENS = 64
+_QUERY_MODEL_TOKENS = 32
 _MIN_PREFIX, _MAX_PREFIX = 16, 48
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -104,7 +105,6 @@ class _Item:
     tokens: int
     key: str
     hard: bool
-    soft: bool = False
     named: frozenset[str] = frozenset()  # identifier-like task terms the unit contains
     score: float = 0.0
     keep: bool = False
@@ -167,10 +167,11 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
             continue
         for unit in split_units(text):
             piece = text[unit.start : unit.end]
-            hard = unit.kind is UnitKind.HEADING or bool(_HARD_FACT.search(piece))
+            hard = unit.kind is UnitKind.HEADING or (
+                _DIGIT.search(piece) is not None and _HARD_FACT.search(piece) is not None
+            )
             key = _NORMALIZE.sub(" ", piece.lower()).strip()
             item = _Item(doc, unit, piece, count_fragment_tokens(piece), key, hard)
-            item.soft = bool(_SOFT_FACT.search(piece))
             if specific is not None:
                 item.named = frozenset(m.lower() for m in specific.findall(piece))
             items.append(item)
@@ -215,9 +216,12 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
             score = _W_LEXICAL * score + (1 - _W_LEXICAL) * semantic[i]
         if item.unit.lead:
             score += 0.1
-        if item.soft:
+        boilerplate = _BOILERPLATE.search(item.text) is not None
+        # The soft-fact scan is the costliest per-unit regex; a hard unit is kept whatever its
+        # score, so only units that compete for the budget pay for it.
+        if (boilerplate or not item.hard) and _SOFT_FACT.search(item.text):
             score += 0.1
-        if _BOILERPLATE.search(item.text):
+        if boilerplate:
             score -= 0.5
             item.hard = False
         item.score = round(score, 4)  # rounded: BLAS noise must not reorder near-ties
@@ -374,15 +378,23 @@ def compress_prose_fields(
         log.warning("prose: field selection failed; keeping the values", exc_info=True)
         return [None] * len(texts)
     results: list[str | None] = []
+    gap_tokens = count_fragment_tokens(f" {ELLIPSIS} ")
     for text, items in zip(texts, outcome.groups, strict=True):
         if items is None or all(item.keep for item in items):
             results.append(None)
             continue
         shortened = _render(text, items, ELLIPSIS, ref)
+        # Does it pay? Weighed from the units' own counts (dropped tokens against what the gaps
+        # and the marker add) instead of tokenizing every field and its shortened form again:
+        # re-counting cost as much as the whole selection on a 50k-token document.
+        dropped = [item for item in items if not item.keep]
+        gaps = sum(1 for i, item in enumerate(items) if not item.keep and (i == 0 or items[i - 1].keep))
+        cost = gaps * gap_tokens
         if field_markers:
-            dropped = [item for item in items if not item.keep]
-            shortened += " " + marker(_summary(dropped).replace(" omitted", f" of {len(items)} omitted"), ref)
-        results.append(shortened if count_tokens(shortened) < count_tokens(text) else None)
+            note = " " + marker(_summary(dropped).replace(" omitted", f" of {len(items)} omitted"), ref)
+            shortened += note
+            cost += count_fragment_tokens(note)
+        results.append(shortened if sum(item.tokens for item in dropped) > cost else None)
     return results
 
 
@@ -426,6 +438,7 @@ class ProseCompressor:
             return Compressed(lossless, notes=notes)
         shortened = _render(text, items, None, segment.ref)
         shortened = normalize_whitespace(shortened)
-        if count_tokens(shortened) >= count_tokens(lossless):
+        # Tokenizing both (50k tokens ~ 40 ms) only when the cut is small enough to be in doubt.
+        if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
             return Compressed(lossless, notes=notes)
         return Compressed(shortened, lossy=True, notes=notes, lossless_text=lossless)
