@@ -30,6 +30,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out docs/BENCHMARKS.md
 	echo >> docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/proxy_overhead.py >> docs/BENCHMARKS.md
+	echo >> docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/agent_sessions.py >> docs/BENCHMARKS.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -2,7 +2,7 @@
 
 Envelopes: Claude Code's Read (`     N\\t` numbers, the older `N→` arrow, a `<system-reminder>`
 trailer, a read starting at an offset), Codex's `exec_command` header, and `nl -ba` output inside
-that header. Kinds: logs, JSON, code, grep output, markdown prose.
+that header. Kinds: logs, JSON, code, grep output, markdown prose, CSV.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ ENVELOPES: dict[str, Callable[[str], str]] = {
     "claude_read_offset": lambda t: _numbered(t, start=1201) + REMINDER,
     "codex_exec": lambda t: CODEX_HEADER + t,
     "codex_nl": lambda t: CODEX_HEADER + _numbered(t),
+    "codex_code_mode": lambda t: "Script completed\nWall time 0.1 seconds\nOutput:\n\n" + t,
+    "claude_read_unpadded": lambda t: "\n".join(f"{n}\t{line}" for n, line in enumerate(t.split("\n"), 481)),
 }
 
 
@@ -53,9 +55,16 @@ def _content(kind: str) -> tuple[str, str, str]:
         return json.dumps(customer_rows(200), indent=2), "/data/customers.json", "suspended"
     if kind == "code":
         return (FIXTURES / "code" / "ratelimit_client.py").read_text(), "/repo/ratelimit_client.py", "class "
+    if kind == "table":
+        return _csv_rows(), "/data/customers.csv", "suspended"
     if kind == "search":
         return (FIXTURES / "search" / "grep_context.txt").read_text(), "", ""
     return (FIXTURES / "prose" / "deploy_guide.md").read_text(), "/repo/docs/deploy_guide.md", ""
+
+
+def _csv_rows() -> str:
+    rows = customer_rows(300)
+    return "\n".join([",".join(rows[0]), *(",".join(str(v) for v in row.values()) for row in rows)]) + "\n"
 
 
 def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, float, str]:
@@ -65,7 +74,7 @@ def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, float, str
     return out, report.tokens_after / report.tokens_before, report.kind
 
 
-@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose"])
+@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table"])
 @pytest.mark.parametrize("envelope", [e for e in ENVELOPES if e != "bare"])
 def test_every_kind_saves_as_much_inside_every_envelope(kind: str, envelope: str) -> None:
     content, path, needle = _content(kind)

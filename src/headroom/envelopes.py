@@ -23,8 +23,10 @@ __all__ = ["Envelope", "numbering_shift", "open_envelope"]
 # `cat -n` / `nl -ba` / Claude Code's Read ("     1\t"), and the older Read arrow ("     1→").
 # Only these two separators: `N:` is grep's format, which the search compressor reads itself.
 _NUMBERED = re.compile(r"^ *(\d{1,9})(\t|→)")
-# Codex's exec_command / shell output header: a few "Label: value" lines, then "Output:".
-_HEADER_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,40}(?::.*|\s(?:with|exited|running)\b.*)$")
+# Codex's exec_command / shell output header: a few short status lines ("Chunk ID: 5eab00",
+# "Wall time: 0.0 seconds", "Process exited with code 0"; in code mode "Script completed",
+# "Wall time 0.1 seconds"), then a line "Output:".
+_HEADER_LABEL = re.compile(r"^[A-Z][A-Za-z]*(?: [\w.:-]+){0,8}$")
 _MAX_HEADER_LINES = 8
 _REMINDER_OPEN = "<system-reminder>"
 _REMINDER_CLOSE = "</system-reminder>"

@@ -38,6 +38,7 @@ class ContentKind(str, Enum):
     SEARCH = "search"
     DIFF = "diff"
     PROSE = "prose"
+    TABLE = "table"  # CSV / TSV: delimited rows under a header
     MIXED = "mixed"
     TEXT = "text"  # plain text with no recognizable structure
     BINARY = "binary"  # binary junk or base64 blobs: never touched

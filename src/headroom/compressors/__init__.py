@@ -14,6 +14,7 @@ _BUILTIN_MODULES = (
     "headroom.compressors.passthrough",
     "headroom.compressors.json_data",
     "headroom.compressors.logs",
+    "headroom.compressors.table",
     "headroom.compressors.search",
     "headroom.compressors.diff",
     "headroom.compressors.source_code",

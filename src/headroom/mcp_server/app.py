@@ -28,7 +28,7 @@ HTTP_PATH = "/mcp"
 # call reaches the tool and gets a clear error instead of a bare HTTP 413.
 MAX_HTTP_BODY_BYTES = 64 << 20
 
-ContentType = Literal["auto", "json", "code", "logs", "search", "diff", "prose", "text"]
+ContentType = Literal["auto", "json", "code", "logs", "table", "search", "diff", "prose", "text"]
 
 _INSTRUCTIONS = (
     "headroom shrinks large content (tool outputs, logs, JSON API responses, search hits, source files, diffs) "

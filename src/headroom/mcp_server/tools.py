@@ -30,6 +30,7 @@ CONTENT_TYPES: dict[str, ContentKind | None] = {
     "json": ContentKind.JSON,
     "code": ContentKind.CODE,
     "logs": ContentKind.LOGS,
+    "table": ContentKind.TABLE,
     "search": ContentKind.SEARCH,
     "diff": ContentKind.DIFF,
     "prose": ContentKind.PROSE,
