@@ -76,7 +76,17 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
         assert compress_schema["required"] == ["content"]
         props = compress_schema["properties"]
         assert props["content"]["type"] == "string"
-        assert props["content_type"]["enum"] == ["auto", "json", "code", "logs", "table", "search", "diff", "prose", "text"]
+        assert props["content_type"]["enum"] == [
+            "auto",
+            "json",
+            "code",
+            "logs",
+            "table",
+            "search",
+            "diff",
+            "prose",
+            "text",
+        ]
         assert props["content_type"]["default"] == "auto"
         assert all(props[name].get("description") for name in ("content", "content_type", "query", "max_tokens"))
         output = tools["headroom_compress"].output_schema
