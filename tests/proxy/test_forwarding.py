@@ -1,0 +1,65 @@
+"""What reaches the upstream is what the client sent: the proxy keeps no cookies between clients
+and adds no headers of its own (in process: the app over httpx's ASGI transport, the upstream an
+`httpx.MockTransport`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import orjson
+
+from headroom.ccr.base import MemoryStore
+from headroom.proxy import ProxyConfig
+from headroom.proxy.app import build_app
+from tests.factories import anthropic_request
+
+_MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "stop_reason": "end_turn"}
+
+
+def _exchange(requests: list[tuple[str, str, bytes]]) -> list[httpx.Request]:
+    """Each (method, path, body) from a fresh client without default headers, through one proxy
+    app; the requests the upstream received."""
+    received: list[httpx.Request] = []
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        # What Cloudflare in front of the providers sets on every response. A stream, as from
+        # the network (`json=` would make a body already read, which cannot be relayed raw).
+        headers = {"content-type": "application/json", "set-cookie": "__cf_bm=secret0; Path=/; HttpOnly"}
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(orjson.dumps(_MESSAGE)))
+
+    config = ProxyConfig(anthropic_upstream="http://up", openai_upstream="http://up")
+    app = build_app(config, store=MemoryStore(), transport=httpx.MockTransport(upstream))
+
+    async def go() -> None:
+        for method, path, body in requests:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+                for name in ("accept", "accept-encoding", "user-agent"):
+                    del client.headers[name]
+                headers = {"x-api-key": "k", "content-type": "application/json"} if body else {}
+                response = await client.request(method, path, content=body, headers=headers)
+                await response.aread()
+                assert response.status_code == 200
+                assert response.headers["set-cookie"].startswith("__cf_bm=")  # the client's to keep
+
+    asyncio.run(go())
+    return received
+
+
+def test_an_upstream_cookie_never_reaches_another_clients_request() -> None:
+    body = orjson.dumps(anthropic_request("hi"))
+    received = _exchange([("POST", "/v1/messages", body), ("POST", "/v1/messages", body), ("GET", "/v1/models", b"")])
+    assert all("cookie" not in request.headers for request in received)
+
+
+def test_no_headers_of_the_proxys_own_reach_the_upstream() -> None:
+    received = _exchange([("GET", "/v1/models", b""), ("POST", "/v1/messages", orjson.dumps(anthropic_request("x")))])
+    passthrough, messages = received
+    # A pass-through response is relayed raw: it must not come back compressed unasked.
+    assert "accept-encoding" not in passthrough.headers
+    assert messages.headers["accept-encoding"] == "identity"  # read by the proxy: uncompressed
+    for request in received:
+        assert "user-agent" not in request.headers and "accept" not in request.headers
+        assert request.headers["host"] == "up"
