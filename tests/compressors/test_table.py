@@ -75,3 +75,13 @@ def test_numbered_read_of_a_csv_keeps_numbers_and_marks_file_lines() -> None:
     assert "lines " in out and "[headroom:" in out
     (ref,) = find_refs(out)
     assert retrieve(store, ref, lines="5-5").text == numbered.split("\n")[4]
+
+
+def test_a_page_from_the_middle_of_a_csv_is_a_table_too() -> None:
+    text = _csv(customer_rows(400))
+    page = "\n".join(f"{n}\t{line}" for n, line in enumerate(text.split("\n")[201:], 202))
+    out, store, ratio = _compress(page)
+    assert ratio < 0.4
+    assert all(line in page.split("\n") or line.startswith("[headroom:") for line in out.split("\n"))
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == page

@@ -6,7 +6,8 @@ last, rows matching the task's terms, rare values, rare text shapes, numeric out
 missing a usual value: `_table_rows.select_rows`) stay *verbatim*, so each kept line is a line of
 the file (a numbered read keeps its numbers). Each run of dropped rows becomes one marker line
 naming the file lines it stood for; the original is one `headroom_retrieve` away. Tables under
-`_MIN_ROWS` rows pass whole.
+`_MIN_ROWS` rows pass whole. A page from the middle of a file (a ranged read: rows, no header)
+is read the same way, its columns unnamed.
 
 Parsing uses the standard `csv` module (quoted fields, embedded delimiters); a row whose field
 count differs from the header's is kept, never dropped.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from headroom.ccr.markers import marker
@@ -31,8 +33,15 @@ _MIN_ROWS = 60
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def _delimiter(lines: list[str]) -> str | None:
-    """The delimiter splitting (nearly) every sampled line into the header's 3+ fields."""
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    delimiter: str
+    has_header: bool  # False: a page from the middle of a file (a ranged read), rows only
+
+
+def _layout(lines: list[str]) -> _Layout | None:
+    """The delimiter splitting (nearly) every sampled line into the same 3+ fields, and whether
+    the first line names them. Rows without a header need 4+ fields on nearly every line."""
     sample = [line for line in lines[:_SNIFF_LINES] if line.strip()]
     if len(sample) < 5:
         return None
@@ -44,12 +53,13 @@ def _delimiter(lines: list[str]) -> str | None:
         except csv.Error:
             continue
         width = len(rows[0])
-        header = rows[0]
-        if width < 3 or not all(_header_cell(cell) for cell in header):
-            continue
         same = sum(len(row) == width for row in rows)
-        if same >= 0.9 * len(rows):
-            return delimiter
+        if width < 3 or same < 0.9 * len(rows):
+            continue
+        if all(_header_cell(cell) for cell in rows[0]):
+            return _Layout(delimiter, True)
+        if width >= 4 and same >= 0.95 * len(rows):
+            return _Layout(delimiter, False)
     return None
 
 
@@ -63,7 +73,7 @@ def looks_like_table(head: str) -> bool:
     lines = head.split("\n")
     if len(lines) > _SNIFF_LINES:
         lines = lines[:_SNIFF_LINES]  # the last sniffed line may be cut mid-row
-    return _delimiter(lines) is not None
+    return _layout(lines) is not None
 
 
 def _typed(cell: str) -> Any:
@@ -81,11 +91,15 @@ class TableCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         lines = segment.text.split("\n")
-        delimiter = _delimiter(lines)
-        if delimiter is None:
+        layout = _layout(lines)
+        if layout is None:
             raise ValueError("not a delimited table")
-        header_at = next(i for i, line in enumerate(lines) if line.strip())
-        header = next(csv.reader([lines[header_at]], delimiter=delimiter))
+        delimiter = layout.delimiter
+        first = next(i for i, line in enumerate(lines) if line.strip())
+        header = next(csv.reader([lines[first]], delimiter=delimiter))
+        if not layout.has_header:
+            header = [f"column {n}" for n in range(1, len(header) + 1)]
+        header_at = first if layout.has_header else first - 1  # the last line before the rows
         body = [i for i in range(header_at + 1, len(lines)) if lines[i].strip()]
         if len(body) < _MIN_ROWS:
             return Compressed(segment.text)
