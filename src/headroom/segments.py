@@ -33,6 +33,7 @@ class ContentKind(str, Enum):
     """What a unit of content is, as far as compression is concerned."""
 
     JSON = "json"
+    JSON_PAGE = "json_page"  # a page of a pretty-printed JSON file: starts and ends mid-document
     CODE = "code"
     LOGS = "logs"
     SEARCH = "search"

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 _BUILTIN_MODULES = (
     "headroom.compressors.passthrough",
     "headroom.compressors.json_data",
+    "headroom.compressors.json_page",
     "headroom.compressors.logs",
     "headroom.compressors.table",
     "headroom.compressors.search",

@@ -141,7 +141,9 @@ _CONFIG_JSON = re.compile(
     r"project|app|manifest|launch|tasks|settings.*|extensions|appsettings.*|.*config.*|\..*rc)\.json$",
     re.IGNORECASE,
 )
-_DATA_KINDS = frozenset({ContentKind.LOGS, ContentKind.SEARCH, ContentKind.JSON, ContentKind.TABLE})
+_DATA_KINDS = frozenset(
+    {ContentKind.LOGS, ContentKind.SEARCH, ContentKind.JSON, ContentKind.JSON_PAGE, ContentKind.TABLE}
+)
 
 
 def _is_data_path(path: str) -> bool:

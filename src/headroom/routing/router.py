@@ -14,6 +14,7 @@ NEVER_COMPRESSED = frozenset({ContentKind.BINARY, ContentKind.COMPRESSED})
 _FALLBACK = {
     ContentKind.SEARCH: ContentKind.TEXT,
     ContentKind.LOGS: ContentKind.TEXT,
+    ContentKind.JSON_PAGE: ContentKind.PROSE,
     ContentKind.TABLE: ContentKind.TEXT,
     ContentKind.CODE: ContentKind.TEXT,
     ContentKind.DIFF: ContentKind.TEXT,
