@@ -8,10 +8,13 @@ import asyncio
 
 import httpx
 import orjson
+import pytest
+from starlette.requests import Request
 
 from headroom.ccr.base import MemoryStore
 from headroom.proxy import ProxyConfig
 from headroom.proxy.app import build_app
+from headroom.proxy.handlers import _path_and_query
 from tests.factories import anthropic_request
 
 _MESSAGE = {"id": "msg_1", "type": "message", "role": "assistant", "content": [], "stop_reason": "end_turn"}
@@ -63,3 +66,20 @@ def test_no_headers_of_the_proxys_own_reach_the_upstream() -> None:
     for request in received:
         assert "user-agent" not in request.headers and "accept" not in request.headers
         assert request.headers["host"] == "up"
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/v1/messages", b""), ("/v1/a?b#c\\d", b"x=1&y=%20z"), ("/v1/files/\u00fcn\u00ef", b"q=%C3%BC&r")],
+)
+def test_the_upstream_path_and_query_are_starlettes(path: str, query: bytes) -> None:
+    scope = {
+        "type": "http",
+        "path": path,
+        "query_string": query,
+        "headers": [(b"host", b"127.0.0.1:8787")],
+        "scheme": "http",
+        "server": ("127.0.0.1", 8787),
+    }
+    request = Request(scope)
+    assert _path_and_query(request) == (request.url.path, request.url.query)

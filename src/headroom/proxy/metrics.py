@@ -37,6 +37,13 @@ def _percentiles(samples: Iterable[float]) -> dict[str, float | None]:
     return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "count": len(ordered)}
 
 
+def _child(children: dict[str, Counter], parent: Counter, label: str) -> Counter:
+    child = children.get(label)
+    if child is None:  # a race only creates the same child twice (prometheus keeps one)
+        child = children[label] = parent.labels(label)
+    return child
+
+
 @dataclass(slots=True)
 class _ModelTotals:
     requests: int = 0
@@ -80,19 +87,22 @@ class ProxyMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        # Children by label value: `labels()` validates and looks them up under a lock each time.
+        self._c_requests: dict[str, Counter] = {}
+        self._c_responses: dict[str, Counter] = {}
 
     # -- recording ----------------------------------------------------------------------------
 
     def request(self, route: str) -> None:
         with self._lock:
             self.requests[route] = self.requests.get(route, 0) + 1
-        self._p_requests.labels(route).inc()
+        _child(self._c_requests, self._p_requests, route).inc()
 
     def response(self, status: int) -> None:
         key = f"{status // 100}xx"
         with self._lock:
             self.statuses[key] = self.statuses.get(key, 0) + 1
-        self._p_responses.labels(key).inc()
+        _child(self._c_responses, self._p_responses, key).inc()
 
     def failed_open(self, reason: str) -> None:
         with self._lock:
