@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from headroom.adapters import Unit, adapter_for, replace_paths
-from headroom.ccr.base import OriginalStore
+from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.envelopes import Envelope, open_envelope
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
@@ -245,7 +245,10 @@ class Pipeline:
         tokens_after = count_tokens(text, self.config.encoding)
         if not result.lossy:
             return _Applied(compressor.name, text, tokens_after, notes=result.notes)
-        lossless = close(result.lossless(segment.text)) if result.lossless_text is not None else original
+
+        def lossless() -> str:  # computed only when the lossy form cannot be used
+            return close(result.lossless(segment.text)) if result.lossless_text is not None else original
+
         text, tokens, ref, diagnostic = self._settle_lossy(
             segment, original, text, lossless, tokens_before, tokens_after, provenance
         )
@@ -256,7 +259,7 @@ class Pipeline:
         segment: Segment,
         original: str,
         lossy: str,
-        lossless: str,
+        lossless: Callable[[], str],
         tokens_before: int,
         tokens_after: int,
         provenance: Mapping[str, str],
@@ -264,19 +267,22 @@ class Pipeline:
         """Keep a lossy output only if it pays and the unit's original is safely stored under
         `segment.ref`; else the best lossless rendering. Returns (text, tokens, ref, diagnostic)."""
         if tokens_after > tokens_before * (1 - self.config.min_lossy_savings):
-            return self._lossless(lossless, None)
+            return self._lossless(lossless(), None)
         if not self.config.lossy:
-            return self._lossless(lossless, "lossy compression disabled")
+            return self._lossless(lossless(), "lossy compression disabled")
         if self.store is None:
-            return self._lossless(lossless, "no store configured: lossless only")
+            return self._lossless(lossless(), "no store configured: lossless only")
         try:
             meta = {**provenance, "tool": segment.context.tool_name or "", "kind": segment.kind.value}
-            self.store.put(segment.ref, original, meta)
+            ref = put_original(self.store, segment.ref, original, meta)
         except Exception as exc:  # store down / disk full: never drop what cannot be fetched back
             log.warning("CCR store unavailable (%s): falling back to lossless", type(exc).__name__)
             diagnostic = f"store unavailable ({type(exc).__name__}): lossless only"
-            return self._lossless(lossless, diagnostic)
-        return lossy, tokens_after, segment.ref, None
+            return self._lossless(lossless(), diagnostic)
+        if ref != segment.ref:  # the short ref holds other content: markers cite the long one
+            lossy = lossy.replace(f"ref={segment.ref}]", f"ref={ref}]")
+            tokens_after = count_tokens(lossy, self.config.encoding)
+        return lossy, tokens_after, ref, None
 
     def _lossless(self, text: str, diagnostic: str | None) -> tuple[str, int, None, str | None]:
         # Without a compressor's own lossless rendering, the original exactly: even whitespace

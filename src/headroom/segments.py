@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 
-__all__ = ["PATH_ARGUMENT_KEYS", "ContentKind", "Segment", "SegmentContext", "content_ref"]
+__all__ = [
+    "LONG_REF_BYTES",
+    "PATH_ARGUMENT_KEYS",
+    "REF_BYTES",
+    "ContentKind",
+    "Segment",
+    "SegmentContext",
+    "content_ref",
+    "ref_matches",
+]
 
 # Tool-call argument names that carry the file a tool reads (Read, open_file, view, ...).
 PATH_ARGUMENT_KEYS = (
@@ -57,9 +66,21 @@ _STOPWORDS = frozenset(
 )
 
 
-def content_ref(text: str) -> str:
+REF_BYTES = 6  # refs are short: the model reads and repeats them
+LONG_REF_BYTES = 16  # the ref an original gets when its short ref is taken by other content
+
+
+def content_ref(text: str, digest_size: int = REF_BYTES) -> str:
     """Content address of an original: same text -> same ref, on every machine and turn."""
-    return "h_" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return "h_" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=digest_size).hexdigest()
+
+
+def ref_matches(ref: str, text: str) -> bool:
+    """Whether `ref` is the content address of `text` (at the ref's own length)."""
+    digits = len(ref) - 2
+    if not ref.startswith("h_") or digits % 2 or not 2 <= digits <= 128:
+        return False
+    return content_ref(text, digits // 2) == ref
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,8 +214,9 @@ def test_lines_of_a_numbered_read_are_the_numbers_it_shows() -> None:
 
     store = _Memory()
     numbered = "\n".join(f"{n:6d}\tvalue = {n}" for n in range(100, 181))
-    store.put("h_00000000000a", numbered)
-    result = _retrieve(store, "h_00000000000a", lines="120-122")
+    ref = content_ref(numbered)
+    store.put(ref, numbered)
+    result = _retrieve(store, ref, lines="120-122")
     assert result.text.split("\n") == [f"{n:6d}\tvalue = {n}" for n in (120, 121, 122)]
-    outside = _retrieve(store, "h_00000000000a", lines="5-9")
+    outside = _retrieve(store, ref, lines="5-9")
     assert outside.text == "" and "outside" in outside.message

@@ -8,7 +8,9 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-__all__ = ["MemoryStore", "OriginalStore", "StoreStats", "StoredOriginal"]
+from headroom.segments import LONG_REF_BYTES, content_ref, ref_matches
+
+__all__ = ["MemoryStore", "OriginalStore", "StoreStats", "StoredOriginal", "get_verified", "put_original"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +87,29 @@ class MemoryStore(OriginalStore):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def put_original(store: OriginalStore, ref: str, text: str, meta: dict[str, str] | None = None) -> str:
+    """Store `text` under `ref` (its content address) and return the ref it can be fetched by.
+
+    A ref must only ever return the content it was issued for. Refs are short (48 bits), so two
+    originals can share one, by chance or on purpose in a shared store; and a stored blob can
+    rot. So what is already stored under `ref` is compared first: when it is other content, the
+    original goes under its long ref (128 bits) instead, and the caller's markers must cite that."""
+    existing = store.get(ref)
+    if existing is not None and existing.text != text:
+        ref = content_ref(text, LONG_REF_BYTES)
+        existing = store.get(ref)
+        if existing is not None and existing.text != text:  # a 128-bit collision, or a rotten blob
+            raise ValueError(f"ref {ref} already holds other content")
+    store.put(ref, text, meta)
+    return ref
+
+
+def get_verified(store: OriginalStore, ref: str) -> StoredOriginal | None:
+    """What `store` holds under `ref`, only if it is the content the ref addresses: a changed
+    (corrupt or swapped) blob is treated as missing, never returned as that ref's original."""
+    stored = store.get(ref)
+    if stored is None or not ref_matches(ref, stored.text):
+        return None
+    return stored

@@ -11,7 +11,8 @@ import re
 __all__ = ["MARKER_PREFIX", "find_refs", "has_marker", "marker"]
 
 MARKER_PREFIX = "[headroom:"
-_REF = re.compile(r"ref=(h_[0-9a-f]{12})\]")
+# Short refs (12 hex digits), or the long ones (32) an original gets when its short ref is taken.
+_REF = re.compile(r"ref=(h_[0-9a-f]{12}(?:[0-9a-f]{20})?)\]")
 
 
 def marker(summary: str, ref: str) -> str:

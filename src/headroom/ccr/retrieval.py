@@ -23,6 +23,7 @@ from headroom.ccr._select import (
 )
 from headroom.ccr.base import OriginalStore
 from headroom.envelopes import numbering_shift
+from headroom.segments import ref_matches
 
 __all__ = [
     "TOOL_NAME",
@@ -98,6 +99,8 @@ def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: st
         return RetrievalResult(False, ref, "", f"ref {ref} could not be read: CCR store unavailable ({exc})")
     if stored is None:
         return RetrievalResult(False, ref, "", f"ref {ref} not found (expired or never stored)")
+    if not ref_matches(ref, stored.text):  # a rotten blob, or content swapped under the ref
+        return RetrievalResult(False, ref, "", f"ref {ref}: the stored original is not the content of this ref")
 
     original = stored.text
     query = (query or "").strip()

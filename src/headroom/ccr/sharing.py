@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from headroom.ccr.base import OriginalStore
+from headroom.ccr.base import OriginalStore, get_verified, put_original
 from headroom.errors import StoreError
 from headroom.pipeline import Pipeline
 from headroom.segments import SegmentContext, content_ref
@@ -58,7 +58,7 @@ def share(
     text, report = pipeline.compress_text(content, SegmentContext(tool_name=tool, user_query=query), provenance=meta)
     ref = report.ref or content_ref(content)
     if report.ref is None:
-        pipeline.store.put(ref, content, {**meta, "kind": report.kind})
+        ref = put_original(pipeline.store, ref, content, {**meta, "kind": report.kind})
     found = provenance(pipeline.store, ref)
     if found is None:  # evicted between put and get: describe what was just written
         found = Provenance(ref, agent_id, session_id, parent_ref, tool, report.kind, time.time())
@@ -67,7 +67,7 @@ def share(
 
 def provenance(store: OriginalStore, ref: str) -> Provenance | None:
     """Who produced the unit stored under `ref`, or None if the ref is unknown or expired."""
-    stored = store.get(ref)
+    stored = get_verified(store, ref)
     if stored is None:
         return None
     meta = stored.meta

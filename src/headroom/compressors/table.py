@@ -53,7 +53,8 @@ def _layout(lines: list[str]) -> _Layout | None:
         except csv.Error:
             continue
         width = len(rows[0])
-        same = sum(len(row) == width for row in rows)
+        # Rows of the same width with 3+ filled cells (not lines that merely share some tabs).
+        same = sum(len(row) == width and sum(bool(cell.strip()) for cell in row) >= 3 for row in rows)
         if width < 3 or same < 0.9 * len(rows):
             continue
         if all(_header_cell(cell) for cell in rows[0]):

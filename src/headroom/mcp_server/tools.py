@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.ccr.base import OriginalStore
+from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.ledger import SavingsLedger, ledger_for
 from headroom.ccr.retrieval import RetrievalResult, retrieve
 from headroom.compressors.base import all_compressors
@@ -150,7 +150,8 @@ class HeadroomTools:
         context = SegmentContext(user_query=(query or "").strip())
         ref = content_ref(content)
         notes: list[str] = []
-        stored = self._store_original(ref, content, hint, notes)
+        stored_as = self._store_original(ref, content, hint, notes)
+        stored, ref = stored_as is not None, stored_as or ref
         output, report = self.pipeline.compress_text(content, context, location="content", kind=CONTENT_TYPES[hint])
         lossy = report.ref is not None
         if report.diagnostic:
@@ -182,16 +183,17 @@ class HeadroomTools:
             notes=tuple(notes),
         )
 
-    def _store_original(self, ref: str, content: str, hint: str, notes: list[str]) -> bool:
+    def _store_original(self, ref: str, content: str, hint: str, notes: list[str]) -> str | None:
         # Stored up front, even when compression turns out lossless, so the ref always resolves
-        # to the exact input (a repeat put only refreshes its expiry).
+        # to the exact input (a repeat put only refreshes its expiry). Returns the ref it is
+        # stored under (a longer one when the short ref holds other content), None on failure.
+        meta = {"tool": "headroom_compress", "source": LEDGER_SOURCE, "hint": hint}
         try:
-            self.store.put(ref, content, {"tool": "headroom_compress", "source": LEDGER_SOURCE, "hint": hint})
+            return put_original(self.store, ref, content, meta)
         except Exception as exc:
             log.warning("CCR store unavailable (%s): compressing losslessly", type(exc).__name__)
             notes.append(f"store unavailable ({type(exc).__name__}: {str(exc)[:160]}): no ref, lossless only")
-            return False
-        return True
+            return None
 
     # -- headroom_retrieve ------------------------------------------------------------------------
 
