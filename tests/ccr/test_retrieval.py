@@ -220,3 +220,30 @@ def test_lines_of_a_numbered_read_are_the_numbers_it_shows() -> None:
     assert result.text.split("\n") == [f"{n:6d}\tvalue = {n}" for n in (120, 121, 122)]
     outside = _retrieve(store, ref, lines="5-9")
     assert outside.text == "" and "outside" in outside.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "first_line"),
+    [
+        ({"lines": 7}, "line 6"),
+        ({"lines": 7.0}, "line 6"),
+        ({"lines": [3, 5]}, "line 2"),
+        ({"lines": ["3-5"]}, "line 2"),
+        ({"query": 45}, "46:line 45"),
+        ({"query": ["line", "44"]}, "45:line 44"),
+        ({"query": {"odd": "shape"}}, ""),
+        ({"lines": 7.5}, ""),
+        ({"lines": True}, "line 0"),
+    ],
+)
+def test_odd_query_and_lines_values_never_raise(kwargs: dict[str, object], first_line: str) -> None:
+    store = MemoryStore()
+    text = "\n".join(f"line {i}" for i in range(50))
+    ref = content_ref(text)
+    store.put(ref, text)
+    result = retrieve(store, ref, **kwargs)  # type: ignore[arg-type]
+    assert result.found
+    if first_line:
+        assert first_line in result.text.split("\n")
+    else:
+        assert result.text == "" and result.message

@@ -87,6 +87,20 @@ def _numbering_shift(original: str, lines: list[str]) -> int:
     return numbered.first_number - 1 if numbered is not None else 0
 
 
+def _as_text(value: object) -> str:
+    """A query or line range as text, whatever a caller or a model passed: `lines=7` is "7",
+    `query=["a", "b"]` is "a b"; other shapes become their text (a bad range is then reported)."""
+    if value is None or isinstance(value, bool):
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return " ".join(_as_text(v) for v in value).strip()
+    return str(value).strip()
+
+
 def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: str | None = None) -> RetrievalResult:
     """The original stored under `ref`: whole, a line range (`lines="120-164"`), or the JSON rows /
     text lines matching `query`. With both, the query searches within the line range."""
@@ -103,9 +117,11 @@ def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: st
         return RetrievalResult(False, ref, "", f"ref {ref}: the stored original is not the content of this ref")
 
     original = stored.text
-    query = (query or "").strip()
+    query = _as_text(query)
     terms = query_terms(query)
-    lines_spec = (lines or "").strip()
+    if isinstance(lines, (list, tuple)) and len(lines) == 2:  # [120, 164]
+        lines = f"{_as_text(lines[0])}-{_as_text(lines[1])}"
+    lines_spec = _as_text(lines)
 
     if lines_spec:
         all_lines = original.split("\n")
