@@ -109,3 +109,29 @@ def test_unavailable_store_falls_back_to_lossless() -> None:
     assert len(content["rows"]) == 800  # nothing dropped, since nothing could be stored
     assert any("store unavailable" in d for d in out.stats.diagnostics)
     assert out.stats.tokens_after < out.stats.tokens_before  # lossless factoring still applies
+
+
+@pytest.mark.parametrize("name", [{"a": 1}, ["read"], 5, 3.5, True, None])
+@pytest.mark.parametrize("fmt", ["openai", "anthropic", "responses"])
+def test_a_tool_name_that_is_not_a_string_still_compresses(name: object, fmt: str) -> None:
+    table = json.dumps(customer_rows(200))
+    if fmt == "openai":
+        call = {"id": "c1", "type": "function", "function": {"name": name, "arguments": "{}"}}
+        messages = [
+            {"role": "user", "content": "Who is suspended?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": table, "name": name},
+        ]
+    elif fmt == "anthropic":
+        messages = [
+            {"role": "user", "content": "Who is suspended?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": name, "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": table}]},
+        ]
+    else:
+        messages = [
+            {"type": "function_call", "call_id": "c", "name": name, "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": table},
+        ]
+    out = compress(messages, pipeline=_pipeline())
+    assert out.stats.tokens_after < out.stats.tokens_before / 2

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
+from headroom.adapters.base import (
+    RequestSplit,
+    UnitCollector,
+    arguments_text,
+    content_text,
+    file_path_from_arguments,
+    tool_name,
+)
 from headroom.segments import SegmentContext
 
 __all__ = ["AnthropicAdapter"]
@@ -49,7 +56,7 @@ class AnthropicAdapter:
                 for block in content if isinstance(content, list) else []:
                     if isinstance(block, dict) and block.get("type") in ("tool_use", "server_tool_use"):
                         args = arguments_text(block.get("input"))
-                        calls[str(block.get("id"))] = (block.get("name"), args)
+                        calls[str(block.get("id"))] = (tool_name(block.get("name")), args)
                         collect.fixed_text(args)
                 continue
             document_context = SegmentContext(user_query=user_query) if i != latest_user else None

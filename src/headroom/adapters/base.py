@@ -25,6 +25,7 @@ __all__ = [
     "content_text",
     "file_path_from_arguments",
     "replace_paths",
+    "tool_name",
 ]
 
 Path = tuple[str | int, ...]
@@ -103,6 +104,12 @@ def arguments_text(arguments: Any) -> str:
         return orjson.dumps(arguments).decode()
     except TypeError:
         return str(arguments)
+
+
+def tool_name(value: Any) -> str | None:
+    """A tool call's name as text; a name that is not a string (an object, a number: a client
+    bug or an attack) names no tool rather than breaking the request."""
+    return value if isinstance(value, str) else None
 
 
 def file_path_from_arguments(arguments: Any) -> str | None:

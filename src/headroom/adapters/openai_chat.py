@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
+from headroom.adapters.base import (
+    RequestSplit,
+    UnitCollector,
+    arguments_text,
+    content_text,
+    file_path_from_arguments,
+    tool_name,
+)
 from headroom.segments import SegmentContext
 
 __all__ = ["OpenAIChatAdapter"]
@@ -34,11 +41,11 @@ class OpenAIChatAdapter:
                         continue
                     function = call.get("function") or {}
                     args = arguments_text(function.get("arguments"))
-                    calls[str(call.get("id"))] = (function.get("name"), args)
+                    calls[str(call.get("id"))] = (tool_name(function.get("name")), args)
                     collect.fixed_text(args)
                 collect.content(path, content, None, "assistant")
             elif role in ("tool", "function"):
-                name, args = calls.get(str(message.get("tool_call_id")), (message.get("name"), ""))
+                name, args = calls.get(str(message.get("tool_call_id")), (tool_name(message.get("name")), ""))
                 context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
                 collect.content(path, content, context, "tool_result")
             elif role == "user":

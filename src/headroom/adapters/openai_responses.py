@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from headroom.adapters.base import RequestSplit, UnitCollector, arguments_text, content_text, file_path_from_arguments
+from headroom.adapters.base import (
+    RequestSplit,
+    UnitCollector,
+    arguments_text,
+    content_text,
+    file_path_from_arguments,
+    tool_name,
+)
 from headroom.segments import SegmentContext
 
 __all__ = ["OpenAIResponsesAdapter"]
@@ -35,7 +42,7 @@ class OpenAIResponsesAdapter:
             kind = item.get("type")
             if kind in _CALLS:
                 args = arguments_text(item.get("arguments", item.get("input", item.get("action"))))
-                calls[str(item.get("call_id"))] = (item.get("name"), args)
+                calls[str(item.get("call_id"))] = (tool_name(item.get("name")), args)
                 collect.fixed_text(args)
             elif kind in _OUTPUTS:
                 name, args = calls.get(str(item.get("call_id")), (None, ""))
