@@ -314,8 +314,11 @@ class Pipeline:
         format_name, adapter = adapter_for(provider, request)
         encoding = self.config.encoding
         try:
-            if not isinstance(request.get("messages", request.get("input", [])), (list, str)):
-                raise TypeError("messages/input is not a list")
+            # `messages` is always a list; a Responses `input` may also be one plain string.
+            if "messages" in request and not isinstance(request["messages"], list):
+                raise TypeError("messages is not a list")
+            if "input" in request and not isinstance(request["input"], (list, str)):
+                raise TypeError("input is not a list or a string")
             split = adapter.split(request, min_chars=self.config.min_tokens)
         except Exception as exc:  # a request shape the adapter cannot walk: sent exactly as it came
             log.warning("%s adapter could not read the request: %s", format_name, type(exc).__name__)

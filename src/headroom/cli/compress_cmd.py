@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import orjson
 import typer
@@ -11,9 +14,16 @@ from rich.console import Console
 from rich.table import Table
 
 from headroom.api import compress_request, default_pipeline
+from headroom.compressors.base import all_compressors
+from headroom.tokens import count_tokens
 from headroom.results import CompressStats
 
 __all__ = ["register"]
+
+
+def warm_up() -> None:
+    count_tokens("warm up")
+    all_compressors()
 
 
 def _stats_table(stats: CompressStats) -> Table:
@@ -31,6 +41,33 @@ def _stats_table(stats: CompressStats) -> Table:
     return table
 
 
+_FORMATS = ("auto", "openai", "anthropic", "responses")
+
+
+def _fail(message: str) -> NoReturn:
+    """A usage or input error: one line on stderr, exit code 2, no traceback."""
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"headroom compress: {message}", markup=False)
+    raise typer.Exit(code=2)
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except IsADirectoryError:
+        _fail(f"{source} is a directory; give a file (a request, a message list or text) or - for stdin")
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror or exc}")
+
+
+def _json_line(value: object) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # text with undecodable bytes (lone surrogates): escaped, still valid JSON
+        return json.dumps(value, ensure_ascii=True)
+
+
 def compress_command(
     source: str = typer.Argument("-", help="A JSON request / message list / text file, or - for stdin."),
     fmt: str = typer.Option("auto", "--format", "-f", help="openai | anthropic | responses | auto"),
@@ -38,7 +75,9 @@ def compress_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the stats table."),
 ) -> None:
     """Compress a request (or plain text) and print it with a savings table."""
-    raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    if fmt not in _FORMATS:
+        _fail(f"unknown --format {fmt!r}; use one of: {', '.join(_FORMATS)}")
+    raw = _read(source)
     err = Console(stderr=True)
     try:
         payload = orjson.loads(raw)
@@ -46,6 +85,7 @@ def compress_command(
         payload = None
     if isinstance(payload, list):
         payload = {"input" if fmt == "responses" else "messages": payload}
+    warm_up()  # loading the tokenizer and the compressors is start-up, not compression time
     if isinstance(payload, dict) and ("messages" in payload or "input" in payload):
         result = compress_request(payload, fmt)
         output: object = result.request
@@ -53,19 +93,19 @@ def compress_command(
     else:  # plain text (or JSON that is not a request): compress it as one unit
         # surrogateescape: undecodable bytes survive the round trip instead of becoming U+FFFD.
         text = raw.decode("utf-8", errors="surrogateescape")
-        pipeline = default_pipeline()
-        wrapped = pipeline.compress_request({"messages": [{"role": "tool", "content": text}]}, "openai")
+        wrapped = default_pipeline().compress_request({"messages": [{"role": "tool", "content": text}]}, "openai")
         output = wrapped.request["messages"][0]["content"]
-        stats = wrapped.stats
+        stats = dataclasses.replace(wrapped.stats, format="text")
     if as_json:
-        sys.stdout.write(orjson.dumps({"result": output, "stats": stats.as_dict()}).decode() + "\n")
+        sys.stdout.write(_json_line({"result": output, "stats": stats.as_dict()}) + "\n")
         return
     if not quiet:
         text_out = output if isinstance(output, str) else orjson.dumps(output, option=orjson.OPT_INDENT_2).decode()
-        sys.stdout.write(text_out + "\n")
+        sys.stdout.buffer.write(text_out.encode("utf-8", errors="surrogateescape") + b"\n")
+        sys.stdout.flush()
     err.print(_stats_table(stats))
     for line in stats.diagnostics:
-        err.print(f"[yellow]diagnostic[/]: {line}")
+        err.print(f"[yellow]diagnostic[/]: {line}", markup=True, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
