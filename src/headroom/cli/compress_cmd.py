@@ -15,8 +15,8 @@ from rich.table import Table
 
 from headroom.api import compress_request, default_pipeline
 from headroom.compressors.base import all_compressors
-from headroom.tokens import count_tokens
 from headroom.results import CompressStats
+from headroom.tokens import count_tokens
 
 __all__ = ["register"]
 
