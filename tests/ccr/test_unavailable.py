@@ -116,7 +116,7 @@ def test_sqlite_in_a_read_only_directory_raises_store_error() -> None:
     lines = probe.stdout.splitlines()
     assert lines[0] == "put StoreError" and lines[1] == "get StoreError"  # fresh: nothing to open
     assert lines[2] == "put StoreError"  # existing: cannot write
-    assert lines[3] in {"get exact", "get StoreError"}  # reads may work, but never return wrong text
+    assert lines[3] == "get exact"  # what was handed out before stays retrievable
 
 
 def test_sqlite_disk_full_raises_store_error_and_keeps_data(tmp_path: Path) -> None:
@@ -132,3 +132,23 @@ def test_sqlite_disk_full_raises_store_error_and_keeps_data(tmp_path: Path) -> N
     assert got is not None and got.text == "some original"
     store.put(content_ref(big), big)  # the limit was per connection: space "came back"
     assert store.get(content_ref(big)) is not None
+
+
+def test_sqlite_that_cannot_be_opened_for_writing_still_serves_earlier_refs(tmp_path: Path, monkeypatch) -> None:
+    """A full disk fails the writable open (WAL switch, schema, -shm growth): originals handed out
+    before must still come back, exactly."""
+    texts = [f"original number {i} " * 50 for i in range(9)]
+    writer = SqliteStore(tmp_path / "ccr.db")
+    for text in texts:
+        writer.put(content_ref(text), text)
+    writer.close()
+    reader = SqliteStore(tmp_path / "ccr.db")
+
+    def disk_full() -> None:
+        raise StoreError("database or disk is full")
+
+    monkeypatch.setattr(reader, "_connection", disk_full)
+    assert [reader.get(content_ref(t)).text for t in texts] == texts  # type: ignore[union-attr]
+    assert reader.get(content_ref("never stored")) is None
+    with pytest.raises(StoreError):
+        reader.put(content_ref("new"), "new")

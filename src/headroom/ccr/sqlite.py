@@ -21,7 +21,9 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from pathlib import Path
+from typing import Any, Literal
 
 from headroom.ccr._codec import decode_blob, decode_meta, encode_blob, encode_meta
 from headroom.ccr.base import OriginalStore, StoredOriginal, StoreStats
@@ -35,6 +37,8 @@ _SCHEMA_VERSION = 1
 _LOW_WATERMARK = 0.9
 _SWEEP_INTERVAL = 60.0  # seconds between opportunistic deletions of expired rows
 _EVICT_BATCH = 256
+
+_SELECT = "SELECT blob, created_at, expires_at, meta FROM originals WHERE ref = ?"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS originals (
@@ -180,13 +184,18 @@ class SqliteStore(OriginalStore):
         with self._lock:
             try:
                 conn = self._connection()
-                row = conn.execute(
-                    "SELECT blob, created_at, expires_at, meta FROM originals WHERE ref = ?", (ref,)
-                ).fetchone()
-            except (sqlite3.Error, OSError) as exc:
-                raise self._fail("get", exc) from exc
+                row = conn.execute(_SELECT, (ref,)).fetchone()
+            except (sqlite3.Error, OSError, StoreError) as exc:
+                # A full disk, a read-only file or directory: what was handed out stays readable.
+                failure = exc if isinstance(exc, StoreError) else self._fail("get", exc)
+                row = self._read_only_row(ref)
+                if row is False:
+                    raise failure from exc
+                conn = None
             if row is None or (row[2] is not None and row[2] <= now):
                 return None
+            if conn is None:
+                return self._decode(ref, row)
             try:
                 # LRU/expiry bookkeeping is best effort: a busy or read-only file still serves reads.
                 expires = now + self.ttl_seconds if self.ttl_seconds else None
@@ -196,11 +205,36 @@ class SqliteStore(OriginalStore):
                 )
             except sqlite3.OperationalError:
                 pass
+        return self._decode(ref, row)
+
+    def _decode(self, ref: str, row: tuple[Any, ...]) -> StoredOriginal:
         try:
             text = decode_blob(row[0])
         except (ValueError, UnicodeDecodeError) as exc:
             raise StoreError(f"CCR store {self.path}: original {ref} is corrupt: {exc}") from exc
         return StoredOriginal(ref, text, float(row[1]), decode_meta(row[3]))
+
+    def _read_only_row(self, ref: str) -> tuple[Any, ...] | Literal[False] | None:
+        """The row read without writing anything (no WAL switch, no schema, no bookkeeping);
+        False when the file cannot be read that way either."""
+        if not self.path.is_file():
+            return False
+        location = urllib.parse.quote(str(self.path.resolve()))
+        # mode=ro still needs the -shm file of a WAL database; immutable=1 reads the file as it
+        # is (right for a directory nobody can write to, where no writer can be active).
+        for options in ("mode=ro", "immutable=1"):
+            try:
+                conn = sqlite3.connect(f"file:{location}?{options}", uri=True, timeout=self._busy_timeout)
+            except sqlite3.Error:
+                continue
+            try:
+                row: tuple[Any, ...] | None = conn.execute(_SELECT, (ref,)).fetchone()
+                return row
+            except sqlite3.Error:
+                continue
+            finally:
+                conn.close()
+        return False
 
     def stats(self) -> StoreStats:
         with self._lock:
