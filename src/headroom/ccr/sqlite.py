@@ -68,6 +68,11 @@ END;
 """
 
 
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
+
+
 class SqliteStore(OriginalStore):
     """Originals in a SQLite file. Thread-safe; one lazily opened connection per process."""
 
@@ -108,6 +113,23 @@ class SqliteStore(OriginalStore):
             os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot create the store file ({exc.strerror})") from exc
+        # SQLite skips the busy handler where waiting could deadlock (switching the journal mode
+        # while another first opener does the same): such "database is locked" errors are
+        # retried here until the busy timeout, so concurrent writers wait their turn.
+        deadline, pause = time.monotonic() + self._busy_timeout, 0.005
+        while True:
+            try:
+                conn = self._open()
+                break
+            except sqlite3.OperationalError as exc:
+                if not _is_lock_error(exc) or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             # auto_vacuum only takes effect before the first table exists; prune() uses it.
@@ -131,7 +153,6 @@ class SqliteStore(OriginalStore):
         except BaseException:
             conn.close()
             raise
-        self._conn, self._pid = conn, os.getpid()
         return conn
 
     def _fail(self, action: str, exc: Exception) -> StoreError:
