@@ -49,6 +49,7 @@ class ContentKind(str, Enum):
     DIFF = "diff"
     PROSE = "prose"
     TABLE = "table"  # CSV / TSV: delimited rows under a header
+    PATHS = "paths"  # a list of file paths (Glob, find, grep -l)
     MIXED = "mixed"
     TEXT = "text"  # plain text with no recognizable structure
     BINARY = "binary"  # binary junk or base64 blobs: never touched

@@ -16,6 +16,7 @@ _BUILTIN_MODULES = (
     "headroom.compressors.json_page",
     "headroom.compressors.logs",
     "headroom.compressors.table",
+    "headroom.compressors.paths",
     "headroom.compressors.search",
     "headroom.compressors.diff",
     "headroom.compressors.source_code",

@@ -142,7 +142,14 @@ _CONFIG_JSON = re.compile(
     re.IGNORECASE,
 )
 _DATA_KINDS = frozenset(
-    {ContentKind.LOGS, ContentKind.SEARCH, ContentKind.JSON, ContentKind.JSON_PAGE, ContentKind.TABLE}
+    {
+        ContentKind.LOGS,
+        ContentKind.SEARCH,
+        ContentKind.JSON,
+        ContentKind.JSON_PAGE,
+        ContentKind.TABLE,
+        ContentKind.PATHS,
+    }
 )
 
 

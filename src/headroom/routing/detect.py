@@ -39,6 +39,7 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
 _SNIFFERS: tuple[tuple[ContentKind, str], ...] = (
     (ContentKind.DIFF, "headroom.compressors.diff:looks_like_diff"),
     (ContentKind.SEARCH, "headroom.compressors.search:looks_like_search"),
+    (ContentKind.PATHS, "headroom.compressors.paths:looks_like_path_list"),
     (ContentKind.JSON_PAGE, "headroom.compressors.json_page:looks_like_json_page"),
     (ContentKind.TABLE, "headroom.compressors.table:looks_like_table"),
     (ContentKind.LOGS, "headroom.compressors.logs:looks_like_logs"),

@@ -16,6 +16,7 @@ _FALLBACK = {
     ContentKind.LOGS: ContentKind.TEXT,
     ContentKind.JSON_PAGE: ContentKind.PROSE,
     ContentKind.TABLE: ContentKind.TEXT,
+    ContentKind.PATHS: ContentKind.TEXT,
     ContentKind.CODE: ContentKind.TEXT,
     ContentKind.DIFF: ContentKind.TEXT,
     ContentKind.PROSE: ContentKind.TEXT,

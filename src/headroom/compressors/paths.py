@@ -1,0 +1,71 @@
+"""Lists of file paths (Glob, `find`, `grep -l`, `git ls-files`): one line per directory run.
+
+A path list repeats its directories on every line. Consecutive paths in one directory become
+one line, `dir/: a.py, b.py, c.py`, in the order they came, so the list reads the same and
+every path can be rebuilt exactly: nothing is dropped, no ref is needed. Lines that are not
+paths (a "Found 12 files" header, a note) stay where they are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from headroom.compressors.base import Compressed, register
+from headroom.segments import ContentKind, Segment
+
+__all__ = ["PathListCompressor", "looks_like_path_list"]
+
+_PATH = re.compile(r"^(?:\./|/|~/)?(?:[\w@+.=-]+/)+[\w@+.=-]+/?$")
+_MIN_PATHS = 12
+_MIN_RUN = 3  # fewer siblings in a row are left as they are: grouping would not pay
+
+
+def looks_like_path_list(head: str) -> bool:
+    lines = [line for line in head.split("\n")[:-1] if line.strip()]  # the last may be cut
+    if len(lines) < _MIN_PATHS:
+        return False
+    paths = sum(1 for line in lines if _PATH.match(line))
+    return paths >= 0.9 * len(lines)
+
+
+def _split(line: str) -> tuple[str, str] | None:
+    """(directory with its slash, name) of a path line; None for anything else."""
+    if not _PATH.match(line) or line.endswith("/"):
+        return None
+    directory, _, name = line.rpartition("/")
+    if ", " in name:
+        return None  # would make the grouped line ambiguous
+    return directory + "/", name
+
+
+@register
+class PathListCompressor:
+    name: ClassVar[str] = "paths"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.PATHS})
+    priority: ClassVar[int] = 10
+
+    def compress(self, segment: Segment) -> Compressed:
+        out: list[str] = []
+        run_dir: str | None = None
+        run: list[str] = []
+
+        def flush() -> None:
+            if run_dir is None:
+                return
+            if len(run) >= _MIN_RUN:
+                out.append(f"{run_dir}: {', '.join(run)}")
+            else:
+                out.extend(run_dir + name for name in run)
+
+        for line in segment.text.split("\n"):
+            parts = _split(line)
+            if parts is not None and parts[0] == run_dir:
+                run.append(parts[1])
+                continue
+            flush()
+            run_dir, run = (parts[0], [parts[1]]) if parts is not None else (None, [])
+            if parts is None:
+                out.append(line)
+        flush()
+        return Compressed("\n".join(out), notes={"paths": sum(1 for line in segment.text.split("\n") if _split(line))})

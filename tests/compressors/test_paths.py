@@ -1,0 +1,47 @@
+"""Path lists group consecutive siblings on one line; every path can be rebuilt exactly."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from headroom.ccr.base import MemoryStore
+from headroom.compressors.paths import looks_like_path_list
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind, SegmentContext
+
+STDLIB = Path(sys.modules["os"].__file__).parent  # type: ignore[arg-type]
+
+
+def _rebuild(text: str) -> str:
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if "/: " in line:
+            directory, names = line.split("/: ", 1)
+            lines += [f"{directory}/{name}" for name in names.split(", ")]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def test_a_glob_listing_shrinks_and_rebuilds_exactly() -> None:
+    paths = [str(p.relative_to(STDLIB.parent)) for p in sorted(STDLIB.glob("[a-e]*/**/*.py"))][:400]
+    text = "Found 400 files\n" + "\n".join(paths)
+    assert detect(text).kind == ContentKind.PATHS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Glob"))
+    assert report.tokens_after < report.tokens_before * 0.6
+    assert report.ref is None  # nothing dropped: no ref needed
+    assert _rebuild(out) == text
+
+
+def test_names_with_a_comma_and_space_stay_on_their_own_line() -> None:
+    text = "\n".join([f"src/a/file{i}.py" for i in range(12)] + ["src/a/odd, name.txt", "src/a/z.py"])
+    out, _ = Pipeline(CompressConfig(min_tokens=10), MemoryStore()).compress_text(text, SegmentContext("Glob"))
+    assert "src/a/odd, name.txt" in out.split("\n")
+    assert _rebuild(out) == text
+
+
+def test_prose_and_log_lines_are_not_path_lists() -> None:
+    assert not looks_like_path_list("This is a sentence.\n" * 30)
+    assert not looks_like_path_list("2024-01-01 10:00:00 INFO started /srv/app\n" * 30)
