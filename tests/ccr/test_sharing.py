@@ -109,3 +109,40 @@ def test_cli_retrieve_and_store_stats(tmp_path: Path) -> None:
     assert "originals" in stats.stdout and "sqlite" in stats.stdout.lower()
     pruned = subprocess.run([*headroom, "store", "prune"], capture_output=True, text=True, env=env, check=True)
     assert "pruned 0" in pruned.stdout
+
+
+def test_every_producer_is_kept_newest_first(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    pipeline = Pipeline(CompressConfig(), store)
+    first = share(ROWS, agent_id="researcher", session_id="s-1", tool="list_customers", pipeline=pipeline)
+    second = share(ROWS, agent_id="auditor", session_id="s-2", tool="export", pipeline=pipeline)
+    assert second.ref == first.ref
+    found = provenance(first.ref, store=store)
+    assert found is not None
+    assert found.agent_id == "auditor" and found.session_id == "s-2" and found.tool == "export"
+    assert [p.agent_id for p in found.producers] == ["auditor", "researcher"]
+    assert found.producers[0].at >= found.producers[1].at
+
+
+def test_content_the_store_saw_before_still_gets_its_producer(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = make_store()
+    pipeline = Pipeline(CompressConfig(), store)
+    compress(openai_request(ROWS)["messages"], pipeline=pipeline)  # stored once, with no agent
+    unit = share(ROWS, agent_id="researcher", tool="list_customers", pipeline=pipeline)
+    found = provenance(unit.ref, store=store)
+    assert found is not None and found.agent_id == "researcher"
+    assert [p.agent_id for p in found.producers] == ["researcher"]
+
+
+def test_a_version_1_sqlite_store_gains_the_producers_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    from headroom.ccr.sqlite import SqliteStore
+
+    path = tmp_path / "ccr.db"
+    SqliteStore(path).put("h_000000000001", "x")
+    with sqlite3.connect(path) as conn:  # as an older headroom left it
+        conn.executescript("DROP TRIGGER originals_producers_removed; DROP TABLE producers; PRAGMA user_version = 1;")
+    store = SqliteStore(path)
+    store.add_producer("h_000000000001", {"agent_id": "a"})
+    assert store.producers("h_000000000001")[0]["agent_id"] == "a"

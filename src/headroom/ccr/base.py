@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 from headroom.segments import LONG_REF_BYTES, content_ref, ref_matches
 
-__all__ = ["MemoryStore", "OriginalStore", "StoreStats", "StoredOriginal", "get_verified", "put_original"]
+__all__ = [
+    "MAX_PRODUCERS",
+    "MemoryStore",
+    "OriginalStore",
+    "StoreStats",
+    "StoredOriginal",
+    "get_verified",
+    "put_original",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +42,10 @@ class StoreStats:
     ttl_seconds: float | None = None
 
 
+MAX_PRODUCERS = 100  # producers remembered per original (newest kept)
+_PRODUCERS_LOCK = threading.Lock()
+
+
 class OriginalStore(ABC):
     """Stores originals by ref. `put` must be durable when it returns (the marker is sent next)."""
 
@@ -42,6 +54,21 @@ class OriginalStore(ABC):
 
     @abstractmethod
     def get(self, ref: str) -> StoredOriginal | None: ...
+
+    def add_producer(self, ref: str, meta: dict[str, str]) -> None:
+        """Record one more producer of the original under `ref` (agent, session, tool...); the
+        time is added here. Backends that share the store across processes keep these too; this
+        default keeps them in the process."""
+        record = {**meta, "at": f"{time.time():.6f}"}
+        with _PRODUCERS_LOCK:
+            kept = self.__dict__.setdefault("_producers_in_process", {}).setdefault(ref, [])
+            kept.insert(0, record)
+            del kept[MAX_PRODUCERS:]
+
+    def producers(self, ref: str) -> list[dict[str, str]]:
+        """Every producer recorded for `ref`, newest first (at most MAX_PRODUCERS)."""
+        with _PRODUCERS_LOCK:
+            return [dict(r) for r in self.__dict__.get("_producers_in_process", {}).get(ref, [])]
 
     def stats(self) -> StoreStats:
         """Counts for `headroom store stats`; backends override with real numbers."""

@@ -5,6 +5,7 @@ expiry, first provenance wins), sliding TTL via PEXPIRE, and a size cap with LRU
 90% of the cap. Layout under a key prefix (default ``headroom:ccr:``):
 
 - ``<prefix>o:<ref>``: hash ``blob`` (codec byte + compressed text), ``created``, ``meta`` (JSON)
+- ``<prefix>p:<ref>``: list of the original's producers (JSON, newest first), same expiry
 - ``<prefix>lru``: sorted set ref -> last access (server time, microseconds)
 - ``<prefix>sizes``: hash ref -> stored blob bytes; ``<prefix>bytes``: their running total
 
@@ -16,10 +17,11 @@ fine on a standalone server or one cluster slot (put the prefix in a ``{hash tag
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 from headroom.ccr._codec import decode_blob, decode_meta, encode_blob, encode_meta
-from headroom.ccr.base import OriginalStore, StoredOriginal, StoreStats
+from headroom.ccr.base import MAX_PRODUCERS, OriginalStore, StoredOriginal, StoreStats
 from headroom.errors import StoreError
 
 __all__ = ["DEFAULT_REDIS_MAX_BYTES", "DEFAULT_REDIS_TTL_SECONDS", "RedisStore"]
@@ -36,7 +38,7 @@ local function now_us()
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local function forget(ref)
-  redis.call('DEL', prefix .. 'o:' .. ref)
+  redis.call('DEL', prefix .. 'o:' .. ref, prefix .. 'p:' .. ref)
   local size = tonumber(redis.call('HGET', sizes, ref) or '0')
   redis.call('HDEL', sizes, ref)
   redis.call('ZREM', lru, ref)
@@ -84,6 +86,7 @@ local now = now_us()
 local score = string.format('%.0f', now)
 if redis.call('EXISTS', key) == 1 then
   if ttl_ms > 0 then redis.call('PEXPIRE', key, ttl_ms) else redis.call('PERSIST', key) end
+  if ttl_ms > 0 then redis.call('PEXPIRE', prefix .. 'p:' .. ref, ttl_ms) end
   redis.call('ZADD', lru, score, ref)
   return 0
 end
@@ -109,7 +112,10 @@ local key, ref, ttl_ms = KEYS[4], ARGV[2], tonumber(ARGV[3])
 local found = redis.call('HMGET', key, 'blob', 'created', 'meta')
 if not found[1] then return false end
 redis.call('ZADD', lru, string.format('%.0f', now_us()), ref)
-if ttl_ms > 0 then redis.call('PEXPIRE', key, ttl_ms) end
+if ttl_ms > 0 then
+  redis.call('PEXPIRE', key, ttl_ms)
+  redis.call('PEXPIRE', prefix .. 'p:' .. ref, ttl_ms)
+end
 return found
 """
 )
@@ -176,6 +182,25 @@ class RedisStore(OriginalStore):
             raise self._fail("put", exc) from exc
         if int(outcome) < 0:
             raise StoreError(f"original {ref} ({len(blob)} bytes) exceeds the store cap")
+
+    def add_producer(self, ref: str, meta: dict[str, str]) -> None:
+        record = encode_meta({**meta, "at": f"{time.time():.6f}"})
+        key = f"{self.prefix}p:{ref}"
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.lpush(key, record).ltrim(key, 0, MAX_PRODUCERS - 1)
+            if self.ttl_seconds:
+                pipe.pexpire(key, self._ttl_ms())
+            pipe.execute()
+        except self._errors as exc:
+            raise self._fail("add_producer", exc) from exc
+
+    def producers(self, ref: str) -> list[dict[str, str]]:
+        try:
+            records = self._client.lrange(f"{self.prefix}p:{ref}", 0, MAX_PRODUCERS - 1)
+        except self._errors:
+            return []  # provenance is best effort; the original itself is what must be served
+        return [decode_meta(record) for record in records]
 
     def get(self, ref: str) -> StoredOriginal | None:
         keys = [*self._keys, f"{self.prefix}o:{ref}"]

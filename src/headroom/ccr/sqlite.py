@@ -26,14 +26,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from headroom.ccr._codec import decode_blob, decode_meta, encode_blob, encode_meta
-from headroom.ccr.base import OriginalStore, StoredOriginal, StoreStats
+from headroom.ccr.base import MAX_PRODUCERS, OriginalStore, StoredOriginal, StoreStats
 from headroom.errors import StoreError
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TTL_SECONDS", "SqliteStore"]
 
 DEFAULT_TTL_SECONDS: float = 7 * 24 * 3600.0
 DEFAULT_MAX_BYTES: int = 1 << 30
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: producers of shared originals
 _LOW_WATERMARK = 0.9
 _SWEEP_INTERVAL = 60.0  # seconds between opportunistic deletions of expired rows
 _EVICT_BATCH = 256
@@ -64,6 +64,15 @@ CREATE TRIGGER IF NOT EXISTS originals_added AFTER INSERT ON originals BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS originals_removed AFTER DELETE ON originals BEGIN
     UPDATE totals SET items = items - 1, bytes = bytes - OLD.stored_bytes WHERE id = 0;
+END;
+CREATE TABLE IF NOT EXISTS producers (
+    ref  TEXT NOT NULL,
+    at   REAL NOT NULL,
+    meta TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS producers_by_ref ON producers(ref, at);
+CREATE TRIGGER IF NOT EXISTS originals_producers_removed AFTER DELETE ON originals BEGIN
+    DELETE FROM producers WHERE ref = OLD.ref;
 END;
 """
 
@@ -256,6 +265,40 @@ class SqliteStore(OriginalStore):
             finally:
                 conn.close()
         return False
+
+    def add_producer(self, ref: str, meta: dict[str, str]) -> None:
+        now = time.time()
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(
+                        "INSERT INTO producers (ref, at, meta) VALUES (?, ?, ?)", (ref, now, encode_meta(meta))
+                    )
+                    conn.execute(
+                        "DELETE FROM producers WHERE ref = ? AND rowid NOT IN"
+                        " (SELECT rowid FROM producers WHERE ref = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
+                        (ref, ref, MAX_PRODUCERS),
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.rollback()
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                raise self._fail("add_producer", exc) from exc
+
+    def producers(self, ref: str) -> list[dict[str, str]]:
+        with self._lock:
+            try:
+                rows = (
+                    self._connection()
+                    .execute("SELECT at, meta FROM producers WHERE ref = ? ORDER BY at DESC, rowid DESC", (ref,))
+                    .fetchall()
+                )
+            except (sqlite3.Error, OSError, StoreError):
+                return []  # provenance is best effort; the original itself is what must be served
+        return [{**decode_meta(meta), "at": f"{at:.6f}"} for at, meta in rows]
 
     def stats(self) -> StoreStats:
         with self._lock:
