@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import subprocess
@@ -433,3 +434,186 @@ def test_namespace_names_do_not_keep_whole_files() -> None:
     _, result = _compress(text, path="thread_pool.cpp", query="explain the compute namespace")
     assert result.lossy
     assert "body elided" in result.text
+
+
+# ---------------------------------------------------------------------------- named symbols
+
+
+def _stdlib(module: str) -> tuple[str, str]:
+    """A whole stdlib source file (the running Python's), and its path as an agent names it."""
+    path = Path(importlib.import_module(module).__file__ or "")
+    return path.read_text(encoding="utf-8"), f"Lib/{path.relative_to(path.parents[1]).as_posix()}"
+
+
+def _def_block(text: str, header: str) -> str:
+    """The source of the definition starting at the line `header` (up to the next line indented
+    as much or less)."""
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(header))
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    while not lines[end - 1].strip():
+        end -= 1
+    return "\n".join(lines[start:end])
+
+
+def test_logging_format_exception_is_named_by_the_task() -> None:
+    """Issue 11: "formats exceptions" names `formatException`; other bodies stay folded."""
+    text, path = _stdlib("logging")
+    query = "look at how the logging module formats exceptions"
+    _, plain = _compress(text, path=path)
+    segment, result = _compress(text, path=path, query=query, args=json.dumps({"file_path": path}))
+    body = _def_block(text, "def formatException(self, ei):")
+    assert "traceback.print_exception(" in body
+    assert body not in plain.text
+    assert body in result.text  # verbatim, every line
+    assert "    def formatException(self, ei):" in result.text
+    assert "class Formatter(object):" in result.text  # its class's signature stays
+    # Only that one: `format`, `formatTime`, `Logger.exception` share one word, and stay folded.
+    assert result.notes["bodies_kept_named"] == 1
+    assert result.notes["named_by_pieces"] == 1
+    assert _def_block(text, "def formatTime(self, record, datefmt=None):") not in result.text
+    assert "        record.message = record.getMessage()\n" in text  # Formatter.format's body
+    assert "        record.message = record.getMessage()\n" not in result.text
+    assert result.notes["bodies_elided"] >= plain.notes["bodies_elided"] - 1
+    assert find_refs(result.text) == [segment.ref]
+    ast.parse(result.text)
+
+
+def test_a_symbol_grepped_for_in_the_tool_call_keeps_its_body() -> None:
+    text, path = _stdlib("http.client")
+    body = _def_block(text, "def _read_headers(fp):")
+    _, plain = _compress(text, path=path)
+    assert body not in plain.text
+    grep = json.dumps({"pattern": r"def\s+_read_headers", "path": "Lib/http", "output_mode": "content"})
+    _, result = _compress(text, path=path, args=grep)
+    assert body in result.text
+    assert result.notes["named_exact"] == 1
+    # `output_mode`'s value and the pattern's keyword are not names.
+    assert result.notes["bodies_kept_named"] == 1
+    # A shell grep for a class keeps the class whole.
+    shell = json.dumps({"command": 'grep -n "class HTTPResponse" Lib/http/client.py'})
+    _, whole = _compress(text, path=path, args=shell)
+    assert _def_block(text, "class HTTPResponse(io.BufferedIOBase):") in whole.text
+    assert _def_block(text, "def _read_headers(fp):") not in whole.text
+
+
+def test_word_pieces_and_stems() -> None:
+    assert source_code.word_pieces("formatException") == ["format", "exception"]
+    assert source_code.word_pieces("_read_headers") == ["read", "header"]
+    assert source_code.word_pieces("HTTPResponse") == ["http", "respons"]
+    assert source_code.word_pieces("parse_retry_after2") == ["pars", "retry", "after"]
+    assert source_code.word_pieces("__init__") == []  # common code words say nothing
+    assert source_code.word_pieces("get_value") == []
+    stem = source_code.stem
+    for a, b in [
+        ("formats", "format"),
+        ("exceptions", "exception"),
+        ("headers", "header"),
+        ("reading", "read"),
+        ("parsed", "parse"),
+        ("parsing", "parse"),
+        ("entries", "entry"),
+        ("formatting", "format"),
+        ("responses", "response"),
+        ("caches", "cache"),
+        ("classes", "class"),
+        ("lexing", "lex"),
+        ("stopped", "stop"),
+    ]:
+        assert stem(a) == stem(b), (a, b)
+    for a, b in [("string", "str"), ("status", "statu"), ("reader", "read"), ("process", "proces")]:
+        assert stem(a) != stem(b), (a, b)
+
+
+def test_task_names_from_query_and_arguments() -> None:
+    names = source_code.task_names(
+        SegmentContext(
+            user_query="Read the logging module: how does it format exceptions?", file_path="Lib/logging/x.py"
+        )
+    )
+    assert names.pieces == ("format", "exception")  # "Read" opens the sentence, "logging" is the path
+    names = source_code.task_names(
+        SegmentContext(
+            user_query="why does Formatter.format drop the stack?", tool_arguments='{"pattern": "def\\\\s+emit"}'
+        )
+    )
+    assert {"format", "emit"} <= names.exact
+    assert ("formatter", "format") in names.qualified
+    assert "def" not in names.exact
+    system = (
+        "<system-reminder>\nCLAUDE.md says: use make_msgid and parse_retry_after\n</system-reminder>\nthanks, go on"
+    )
+    assert source_code.task_names(SegmentContext(user_query=system)).is_empty()
+
+
+def test_qualified_name_keeps_only_that_class_method() -> None:
+    text, path = _stdlib("logging")
+    _, result = _compress(text, path=path, query="why does Formatter.format drop the stack?")
+    assert "        record.message = record.getMessage()\n" in result.text  # Formatter.format
+    assert "            rv = rv + self.formatFooter(records)\n" in text  # BufferingFormatter.format
+    assert "            rv = rv + self.formatFooter(records)\n" not in result.text
+    assert result.notes["named_exact"] == 1
+
+
+def test_a_vague_task_does_not_unfold_the_file() -> None:
+    text, path = _stdlib("logging")
+    query = (
+        "We log debug, info, warning, error and critical messages, with exceptions; records go through "
+        "filters, handlers emit and flush them, formatters format them, and loggers close, acquire and release."
+    )
+    _, plain = _compress(text, path=path)
+    _, result = _compress(text, path=path, query=query)
+    kept = result.notes.get("named_by_pieces", 0)
+    assert kept >= 1
+    growth = count_tokens(result.text) - count_tokens(plain.text)
+    assert 0 < growth <= source_code.NAMED_BUDGET_MAX
+    assert result.notes["bodies_elided"] >= plain.notes["bodies_elided"] - kept
+    assert count_tokens(result.text) < 0.75 * count_tokens(text)
+
+
+def test_a_longer_piece_match_beats_one_shared_word() -> None:
+    from headroom.compressors._code_outline import Symbol
+
+    def sym(name: str, key: int, tokens: int = 100) -> Symbol:
+        return Symbol(name, None, False, key, key, key + 5, tokens)
+
+    symbols = [sym("format", 1), sym("formatException", 2), sym("exception", 3), sym("formatStack", 4)]
+    names = source_code.TaskNames(pieces=("format", "exception"))
+    kept, exact, fuzzy = source_code.select_named(symbols, names, budget=10_000)
+    assert kept == {2} and exact == 0 and fuzzy == 1
+    # Single-word matches share half the budget, rarest first, deterministic.
+    names = source_code.TaskNames(pieces=("format",))
+    kept, _, fuzzy = source_code.select_named(symbols, names, budget=250)
+    assert kept == {1} and fuzzy == 1
+    assert source_code.select_named(symbols, names, budget=250) == (kept, 0, 1)
+
+
+# A task phrase (no identifier in it) naming one function per language; the body line must show.
+NAMED_CASES = [
+    ("ratelimit_client.py", "the retry-after parsing looks wrong", "        return float(value)"),
+    ("router.js", "how are query strings parsed?", "      query[key] = [].concat(query[key], value);"),
+    ("event_store.ts", "where do we load snapshots from disk", "      const data = await fs.readFile(file);"),
+    ("lru_cache.go", "when does the cache sweep run", "\t\t\t\t\tc.stats.Expired++"),
+    ("lexer.rs", "how are numbers lexed", "            kind = TokenKind::Float;"),
+    ("ConnectionPool.java", "we are evicting idle connections too early", "                evicted++;"),
+    (
+        "thread_pool.cpp",
+        "the worker loop never exits",
+        "            cv_.wait(lock, [this] { return !queue_.empty() || state_ == PoolState::Stopped; });",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "query", "kept_line"), NAMED_CASES, ids=[c[0] for c in NAMED_CASES])
+def test_word_pieces_name_a_function_in_every_language(name: str, query: str, kept_line: str) -> None:
+    text = _read(name)
+    assert kept_line in text.split("\n")
+    _, plain = _compress(text, path=name)
+    assert kept_line not in plain.text.split("\n")
+    _, result = _compress(text, path=name, query=query)
+    assert kept_line in result.text.split("\n")
+    assert result.notes["named_by_pieces"] >= 1
+    assert result.notes["bodies_elided"] >= 2

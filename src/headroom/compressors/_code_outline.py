@@ -18,7 +18,7 @@ from typing import Any
 
 from headroom.ccr.markers import marker
 
-__all__ = ["SPECS", "Edit", "LangSpec", "plan_outline"]
+__all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", "plan_outline"]
 
 # Tuning (measured on the codebase_exploration bench cases, see the module report):
 MIN_SAVING = 12  # tokens an elision must save beyond its marker, else eliding costs more than it helps
@@ -49,6 +49,8 @@ _EXPORT_NAMES = frozenset({"__all__", "module.exports", "exports"})
 _BARE_NAMES = frozenset({"identifier", "shorthand_property_identifier"})
 _JS_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 _COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
+_NAME_PARTS = re.compile(r"::|\.")
+_GENERICS = re.compile(r"<[^:]*>")  # `Lexer<'a>`, `Vec<Token>`: the type's own name matters
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +170,117 @@ def _node_text(node: Any) -> str:
     return node.text.decode("utf-8", "replace") if node.text else ""
 
 
+def name_of(node: Any) -> str | None:
+    """The declared name of a function or container node (last part of `A::b` / `a.b`)."""
+    full = _full_name(node)
+    return _NAME_PARTS.split(full)[-1].strip() if full is not None else None
+
+
+def _full_name(node: Any) -> str | None:
+    """The name as written, qualifier and generics included: `ThreadPool::worker_loop`."""
+    name = node.child_by_field_name("name")
+    if name is None and node.type == "impl_item":  # Rust: `impl Trait for Type`
+        name = node.child_by_field_name("type")
+    if name is None and node.type == "function_definition":  # C++: walk the declarator chain
+        decl = node.child_by_field_name("declarator")
+        while decl is not None and decl.child_by_field_name("declarator") is not None:
+            decl = decl.child_by_field_name("declarator")
+        name = decl
+    parent = node.parent
+    if name is None and parent is not None:
+        for field in ("name", "left", "key"):
+            name = parent.child_by_field_name(field)
+            if name is not None:
+                break
+    if name is None:
+        return None
+    return _GENERICS.sub("", _node_text(name))
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A function or class-like declaration the outline would fold (or walk into)."""
+
+    name: str
+    container: str | None  # name of the enclosing class-like declaration, if any
+    is_container: bool
+    key: int  # start byte: how `plan_outline(kept=...)` refers to it
+    start_row: int
+    end_row: int
+    tokens: int  # estimated tokens of the whole declaration (what keeping it whole costs)
+
+
+def collect_symbols(root: Any, language: str) -> list[Symbol]:
+    """Functions and containers the planner reaches, in file order.
+
+    Mirrors `_Planner.visit_scope`/`visit_node`: only declarations whose body the outline would
+    fold are candidates for keeping whole (a function nested in a folded body is not reachable).
+    """
+    spec = SPECS[language]
+    python = language == "python"
+    found: list[Symbol] = []
+
+    def scope(node: Any, container: str | None) -> None:
+        for child in node.named_children:
+            visit(child, container)
+
+    def add(node: Any, container: str | None, is_container: bool) -> str | None:
+        full = _full_name(node)
+        parts = _NAME_PARTS.split(full) if full else []
+        name = parts[-1].strip() if parts else None
+        if name:
+            # C++ `void ThreadPool::worker_loop()` is defined outside its class: the qualifier
+            # written in the name is its container.
+            owner = parts[-2].strip() if len(parts) >= 2 and parts[-2].strip() else container
+            found.append(
+                Symbol(
+                    name,
+                    owner,
+                    is_container,
+                    node.start_byte,
+                    node.start_point.row,
+                    last_row(node),
+                    (node.end_byte - node.start_byte) // 4,  # ~4 bytes a token in source code
+                )
+            )
+        return name
+
+    def visit(node: Any, container: str | None) -> None:
+        kind = node.type
+        if kind == "import_declaration" and not python:
+            return
+        if kind in spec.functions:
+            if node.child_by_field_name("body") is not None and not node.has_error:
+                add(node, container, False)
+        elif kind in spec.containers:
+            name = add(node, container, True) if kind not in _NAMESPACES else None
+            body = node.child_by_field_name("body")
+            if body is not None:
+                scope(body, name or container)
+        elif python and kind == "if_statement" and _Planner._is_main_guard(node):
+            return
+        elif kind in spec.wrappers:
+            scope(node, container)
+        elif kind in spec.literals:
+            elems = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
+            if any(_holds_function(spec, e) for e in elems):
+                scope(node, container)
+
+    scope(root, None)
+    return found
+
+
+def _holds_function(spec: LangSpec, elem: Any) -> bool:
+    value = elem.child_by_field_name("value")
+    return elem.type in spec.functions or (value is not None and value.type in spec.functions)
+
+
 class _Planner:
     def __init__(
         self,
         lines: list[str],
         language: str,
-        protected: frozenset[str],
+        kept: frozenset[int],
         ref: str,
         first_number: int,
         count: Callable[[str], int],
@@ -181,7 +288,7 @@ class _Planner:
         self.lines = lines
         self.python = language == "python"
         self.spec = SPECS[language]
-        self.protected = protected
+        self.kept = kept
         self.ref = ref
         self.base = first_number
         self.count = count
@@ -212,28 +319,9 @@ class _Planner:
         self.notes["lines_elided"] += sum(e.end - e.start + 1 for e in edits)
         return True
 
-    def name_of(self, node: Any) -> str | None:
-        name = node.child_by_field_name("name")
-        if name is None and node.type == "impl_item":  # Rust: `impl Trait for Type`
-            name = node.child_by_field_name("type")
-        if name is None and node.type == "function_definition":  # C++: walk the declarator chain
-            decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.child_by_field_name("declarator") is not None:
-                decl = decl.child_by_field_name("declarator")
-            name = decl
-        parent = node.parent
-        if name is None and parent is not None:
-            for field in ("name", "left", "key"):
-                name = parent.child_by_field_name(field)
-                if name is not None:
-                    break
-        if name is None:
-            return None
-        return re.split(r"::|\.", _node_text(name))[-1].strip()
-
-    def _is_protected(self, node: Any) -> bool:
-        name = self.name_of(node)
-        return bool(name) and name.lower() in self.protected
+    def _is_kept(self, node: Any) -> bool:
+        """Named by the task (see `source_code.select_named`): the body stays whole."""
+        return node.start_byte in self.kept
 
     def _raises(self, a: int, b: int) -> str:
         found: dict[str, None] = {}
@@ -310,7 +398,7 @@ class _Planner:
         elif kind in self.spec.functions:
             self.function(node)
         elif kind in self.spec.containers:
-            if kind not in _NAMESPACES and self._is_protected(node):
+            if kind not in _NAMESPACES and self._is_kept(node):
                 self.notes["bodies_kept_named"] += 1
                 return
             body = node.child_by_field_name("body")
@@ -333,7 +421,7 @@ class _Planner:
         body = node.child_by_field_name("body")
         if body is None or node.has_error:
             return
-        if self._is_protected(node):
+        if self._is_kept(node):
             self.notes["bodies_kept_named"] += 1
             return
         if self.python:
@@ -495,13 +583,9 @@ class _Planner:
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["comments_collapsed"] += 1
 
-    def _holds_function(self, elem: Any) -> bool:
-        value = elem.child_by_field_name("value")
-        return elem.type in self.spec.functions or (value is not None and value.type in self.spec.functions)
-
     def _literal(self, node: Any) -> None:
         elems = [c for c in node.named_children if c.type not in _COMMENT_TYPES]
-        if any(self._holds_function(e) for e in elems):
+        if any(_holds_function(self.spec, e) for e in elems):
             self.visit_scope(node)  # `module.exports = { handler() {...} }`: an object of methods
             return
         close = last_row(node)
@@ -545,13 +629,13 @@ def plan_outline(
     root: Any,
     lines: list[str],
     language: str,
-    protected: frozenset[str],
+    kept: frozenset[int],
     ref: str,
     first_number: int,
     count: Callable[[str], int],
 ) -> tuple[list[Edit], Counter[str]]:
     """The edits (sorted, non-overlapping) that turn `lines` into an outline, and counters."""
-    planner = _Planner(lines, language, protected, ref, first_number, count)
+    planner = _Planner(lines, language, kept, ref, first_number, count)
     if planner.python:
         doc = planner._docstring(root)
         if doc is not None:

@@ -19,10 +19,13 @@ input comes back untouched.
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from headroom.compressors._code_outline import Edit, plan_outline
+from headroom.compressors._code_outline import Edit, Symbol, collect_symbols, plan_outline
 from headroom.compressors._tree_sitter import (
     detect_language,
     get_parser,
@@ -32,10 +35,19 @@ from headroom.compressors._tree_sitter import (
     split_line_numbers,
 )
 from headroom.compressors.base import Compressed, register
-from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.segments import PATH_ARGUMENT_KEYS, ContentKind, Segment, SegmentContext
 from headroom.tokens import count_fragment_tokens, count_tokens
 
-__all__ = ["CodeCompressor", "detect_language", "resolve_language"]
+__all__ = [
+    "CodeCompressor",
+    "TaskNames",
+    "detect_language",
+    "resolve_language",
+    "select_named",
+    "stem",
+    "task_names",
+    "word_pieces",
+]
 
 MAX_CHARS = 1_000_000  # beyond this, parsing (worst case ~1 ms/KB on junk) costs too much
 MAX_LINE = 5_000  # a line this long is minified/generated: nothing to outline
@@ -79,19 +91,239 @@ def _code_words(text: str) -> set[str]:
     return found
 
 
-def _protected_names(ctx: SegmentContext) -> frozenset[str]:
-    """Identifiers the task names (lower-cased): their bodies are never elided.
+# ---------------------------------------------------------------------------- task names
+#
+# Which symbols does the task name? Exact identifiers (`formatException`, a grep for
+# `def _read_headers`) always keep their bodies. Plain words ("how the logging module formats
+# exceptions") are matched by word pieces: identifiers split at camelCase/snake_case/digits,
+# words reduced by a small suffix-stripping stemmer, so `formatException` is named by
+# "formats exceptions" and `_read_headers` by "reading headers".
 
-    From `Queue.get_nowait` only the last part counts (the method, not the whole class). Parts
-    of the file's own path ("json", "__init__", "client") are not names the user chose.
+_PIECE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_VOWEL = re.compile(r"[aeiouy]")
+_DOUBLE_END = re.compile(r"([b-df-hj-kmnp-rtv-y])\1$")  # "formatt", "stopp"; not ll/ss/zz
+# English words that never name code, and words for code in general.
+_PLAIN_STOPWORDS = frozenset(
+    """a an the and or but nor not no yes so to of in on at by for with from into onto out over under
+    about above after before again also just only than then there here this that these those
+    what which where when who whom whose why how is am are was were be been being do does did done
+    doing have has had having can could should would will shall may might must need needs want
+    wants i me my we us our you your he she it its they them their let lets please thank thanks
+    look looks see show shows tell during while give find explain understand check review inspect investigate
+    some any all each every more most other such same very much many few own both either
+    module modules file files function functions method methods class classes code source
+    implementation implement implemented behaviour behavior logic thing things way work works
+    happen happens happening part parts line lines call calls called something anything using
+    def class fn func function struct interface trait enum type impl return import""".split()
+)
+# Pieces so common in identifiers that sharing them says nothing (`get_value`, `__init__`).
+_CODE_STOPWORDS = frozenset(
+    """get set self this cls init new make create data value values val item items key keys
+    obj object objects arg args kwargs param params str int num tmp temp var func fn impl main
+    do is has to from of in on at by for with and or not the if else none null true false
+    helper helpers util utils inner internal private default""".split()
+)
+# Instruction verbs that open a sentence ("Read the asyncio implementation..."): not a name.
+_INSTRUCTION = frozenset("read open write add fix run use go try make get print list debug update".split())
+_REMINDER = re.compile(r"<(system-reminder|command-[\w-]+)>.*?</\1>", re.DOTALL)
+_QUALIFIED = re.compile(r"([A-Za-z_$][\w$]*)(?:\.|::)([A-Za-z_$][\w$]*)")
+_ESCAPE = re.compile(r"\\.|[^\w$]+")  # regex escapes and operators in a grep pattern: `\s+`, `.*`
+_DECLARES = re.compile(r"\b(?:def|class|fn|func|function|struct|interface|trait|enum|type|impl)\s+([A-Za-z_$][\w$]*)")
+_PATTERN_KEYS = frozenset({"pattern", "query", "regex", "search", "symbol", "name", "q", "term", "identifier"})
+NAMED_BUDGET_SHARE, NAMED_BUDGET_MIN, NAMED_BUDGET_MAX = 0.08, 300, 2500  # tokens of kept bodies
+
+
+def stem(word: str) -> str:
+    """A deterministic suffix stripper, just enough to make inflections meet their identifier:
+    formats/format, exceptions/exception, headers/header, reading/read, parsed/parse (both
+    `pars`), entries/entry. Not a linguistic stemmer: both sides go through the same function."""
+    w = word.lower()
+    if len(w) <= 3:
+        return w
+    if w.endswith(("ies", "ied")) and len(w) > 4:
+        w = w[:-3] + "y"
+    elif w.endswith(("sses", "xes", "zes", "ches", "shes")):
+        w = w[:-2]
+    elif w.endswith("ses") and len(w) > 4:
+        w = w[:-1]  # responses -> response (-> respons below), cases -> case
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is", "ias")):
+        w = w[:-1]
+    elif w.endswith("ing") and len(w) >= 6 and _VOWEL.search(w, 0, len(w) - 3):
+        w = w[:-3]  # reading -> read, getting -> gett -> get, lexing -> lex; "string" stays
+    elif w.endswith("ed") and not w.endswith("eed") and len(w) >= 5:
+        w = w[:-2]
+    w = _DOUBLE_END.sub(r"\1", w) if len(w) > 3 else w
+    if w.endswith("e") and len(w) > 3:
+        w = w[:-1]  # parse/parsed/parsing all meet at "pars"
+    return w
+
+
+def _looks_like_code(word: str) -> bool:
+    """`snake_case`, `camelCase`, `HTTPResponse`: an identifier, not an English word."""
+    return "_" in word.strip("_") or any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    head = text[max(0, start - 20) : start].rstrip(" \t")
+    return (not head and start < 20) or (bool(head) and head[-1] in ".!?:;\n")
+
+
+def word_pieces(identifier: str) -> list[str]:
+    """`formatException` -> [format, exception]; `_read_headers` -> [read, header];
+    `HTTPResponse` -> [http, respons]; code stopwords (get, self, init, ...) dropped."""
+    pieces: list[str] = []
+    for raw in _PIECE.findall(identifier):
+        low = raw.lower()
+        if len(low) < 2 or low.isdigit() or low in _CODE_STOPWORDS:
+            continue
+        stemmed = stem(low)
+        if stemmed not in _CODE_STOPWORDS:
+            pieces.append(stemmed)
+    return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class TaskNames:
+    """What the user turn and the tool call name, ready to match against a file's symbols."""
+
+    exact: frozenset[str] = frozenset()  # lower-cased identifiers named literally
+    qualified: frozenset[tuple[str, str]] = frozenset()  # (container, member), lower-cased
+    pieces: tuple[str, ...] = ()  # stems of the task's words, in order (for phrase matches)
+
+    def is_empty(self) -> bool:
+        return not self.exact and not self.pieces
+
+
+def _argument_strings(arguments: str) -> tuple[list[str], list[str]]:
+    """(pattern-like values, other values) of a tool call's arguments; paths left out."""
+    try:
+        parsed: Any = json.loads(arguments)
+    except (ValueError, TypeError):
+        return [], [arguments]
+    patterns: list[str] = []
+    others: list[str] = []
+    if isinstance(parsed, dict):
+        for key, value in parsed.items():
+            if not isinstance(value, str) or key in PATH_ARGUMENT_KEYS:
+                continue
+            (patterns if key.lower() in _PATTERN_KEYS else others).append(value)
+    elif isinstance(parsed, str):
+        others.append(parsed)
+    return patterns, others
+
+
+def task_names(ctx: SegmentContext) -> TaskNames:
+    """Names in the user turn before the unit and in the call's arguments.
+
+    Parts of the file's own path ("json", "__init__", "logging") are not names the user chose:
+    a task about "the logging module" does not name every `log` method in logging/__init__.py.
     """
     path = ctx.file_path or path_from_arguments(ctx.tool_arguments) or ""
-    path_parts = set(_SPLIT_TERM.split(path.lower()))
-    names = _code_words(ctx.user_query)
-    for term in ctx.terms():
-        if "/" not in term and "\\" not in term:
-            names.add(term.rsplit(".", 1)[-1].rsplit(":", 1)[-1])
-    return frozenset(name for name in names if len(name) >= 2 and name not in path_parts)
+    path_words = {w.lower() for w in _SPLIT_TERM.split(path) if w}
+    path_stems = {p for w in path_words for p in word_pieces(w)}
+    query = _REMINDER.sub(" ", ctx.user_query)
+    exact = _code_words(query)
+    qualified = {(a.lower(), b.lower()) for a, b in _QUALIFIED.findall(query)}
+    texts = [query]
+    if ctx.tool_arguments:
+        patterns, others = _argument_strings(ctx.tool_arguments)
+        for value in patterns + others:
+            # A grep pattern or a shell command names a symbol literally when it declares it
+            # (`def\s+_read_headers`, `class HTTPResponse`) or is one identifier (`emit`); other
+            # code-shaped words count too. Plain words of a pattern ("format.*exception") are
+            # matched by word pieces like the task's.
+            plain = _ESCAPE.sub(" ", value).strip()
+            literal = {w.lower() for w in _DECLARES.findall(plain)}
+            literal.update(w.lower() for w in _WORD.findall(plain) if _looks_like_code(w))
+            if value in patterns and _WORD.fullmatch(plain) and plain.lower() not in _PLAIN_STOPWORDS:
+                literal.add(plain.lower())
+            exact |= literal
+            if value in patterns and not literal:
+                texts.append(plain)
+    pieces: list[str] = []
+    for text in texts:
+        for match in _WORD.finditer(text):
+            word = match.group(0)
+            low = word.lower()
+            if len(low) < 3 or low in _PLAIN_STOPWORDS or low in path_words:
+                continue
+            if low in _INSTRUCTION and _starts_sentence(text, match.start()):
+                continue  # "Read the asyncio implementation": an instruction, not a name
+            pieces.extend(p for p in word_pieces(word) if p not in path_stems)
+    exact = {w for w in exact if len(w) >= 2 and w not in path_words}
+    return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces))
+
+
+def _qualifier_ok(symbol: Symbol, names: TaskNames, containers: frozenset[str]) -> bool:
+    """`Formatter.format` names the `format` of class Formatter, not of every class — unless
+    the qualifier is no class of this file (`json.dumps`: a module)."""
+    member = symbol.name.lower()
+    owners = {a for a, b in names.qualified if b == member and a in containers}
+    return not owners or (symbol.container or "").lower() in owners
+
+
+def _phrase(pieces: list[str], sequence: tuple[str, ...]) -> bool:
+    """Whether `pieces` occur as one run in the task's words ("formats exceptions")."""
+    n = len(pieces)
+    return n >= 2 and any(list(sequence[i : i + n]) == pieces for i in range(len(sequence) - n + 1))
+
+
+def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[frozenset[int], int, int]:
+    """Keys of the symbols whose bodies stay whole, and how many were named exactly / by pieces.
+
+    Exact names always stay. Word-piece matches must cover (nearly) all of a symbol's pieces;
+    only the best tier (most task words matched) competes, rarest pieces first, within
+    `budget` tokens, so "formats exceptions" keeps `formatException` and not every `format`,
+    and a vague task ("read the streams code") unfolds a few bodies, not the file.
+    """
+    containers = frozenset(s.name.lower() for s in symbols if s.is_container)
+    kept: set[int] = set()
+    exact = 0
+    for symbol in symbols:
+        if symbol.name.lower() in names.exact and _qualifier_ok(symbol, names, containers):
+            kept.add(symbol.key)
+            exact += 1
+    if not names.pieces:
+        return frozenset(kept), exact, 0
+    task = set(names.pieces)
+    pieces_of = {s.key: word_pieces(s.name) for s in symbols}
+    spread: Counter[str] = Counter(p for ps in pieces_of.values() for p in set(ps))
+    scored: list[tuple[int, int, float, int, int, Symbol]] = []
+    for symbol in symbols:
+        own = pieces_of[symbol.key]
+        if symbol.key in kept or not own:
+            continue
+        matched = [p for p in dict.fromkeys(own) if p in task]
+        distinct = len(set(own))
+        if not matched or len(matched) < distinct - (1 if distinct >= 3 else 0):
+            continue  # `open_connection` is not named by "connection" alone
+        rarity = sum(1.0 / spread[p] for p in matched)
+        scored.append((len(matched), int(_phrase(own, names.pieces)), rarity, -symbol.tokens, -symbol.key, symbol))
+    if not scored:
+        return frozenset(kept), exact, 0
+    best = max(item[0] for item in scored)
+    if best == 1:
+        budget //= 2  # one shared word is a weak sign: a vague task gets fewer bodies
+    tier = sorted((item for item in scored if item[0] == best), key=lambda item: item[:5], reverse=True)
+    fuzzy = 0
+    for *_, symbol in tier:
+        if symbol.tokens > budget:
+            continue
+        if any(k in kept for k in _ancestors_or_self(symbol, symbols)):
+            continue
+        budget -= symbol.tokens
+        kept.add(symbol.key)
+        fuzzy += 1
+    return frozenset(kept), exact, fuzzy
+
+
+def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
+    """Keys of containers enclosing `symbol` (a kept class already shows its methods)."""
+    return [
+        s.key
+        for s in symbols
+        if s.is_container and s.start_row <= symbol.start_row and s.end_row >= symbol.end_row and s.key != symbol.key
+    ]
 
 
 def _clean_rows(node: Any, depth: int = 0) -> int:
@@ -155,16 +387,29 @@ class CodeCompressor:
         if _clean_share(root, len(code_lines)) < _MIN_GOOD_SHARE:
             return Compressed(text, notes={"unparsed": 1})
 
+        names = task_names(segment.context)
+        kept: frozenset[int] = frozenset()
+        named = (0, 0)
+        if not names.is_empty():
+            symbols = collect_symbols(root, language)
+            budget = int(len(source) / 4 * NAMED_BUDGET_SHARE)
+            budget = min(max(budget, NAMED_BUDGET_MIN), NAMED_BUDGET_MAX)
+            kept, *counts = select_named(symbols, names, budget)
+            named = (counts[0], counts[1])
         edits, counters = plan_outline(
             root,
             code_lines,
             language,
-            _protected_names(segment.context),
+            kept,
             segment.ref,
             numbered.first_number if numbered else segment.first_line,
             count_fragment_tokens,
         )
         notes = dict(counters)
+        if named[0]:
+            notes["named_exact"] = named[0]
+        if named[1]:
+            notes["named_by_pieces"] = named[1]
         notes["line_numbers"] = int(numbered is not None)
         if root.has_error:
             notes["parse_errors"] = 1
