@@ -182,6 +182,11 @@ class Pipeline:
             if kind_hint is not None and kind_hint != kind:
                 if kind in NEVER_COMPRESSED:
                     diagnostic = f"kind hint {kind_hint.value} ignored: content is {kind.value}"
+                elif kind in _RECOGNIZED_SHAPES and kind_hint != ContentKind.TEXT:
+                    # The content has a structure the sniffers are sure of (a log, a table, a
+                    # diff...): another compressor would misread it (prose on a log keeps a line).
+                    # "text" (leave it as plain text) is always honoured.
+                    diagnostic = f"kind hint {kind_hint.value} does not fit: content is {kind.value}, compressed so"
                 else:
                     try:  # the caller knows better than the sniffers, unless the content disagrees
                         segment = _segment(text, envelope, context, kind_hint, language)
@@ -190,6 +195,10 @@ class Pipeline:
                     except _CompressorFailed as failed:
                         error = type(failed.error).__name__
                         diagnostic = f"kind hint {kind_hint.value} did not fit ({error}); detected kind used"
+                    else:
+                        if applied.text == text:  # the hinted compressor could do nothing with it
+                            hinted = False
+                            diagnostic = f"kind hint {kind_hint.value} changed nothing; detected kind {kind.value} used"
             if not hinted:
                 segment = _segment(text, envelope, context, kind, language)
                 applied = self._apply(segment, envelope, text, tokens_before, provenance)
@@ -368,6 +377,19 @@ class Pipeline:
         )
         return CompressedRequest(new_request, stats)
 
+
+# Kinds detected from a structure the sniffers verify (not guessed from word statistics).
+_RECOGNIZED_SHAPES = frozenset(
+    {
+        ContentKind.JSON,
+        ContentKind.JSON_PAGE,
+        ContentKind.LOGS,
+        ContentKind.SEARCH,
+        ContentKind.DIFF,
+        ContentKind.TABLE,
+        ContentKind.PATHS,
+    }
+)
 
 # Kinds whose compressor output is not a subset of the body's lines.
 _RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON})

@@ -154,3 +154,12 @@ def test_stats_count_this_server_and_the_shared_ledger(tools: HeadroomTools) -> 
     assert stats["by_source"]["proxy"]["tokens_saved"] == 7_500
     assert stats["all_sources"]["tokens_saved"] == mine["tokens_saved"] + 7_500
     assert stats["store"]["backend"] == "sqlite" and stats["store"]["items"] == 2
+
+
+@pytest.mark.parametrize("hint", ["code", "prose", "diff", "search"])
+def test_a_hint_that_does_not_fit_a_log_falls_back_to_the_log_compressor(tools: HeadroomTools, hint: str) -> None:
+    text = service_log()
+    plain = tools.compress(text)
+    forced = tools.compress(text, content_type=hint)
+    assert forced.compressed == plain.compressed  # the log compressor, not a 20-token marker
+    assert any(hint in note and "logs" in note for note in forced.notes)
