@@ -9,6 +9,7 @@ call with its result, and the p50 compression time (fresh pipeline each repeat, 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -247,15 +248,25 @@ def update_readme(readme: Path, runs: list[CaseRun]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cases", type=Path, default=DEFAULT_CASES)
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=Path(os.environ.get("HEADROOM_BENCH_CASES") or DEFAULT_CASES),
+        help="folder of <id>.json cases (default: $HEADROOM_BENCH_CASES, else ../shared/bench/cases)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README whose table to refresh")
     args = parser.parse_args()
     files = sorted(args.cases.glob("*.json"))
     if not files:
-        print(f"no benchmark cases in {args.cases}", file=sys.stderr)
-        return 1
+        print(
+            f"no benchmark cases in {args.cases}: the cases are shared data kept beside the project"
+            " (../shared/bench/cases, see its README for the format), not in the repository;"
+            " point --cases or HEADROOM_BENCH_CASES at such a folder",
+            file=sys.stderr,
+        )
+        return 2
     console = Console(stderr=True)
     runs: list[CaseRun] = []
     identity_tokens = 0
