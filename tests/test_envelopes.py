@@ -67,25 +67,26 @@ def _csv_rows() -> str:
     return "\n".join([",".join(rows[0]), *(",".join(str(v) for v in row.values()) for row in rows)]) + "\n"
 
 
-def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, float, str]:
+def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, int, str]:
+    """(output, tokens saved, detected kind)"""
     pipeline = Pipeline(CompressConfig(), store)
     context = SegmentContext("Read", json.dumps({"file_path": path}), "Which customer is suspended? Any errors?", path)
     out, report = pipeline.compress_text(text, context)
-    return out, report.tokens_after / report.tokens_before, report.kind
+    return out, report.tokens_before - report.tokens_after, report.kind
 
 
 @pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table"])
 @pytest.mark.parametrize("envelope", [e for e in ENVELOPES if e != "bare"])
 def test_every_kind_saves_as_much_inside_every_envelope(kind: str, envelope: str) -> None:
     content, path, needle = _content(kind)
-    bare_out, bare_ratio, bare_kind = _compress(content, path, MemoryStore())
+    bare_out, bare_saved, bare_kind = _compress(content, path, MemoryStore())
     wrapped = ENVELOPES[envelope](content)
     store = MemoryStore()
-    out, ratio, detected = _compress(wrapped, path, store)
+    out, saved, detected = _compress(wrapped, path, store)
 
     assert detected == bare_kind  # the envelope does not change what the content is taken for
-    if bare_out != content:  # the kind compresses: it compresses as well when wrapped
-        assert ratio <= bare_ratio + 0.03, (envelope, kind, ratio, bare_ratio)
+    if bare_out != content:  # the kind compresses: it saves as much when wrapped
+        assert saved >= 0.9 * bare_saved, (envelope, kind, saved, bare_saved)
     head, tail = open_envelope(wrapped).head, open_envelope(wrapped).tail
     assert out.startswith(head) and out.endswith(tail)  # the wrapping goes back verbatim
     assert needle in out

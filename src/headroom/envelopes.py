@@ -23,6 +23,8 @@ __all__ = ["Envelope", "numbering_shift", "open_envelope"]
 # `cat -n` / `nl -ba` / Claude Code's Read ("     1\t"), and the older Read arrow ("     1→").
 # Only these two separators: `N:` is grep's format, which the search compressor reads itself.
 _NUMBERED = re.compile(r"^ *(\d{1,9})(\t|→)")
+_TAB_PREFIXES = re.compile(r"^( *(\d{1,9})\t)", re.MULTILINE)
+_ARROW_PREFIXES = re.compile(r"^( *(\d{1,9})→)", re.MULTILINE)
 # Codex's exec_command / shell output header: a few short status lines ("Chunk ID: 5eab00",
 # "Wall time: 0.0 seconds", "Process exited with code 0"; in code mode "Script completed",
 # "Wall time 0.1 seconds"), then a line "Output:".
@@ -132,30 +134,29 @@ def _split_tail(text: str) -> tuple[str, str]:
 
 def _split_numbers(body: str) -> tuple[tuple[str, ...], str, int] | None:
     """(prefixes, unnumbered body, first number) when every line carries a consecutive number
-    with one separator (a final empty line aside); else None."""
-    lines = body.split("\n")
-    final_empty = len(lines) > 1 and lines[-1] == ""
-    numbered = lines[:-1] if final_empty else lines
-    if len(numbered) < 2:
-        return None
-    first = _NUMBERED.match(numbered[0])
+    with one separator (a final empty line aside); else None. The scans run in the regex
+    engine (a 50k-token read has thousands of lines), only the numbers are checked in Python."""
+    final_empty = body.endswith("\n")
+    numbered = body[:-1] if final_empty else body
+    first = _NUMBERED.match(numbered)
     if first is None:
         return None
-    separator, expected = first.group(2), int(first.group(1))
-    start = expected
-    prefixes: list[str] = []
-    plain: list[str] = []
-    for line in numbered:
-        match = _NUMBERED.match(line)
-        if match is None or match.group(2) != separator or int(match.group(1)) != expected:
-            return None
-        prefixes.append(match.group(0))
-        plain.append(line[match.end() :])
-        expected += 1
+    line_count = numbered.count("\n") + 1
+    if line_count < 2:
+        return None
+    pattern = _TAB_PREFIXES if first.group(2) == "\t" else _ARROW_PREFIXES
+    found = pattern.findall(numbered)
+    if len(found) != line_count:  # some line has no number (each line can match only once)
+        return None
+    start = int(first.group(1))
+    if [int(number) for _, number in found] != list(range(start, start + line_count)):
+        return None
+    prefixes = [prefix for prefix, _ in found]
+    plain = pattern.sub("", numbered)
     if final_empty:
         prefixes.append("")
-        plain.append("")
-    return tuple(prefixes), "\n".join(plain), start
+        plain += "\n"
+    return tuple(prefixes), plain, start
 
 
 def open_envelope(text: str) -> Envelope:
