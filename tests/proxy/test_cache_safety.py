@@ -193,3 +193,16 @@ def test_a_whitespace_only_rewrite_is_sent_from_turn_one_on(upstream: FakeUpstre
     assert first[2]["content"] != note  # whitespace normalized from turn 1 on
     assert len(second[5]["content"]) < len(turn2[5]["content"])  # the log compressed in turn 2
     assert [orjson.dumps(m) for m in second[: len(first)]] == [orjson.dumps(m) for m in first]
+
+
+def test_compress_user_documents_reaches_the_pipeline(upstream: FakeUpstream) -> None:
+    """With --compress-user-documents, a log pasted into an earlier user turn is compressed from
+    the turn after it on (the documented trade: one cache miss)."""
+    log = (FIXTURES / "logs" / "hdfs.log").read_text()
+    pasted = [{"role": "user", "content": f"Compare with this morning's log:\n{log}"}]
+    turn2 = [*pasted, {"role": "assistant", "content": "Which part?"}, {"role": "user", "content": "The errors."}]
+    with start_proxy(upstream.url, retrieval=False, compress_user_documents=True) as proxy:  # type: ignore[attr-defined]
+        client = openai.OpenAI(api_key=OPENAI_KEY, base_url=proxy.url + "/v1", max_retries=0)
+        client.chat.completions.create(model="gpt-4o", messages=turn2)  # type: ignore[arg-type]
+    sent = upstream.received[-1].json()["messages"]
+    assert len(sent[0]["content"]) < len(pasted[0]["content"]) / 2

@@ -84,7 +84,11 @@ class RequestCompressor:
         self.compress_documents = compress_documents
         self.timeout_s = timeout_ms / 1000
         self.inline_bytes = inline_bytes
-        self._base_config = pipeline_config or CompressConfig()
+        # The pipeline keeps pasted documents whole unless its config says otherwise: the
+        # proxy's --compress-user-documents must reach it (the `protect` rule below is not enough).
+        self._base_config = dataclasses.replace(
+            pipeline_config or CompressConfig(), compress_user_documents=compress_documents
+        )
         self._pipelines: dict[str, Pipeline] = {}
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="headroom-compress")
         self._backlog = threading.BoundedSemaphore(4 * max(1, workers))  # audit jobs queued or running
