@@ -12,9 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_refs, has_marker
-from headroom.compressors import _embedding
+from headroom.compressors import _embedding, prose
 from headroom.compressors._sentences import UnitKind, split_units
 from headroom.compressors.base import compressor_for
 from headroom.compressors.prose import (
@@ -281,11 +283,11 @@ def test_model_reads_at_most_its_token_budget(budget: int, monkeypatch: pytest.M
     embedded unit never exceeds `max_model_tokens`, however long the text."""
     encoder = _embedding.get_encoder()
     assert encoder is not None
-    calls: list[tuple[int, int]] = []
+    calls: list[list[int]] = []
     real_embed = encoder.embed
 
-    def spy(texts: list[str], max_tokens: int = 128, deadline: float | None = None) -> object:
-        calls.append((len(texts), max_tokens))
+    def spy(texts: list[str], max_tokens: int | list[int] = 128, deadline: float | None = None) -> object:
+        calls.append([max_tokens] * len(texts) if isinstance(max_tokens, int) else list(max_tokens))
         return real_embed(texts, max_tokens=max_tokens, deadline=deadline)
 
     monkeypatch.setattr(encoder, "embed", spy)
@@ -295,5 +297,89 @@ def test_model_reads_at_most_its_token_budget(budget: int, monkeypatch: pytest.M
     results = [ProseCompressor(ProseOptions(max_model_tokens=budget)).compress(long_segment) for _ in range(2)]
     assert results[0].notes["learned"] == 1
     assert results[0].text == results[1].text  # same input, same bytes
-    per_call = [sum(n * cap for n, cap in calls[i : i + 2]) for i in range(0, len(calls), 2)]
-    assert per_call and all(tokens <= budget for tokens in per_call), calls
+    assert len(calls) == 2  # one model call per compression: the query and the units together
+    assert all(sum(caps) <= budget for caps in calls), calls
+
+
+# The soft-fact test as one regex, as it was written before being taken apart for speed.
+_SOFT_FACT_ONE_PATTERN = re.compile(
+    r"\d+\.\d+|\d{2,}|\b[A-Z][a-z0-9]+[A-Z]\w*|\b[a-z]+[A-Z]\w*|\b[A-Z]{2,}\b"
+    r"|\b\w+_\w+|\b\w+\.\w+\(|\b\w+\(\)|`[^`\n]+`|https?://|[@#]\w"
+    r"|[\"'“‘][^\"'“”‘’\s]*[^\w\s\"'“”‘’][^\"'“”‘’\s]*[\"'”’]"
+)
+_FACT_ALPHABET = "aZbQ09._-()`'\"“”‘’@#:/ %\nhtpsvPERFCGHSAé_"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_FACT_ALPHABET, max_size=40))
+def test_fact_tests_match_their_single_regex_forms(text: str) -> None:
+    digit = re.search(r"\d", text)
+    assert prose._has_soft_fact(text, digit is not None) == bool(_SOFT_FACT_ONE_PATTERN.search(text))
+    hard = digit is not None and prose._is_hard(text, digit.start())
+    assert hard == bool(prose._HARD_FACT.search(text))
+
+
+def test_fact_tests_on_real_sentences() -> None:
+    for name in ("deploy_guide.md",):
+        text = (FIXTURES / name).read_text(encoding="utf-8")
+        for unit in split_units(text):
+            piece = text[unit.start : unit.end]
+            digit = re.search(r"\d", piece)
+            assert prose._has_soft_fact(piece, digit is not None) == bool(_SOFT_FACT_ONE_PATTERN.search(piece))
+
+
+@needs_model
+def test_packed_embeddings_match_one_text_at_a_time() -> None:
+    """The query and the units share one packed pass; each vector is what the text gets alone."""
+    encoder = _embedding.get_encoder()
+    assert encoder is not None
+    texts = [
+        "How do I roll back a bad deploy?",
+        "Connection pooling reuses database connections across requests, which saves a handshake.",
+        "x",
+        "Das ist ein deutscher Satz mit Umlauten: äöü.",
+        "word " * 300,
+    ]
+    caps = [32, 16, 16, 48, 128]
+    encoder.clear_cache()
+    together = encoder.embed(texts, max_tokens=caps)
+    for i, (text, cap) in enumerate(zip(texts, caps, strict=True)):
+        encoder.clear_cache()
+        alone = encoder.embed([text], max_tokens=cap)[0]
+        assert float(alone @ together[i]) > 0.99999
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'Intro line.\r\n\r\n- item one\r\n  continued\r\n- item two\r\n\r\nHe said "stop." Then he left. '
+            "See e.g. the docs! Why? 終わり。次の文。",
+            [
+                ("Intro line.", "sentence", 0, True),
+                ("- item one\r\n  continued", "item", 1, True),
+                ("- item two", "item", 1, False),
+                ('He said "stop.', "sentence", 2, True),
+                ("Then he left.", "sentence", 2, False),
+                ("See e.g. the docs!", "sentence", 2, False),
+                ("Why? 終わり。", "sentence", 2, False),
+                ("次の文。", "sentence", 2, False),
+            ],
+        ),
+        (
+            "Title\n=====\n\n>>> x = 1\n... y\n\n| a | b |\n| c | d |\n\nPlain text. More text.",
+            [
+                ("Title\n=====", "heading", 0, True),
+                (">>> x = 1\n... y", "code", 1, True),
+                ("| a | b |\n| c | d |", "code", 2, True),
+                ("Plain text.", "sentence", 3, True),
+                ("More text.", "sentence", 3, False),
+            ],
+        ),
+    ],
+)
+def test_units_of_mixed_blocks(text: str, expected: list[tuple[str, str, int, bool]]) -> None:
+    """CRLF blank lines, list items with continuations, quotes and abbreviations, CJK stops,
+    underlined headings, prompts and tables (the plain-prose fast path must not swallow them)."""
+    units = split_units(text)
+    assert [(text[u.start : u.end], u.kind.value, u.block, u.lead) for u in units] == expected

@@ -32,7 +32,9 @@ class Unit:
 
 # A blank line (any line ending) separates blocks; fences are found first so blank lines
 # inside a fenced code block do not split it.
-_BLANK = re.compile(r"\r?\n[ \t]*(?:\r?\n[ \t]*)+")
+# Written to start with "\n" (the regex engine scans for a literal fast); a "\r" before the
+# first "\n" belongs to the separator too (`_blank_spans`).
+_BLANK = re.compile(r"\n[ \t]*(?:\r?\n[ \t]*)+")
 _FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
 _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
@@ -43,9 +45,19 @@ _TABLE = re.compile(r"^[ \t]*\|.*\|[ \t]*\r?$")
 _CODE_CHARS = re.compile(r"[{}();=<>\[\]]|::|->|//|&&|\|\|")
 # Sentence end: terminal punctuation (+ closing quotes/brackets) then whitespace, and the next
 # sentence starts like a sentence. CJK full stops end a sentence with no space after them.
+# The sentence ends right after the punctuation mark (match start + 1; the closing quotes and
+# the whitespace lie between units). Matching the mark itself, instead of a lookbehind for it,
+# lets the engine scan for the few marks instead of trying the pattern at every character.
 _SENT_END = re.compile(
-    r"""(?<=[.!?])["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-ſͰ-ϿЀ-ӿ\u0590-\u06ff\u0900-\u097f])"""
-    r"|(?<=[。！？])\s*(?=\S)"
+    r"""[.!?]["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-ſͰ-ϿЀ-ӿ\u0590-\u06ff\u0900-\u097f])"""
+    r"|[。！？]\s*(?=\S)"
+)
+# A line that is not plain prose: a heading, an underline, a list item, a prompt, a table row
+# (the line patterns below, after a "\n"). A block with none is one run of sentences: no
+# line-by-line walk.
+_SPECIAL_LINE = re.compile(
+    r"\n[ \t]*(?:#{1,6}[ \t]+\S|([=*\-~^#])\1{2,}[ \t]*\r?(?:\n|$)|(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S"
+    r"|>>>|\.\.\.|\$ |In \[\d+\]:|\|.*\|[ \t]*\r?(?:\n|$))"
 )
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -67,14 +79,27 @@ def _is_code_block(lines: list[str]) -> bool:
     return not prose_like or (bool(_CODE_CHARS.search(text)) and letters < 0.8 * len(text))
 
 
+def _plain_prose(text: str, start: int, end: int) -> bool:
+    """No line of the (stripped) block text[start:end] is special: the line walk of
+    `_block_units` would make it one run of sentences. (Its first line starts with a visible
+    character, so the block is never indented throughout, which could make it code.)"""
+    # The first line has no "\n" before it: test it with one in front.
+    first = text.find("\n", start, end)
+    head = "\n" + text[start : end if first < 0 else first]
+    if _SPECIAL_LINE.match(head):
+        return False
+    return first < 0 or _SPECIAL_LINE.search(text, first, end) is None
+
+
 def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     pos = start
     for match in _SENT_END.finditer(text, start, end):
-        if _ABBREV.search(text, max(pos, match.start() - 8), match.start()):
+        stop = match.start() + 1
+        if _ABBREV.search(text, max(pos, stop - 8), stop):
             continue
-        if match.start() > pos:
-            spans.append((pos, match.start()))
+        if stop > pos:
+            spans.append((pos, stop))
         pos = match.end()
     if pos < end:
         spans.append((pos, end))
@@ -101,6 +126,10 @@ def _block_units(text: str, start: int, end: int, block: int, units: list[Unit])
         if s < e:
             units.append(Unit(s, e, kind, block, len(units) == first))
 
+    if _plain_prose(text, start, end):
+        for s, e in _sentences(text, start, end):
+            add(s, e, UnitKind.SENTENCE)
+        return
     if _is_code_block(lines):
         add(start, end, UnitKind.CODE)
         return
@@ -148,13 +177,25 @@ def _block_units(text: str, start: int, end: int, block: int, units: list[Unit])
     flush_item(end)
 
 
+def _blank_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The blank-line separators in text[start:end]: `\r?\n[ \t]*(?:\r?\n[ \t]*)+`."""
+    spans = []
+    for blank in _BLANK.finditer(text, start, end):
+        at = blank.start()
+        if at > start and text[at - 1] == "\r" and (not spans or spans[-1][1] < at):
+            at -= 1
+        spans.append((at, blank.end()))
+    return spans
+
+
 def split_units(text: str) -> list[Unit]:
     """The units of `text` in order; the text between units is whitespace (or separators)."""
     units: list[Unit] = []
     block = 0
     pos = 0
     regions: list[tuple[int, int, bool]] = []  # (start, end, fenced)
-    for fence in _FENCE.finditer(text):
+    fences = _FENCE.finditer(text) if "```" in text or "~~~" in text else ()
+    for fence in fences:
         regions.append((pos, fence.start(), False))
         regions.append((fence.start(), fence.end(), True))
         pos = fence.end()
@@ -166,10 +207,10 @@ def split_units(text: str) -> list[Unit]:
             block += 1
             continue
         pos = start
-        for blank in _BLANK.finditer(text, start, end):
-            _block_units(text, pos, blank.start(), block, units)
+        for blank_start, blank_end in _blank_spans(text, start, end):
+            _block_units(text, pos, blank_start, block, units)
             block += 1
-            pos = blank.end()
+            pos = blank_end
         _block_units(text, pos, end, block, units)
         block += 1
     return units

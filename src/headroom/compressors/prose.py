@@ -71,13 +71,42 @@ _HARD_FACT = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")  # in every form above: scanning for one first is much cheaper
+# No form above starts more than 10 characters before its first digit ("versions v1.2"), so
+# the search starts there (lookbehinds and \b still see the characters before it).
+_HARD_LEAD = 10
 # Soft facts: numbers, names, code, quoted literals, URLs. In technical text most units have
 # one (55-90% of the doc_qa/issue tokens), so they raise a unit's score instead of pinning it.
-_SOFT_FACT = re.compile(
-    r"\d+\.\d+|\d{2,}|\b[A-Z][a-z0-9]+[A-Z]\w*|\b[a-z]+[A-Z]\w*|\b[A-Z]{2,}\b"
-    r"|\b\w+_\w+|\b\w+\.\w+\(|\b\w+\(\)|`[^`\n]+`|https?://|[@#]\w"
-    r"|[\"'“‘][^\"'“”‘’\s]*[^\w\s\"'“”‘’][^\"'“”‘’\s]*[\"'”’]"
-)
+# `_has_soft_fact` is the one pattern
+#   \d+\.\d+ | \d{2,} | \b[A-Z][a-z0-9]+[A-Z]\w* | \b[a-z]+[A-Z]\w* | \b[A-Z]{2,}\b | \b\w+_\w+
+#   | \b\w+\.\w+\( | \b\w+\(\) | `[^`\n]+` | https?:// | [@#]\w | a quoted literal with punctuation
+# taken apart: each piece starts with a character class the regex engine scans for in a tight
+# loop, or sits behind a substring test, where the alternation tried 12 branches at every
+# character (3-4x slower; the same answers, tests/compressors/test_prose.py checks it).
+_SOFT_NUMBER = re.compile(r"\d\d|\d\.\d")
+_SOFT_CAPS = re.compile(r"[A-Z](?<!\w[A-Z])(?:[a-z0-9]+[A-Z]|[A-Z]+(?!\w))")  # CamelCase, ALLCAPS
+_SOFT_CAMEL_HINT = re.compile(r"[a-z][A-Z]")  # cheap necessary condition of the next one
+_SOFT_CAMEL = re.compile(r"\b[a-z]+[A-Z]")  # camelCase
+_SOFT_SNAKE = re.compile(r"\w_\w")
+_SOFT_CALL = re.compile(r"\w\.\w+\(|\w\(\)")
+_SOFT_TICKS = re.compile(r"`[^`\n]+`")
+_SOFT_HANDLE = re.compile(r"[@#]\w")
+_SOFT_QUOTED = re.compile(r"[\"'“‘][^\"'“”‘’\s]*[^\w\s\"'“”‘’][^\"'“”‘’\s]*[\"'”’]")
+
+
+def _has_soft_fact(text: str, has_digit: bool) -> bool:
+    return (
+        (has_digit and _SOFT_NUMBER.search(text) is not None)
+        or _SOFT_CAPS.search(text) is not None
+        or (_SOFT_CAMEL_HINT.search(text) is not None and _SOFT_CAMEL.search(text) is not None)
+        or ("_" in text and _SOFT_SNAKE.search(text) is not None)
+        or ("(" in text and _SOFT_CALL.search(text) is not None)
+        or ("`" in text and _SOFT_TICKS.search(text) is not None)
+        or ("://" in text and ("http://" in text or "https://" in text))
+        or (("@" in text or "#" in text) and _SOFT_HANDLE.search(text) is not None)
+        or _SOFT_QUOTED.search(text) is not None
+    )
+
+
 # Identifier-like task terms (sys.exception, RuntimeError, __exit__, CVE-…): a unit naming one is kept.
 _SPECIFIC_TERM = re.compile(r"[._(]|\d|[a-z][A-Z]")
 _QUERY_TOKEN = re.compile(r"[A-Za-z_][\w.()-]*\w\)?|\d[\w.-]*")
@@ -94,7 +123,12 @@ _QUERY_MODEL_TOKENS = 32
 _MIN_PREFIX, _MAX_PREFIX = 16, 48
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_NORMALIZE = re.compile(r"\W+", re.UNICODE)
+# Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
+# estimated from the unit's length at the tokens-per-character rate of its kind in a
+# deterministic sample of about this many units (every k-th). Tokenizing every unit of a
+# 50k-token text cost ~25 ms; the counts only weigh units against the budget and a marker's
+# cost, where the estimate does nearly as well (the pipeline counts the output exactly).
+_EXACT_UNITS = 256
 
 
 @dataclass(slots=True)
@@ -152,29 +186,98 @@ def _specific_terms(query: str) -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w])", re.IGNORECASE)
 
 
-def _word_stems(text: str) -> set[str]:
-    # Cheap stemming so "errors" matches "error": lower-case, drop a plural/possessive "s".
-    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in _WORD.findall(text.lower())}
+def _stem(word: str) -> str:
+    # Cheap stemming so "errors" matches "error": drop a plural/possessive "s".
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
+def _term_forms(terms: frozenset[str]) -> dict[str, str]:
+    """Every word whose stem is one of the task's terms (stemmed), mapped to that term: a word
+    w has stem t only if w == t or w == t + "s", so a unit's words are looked up instead of
+    stemmed one by one."""
+    forms: dict[str, str] = {}
+    for term in {_stem(t) for t in terms}:
+        if _stem(term) == term:
+            forms[term] = term
+        if _stem(term + "s") == term:
+            forms[term + "s"] = term
+    return forms
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """The task's identifier-like terms: a pattern finding them and a cheap pre-test."""
+
+    pattern: re.Pattern[str]
+    ascii_terms: tuple[str, ...] | None  # lower-cased terms when all are ASCII, else None
+
+    def find(self, text: str, lower: str) -> frozenset[str]:
+        # For ASCII text and terms, an IGNORECASE match implies the lowered term is in the
+        # lowered text: the substring test skips the regex for most units.
+        if self.ascii_terms is not None and text.isascii() and not any(t in lower for t in self.ascii_terms):
+            return frozenset()
+        return frozenset(m.lower() for m in self.pattern.findall(text))
+
+
+def _named_terms(query: str) -> _Named | None:
+    specific = _specific_terms(query)
+    if specific is None:
+        return None
+    terms = tuple(t.lower() for t in _QUERY_TOKEN.findall(query) if len(t) >= 4 and _SPECIFIC_TERM.search(t))
+    return _Named(specific, terms if all(t.isascii() for t in terms) else None)
+
+
+def _is_hard(piece: str, first_digit: int) -> bool:
+    return _HARD_FACT.search(piece, max(0, first_digit - _HARD_LEAD)) is not None
+
+
+def _set_token_counts(items: list[_Item]) -> None:
+    """Exact counts for up to `_EXACT_UNITS` units; beyond, estimates (see `_EXACT_UNITS`)."""
+    if len(items) <= _EXACT_UNITS:
+        for item in items:
+            item.tokens = count_fragment_tokens(item.text)
+        return
+    step = -(-len(items) // _EXACT_UNITS)
+    chars: dict[UnitKind, int] = {}
+    tokens: dict[UnitKind, int] = {}
+    for item in items[::step]:
+        item.tokens = count_fragment_tokens(item.text)
+        kind = item.unit.kind
+        chars[kind] = chars.get(kind, 0) + len(item.text)
+        tokens[kind] = tokens.get(kind, 0) + item.tokens
+    # Each kind at its own rate (code is denser than sentences, underlined headings sparser);
+    # a kind too rare in the sample to measure takes the sample's overall rate.
+    overall = sum(tokens.values()) / max(1, sum(chars.values()))
+    rate = {kind: tokens[kind] / n if n >= 400 else overall for kind, n in chars.items()}
+    for i, item in enumerate(items):
+        if i % step:
+            item.tokens = max(1, round(len(item.text) * rate.get(item.unit.kind, overall)))
 
 
 def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions, min_drop_tokens: int) -> _Outcome:
     """Decide which units of each text stay; returns the kept/dropped state in `_Item`s."""
     query = _query_text(context)
-    specific = _specific_terms(query)
+    named = _named_terms(query)
+    forms = _term_forms(context.terms())
     items: list[_Item] = []
+    words_of: list[list[str]] = []
+    soft_hint: list[bool] = []  # has a digit (the soft-fact number test needs one)
     for doc, text in enumerate(texts):
         if len(text) < options.min_chars or MARKER_PREFIX in text:
             continue
         for unit in split_units(text):
             piece = text[unit.start : unit.end]
-            hard = unit.kind is UnitKind.HEADING or (
-                _DIGIT.search(piece) is not None and _HARD_FACT.search(piece) is not None
-            )
-            key = _NORMALIZE.sub(" ", piece.lower()).strip()
-            item = _Item(doc, unit, piece, count_fragment_tokens(piece), key, hard)
-            if specific is not None:
-                item.named = frozenset(m.lower() for m in specific.findall(piece))
+            digit = _DIGIT.search(piece)
+            hard = unit.kind is UnitKind.HEADING or (digit is not None and _is_hard(piece, digit.start()))
+            lower = piece.lower()
+            words = _WORD.findall(lower)
+            # The unit's words, any spacing or punctuation: equal keys are repeats.
+            item = _Item(doc, unit, piece, 0, " ".join(words), hard)
+            if named is not None:
+                item.named = named.find(piece, lower)
             items.append(item)
+            words_of.append(words)
+            soft_hint.append(digit is not None)
     # A task identifier pins the units naming it, unless it is everywhere (the repository's
     # own name in its issues): then it tells nothing about which units matter.
     named_df: dict[str, int] = {}
@@ -188,22 +291,28 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     outcome = _Outcome([None] * len(texts), learned=False, units=len(items), dropped=0, repeats=0)
     if not items:
         return outcome
+    _set_token_counts(items)
 
     # Exact repeats (same words, any spacing/punctuation) of an earlier unit go first.
     seen: set[str] = set()
-    for item in items:
+    live_at: list[int] = []
+    for i, item in enumerate(items):
         if item.key and item.key in seen:
             item.repeat = True
+        else:
+            live_at.append(i)
         seen.add(item.key)
-    live = [item for item in items if not item.repeat]
+    live = [items[i] for i in live_at]
 
     # Lexical relevance: IDF-weighted share of the task's terms present in the unit.
-    terms = {t[:-1] if len(t) > 4 and t.endswith("s") else t for t in context.terms()}
-    stems = [_word_stems(item.text) for item in live]
-    df = {t: sum(t in s for s in stems) for t in terms}
-    idf = {t: math.log(1 + len(live) / (1 + n)) for t, n in df.items() if n}
+    hits = [{forms[w] for w in words_of[i] if w in forms} for i in live_at] if forms else [set() for _ in live]
+    df: dict[str, int] = {}
+    for found in hits:
+        for t in found:
+            df[t] = df.get(t, 0) + 1
+    idf = {t: math.log(1 + len(live) / (1 + n)) for t, n in df.items()}
     # fsum: the sum must not depend on set iteration order (str hashes differ per process).
-    lexical = [math.fsum(idf.get(t, 0.0) for t in s & terms) for s in stems]
+    lexical = [math.fsum(idf[t] for t in found) for found in hits]
     top = max(lexical, default=0.0) or 1.0
     lexical = [v / top for v in lexical]
 
@@ -217,9 +326,9 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
         if item.unit.lead:
             score += 0.1
         boilerplate = _BOILERPLATE.search(item.text) is not None
-        # The soft-fact scan is the costliest per-unit regex; a hard unit is kept whatever its
+        # The soft-fact scan is the costliest per-unit test; a hard unit is kept whatever its
         # score, so only units that compete for the budget pay for it.
-        if (boilerplate or not item.hard) and _SOFT_FACT.search(item.text):
+        if (boilerplate or not item.hard) and _has_soft_fact(item.text, soft_hint[live_at[i]]):
             score += 0.1
         if boilerplate:
             score -= 0.5
@@ -284,12 +393,17 @@ def _semantic_scores(
         prefix = _MIN_PREFIX
     deadline = None if options.time_budget_s is None else time.perf_counter() + options.time_budget_s
     try:
-        query_vector = encoder.embed([query], max_tokens=_QUERY_MODEL_TOKENS, deadline=deadline)[0]
-        vectors = encoder.embed([live[i].text for i in chosen], max_tokens=prefix, deadline=deadline)
+        # The query and the units in one call: one pass of the model over all of them.
+        vectors = encoder.embed(
+            [query, *(live[i].text for i in chosen)],
+            max_tokens=[_QUERY_MODEL_TOKENS, *([prefix] * len(chosen))],
+            deadline=deadline,
+        )
     except EmbeddingTimeout:
         outcome.timeout = True
         return []
     outcome.learned = True
+    query_vector, vectors = vectors[0], vectors[1:]
     cosines = vectors @ query_vector
     scores = list(lexical)
     for row, i in enumerate(chosen):
