@@ -102,3 +102,37 @@ def test_bad_store_is_a_usage_error_not_a_traceback() -> None:
     )
     assert result.returncode == 2
     assert b"--store" in result.stderr and b"Traceback" not in result.stderr
+
+
+def test_the_banner_comes_once_the_proxy_answers(upstream: FakeUpstream) -> None:
+    """The `export` lines are the signal to start the agent: /health must answer by then."""
+    port = _free_port()
+    command = [
+        *(sys.executable, "-m", "headroom.cli.main", "proxy", "--port", str(port), "--store", "memory"),
+        *("--openai-upstream", upstream.url, "--anthropic-upstream", upstream.url),  # type: ignore[attr-defined]
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()  # blocks until the proxy says something (an event, not a sleep)
+        assert first.startswith(b"headroom proxy (optimize) on"), first
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_a_port_in_use_is_one_line_and_no_banner() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "headroom.cli.main", "proxy", "--port", str(port), "--store", "memory"],
+            capture_output=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"headroom proxy: cannot listen on http://127.0.0.1:{port}: Address already in use".encode()
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import typer
 
@@ -84,9 +85,24 @@ def proxy_command(
         app = build_app(config)
     except ValueError as exc:  # an unparsable --store / HEADROOM_STORE
         raise typer.BadParameter(str(exc), param_hint="--store") from exc
+    problem = _port_problem(host, port)
+    if problem:  # before the models load (seconds), not after
+        typer.echo(f"headroom proxy: cannot listen on {config.url}: {problem}", err=True)
+        raise typer.Exit(code=1)
+    banner = f"headroom proxy ({config.mode.value}) on {config.url}\n"
+    banner += f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1"
+
+    class _Server(uvicorn.Server):
+        """Says where to point clients once it really answers (models loaded, port bound)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if not self.should_exit:
+                typer.echo(banner, err=True)
+
     level = logging.getLogger().getEffectiveLevel()
     log_level = "debug" if level <= logging.DEBUG else "info" if access_log else "warning"
-    server = uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level, access_log=access_log))
+    server = _Server(uvicorn_config(app, host, port, log_level=log_level, access_log=access_log))
     # `uvicorn.Config()` (just above) installs uvicorn's logging handlers: the redaction filter
     # goes on them now, before any request is logged.
     install_log_redaction()
@@ -97,12 +113,23 @@ def proxy_command(
             "unless this host is firewalled.",
             err=True,
         )
-    typer.echo(
-        f"headroom proxy ({config.mode.value}) on {config.url}\n"
-        f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1",
-        err=True,
-    )
     server.run()
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on right now (in use, not an address here), if so."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return str(exc.strerror or exc)
+    return None
 
 
 def register(app: typer.Typer) -> None:
