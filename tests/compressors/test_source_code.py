@@ -157,7 +157,7 @@ def test_outline_keeps_signatures_and_elides_bodies(
     for signature in signatures:
         assert signature in out.splitlines(), signature
     assert body_line not in out
-    assert "body elided, lines" in out
+    assert re.search(r"\[headroom: body lines \d+-\d+", out)
     assert find_refs(out) == [segment.ref]
     if message is not None:
         assert message in out
@@ -187,7 +187,7 @@ def test_python_outline_parses_and_keeps_facts() -> None:
         "unsupported URL scheme",
     ]:
         assert fact in out, fact
-    stub = re.compile(r"^ +\.\.\.  # \[headroom: body elided, lines \d+-\d+.* · ref=h_[0-9a-f]{12}\]$", re.M)
+    stub = re.compile(r"^ +\.\.\.  # \[headroom: body lines \d+-\d+.* · ref=h_[0-9a-f]{12}\]$", re.M)
     assert len(stub.findall(out)) >= 8
     # Small bodies stay: a stub would cost more than the body.
     assert '        return self.request("GET", url, **kwargs)' in out
@@ -262,7 +262,7 @@ def test_line_number_prefixes_are_kept_on_every_line(sep: str, start: int) -> No
             assert by_number[number] == line  # kept lines carry their true number
     # Markers speak in the file's own line numbers.
     stub = next(line for line in out.split("\n") if 'raises ValueError("rate must be positive")' in line)
-    first, last = map(int, re.search(r"lines (\d+)-(\d+)", stub).groups())
+    first, last = map(int, re.search(r"body lines (\d+)-(\d+)", stub).groups())
     body = text.split("\n")[first - start : last - start + 1]
     assert any('raise ValueError("rate must be positive")' in line for line in body)
     # Without the prefixes the outline is valid Python.
@@ -389,8 +389,8 @@ def test_numbered_read_with_header_and_footer() -> None:
     lines = result.text.split("\n")
     assert lines[0] == "File: lru_cache.go"
     assert lines[-1] == "... (file truncated)"
-    stub = next(line for line in lines if "body elided" in line and "lru: key longer" not in line)
-    assert re.match(r"^ +\d+→\t// \[headroom: body elided, lines \d+-\d+ · ref=h_[0-9a-f]{12}\]$", stub)
+    stub = next(line for line in lines if "headroom: body" in line and "lru: key longer" not in line)
+    assert re.match(r"^ +\d+→\t// \[headroom: body lines \d+-\d+ · ref=h_[0-9a-f]{12}\]$", stub)
     assert find_refs(result.text) == [segment.ref]
 
 
@@ -413,7 +413,7 @@ def test_exports_and_objects_of_methods_stay_visible() -> None:
     assert "'exported_name_29'," in result.text  # __all__ is API, never collapsed
     assert "('row_2', 2, 'description of entry 2')," in result.text
     assert "('row_20', 20, 'description of entry 20')," not in result.text
-    assert "27 entries elided" in result.text
+    assert "[headroom: 27 entries, lines 38-64 · ref=" in result.text
     ast.parse(result.text)
 
     handlers = "".join(
@@ -433,7 +433,7 @@ def test_namespace_names_do_not_keep_whole_files() -> None:
     text = _read("thread_pool.cpp")
     _, result = _compress(text, path="thread_pool.cpp", query="explain the compute namespace")
     assert result.lossy
-    assert "body elided" in result.text
+    assert "[headroom: body " in result.text
 
 
 # ---------------------------------------------------------------------------- named symbols
@@ -617,3 +617,56 @@ def test_word_pieces_name_a_function_in_every_language(name: str, query: str, ke
     assert kept_line in result.text.split("\n")
     assert result.notes["named_by_pieces"] >= 1
     assert result.notes["bodies_elided"] >= 2
+
+
+# ---------------------------------------------------------------------------- cheaper outlines
+
+
+def test_numbered_read_drops_blank_lines_between_declarations_only() -> None:
+    text = _read("ratelimit_client.py")
+    numbered = _numbered(text)
+    _, raw = _compress(text, path="ratelimit_client.py")
+    _, result = _compress(numbered, path="ratelimit_client.py", query="the retry-after parsing looks wrong")
+    blank = re.compile(r"^ *\d+\t\s*$")
+    out_lines = result.text.split("\n")
+    assert result.notes["blank_lines_dropped"] >= 20
+    # The named function keeps its inner blank line; between declarations none are left.
+    body = _def_block(text, "def parse_retry_after(")
+    inner_blank = next(i for i, line in enumerate(body.split("\n")) if not line.strip())
+    first = text.split("\n").index(body.split("\n")[0]) + 1
+    assert f"{first + inner_blank:6d}\t" in result.text
+    blank_left = [int(line.split("\t")[0]) for line in out_lines if blank.match(line)]
+    assert len(blank_left) <= 4  # inside the kept body, a kept docstring paragraph, the final newline
+    lines = text.split("\n")
+    start = lines.index("class ResponseCache:")
+    assert not lines[start - 1] and not lines[start - 2]
+    assert start not in blank_left and start - 1 not in blank_left  # 1-based numbers of those two
+    # Unnumbered, a blank line costs nothing ("\n\n" is one token): the layout stays.
+    assert "\n\n\nclass TokenBucket:" in raw.text
+    ast.parse("\n".join(re.sub(r"^ *\d+\t", "", line) for line in out_lines))
+
+
+def test_number_prefixes_count_in_what_a_fold_saves() -> None:
+    # A 4-line body is not worth a ~26-token marker, plus 4 "   123\t" prefixes it is.
+    src = "".join(
+        f"def step_{i}(event, context):\n"
+        f"    first = compute(event, {i})\n"
+        f"    second = compute(context, {i})\n"
+        f"    third = merge(first, second)\n"
+        f"    return third\n\n\n"
+        for i in range(30)
+    )
+    _, raw = _compress(src, path="steps.py")
+    _, numbered = _compress(_numbered(src), path="steps.py")
+    assert raw.notes.get("bodies_elided", 0) == 0
+    assert numbered.notes["bodies_elided"] == 30
+    assert count_tokens(numbered.text) < 0.7 * count_tokens(_numbered(src))
+
+
+def test_markers_are_short() -> None:
+    _, result = _compress(_read("lru_cache.go"), path="lru_cache.go")
+    markers = [line for line in result.text.split("\n") if has_marker(line)]
+    assert markers
+    for line in markers:
+        summary = line.split("[headroom: ", 1)[1].split(" · ref=")[0]
+        assert re.fullmatch(r"(body|docstring|comment|imports,|\d+ entries,) lines \d+-\d+(; .*)?", summary), line

@@ -284,8 +284,10 @@ class _Planner:
         ref: str,
         first_number: int,
         count: Callable[[str], int],
+        row_cost: int = 0,
     ) -> None:
         self.lines = lines
+        self.row_cost = row_cost
         self.python = language == "python"
         self.spec = SPECS[language]
         self.kept = kept
@@ -298,7 +300,10 @@ class _Planner:
     # ------------------------------------------------------------------ helpers
 
     def _span(self, a: int, b: int) -> str:
-        return f"lines {a + self.base}-{b + self.base}"
+        """The file lines a marker stands for, as the agent numbers them and `retrieve(ref,
+        lines=...)` takes them. Markers say only what and where ("body lines 184-194"): every
+        word costs tokens on each of the dozens of folds in a file."""
+        return f"lines {a + self.base}-{b + self.base}" if b > a else f"line {a + self.base}"
 
     def _tokens(self, a: int, b: int) -> int:
         """Tokens in rows a..b: exact when it can decide an elision, else a cheap lower bound.
@@ -308,11 +313,12 @@ class _Planner:
         """
         rows = self.lines[a : b + 1]
         visible = sum(len(row.strip()) for row in rows)
-        return visible // 4 if visible >= _EXACT_BELOW else self.count("\n".join(rows))
+        text = visible // 4 if visible >= _EXACT_BELOW else self.count("\n".join(rows))
+        return text + len(rows) * self.row_cost  # each numbered line also pays for its "  123\t"
 
     def _worth(self, dropped: int, edits: list[Edit]) -> bool:
         """Apply `edits` only if they save real tokens: tiny bodies stay (eliding costs more)."""
-        cost = sum(self.count(e.text) for e in edits if e.text)
+        cost = sum(self.count(e.text) + self.row_cost for e in edits if e.text)
         if dropped - cost < MIN_SAVING:
             return False
         self.edits.extend(edits)
@@ -388,6 +394,22 @@ class _Planner:
                 continue
             self.visit_node(child)
             i += 1
+        if self.row_cost:
+            self._drop_blank_rows(children)
+
+    def _drop_blank_rows(self, children: list[Any]) -> None:
+        """Blank lines between the declarations of a scope, in a numbered read: each costs a
+        "   123\t" prefix (~4 tokens) and says nothing the numbers do not (kept bodies keep
+        theirs: they are not walked)."""
+        for prev, node in itertools.pairwise(children):
+            a, b = last_row(prev) + 1, node.start_point.row - 1
+            while a <= b and not self.lines[a].strip():
+                start = a
+                while a <= b and not self.lines[a].strip():
+                    a += 1
+                self.edits.append(Edit(start, a - 1, None))
+                self.notes["blank_lines_dropped"] += a - start
+                break
 
     def visit_node(self, node: Any) -> None:
         kind = node.type
@@ -439,7 +461,7 @@ class _Planner:
         a, b = open_row + 1, close_row - 1
         first = next((line for line in self.lines[a : b + 1] if line.strip()), "")
         indent = _indent(first) if first else _indent(self.lines[open_row]) + "    "
-        summary = f"body elided, {self._span(a, b)}{self._raises(a, b)}"
+        summary = f"body {self._span(a, b)}{self._raises(a, b)}"
         edit = Edit(a, b, f"{indent}{self.spec.comment} {marker(summary, self.ref)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["bodies_elided"] += 1
@@ -496,9 +518,9 @@ class _Planner:
         edits: list[Edit] = []
         dropped = 0
         for a, b in runs:
-            text = f"{indent}{marker(f'docstring {self._span(a, b)} elided', self.ref)}"
+            text = f"{indent}{marker(f'docstring {self._span(a, b)}', self.ref)}"
             tokens = self._tokens(a, b)
-            if tokens - self.count(text) >= MIN_SAVING // 2:
+            if tokens - self.count(text) - self.row_cost >= MIN_SAVING // 2:
                 edits.append(Edit(a, b, text))
                 dropped += tokens
         return edits, dropped
@@ -517,7 +539,7 @@ class _Planner:
         code_start = doc.end_point.row + 1 if doc is not None else b0
         indent = _indent(self.lines[b0])
         dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
-        stub_cost = self.count(f"{indent}...  # {marker(f'body elided, {self._span(b0, b1)}', self.ref)}")
+        stub_cost = self.count(f"{indent}...  # {marker(f'body {self._span(b0, b1)}', self.ref)}") + self.row_cost
         if dropped - stub_cost < MIN_SAVING:
             # The code itself is too small to stub (`raise NotImplementedError`): keep it and
             # only trim a long docstring.
@@ -541,7 +563,7 @@ class _Planner:
             doc_edits, doc_dropped = self._doc_edits(doc, runs)
             edits[:0] = doc_edits
             dropped += doc_dropped
-        summary = f"body elided, {self._span(start, b1)}{self._raises(code_start, b1)}"
+        summary = f"body {self._span(start, b1)}{self._raises(code_start, b1)}"
         edits.append(Edit(code_start, b1, f"{indent}...  # {marker(summary, self.ref)}"))
         if self._worth(dropped, edits):
             self.notes["bodies_elided"] += 1
@@ -557,7 +579,7 @@ class _Planner:
         for prev, node in itertools.pairwise(run):
             a = node.start_point.row
             if a >= start + IMPORT_KEEP_ROWS and a > last_row(prev):
-                summary = f"{end - a + 1} import lines elided, {self._span(a, end)}"
+                summary = f"imports, {self._span(a, end)}"
                 text = f"{self.spec.comment} {marker(summary, self.ref)}"
                 if self._worth(self._tokens(a, end), [Edit(a, end, _indent(self.lines[a]) + text)]):
                     self.notes["imports_collapsed"] += 1
@@ -579,7 +601,7 @@ class _Planner:
             lead = _indent(first) + ("* " if first.lstrip().startswith("*") else "")
         else:
             lead = _indent(first) + self.spec.comment + " "
-        edit = Edit(a, b, lead + marker(f"comment {self._span(a, b)} elided", self.ref))
+        edit = Edit(a, b, lead + marker(f"comment {self._span(a, b)}", self.ref))
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["comments_collapsed"] += 1
 
@@ -619,7 +641,7 @@ class _Planner:
         if m is None or self.lines[a][: elems[k].start_point.column].strip() not in ("", ","):
             return
         b = last_row(elems[m])
-        summary = f"{m - k + 1} entries elided, {self._span(a, b)}"
+        summary = f"{m - k + 1} entries, {self._span(a, b)}"
         edit = Edit(a, b, f"{_indent(self.lines[a])}{self.spec.comment} {marker(summary, self.ref)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["literals_collapsed"] += 1
@@ -633,9 +655,13 @@ def plan_outline(
     ref: str,
     first_number: int,
     count: Callable[[str], int],
+    row_cost: int = 0,
 ) -> tuple[list[Edit], Counter[str]]:
-    """The edits (sorted, non-overlapping) that turn `lines` into an outline, and counters."""
-    planner = _Planner(lines, language, kept, ref, first_number, count)
+    """The edits (sorted, non-overlapping) that turn `lines` into an outline, and counters.
+
+    `row_cost`: tokens of each line's number prefix in a numbered read (0 when not numbered):
+    dropping a line saves them too, and blank lines between declarations are dropped."""
+    planner = _Planner(lines, language, kept, ref, first_number, count, row_cost)
     if planner.python:
         doc = planner._docstring(root)
         if doc is not None:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from headroom.compressors._code_outline import Edit, Symbol, collect_symbols, plan_outline
 from headroom.compressors._tree_sitter import (
+    NumberedLines,
     detect_language,
     get_parser,
     language_from_path,
@@ -326,6 +327,13 @@ def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
     ]
 
 
+def _prefix_cost(numbered: NumberedLines | None) -> int:
+    """Tokens of one line-number prefix ("   123\t"), measured on the middle line."""
+    if numbered is None:
+        return 0
+    return count_fragment_tokens(numbered.prefixes[len(numbered.prefixes) // 2])
+
+
 def _clean_rows(node: Any, depth: int = 0) -> int:
     """Rows covered by error-free nodes, looking a few levels into nodes that hold an error
     (a file cut off mid-class still has dozens of clean methods before the cut)."""
@@ -404,6 +412,7 @@ class CodeCompressor:
             segment.ref,
             numbered.first_number if numbered else segment.first_line,
             count_fragment_tokens,
+            _prefix_cost(numbered),
         )
         notes = dict(counters)
         if named[0]:
