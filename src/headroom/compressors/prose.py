@@ -121,6 +121,11 @@ _BOILERPLATE = re.compile(
 # from a prefix of 16..48 tokens (below 16 a prefix says too little about the unit).
 _QUERY_MODEL_TOKENS = 32
 _MIN_PREFIX, _MAX_PREFIX = 16, 48
+# Beyond this many candidate units (~8k tokens of text) the units' share of the model budget
+# shrinks in proportion, down to 4 prefixes: the rest of the work grows with the text, the
+# model's stays flat, and a re-ranking of a few of 2000 units moves little of the output.
+_MODEL_FULL_UNITS = 256
+_MODEL_MIN_UNIT_TOKENS = 4 * _MIN_PREFIX
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
@@ -371,7 +376,8 @@ def _semantic_scores(
     """Cosine relevance to the task (0..1), and near-duplicates marked as repeats.
 
     The model reads at most `options.max_model_tokens` tokens per call, a bound decided from the
-    input alone (never from the clock: the same input gives the same bytes on any machine). When
+    input alone (never from the clock: the same input gives the same bytes on any machine), and
+    less for a long text (`_MODEL_FULL_UNITS`). When
     every candidate fits with a prefix of at least 16 tokens, all are read; otherwise the model
     re-ranks a shortlist, the candidates with the best keyword score (ties: first in the text),
     16 tokens each: the units matching the task's terms are where its reading of the question
@@ -382,6 +388,9 @@ def _semantic_scores(
         return [0.0] * len(live)
     candidates = [i for i, item in enumerate(live) if not item.hard]
     unit_budget = options.max_model_tokens - _QUERY_MODEL_TOKENS
+    if len(candidates) > _MODEL_FULL_UNITS:
+        scaled = max(_MODEL_MIN_UNIT_TOKENS, unit_budget * _MODEL_FULL_UNITS // len(candidates))
+        unit_budget = min(unit_budget, scaled)
     if not candidates or unit_budget < _MIN_PREFIX:
         return [0.0] * len(live)
     if len(candidates) * _MIN_PREFIX <= unit_budget:
@@ -538,7 +547,6 @@ class ProseCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         text = segment.text
-        lossless = normalize_whitespace(text)
         outcome = _select([text], segment.context, self.options, min_drop_tokens=40)
         notes = {
             "learned": int(outcome.learned),
@@ -549,10 +557,12 @@ class ProseCompressor:
         }
         items = outcome.groups[0]
         if not items or all(item.keep for item in items):
-            return Compressed(lossless, notes=notes)
-        shortened = _render(text, items, None, segment.ref)
-        shortened = normalize_whitespace(shortened)
-        # Tokenizing both (50k tokens ~ 40 ms) only when the cut is small enough to be in doubt.
-        if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
-            return Compressed(lossless, notes=notes)
-        return Compressed(shortened, lossy=True, notes=notes, lossless_text=lossless)
+            return Compressed(normalize_whitespace(text), notes=notes)
+        shortened = normalize_whitespace(_render(text, items, None, segment.ref))
+        # Only a small cut can fail to pay: then the lossless form is made and both are
+        # tokenized (50k tokens ~ 40 ms); otherwise the lossless form waits until it is needed.
+        if len(shortened) * 10 > len(text) * 7:
+            lossless = normalize_whitespace(text)
+            if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
+                return Compressed(lossless, notes=notes)
+        return Compressed(shortened, lossy=True, notes=notes, lossless_text=lambda: normalize_whitespace(text))
