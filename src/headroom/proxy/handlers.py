@@ -178,7 +178,8 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 else:
                     outgoing = dumped
             # Savings of requests the model reads (count_tokens is not a model call).
-            if outcome.stats is not None and outcome.failed is None and not whole and not counting:
+            # Also on a timeout: the units compressed before went out compressed (fail open per unit).
+            if outcome.stats is not None and not whole and not counting:
                 state.record_savings(outcome.stats.tokens_before, outcome.stats.tokens_after)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
@@ -251,7 +252,7 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
 def _record(state: ProxyState, model: str | None, outcome: CompressionOutcome) -> None:
     if outcome.failed is not None:
         state.metrics.failed_open(outcome.failed)
-    elif outcome.stats is not None:
+    if outcome.stats is not None:
         state.metrics.compression(model, outcome.stats, outcome.elapsed_ms, outcome.protected)
 
 
