@@ -670,3 +670,31 @@ def test_markers_are_short() -> None:
     for line in markers:
         summary = line.split("[headroom: ", 1)[1].split(" · ref=")[0]
         assert re.fullmatch(r"(body|docstring|comment|imports,|\d+ entries,) lines \d+-\d+(; .*)?", summary), line
+
+
+def test_a_folded_docstring_tail_closes_on_the_marker_line() -> None:
+    text, path = _stdlib("asyncio.queues")
+    segment, result = _compress(text, path=path)
+    lines = result.text.split("\n")
+    # `full()`: docstring tail, closing quotes and code are one marker line that closes the docstring.
+    at = lines.index("    def full(self):")
+    assert lines[at + 1] == '        """Return True if there are maxsize items in the queue.'
+    assert re.fullmatch(r'        \[headroom: body lines \d+-\d+ · ref=h_[0-9a-f]{12}\]"""', lines[at + 2])
+    # A class docstring trimmed alone closes on its marker line too.
+    at = lines.index("class Queue(mixins._LoopBoundMixin):")
+    assert re.fullmatch(r'    \[headroom: docstring lines \d+-\d+ · ref=h_[0-9a-f]{12}\]"""', lines[at + 2])
+    ast.parse(result.text)
+    assert find_refs(result.text) == [segment.ref]
+
+
+def test_a_raise_message_on_the_next_line_stays_on_the_marker_line() -> None:
+    src = "def check(path, mode):\n" + "".join(
+        f"    if mode == {i}:\n        value_{i} = compute(path, {i})\n" for i in range(8)
+    )
+    src += (
+        '    raise FileNotFoundError(errno.ENOENT,\n                            "no usable directory in %s" % path)\n'
+    )
+    _, result = _compress(src, path="check.py")
+    stub = next(line for line in result.text.split("\n") if has_marker(line))
+    assert 'raises FileNotFoundError(errno.ENOENT, "no usable directory in %s" ...)' in stub
+    ast.parse(result.text)

@@ -29,7 +29,9 @@ MAX_RAISES, MAX_RAISE_CHARS = 3, 120
 _EXACT_BELOW = 800  # visible chars: below this, token counts are exact (see `_tokens`)
 
 _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
-_LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"  # one simple leading argument: `HttpError(404, "not found")`
+# One simple leading argument: `HttpError(404, "not found")`. The parts may sit on separate
+# lines; `_raises` joins them with one space (a marker is one line).
+_LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"
 _PY_RAISE = re.compile(r"\braise\s+([A-Za-z_][\w.]*)\(\s*(" + _LEAD_ARG + r"(?:[rRuUfF]{1,2})?" + _STR + r")\s*(\))?")
 _PY_RAISE_CLASS = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)(?:\(\s*\))?[ \t]*(?:$|\bfrom\b|#)", re.MULTILINE)
 _THROW = re.compile(
@@ -49,6 +51,7 @@ _EXPORT_NAMES = frozenset({"__all__", "module.exports", "exports"})
 _BARE_NAMES = frozenset({"identifier", "shorthand_property_identifier"})
 _JS_DECLARATIONS = frozenset({"lexical_declaration", "variable_declaration"})
 _COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment"})
+_BLANKS = re.compile(r"\s*\n\s*")
 _NAME_PARTS = re.compile(r"::|\.")
 _GENERICS = re.compile(r"<[^:]*>")  # `Lexer<'a>`, `Vec<Token>`: the type's own name matters
 
@@ -337,6 +340,7 @@ class _Planner:
                 found[name] = None
         for match in self.spec.raises.finditer(text):
             name, literal, closed = match.group(1), match.group(2), match.group(3)
+            literal = _BLANKS.sub(" ", literal)
             if len(literal) <= MAX_RAISE_CHARS:
                 found[f"{name}({literal}{')' if closed else ' ...)'}"] = None
             if len(found) >= 2 * MAX_RAISES:
@@ -515,13 +519,21 @@ class _Planner:
     def _doc_edits(self, doc: Any, runs: list[tuple[int, int]]) -> tuple[list[Edit], int]:
         """Marker edits for the docstring runs that pay for their marker, and the tokens they drop."""
         indent = _indent(self.lines[doc.start_point.row])
+        closing = doc.end_point.row
+        quotes = self.lines[closing].strip()
         edits: list[Edit] = []
         dropped = 0
         for a, b in runs:
             text = f"{indent}{marker(f'docstring {self._span(a, b)}', self.ref)}"
             tokens = self._tokens(a, b)
+            end = b
+            if b == closing - 1 and quotes in ('"""', "'''"):
+                # The bare closing quotes ride on the marker line: one line (and, numbered, one
+                # "  123\t" prefix) less for every trimmed docstring.
+                text, end = text + quotes, closing
+                tokens += self._tokens(closing, closing)
             if tokens - self.count(text) - self.row_cost >= MIN_SAVING // 2:
-                edits.append(Edit(a, b, text))
+                edits.append(Edit(a, end, text))
                 dropped += tokens
         return edits, dropped
 
@@ -538,33 +550,38 @@ class _Planner:
         doc = self._docstring(body)
         code_start = doc.end_point.row + 1 if doc is not None else b0
         indent = _indent(self.lines[b0])
+        runs = self._doc_runs(doc, self._docstring_keep(doc)) if doc is not None else []
+        # The docstring's last run, when only the bare closing quotes sit between it and the
+        # code: one marker line stands for both, and closes the docstring.
+        tail: tuple[int, int] | None = None
+        closing = doc.end_point.row if doc is not None else -1
+        if runs and runs[-1][1] == closing - 1 and self.lines[closing].strip() in ('"""', "'''"):
+            tail = runs.pop()
         dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
+        if tail is not None:
+            dropped += self._tokens(*tail)
         stub_cost = self.count(f"{indent}...  # {marker(f'body {self._span(b0, b1)}', self.ref)}") + self.row_cost
-        if dropped - stub_cost < MIN_SAVING:
-            # The code itself is too small to stub (`raise NotImplementedError`): keep it and
-            # only trim a long docstring.
+        if code_start > b1 or dropped - stub_cost < MIN_SAVING:
+            # Code and docstring tail too small to stub together (`raise NotImplementedError`):
+            # keep the code and only trim a long docstring.
             if doc is not None:
                 self._trim_docstring(doc)
             if code_start <= b1:
                 self.notes["bodies_kept_small"] += 1
             return
         edits: list[Edit] = []
-        start = code_start
         if doc is not None:
-            runs = self._doc_runs(doc, self._docstring_keep(doc))
-            closing = doc.end_point.row
-            if runs and runs[-1][1] == closing - 1 and self.lines[closing].strip() in ('"""', "'''"):
-                # Only the bare closing quotes sit between the docstring run and the code: one marker
-                # covers both and the quotes line stays so the docstring is still closed.
-                last_a, _ = runs.pop()
-                edits.append(Edit(last_a, closing - 1, None))
-                dropped += self._tokens(last_a, closing - 1)
-                start = last_a
-            doc_edits, doc_dropped = self._doc_edits(doc, runs)
-            edits[:0] = doc_edits
+            edits, doc_dropped = self._doc_edits(doc, runs)
             dropped += doc_dropped
-        summary = f"body {self._span(start, b1)}{self._raises(code_start, b1)}"
-        edits.append(Edit(code_start, b1, f"{indent}...  # {marker(summary, self.ref)}"))
+        if tail is None:
+            summary = f"body {self._span(code_start, b1)}{self._raises(code_start, b1)}"
+            edits.append(Edit(code_start, b1, f"{indent}...  # {marker(summary, self.ref)}"))
+        else:
+            # Docstring tail, closing quotes and code become one marker line that closes the
+            # docstring: a body of only a docstring is valid Python, and needs no `...` line.
+            dropped += self._tokens(closing, closing)
+            summary = f"body {self._span(tail[0], b1)}{self._raises(code_start, b1)}"
+            edits.append(Edit(tail[0], b1, f"{indent}{marker(summary, self.ref)}{self.lines[closing].strip()}"))
         if self._worth(dropped, edits):
             self.notes["bodies_elided"] += 1
         else:
