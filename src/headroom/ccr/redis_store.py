@@ -145,7 +145,9 @@ class RedisStore(OriginalStore):
         try:
             import redis
         except ImportError as exc:
-            raise StoreError("a redis:// store needs the 'redis' package: pip install 'headroom[redis]'") from exc
+            raise StoreError(
+                "a redis:// store needs the 'redis' package (the 'redis' extra: pip install -e '.[redis]')"
+            ) from exc
         self.url = url
         self.ttl_seconds = ttl_seconds if ttl_seconds and ttl_seconds > 0 else None
         self.max_bytes = max_bytes if max_bytes and max_bytes > 0 else None

@@ -25,7 +25,9 @@ def mcp_command(
     try:  # the SDK is an optional extra: say how to get it instead of a traceback
         from headroom.mcp_server.app import run_http, run_stdio
     except ImportError as exc:
-        typer.echo(f"headroom mcp needs the MCP SDK: pip install 'headroom[mcp]' ({exc})", err=True)
+        typer.echo(
+            f"headroom mcp needs the MCP SDK: pip install -e '.[mcp]' in the headroom checkout ({exc})", err=True
+        )
         raise typer.Exit(2) from exc
     from headroom.ccr.open import open_store
     from headroom.mcp_server.tools import HeadroomTools

@@ -31,7 +31,9 @@ def wrap_command(
     try:
         from headroom.proxy.wrap import WrapError, run_wrapped
     except ImportError as exc:  # the proxy is an optional extra
-        typer.echo(f"headroom wrap needs the proxy: pip install 'headroom[proxy]' ({exc})", err=True)
+        typer.echo(
+            f"headroom wrap needs the proxy extra: pip install -e '.[proxy]' in the headroom checkout ({exc})", err=True
+        )
         raise typer.Exit(2) from exc
     proxy_args = ["--mode", mode] if mode else []
     try:
