@@ -501,12 +501,12 @@ def test_a_symbol_grepped_for_in_the_tool_call_keeps_its_body() -> None:
 
 
 def test_word_pieces_and_stems() -> None:
-    assert source_code.word_pieces("formatException") == ["format", "exception"]
-    assert source_code.word_pieces("_read_headers") == ["read", "header"]
-    assert source_code.word_pieces("HTTPResponse") == ["http", "respons"]
-    assert source_code.word_pieces("parse_retry_after2") == ["pars", "retry", "after"]
-    assert source_code.word_pieces("__init__") == []  # common code words say nothing
-    assert source_code.word_pieces("get_value") == []
+    assert source_code.word_pieces("formatException") == ("format", "exception")
+    assert source_code.word_pieces("_read_headers") == ("read", "header")
+    assert source_code.word_pieces("HTTPResponse") == ("http", "respons")
+    assert source_code.word_pieces("parse_retry_after2") == ("pars", "retry", "after")
+    assert source_code.word_pieces("__init__") == ()  # common code words say nothing
+    assert source_code.word_pieces("get_value") == ()
     stem = source_code.stem
     for a, b in [
         ("formats", "format"),

@@ -23,6 +23,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from headroom.compressors._code_outline import Edit, Symbol, collect_symbols, plan_outline
@@ -169,7 +170,8 @@ def _starts_sentence(text: str, start: int) -> bool:
     return (not head and start < 20) or (bool(head) and head[-1] in ".!?:;\n")
 
 
-def word_pieces(identifier: str) -> list[str]:
+@lru_cache(maxsize=8192)  # identifiers repeat across files and turns (`__init__`, `read`)
+def word_pieces(identifier: str) -> tuple[str, ...]:
     """`formatException` -> [format, exception]; `_read_headers` -> [read, header];
     `HTTPResponse` -> [http, respons]; code stopwords (get, self, init, ...) dropped."""
     pieces: list[str] = []
@@ -180,7 +182,7 @@ def word_pieces(identifier: str) -> list[str]:
         stemmed = stem(low)
         if stemmed not in _CODE_STOPWORDS:
             pieces.append(stemmed)
-    return pieces
+    return tuple(pieces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,10 +265,10 @@ def _qualifier_ok(symbol: Symbol, names: TaskNames, containers: frozenset[str]) 
     return not owners or (symbol.container or "").lower() in owners
 
 
-def _phrase(pieces: list[str], sequence: tuple[str, ...]) -> bool:
+def _phrase(pieces: tuple[str, ...], sequence: tuple[str, ...]) -> bool:
     """Whether `pieces` occur as one run in the task's words ("formats exceptions")."""
     n = len(pieces)
-    return n >= 2 and any(list(sequence[i : i + n]) == pieces for i in range(len(sequence) - n + 1))
+    return n >= 2 and any(sequence[i : i + n] == pieces for i in range(len(sequence) - n + 1))
 
 
 def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[frozenset[int], int, int]:
