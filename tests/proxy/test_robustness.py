@@ -284,6 +284,37 @@ def test_other_host_headers_are_refused_on_loopback(host: str) -> None:
     assert _health(host) == 400
 
 
+# Issue 12 #8: Host is parsed strictly (a name or IPv4, or an IPv6 in brackets; an optional
+# numeric port), so a value that merely starts like a loopback name is refused.
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1:19011@evil.com",
+        "[::1",
+        "127.0.0.1:abc",
+        "localhost:",
+        "localhost:99999",
+        "127.0.0.1:80:80",
+        "[::1]x",
+        "[::1]:80x",
+        "[::1]:",
+        "::1",
+        "[127.0.0.1]",
+        "localhost/evil.com",
+        "localhost evil.com",
+        "user@localhost",
+        "localhost:+80",
+    ],
+)
+def test_malformed_host_headers_are_refused_on_loopback(host: str) -> None:
+    assert _health(host) == 400
+
+
+@pytest.mark.parametrize("host", ["localhost:1", "127.0.0.1:65535", "[::1]:0", "127.9.8.7", "app.localhost:8787"])
+def test_well_formed_loopback_hosts_are_served(host: str) -> None:
+    assert _health(host) == 200
+
+
 def test_a_proxy_bound_beyond_loopback_serves_any_host() -> None:
     assert _health("proxy.internal:8787", bind="0.0.0.0") == 200
 

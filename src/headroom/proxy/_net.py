@@ -9,6 +9,7 @@ that name in `Host`; a loopback-bound proxy answers only requests addressed to a
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,11 +35,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def host_of(header: str) -> str:
-    """The host part of a Host header value ("[::1]:8787" -> "[::1]", "a:80" -> "a")."""
-    if header.startswith("["):
-        return header[: header.find("]") + 1] if "]" in header else header
-    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+# RFC 9110 Host = uri-host [ ":" port ]: a registered name or IPv4 address, or an IPv6 address
+# in brackets; the port, when there is a colon, is 1-5 digits. Nothing else (no userinfo, no
+# path, no second colon) may follow: a lenient split let `127.0.0.1:1@evil.com` through.
+_HOST = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9._~-]+))(?::(?P<port>[0-9]{1,5}))?")
+
+
+def host_of(header: str) -> str | None:
+    """The host part of a Host header value ("[::1]:8787" -> "[::1]", "a:80" -> "a"), or None
+    when the value is not a well-formed host with an optional numeric port."""
+    match = _HOST.fullmatch(header)
+    if match is None or (match["port"] is not None and int(match["port"]) > 65535):
+        return None
+    if match["ip6"] is not None:
+        try:
+            if ipaddress.ip_address(match["ip6"]).version != 6:
+                return None
+        except ValueError:
+            return None
+        return f"[{match['ip6']}]"
+    return match["name"]
 
 
 class LoopbackHostGuard:
@@ -50,7 +66,8 @@ class LoopbackHostGuard:
     async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
-            if not is_loopback(host_of(host)):
+            name = host_of(host)
+            if name is None or not is_loopback(name):
                 body = b"headroom proxy: Host must be a loopback name (localhost, 127.0.0.1, [::1])"
                 headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 400, "headers": headers})
