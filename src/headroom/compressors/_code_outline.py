@@ -2,9 +2,11 @@
 
 The planner walks a tree-sitter tree and produces `Edit`s: runs of whole lines to drop, each
 replaced by one marker line written so the file stays syntactically valid (a `...` statement
-with a comment in Python bodies, a comment in braced bodies / import runs / literal tables, plain
-text inside a docstring or block comment). Everything it does not touch is kept verbatim:
-signatures, decorators, class-level attributes, module constants, `__all__`, type definitions.
+with a comment in Python bodies, or a marker line closing the docstring when the body's code
+goes with the docstring's tail; a comment in braced bodies / import runs / literal tables,
+plain text inside a docstring or block comment). Everything it does not touch is kept verbatim:
+signatures, decorators, class-level attributes, module constants, `__all__`, type definitions,
+and the bodies `plan_outline(kept=...)` names (`collect_symbols` lists the candidates).
 """
 
 from __future__ import annotations

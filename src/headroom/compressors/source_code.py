@@ -7,14 +7,20 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
 
     def dumps(obj, *, skipkeys=False, ...):
         \"\"\"Serialize ``obj`` to a JSON formatted ``str``.
-        \"\"\"
-        ...  # [headroom: body elided, lines 184-238 · ref=h_0123456789ab]
+        [headroom: body lines 185-238 · ref=h_0123456789ab]\"\"\"
 
-Kept whole: bodies of symbols the user turn or tool arguments name (the agent may edit them),
-and bodies too small for a stub to pay off. Raise/throw messages of an elided body are listed
-in its marker. `cat -n` / `12→` line-number prefixes are detected, stripped for parsing and
-kept on every output line. Without the `[code]` extra, or when the text does not parse, the
-input comes back untouched.
+    def loads(s, *, cls=None, ...):
+        ...  # [headroom: body lines 300-341; raises TypeError(...) · ref=h_0123456789ab]
+
+Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
+too small for a stub to pay off. A symbol is named when the user turn or the tool call writes
+it as code (`formatException`, `Formatter.format`, a grep for `def _read_headers`), or when
+the task's words cover its word pieces ("formats exceptions" -> `formatException`): the best
+matches only, within a token budget, so a vague task does not unfold the file. Raise/throw
+messages of an elided body are listed in its marker. `cat -n` / `12→` line-number prefixes
+are detected, stripped for parsing and kept on every output line (blank lines between
+declarations are dropped there: each costs a prefix). Without the `[code]` extra, or when the
+text does not parse, the input comes back untouched.
 """
 
 from __future__ import annotations
