@@ -36,11 +36,16 @@ __all__ = [
     "Recorded",
     "Reply",
     "ToolCall",
+    "UpstreamCut",
     "anthropic_error",
     "default_brain",
     "last_tool_output",
     "openai_error",
 ]
+
+
+class UpstreamCut(Exception):
+    """Raised inside a streamed body: the server drops the connection mid-body."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class Reply:
     error_after: int | None = None
     chunk_delay: float = 0.0  # seconds between SSE events (slow streams)
     thinking: str = ""  # Anthropic: an extended-thinking block (with a signature) before the text
+    # Streaming only: after this many events, the first half of the next one, then the
+    # connection drops (the chunked body is never terminated), as a reset mid-event does.
+    cut_after: int | None = None
 
 
 @dataclass
@@ -68,6 +76,7 @@ class Recorded:
     query: str
     headers: dict[str, str]
     body: bytes
+    raw_path: bytes = b""  # the path as it arrived, percent-escapes as sent
 
     def json(self) -> Any:
         return orjson.loads(self.body)
@@ -157,7 +166,12 @@ class FakeUpstream:
 
     async def _record(self, request: Request) -> Recorded:
         record = Recorded(
-            request.method, request.url.path, request.url.query, dict(request.headers), await request.body()
+            request.method,
+            request.url.path,
+            request.url.query,
+            dict(request.headers),
+            await request.body(),
+            request.scope.get("raw_path") or b"",
         )
         self.received.append(record)
         return record
@@ -194,7 +208,13 @@ class FakeUpstream:
 
         async def body() -> AsyncIterator[bytes]:
             try:
-                for event in events:
+                for n, event in enumerate(events):
+                    if n == reply.cut_after:
+                        half = event[: len(event) // 2]
+                        sent.extend(half)
+                        self.sent[slot] = bytes(sent)
+                        yield half
+                        raise UpstreamCut(f"cut after {n} events")
                     sent.extend(event)
                     self.sent[slot] = bytes(sent)
                     yield event

@@ -5,6 +5,7 @@ and adds no headers of its own (in process: the app over httpx's ASGI transport,
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import unquote
 
 import httpx
 import orjson
@@ -69,17 +70,36 @@ def test_no_headers_of_the_proxys_own_reach_the_upstream() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "query"),
-    [("/v1/messages", b""), ("/v1/a?b#c\\d", b"x=1&y=%20z"), ("/v1/files/\u00fcn\u00ef", b"q=%C3%BC&r")],
+    ("raw_path", "query", "expected"),
+    [
+        (b"/v1/messages", b"", ("/v1/messages", "")),
+        # Escapes as the client sent them, even needless ones; an encoded ? or # stays in the path.
+        (b"/v1/a%3Fb%23c%41", b"x=1&y=%20z", ("/v1/a%3Fb%23c%41", "x=1&y=%20z")),
+        # Raw bytes httpx would refuse (non-ASCII, controls) are percent-encoded, # in a query too.
+        ("/v1/files/\u00fcn".encode(), b"q=\xc3\xbc&r#s", ("/v1/files/%C3%BCn", "q=%C3%BC&r%23s")),
+        (b"/v1/models/a..b/.c", b"", ("/v1/models/a..b/.c", "")),
+        # httpx's ASGI transport passes the query in raw_path too.
+        (b"/v1/models?limit=2", b"limit=2", ("/v1/models", "limit=2")),
+    ],
 )
-def test_the_upstream_path_and_query_are_starlettes(path: str, query: bytes) -> None:
-    scope = {
+def test_the_upstream_path_keeps_the_clients_escapes(raw_path: bytes, query: bytes, expected: tuple[str, str]) -> None:
+    assert _path_and_query(Request(_scope(raw_path, query))) == expected
+
+
+@pytest.mark.parametrize(
+    "raw_path", [b"/v1/x/..", b"/v1/./x", b"/v1/%2e%2E/x", b"/v1/a%2fb", b"/v1/a%5cb", b"/v1/a\\b", b"/v1/a%00"]
+)
+def test_paths_that_could_leave_the_base_path_are_refused(raw_path: bytes) -> None:
+    assert _path_and_query(Request(_scope(raw_path, b""))) is None
+
+
+def _scope(raw_path: bytes, query: bytes) -> dict[str, object]:
+    return {
         "type": "http",
-        "path": path,
+        "path": unquote(raw_path.decode("latin-1")),
+        "raw_path": raw_path,
         "query_string": query,
         "headers": [(b"host", b"127.0.0.1:8787")],
         "scheme": "http",
         "server": ("127.0.0.1", 8787),
     }
-    request = Request(scope)
-    assert _path_and_query(request) == (request.url.path, request.url.query)

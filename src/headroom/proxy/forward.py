@@ -55,6 +55,8 @@ _HOP_BY_HOP = frozenset(
     }
 )
 
+_HOP_BY_HOP_BYTES = frozenset(name.encode() for name in _HOP_BY_HOP)
+
 
 class UpstreamUnavailable(Exception):
     def __init__(self, reason: str, detail: str) -> None:
@@ -160,24 +162,27 @@ class Upstream:
     @staticmethod
     def request_headers(
         raw: Iterable[tuple[bytes, bytes]], *, identity: bool, keep_length: bool = False
-    ) -> list[tuple[str, str]]:
+    ) -> list[tuple[bytes, bytes]]:
         """The client's headers as sent (auth included), minus hop-by-hop ones. `identity` asks
         for an uncompressed body when the proxy needs to read the response; `keep_length` keeps
-        content-length for a body streamed through unchanged (else httpx would chunk it)."""
+        content-length for a body streamed through unchanged (else httpx would chunk it).
+
+        Kept as bytes: httpx encodes str values as ASCII, so a value such as `X-Title: Café`
+        (UTF-8 on the wire, legal obs-text) would fail the request instead of going out as sent."""
         out = []
         for key, value in raw:
-            name = key.decode("latin-1").lower()
-            if name == "content-length" and keep_length:
+            name = key.lower()
+            if name == b"content-length" and keep_length:
                 pass
-            elif name in _HOP_BY_HOP or (identity and name == "accept-encoding"):
+            elif name in _HOP_BY_HOP_BYTES or (identity and name == b"accept-encoding"):
                 continue
-            out.append((key.decode("latin-1"), value.decode("latin-1")))
+            out.append((key, value))
         if identity:
-            out.append(("accept-encoding", "identity"))
+            out.append((b"accept-encoding", b"identity"))
         return out
 
     async def send(
-        self, method: str, url: str, headers: list[tuple[str, str]], content: bytes | AsyncIterator[bytes]
+        self, method: str, url: str, headers: list[tuple[bytes, bytes]], content: bytes | AsyncIterator[bytes]
     ) -> httpx.Response:
         """Send and return once the response headers arrived; the body is read by the caller
         (`aiter_raw`, `aread`, ...) and the response closed by it (`close_quietly`)."""

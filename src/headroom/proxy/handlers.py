@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import anyio
 import httpx
@@ -112,12 +114,43 @@ def _upstream_path(path: str) -> str:
     return path[3:] if path.startswith("/v1/v1/") else path
 
 
-def _path_and_query(request: Request) -> tuple[str, str]:
-    """`request.url.path` and `.query` as Starlette makes them, without building the whole URL
-    (host header parsing, a urlsplit): a measurable part of a small request's cost."""
+# Bytes that cannot go into an upstream URL as they are (httpx refuses control characters):
+# percent-encoded, as any client would have sent them.
+_UNSAFE = re.compile(rb"[^\x21-\x7e]")
+_UNSAFE_QUERY = re.compile(rb"[^\x21-\x7e]|#")
+# A decoded segment with these would leave the upstream's base path (`..`, a separator) once
+# the upstream or httpx normalizes it, or is cut short there (NUL).
+_STEPS = (b".", b"..")
+_SEPARATORS = (b"/", b"\\", b"\x00")
+
+
+def _escape(raw: bytes, unsafe: re.Pattern[bytes]) -> str:
+    if unsafe.search(raw) is not None:
+        raw = unsafe.sub(lambda m: b"%%%02X" % m.group()[0], raw)
+    return raw.decode("ascii")
+
+
+def _path_and_query(request: Request) -> tuple[str, str] | None:
+    """The path and query to forward, with the client's percent-escapes as it sent them (the
+    decoded path would turn `%2F` into a separator and `%2e%2e` into a step up); None when a
+    segment, decoded, is `.`/`..` or holds a `/`, `\\` or NUL: forwarded, it could reach
+    outside the upstream's base path (`/openai/deployments/d1/v1/models/%2e%2e/...`)."""
     scope = request.scope
-    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    return path, scope.get("query_string", b"").decode()
+    raw = scope.get("raw_path")
+    # httpx's ASGI transport puts the query into raw_path; servers do not. Without raw_path
+    # (another ASGI server), the decoded path re-escaped is the best there is.
+    raw = raw.partition(b"?")[0] if raw else quote(scope["path"], safe="/").encode()
+    if b"." in raw or b"%" in raw or b"\\" in raw or b"\x00" in raw:
+        for segment in raw.split(b"/"):
+            decoded = unquote_to_bytes(segment) if b"%" in segment else segment
+            if decoded in _STEPS or any(c in decoded for c in _SEPARATORS):
+                return None
+    return _escape(raw, _UNSAFE), _escape(scope.get("query_string", b""), _UNSAFE_QUERY)
+
+
+def _bad_path(api: str) -> Response:
+    message = "headroom proxy: the request path has a '.' or '..' segment, or an encoded '/', '\\' or NUL"
+    return json_error(api, 400, message, "invalid_request_error")
 
 
 def _rewritten(payload: dict[str, Any], body: bytes) -> tuple[dict[str, Any] | None, bytes, str | None]:
@@ -137,7 +170,10 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     except ClientDisconnect:
         return Response(status_code=499)
     provider = "anthropic" if api == "anthropic" else "openai"
-    path, query = _path_and_query(request)
+    forwarded = _path_and_query(request)
+    if forwarded is None:
+        return _bad_path(api)
+    path, query = forwarded
     url = state.upstream.url(provider, _upstream_path(path), query)
     headers = state.upstream.request_headers(request.headers.raw, identity=True)
     payload, refused = parse(body, request.headers.get("content-type", ""))
@@ -265,11 +301,14 @@ def _provider_for(path: str, headers: Any) -> str:
     return "openai"
 
 
-async def passthrough(state: ProxyState, request: Request) -> Exchange:
+async def passthrough(state: ProxyState, request: Request) -> Response | Exchange:
     """Any other path or method: forwarded untouched, body and response streamed."""
     state.metrics.request("passthrough")
-    path, query = _path_and_query(request)
-    provider = _provider_for(path, request.headers)
+    provider = _provider_for(request.scope["path"], request.headers)
+    forwarded = _path_and_query(request)
+    if forwarded is None:
+        return _bad_path(provider)
+    path, query = forwarded
     url = state.upstream.url(provider, _upstream_path(path), query)
     has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
     headers = state.upstream.request_headers(request.headers.raw, identity=False, keep_length=True)

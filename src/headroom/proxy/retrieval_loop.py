@@ -50,7 +50,7 @@ class LoopContext:
     upstream: Upstream
     store: OriginalStore
     url: str
-    headers: list[tuple[str, str]]
+    headers: list[tuple[bytes, bytes]]
     max_rounds: int
     # Called with each round's usage (every round is billed, so every round is counted).
     on_usage: Callable[[Usage], None] = lambda usage: None
