@@ -245,3 +245,26 @@ def test_shortened_fields_carry_a_marker_when_the_root_is_not_an_object() -> Non
     assert isinstance(out, list) and result.lossy
     assert all(find_refs(item["body"]) == [segment.ref] for item in out[:2] if "…" in item["body"])
     assert any("…" in item["body"] for item in out[:2])
+
+
+@pytest.mark.parametrize(("bodies", "expected"), [(20, 160), (400, 96)])
+def test_prose_model_budget_shrinks_with_the_document(
+    bodies: int, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prose model's token budget is decided from the document's size alone: full for a
+    small document, smaller (down to a floor) for a large one, where the rest of the work grows."""
+    from headroom.compressors import prose
+
+    seen: list[int] = []
+    real = prose.compress_prose_fields
+
+    def spy(*args: Any, **kwargs: Any) -> list[str | None]:
+        seen.append(kwargs["options"].max_model_tokens)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(prose, "compress_prose_fields", spy)
+    body = "The service restarts when the pool is exhausted. " * 12
+    rows = [{"id": i, "title": f"Issue {i}", "body": f"Report {i}. {body}"} for i in range(bodies)]
+    segment = Segment(json.dumps(rows), SegmentContext(user_query="why does the pool run out?"), ContentKind.JSON)
+    JsonCompressor().compress(segment)
+    assert seen and all(budget == expected for budget in seen)

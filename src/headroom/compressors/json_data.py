@@ -41,6 +41,10 @@ class JsonOptions:
     # Share of a long text field's droppable tokens kept. Lower than for whole documents: a
     # field sits beside its row's other fields (an issue's title, labels), which carry the gist.
     prose_keep_ratio: float = 0.25
+    # The prose model's token budget is full up to this document size (~25k tokens), then
+    # shrinks in proportion down to `prose_min_model_tokens` (the query and 4 unit prefixes).
+    prose_full_model_chars: int = 100_000
+    prose_min_model_tokens: int = 96
 
 
 @register
@@ -119,10 +123,22 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
     collect(value)
     if not long_strings:
         return value, 0
-    from headroom.compressors.prose import compress_prose_fields
+    from headroom.compressors.prose import ProseOptions, compress_prose_fields
 
+    # The prose model's budget shrinks with the document beyond `prose_full_model_chars`: the
+    # rest of the work (parsing, crushing, counting) grows with it, the model's cost does not.
+    # Decided from the document's size alone, so the same document gives the same bytes.
+    model_tokens = ProseOptions().max_model_tokens
+    if len(segment.text) > options.prose_full_model_chars:
+        scaled = model_tokens * options.prose_full_model_chars // len(segment.text)
+        model_tokens = max(options.prose_min_model_tokens, scaled)
     replacements = compress_prose_fields(
-        long_strings, segment.context, segment.ref, field_markers=field_markers, keep_ratio=options.prose_keep_ratio
+        long_strings,
+        segment.context,
+        segment.ref,
+        field_markers=field_markers,
+        keep_ratio=options.prose_keep_ratio,
+        options=ProseOptions(max_model_tokens=model_tokens),
     )
     changed = {id(original): new for original, new in zip(long_strings, replacements, strict=True) if new is not None}
     if not changed:
