@@ -211,6 +211,8 @@ def test_anthropic_stream_broken_mid_way_ends_in_an_error_event(retrieval: bool,
     assert response.content.startswith(events[0])
     tail = response.content.rsplit(b"\n\n", 2)[-2]
     assert tail.startswith(b"event: error\ndata: ") and b"upstream stream broke (ReadError)" in tail
+    # The half event is dropped, not closed: the error event follows the last whole one.
+    assert response.content.startswith(b"".join(events) + b"event: error\n")
 
 
 @pytest.mark.parametrize("retrieval", [True, False])

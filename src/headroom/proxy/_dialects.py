@@ -249,8 +249,12 @@ class ResponsesDialect:
         return {**response, "output": [item for items in earlier for item in items] + self.visible(response)}
 
     def stream_error(self, message: str, seq: int) -> bytes:
-        payload = {"type": "error", "code": "upstream_error", "message": message, "param": None, "sequence_number": seq}
-        return encode_event(payload, "error")
+        # Both shapes: the flat fields the API reference documents, and the `error` object the
+        # live API nests them in (what makes the openai SDK raise APIError instead of yielding
+        # the event as if it were output).
+        error = {"type": "server_error", "code": "upstream_error", "message": message, "param": None}
+        payload = {"type": "error", **{k: error[k] for k in ("code", "message", "param")}, "error": error}
+        return encode_event({**payload, "sequence_number": seq}, "error")
 
 
 Dialect = AnthropicDialect | ChatDialect | ResponsesDialect

@@ -18,6 +18,7 @@ import httpx
 import orjson
 
 from headroom.proxy.config import ProxyConfig
+from headroom.proxy.sse import SSEEvent, SSEParser
 
 __all__ = [
     "Exchange",
@@ -25,6 +26,7 @@ __all__ = [
     "UpstreamUnavailable",
     "close_quietly",
     "error_body",
+    "relay_events",
     "relay_headers",
     "relay_raw",
     "send_body",
@@ -209,25 +211,49 @@ async def close_quietly(response: httpx.Response) -> None:
             log.debug("closing upstream response: %s", type(exc).__name__)
 
 
-async def relay_raw(
-    send: Send,
-    response: httpx.Response,
-    on_chunk: Callable[[bytes], None] | None = None,
-    on_break: Callable[[str], bytes] | None = None,
-) -> None:
+async def relay_raw(send: Send, response: httpx.Response) -> None:
     """Stream an upstream response to the client exactly as it arrives. If the upstream breaks
-    mid-body, `on_break(message)` gives the last bytes for the client (an SSE error event), so a
-    stream does not just stop as if it had ended."""
+    mid-body, the client's body ends there too (its length or chunking tells it so)."""
     await send_start(send, response.status_code, relay_headers(response.headers, keep_length=True))
     try:
         async for chunk in response.aiter_raw():
-            if on_chunk is not None:
-                on_chunk(chunk)
             await send_body(send, chunk)
     except httpx.HTTPError as exc:  # upstream broke mid-body: end the client's body too
         log.warning("upstream stream broke: %s", type(exc).__name__)
-        if on_break is not None:
-            await send_body(send, on_break(f"headroom proxy: upstream stream broke ({type(exc).__name__})"))
+    finally:
+        await close_quietly(response)
+    await send_body(send, b"", more=False)
+
+
+async def relay_events(
+    send: Send,
+    response: httpx.Response,
+    on_event: Callable[[SSEEvent], None],
+    on_break: Callable[[str], bytes],
+) -> None:
+    """Relay an SSE stream event by event, each event's bytes as the upstream sent them. If the
+    upstream breaks mid-body, `on_break(message)` gives the last bytes for the client (an SSE
+    error event), so a stream does not just stop as if it had ended.
+
+    Only whole events go out: the half event a broken upstream leaves behind is dropped. Closed
+    with a blank line it would reach the SDKs as an event whose JSON is cut off, and they would
+    fail on it (JSONDecodeError) before reading the error event that says what happened."""
+    # Decoded (content-encoding undone): event boundaries are found in the plain text.
+    await send_start(send, response.status_code, relay_headers(response.headers, decoded=True))
+    parser = SSEParser()
+    try:
+        async for chunk in response.aiter_bytes():
+            events = parser.feed(chunk)
+            for event in events:
+                on_event(event)
+            if events:
+                await send_body(send, b"".join(event.raw for event in events))
+        rest = parser.rest()  # a last event without its blank line: the stream did end, send it
+        if rest:
+            await send_body(send, rest)
+    except httpx.HTTPError as exc:
+        log.warning("upstream stream broke: %s", type(exc).__name__)
+        await send_body(send, on_break(f"headroom proxy: upstream stream broke ({type(exc).__name__})"))
     finally:
         await close_quietly(response)
     await send_body(send, b"", more=False)

@@ -32,6 +32,7 @@ from headroom.proxy.forward import (
     UpstreamUnavailable,
     close_quietly,
     error_body,
+    relay_events,
     relay_headers,
     relay_raw,
     send_body,
@@ -41,6 +42,7 @@ from headroom.proxy.forward import (
 )
 from headroom.proxy.metrics import ProxyMetrics
 from headroom.proxy.retrieval_loop import LoopContext, complete, stream
+from headroom.proxy.sse import SSEEvent
 
 __all__ = ["ProxyState", "llm_call", "passthrough"]
 
@@ -245,13 +247,17 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                     await stream(ctx, sent, response, send)
                 else:
                     tap = UsageTap()
+                    relayed = 0  # whole events sent: the next Responses sequence number
+
+                    def seen(event: SSEEvent) -> None:
+                        nonlocal relayed
+                        relayed += 1
+                        tap.observe(event)
 
                     def broke(message: str) -> bytes:
-                        # An unfinished event is closed first, or the error would merge into it.
-                        head = b"\n\n" if tap.partial else b""
-                        return head + DIALECTS[api].stream_error(message, tap.events)
+                        return DIALECTS[api].stream_error(message, relayed)
 
-                    await relay_raw(send, response, tap.feed, broke)
+                    await relay_events(send, response, seen, broke)
                     if tap.usage is not None:
                         ctx.on_usage(tap.usage)
             elif response.status_code == 200 and "json" in content_type:

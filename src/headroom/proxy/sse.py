@@ -79,6 +79,13 @@ class SSEParser:
         """Bytes of an unfinished event are buffered."""
         return bool(self._buffer.strip())
 
+    def rest(self) -> bytes:
+        """The buffered bytes of an unfinished event, as they arrived (the buffer is emptied)."""
+        rest = bytes(self._buffer)
+        self._buffer.clear()
+        self._scan = 0
+        return rest
+
     def flush(self) -> list[SSEEvent]:
         """The trailing event of a stream that ended without a blank line."""
         if not self._buffer.strip():
