@@ -41,7 +41,8 @@ def upstream(_upstream: FakeUpstream) -> Iterator[FakeUpstream]:
 
 @contextmanager
 def start_proxy(upstream_url: str, store: Any = None, **overrides: Any) -> Iterator[ProxyServer]:
-    config = ProxyConfig(port=0, anthropic_upstream=upstream_url, openai_upstream=upstream_url, **overrides)
+    upstreams = {"anthropic_upstream": upstream_url, "openai_upstream": upstream_url}
+    config = ProxyConfig(port=0, **{**upstreams, **overrides})
     with ProxyServer(config, store=store if store is not None else MemoryStore()) as server:
         yield server
 

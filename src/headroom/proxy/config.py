@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import urlsplit
 
 from headroom.proxy._net import http_url
 
@@ -11,6 +12,15 @@ __all__ = ["DEFAULT_ANTHROPIC_UPSTREAM", "DEFAULT_OPENAI_UPSTREAM", "Mode", "Pro
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_OPENAI_UPSTREAM = "https://api.openai.com"
+
+
+def _server_root(url: str) -> str:
+    """The upstream the request paths (`/v1/...`) are appended to. Written with its API
+    version (`http://host:8000/v1`, how Azure, vLLM and Ollama URLs are usually given), it means
+    the same server as without: the `/v1` comes from the path, as a client naming the proxy
+    with or without `/v1` reaches the same routes."""
+    url = url.rstrip("/")
+    return url[: -len("/v1")] if urlsplit(url).path.endswith("/v1") else url
 
 
 class Mode(str, Enum):
@@ -50,8 +60,8 @@ class ProxyConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mode", Mode(self.mode))
-        object.__setattr__(self, "anthropic_upstream", self.anthropic_upstream.rstrip("/"))
-        object.__setattr__(self, "openai_upstream", self.openai_upstream.rstrip("/"))
+        object.__setattr__(self, "anthropic_upstream", _server_root(self.anthropic_upstream))
+        object.__setattr__(self, "openai_upstream", _server_root(self.openai_upstream))
         if self.compress_timeout_ms <= 0:
             raise ValueError("compress_timeout_ms must be positive")
         if self.max_retrieval_rounds < 0:
