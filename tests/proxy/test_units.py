@@ -95,6 +95,17 @@ def test_redacting_filter_keeps_uvicorn_access_args() -> None:
     assert line == '127.0.0.1:5000 - "GET /v1/models?key=[redacted] HTTP/1.1" 200 OK'
 
 
+def test_redacting_filter_masks_a_key_in_the_proxys_request_line() -> None:
+    # `headroom -v proxy` logs each request's path (never its query): a key pasted into the
+    # path is masked like any other.
+    from headroom.proxy.handlers import _PASSTHROUGH_LINE
+
+    args = ("GET", "/v1/files/sk-proj-abcdefghijklmnopqrstu", 200, 1.5)
+    record = logging.LogRecord("headroom.proxy.handlers", logging.DEBUG, __file__, 1, _PASSTHROUGH_LINE, args, None)
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "GET /v1/files/[redacted] api=passthrough status=200 upstream_ms=1.5"
+
+
 def test_prices() -> None:
     assert input_price_per_mtok("claude-sonnet-4-5-20250929") == 3.0
     assert input_price_per_mtok("claude-opus-4-5") == 5.0

@@ -43,6 +43,7 @@ from headroom.proxy.forward import (
 from headroom.proxy.metrics import ProxyMetrics
 from headroom.proxy.retrieval_loop import LoopContext, complete, stream
 from headroom.proxy.sse import SSEEvent
+from headroom.results import CompressStats
 
 __all__ = ["ProxyState", "llm_call", "passthrough"]
 
@@ -194,9 +195,14 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     async def run(send: Send) -> None:
         outgoing, sent = body, payload
         retrieval = False
+        stats: CompressStats | None = None
+        fail_open = [refused] if refused is not None else []
         if payload is not None and state.config.mode is Mode.OPTIMIZE:
             outcome = await state.compressor.compress(payload, api, len(body))
             _record(state, model, outcome)
+            stats = outcome.stats
+            if outcome.failed is not None:
+                fail_open.append(outcome.failed)
             sent = outcome.request  # the original when compression failed open
             # Offered whenever there are markers, and on every request that declares tools at
             # all: an agent's tool list then never changes between turns (a change would void
@@ -211,6 +217,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 dumped = dumps(sent)
                 if dumped is None:  # nested too deep to write back: the client's bytes, untouched
                     state.metrics.failed_open("unserializable")
+                    fail_open.append("unserializable")
                     state.compressor.remember_whole(payload, api)
                     sent, retrieval, whole = payload, False, True
                 else:
@@ -221,13 +228,17 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 state.record_savings(outcome.stats.tokens_before, outcome.stats.tokens_after)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
-        state.metrics.overhead((time.perf_counter() - started) * 1000)
+        overhead = (time.perf_counter() - started) * 1000
+        state.metrics.overhead(overhead)
         try:
             response = await state.upstream.send(request.method, url, headers, outgoing)
         except UpstreamUnavailable as exc:
             state.metrics.response(exc.status)
+            _log_call(request.method, path, api, exc.status, stats, overhead, fail_open)
             await send_error(send, api, exc)
             return
+        # Logged before the client gets anything: the line never trails the response.
+        _log_call(request.method, path, api, response.status_code, stats, overhead, fail_open)
         state.metrics.first_byte((time.perf_counter() - started) * 1000)
         state.metrics.response(response.status_code)
         content_type = response.headers.get("content-type", "")
@@ -291,6 +302,24 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
     await send_body(send, result.body, more=False)
 
 
+def _log_call(
+    method: str, path: str, api: str, status: int, stats: CompressStats | None, ms: float, fail_open: list[str]
+) -> None:
+    """`headroom -v proxy`: one line per LLM call. Counts and names only: never message text,
+    header values or the query string (where some clients put keys)."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    units = len(stats.units) if stats is not None else 0
+    tokens = f"{stats.tokens_before}->{stats.tokens_after}" if stats is not None else "-"
+    reason = ",".join(fail_open) or "-"
+    log.debug(_CALL_LINE, method, path, api, status, units, tokens, ms, reason)
+
+
+# method, path, api, status, units, tokens before->after, the proxy's own ms, fail-open reasons
+_CALL_LINE = "%s %s api=%s status=%d units=%d tokens=%s ms=%.1f fail_open=%s"
+_PASSTHROUGH_LINE = "%s %s api=passthrough status=%d upstream_ms=%.1f"  # ms until the response began
+
+
 def _record(state: ProxyState, model: str | None, outcome: CompressionOutcome) -> None:
     if outcome.failed is not None:
         state.metrics.failed_open(outcome.failed)
@@ -331,15 +360,19 @@ async def passthrough(state: ProxyState, request: Request) -> Response | Exchang
         body_done.set()
 
     async def run(send: Send) -> None:
+        started = time.perf_counter()
         try:
             response = await state.upstream.send(request.method, url, headers, body() if has_body else b"")
         except UpstreamUnavailable as exc:
             body_done.set()
             state.metrics.response(exc.status)
+            log.debug(_PASSTHROUGH_LINE, request.method, path, exc.status, (time.perf_counter() - started) * 1000)
             await send_error(send, provider, exc)
             return
         body_done.set()
         state.metrics.response(response.status_code)
+        # Logged before the client gets anything: the line never trails the response.
+        log.debug(_PASSTHROUGH_LINE, request.method, path, response.status_code, (time.perf_counter() - started) * 1000)
         await relay_raw(send, response)
 
     return Exchange(run, body_done)
