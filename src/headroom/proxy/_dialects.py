@@ -138,9 +138,13 @@ class ChatDialect:
         return _offer(request, openai_chat_tool())
 
     @staticmethod
-    def _message(response: dict[str, Any]) -> dict[str, Any]:
-        choices = response.get("choices") or [{}]
-        message = choices[0].get("message") if isinstance(choices[0], dict) else None
+    def _choice(response: dict[str, Any]) -> dict[str, Any]:
+        choices = response.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices else None
+        return first if isinstance(first, dict) else {}
+
+    def _message(self, response: dict[str, Any]) -> dict[str, Any]:
+        message = self._choice(response).get("message")
         return message if isinstance(message, dict) else {}
 
     def calls(self, response: dict[str, Any]) -> tuple[list[RetrieveCall], int]:
@@ -154,8 +158,7 @@ class ChatDialect:
         return ours, others
 
     def stopped_for_tools(self, response: dict[str, Any]) -> bool:
-        choices = response.get("choices") or [{}]
-        return isinstance(choices[0], dict) and choices[0].get("finish_reason") == "tool_calls"
+        return self._choice(response).get("finish_reason") == "tool_calls"
 
     def output_of(self, response: dict[str, Any]) -> Any:
         message = self._message(response)
@@ -188,7 +191,9 @@ class ChatDialect:
         calls = [
             c
             for c in message.get("tool_calls") or ()
-            if not (isinstance(c, dict) and (c.get("function") or {}).get("name") == TOOL_NAME)
+            if not (
+                isinstance(c, dict) and isinstance(c.get("function"), dict) and c["function"].get("name") == TOOL_NAME
+            )
         ]
         if calls:
             message["tool_calls"] = calls

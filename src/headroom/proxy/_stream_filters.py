@@ -26,6 +26,12 @@ __all__ = ["RoundFilter", "StreamSession", "round_filter"]
 _PIECES = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one: an upstream event of another shape
+    than documented is read as carrying nothing, and relayed as it came."""
+    return value if isinstance(value, dict) else {}
+
+
 class StreamSession:
     """State that spans the rounds of one client stream."""
 
@@ -91,7 +97,7 @@ class AnthropicRound(RoundFilter):
             if not isinstance(index, int):
                 return [event.raw]
             if kind == "content_block_start":
-                block = dict(data.get("content_block") or {})
+                block = dict(_obj(data.get("content_block")))
                 self.blocks[index] = block
                 if block.get("type") == "tool_use" and block.get("name") == TOOL_NAME:
                     self.hidden.add(index)
@@ -100,13 +106,13 @@ class AnthropicRound(RoundFilter):
                 self.index_map[index] = self.session.next_index
                 self.session.next_index += 1
             elif kind == "content_block_delta":
-                self._apply_delta(index, data.get("delta") or {})
+                self._apply_delta(index, _obj(data.get("delta")))
             else:
                 self._close(index)
             return [] if index in self.hidden else self._remap(event, data, index)
         if kind == "message_delta":
             assert isinstance(data, dict)
-            delta = data.get("delta") or {}
+            delta = _obj(data.get("delta"))
             if self._decide(delta.get("stop_reason") == "tool_use"):
                 return []
             if self.calls and not self.client_calls and delta.get("stop_reason") == "tool_use":
@@ -158,14 +164,14 @@ class ChatRound(RoundFilter):
         if not isinstance(data, dict) or "error" in data:
             return [event.raw]
         choices = data.get("choices")
-        if not choices or not isinstance(choices[0], dict):  # the usage-only chunk
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):  # the usage-only chunk
             return [] if self.continues else [event.raw]
         choice = choices[0]
-        delta = dict(choice.get("delta") or {})
+        delta = dict(_obj(choice.get("delta")))
         changed = False
         if isinstance(delta.get("content"), str):
             self.text.append(delta["content"])
-        if delta.get("tool_calls"):
+        if isinstance(delta.get("tool_calls"), list):
             kept, changed = self._tool_deltas(delta["tool_calls"])
             if changed:
                 if kept:
@@ -193,7 +199,11 @@ class ChatRound(RoundFilter):
                 kept.append(fragment)
                 continue
             index = fragment.get("index", 0)
-            function = fragment.get("function") or {}
+            if not isinstance(index, int):  # no call this code can track: the client's, as it came
+                self.client_calls += 1
+                kept.append(fragment)
+                continue
+            function = _obj(fragment.get("function"))
             slot = self.slots.get(index)
             if slot is None:
                 slot = {"id": fragment.get("id"), "name": function.get("name"), "args": []}
@@ -246,8 +256,10 @@ class ResponsesRound(RoundFilter):
             if self.session.first_id is None and isinstance(data.get("response"), dict):
                 self.session.first_id = data["response"].get("id")
         index = data.get("output_index")
-        if kind == "response.output_item.added" and isinstance(index, int):
-            item = data.get("item") or {}
+        if not isinstance(index, int):  # absent, or nothing an index can be: not remapped
+            index = None
+        if kind == "response.output_item.added" and index is not None:
+            item = _obj(data.get("item"))
             if item.get("type") == "function_call" and item.get("name") == TOOL_NAME:
                 self.hidden.add(index)
             else:
@@ -256,7 +268,7 @@ class ResponsesRound(RoundFilter):
         if index in self.hidden:
             return []
         changed: dict[str, Any] = {}
-        if isinstance(index, int) and self.index_map.get(index, index) != index:
+        if index is not None and self.index_map.get(index, index) != index:
             changed["output_index"] = self.index_map[index]
         if kind == "response.completed" and isinstance(data.get("response"), dict):
             response = data["response"]
