@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/proxy_overhead.py >> docs/BENCHMARKS.md
 	echo >> docs/BENCHMARKS.md
 	$(BIN)/python benchmarks/agent_sessions.py >> docs/BENCHMARKS.md
+	echo >> docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/agent_sessions.py --busy >> docs/BENCHMARKS.md
+	echo >> docs/BENCHMARKS.md
+	$(BIN)/python benchmarks/first_sight.py --busy >> docs/BENCHMARKS.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
