@@ -88,3 +88,20 @@ def test_a_key_in_a_path_is_redacted_in_the_line(
     client.get(f"/files/{OPENAI_KEY}?key={OPENAI_KEY}", cast_to=object)
     [line] = _lines(caplog, "GET /v1/files/")
     assert "[redacted]" in line and OPENAI_KEY not in caplog.text
+
+
+def test_requests_refused_before_forwarding_log_a_line_too(
+    upstream: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="headroom")
+    with start_proxy(upstream.url, max_body_bytes=1000) as proxy:  # type: ignore[attr-defined]
+        client = openai.OpenAI(api_key=OPENAI_KEY, base_url=proxy.url + "/v1", max_retries=0)
+        with pytest.raises(openai.BadRequestError):
+            client.get("/models/%2e%2e/admin", cast_to=object)
+        with pytest.raises(openai.APIStatusError):
+            client.chat.completions.create(**openai_request(HDFS_LOG))
+    [bad_path] = _lines(caplog, "GET /v1/models/%2e%2e/admin ")
+    assert " api=passthrough status=400 " in bad_path
+    [too_large] = _lines(caplog, "POST /v1/chat/completions ")
+    assert " api=openai status=413 " in too_large
+    _no_secrets(caplog)

@@ -169,12 +169,15 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
     try:
         body = await read_body(request, state.config.max_body_bytes)
     except BodyTooLarge:
+        _log_refused(request, api, 413, started)
         return json_error(api, 413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large")
     except ClientDisconnect:
+        _log_refused(request, api, 499, started)
         return Response(status_code=499)
     provider = "anthropic" if api == "anthropic" else "openai"
     forwarded = _path_and_query(request)
     if forwarded is None:
+        _log_refused(request, api, 400, started)
         return _bad_path(api)
     path, query = forwarded
     url = state.upstream.url(provider, _upstream_path(path), query)
@@ -315,6 +318,14 @@ def _log_call(
     log.debug(_CALL_LINE, method, path, api, status, units, tokens, ms, reason)
 
 
+def _log_refused(request: Request, api: str, status: int, started: float) -> None:
+    """The line of a request answered by the proxy itself, before anything was forwarded."""
+    if log.isEnabledFor(logging.DEBUG):
+        raw = request.scope.get("raw_path") or request.scope["path"].encode()
+        path = _escape(raw.partition(b"?")[0], _UNSAFE)  # as sent: a NUL or newline is escaped
+        log.debug(_CALL_LINE, request.method, path, api, status, 0, "-", (time.perf_counter() - started) * 1000, "-")
+
+
 # method, path, api, status, units, tokens before->after, the proxy's own ms, fail-open reasons
 _CALL_LINE = "%s %s api=%s status=%d units=%d tokens=%s ms=%.1f fail_open=%s"
 _PASSTHROUGH_LINE = "%s %s api=passthrough status=%d upstream_ms=%.1f"  # ms until the response began
@@ -342,6 +353,7 @@ async def passthrough(state: ProxyState, request: Request) -> Response | Exchang
     provider = _provider_for(request.scope["path"], request.headers)
     forwarded = _path_and_query(request)
     if forwarded is None:
+        _log_refused(request, "passthrough", 400, time.perf_counter())
         return _bad_path(provider)
     path, query = forwarded
     url = state.upstream.url(provider, _upstream_path(path), query)
