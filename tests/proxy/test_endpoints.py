@@ -85,6 +85,8 @@ def test_compress_endpoint_text(proxy: ProxyServer) -> None:
         (b"[1, 2]", 400),
         (b'{"hello": "world"}', 400),
         (b'{"messages": "nope"}', 200),
+        (b'{"messages": true}', 200),  # tripped the edit-safety walk: was a 500
+        (b'{"input": 5, "provider": "responses"}', 200),
         (b'{"messages": [{"role": "user", "content": "x"}], "seed": 123456789012345678901234567890}', 400),
     ],
 )
@@ -93,6 +95,12 @@ def test_compress_endpoint_bad_input(proxy: ProxyServer, payload: bytes, status:
     assert response.status_code == status
     if status == 400:
         assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_compress_endpoint_fails_open_on_a_shape_it_trips_over(proxy: ProxyServer) -> None:
+    response = httpx.post(proxy.url + "/v1/compress", json={"messages": True, "model": "m"})
+    assert response.status_code == 200
+    assert response.json()["request"] == {"messages": True, "model": "m"}  # unchanged
 
 
 def test_audit_mode_measures_without_changing_requests(upstream: FakeUpstream) -> None:

@@ -10,6 +10,7 @@ in `/chat/completions` or `/responses`, e.g. Azure deployments). Local: `POST
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -37,6 +38,8 @@ from headroom.proxy.metrics import ProxyMetrics
 from headroom.tokens import count_tokens, encoding_for_model
 
 __all__ = ["build_app"]
+
+log = logging.getLogger(__name__)
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # OpenAI-compatible servers mount the API under other prefixes (Azure `/openai/deployments/x/`,
@@ -226,6 +229,12 @@ async def _compress(state: ProxyState, request: Request) -> Response:
         outcome = await anyio.to_thread.run_sync((state.local or state.compressor).compress_sync, target, provider)
     except ValueError as exc:
         return json_error("openai", 400, str(exc), "invalid_request_error")
+    except Exception as exc:  # a shape the compressor trips over: fail open, as on the proxied path
+        log.warning("compression failed (%s): /v1/compress returns the input unchanged", type(exc).__name__)
+        unchanged = {"diagnostics": [f"compression failed ({type(exc).__name__}): returned unchanged"]}
+        if isinstance(text, str):
+            return JSONResponse({"text": text, "stats": unchanged})
+        return JSONResponse({"request": target, "stats": unchanged, "format": provider})
     stats = outcome.stats.as_dict() if outcome.stats is not None else {}
     if isinstance(text, str):
         return JSONResponse({"text": outcome.request["messages"][-1]["content"], "stats": stats})
