@@ -24,6 +24,7 @@ run: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-redis.sh
 	if command -v npm >/dev/null; then npm --prefix tests/e2e install --no-audit --no-fund --silent; fi
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -135,3 +135,24 @@ def test_a_tool_name_that_is_not_a_string_still_compresses(name: object, fmt: st
         ]
     out = compress(messages, pipeline=_pipeline())
     assert out.stats.tokens_after < out.stats.tokens_before / 2
+
+
+@pytest.mark.parametrize("odd", [{"x": 1}, ["text"], 5])
+def test_an_item_or_part_type_that_is_not_a_string_fails_open_for_that_unit_only(odd: object) -> None:
+    table = json.dumps(customer_rows(200))
+    messages = [
+        {"type": odd, "call_id": "x", "output": "odd item"},
+        {"type": "function_call", "call_id": "c", "name": "read", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c", "output": [{"type": odd, "text": "odd part"}]},
+        {"type": "function_call", "call_id": "d", "name": "read", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "d", "output": table},
+    ]
+    out = compress(messages, pipeline=_pipeline())
+    assert out[0] == messages[0] and out[2] == messages[2]  # left as they were
+    assert len(out[4]["output"]) < len(table) / 2  # the readable unit still compressed
+    chat = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "function": odd}]},
+        {"role": "tool", "tool_call_id": "c", "content": table},
+    ]
+    assert len(compress(chat, pipeline=_pipeline())[2]["content"]) < len(table) / 2

@@ -193,8 +193,8 @@ class Pipeline:
                         applied = self._apply(segment, envelope, text, tokens_before, provenance)
                         kind, hinted = kind_hint, True
                     except _CompressorFailed as failed:
-                        error = type(failed.error).__name__
-                        diagnostic = f"kind hint {kind_hint.value} did not fit ({error}); detected kind used"
+                        reason = type(failed.error).__name__
+                        diagnostic = f"kind hint {kind_hint.value} did not fit ({reason}); detected kind used"
                     else:
                         if applied.text == text:  # the hinted compressor could do nothing with it
                             hinted = False

@@ -78,6 +78,12 @@ def replace_paths(request: Mapping[str, Any], replacements: Mapping[Path, str]) 
     return result
 
 
+def _part_type(part: dict[str, Any]) -> str | None:
+    """A content part's `type`; one that is not a string (an object, a list) is no known type."""
+    kind = part.get("type")
+    return kind if isinstance(kind, str) else None
+
+
 def content_text(content: Any, text_types: frozenset[str] | None = None) -> str:
     """The text of a message's content: a string, or the `text` of its typed parts (only parts
     whose `type` is in `text_types`, when given)."""
@@ -89,7 +95,7 @@ def content_text(content: Any, text_types: frozenset[str] | None = None) -> str:
             for part in content
             if isinstance(part, dict)
             and isinstance(part.get("text"), str)
-            and (text_types is None or part.get("type") in text_types)
+            and (text_types is None or _part_type(part) in text_types)
         )
     return ""
 
@@ -160,7 +166,7 @@ class UnitCollector:
             self._piece(path, content, context, role)
         elif isinstance(content, list):
             for j, part in enumerate(content):
-                if isinstance(part, dict) and part.get("type") in text_types and isinstance(part.get("text"), str):
+                if isinstance(part, dict) and _part_type(part) in text_types and isinstance(part.get("text"), str):
                     self._piece((*path, j, "text"), part["text"], context, role)
 
     def _piece(self, path: Path, text: str, context: SegmentContext | None, role: str) -> None:

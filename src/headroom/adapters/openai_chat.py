@@ -36,10 +36,12 @@ class OpenAIChatAdapter:
             content = message.get("content")
             path = ("messages", i, "content")
             if role == "assistant":
-                for call in message.get("tool_calls") or []:
+                tool_calls = message.get("tool_calls")
+                for call in tool_calls if isinstance(tool_calls, list) else []:
                     if not isinstance(call, dict):
                         continue
-                    function = call.get("function") or {}
+                    function = call.get("function")
+                    function = function if isinstance(function, dict) else {}
                     args = arguments_text(function.get("arguments"))
                     calls[str(call.get("id"))] = (tool_name(function.get("name")), args)
                     collect.fixed_text(args)
@@ -50,8 +52,8 @@ class OpenAIChatAdapter:
                 collect.content(path, content, context, "tool_result")
             elif role == "user":
                 # The latest user turn is never altered; earlier large user documents may be.
-                context = SegmentContext(user_query=user_query) if i != latest_user else None
-                collect.content(path, content, context, "document")
+                document = SegmentContext(user_query=user_query) if i != latest_user else None
+                collect.content(path, content, document, "document")
                 user_query = content_text(content) or user_query  # an image-only turn keeps the last question
             else:  # system, developer, unknown roles: never altered
                 if role not in ("system", "developer"):

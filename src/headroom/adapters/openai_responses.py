@@ -40,6 +40,7 @@ class OpenAIResponsesAdapter:
             if not isinstance(item, dict):
                 continue
             kind = item.get("type")
+            kind = kind if isinstance(kind, str) else None  # an odd `type` is no known item
             if kind in _CALLS:
                 args = arguments_text(item.get("arguments", item.get("input", item.get("action"))))
                 calls[str(item.get("call_id"))] = (tool_name(item.get("name")), args)
@@ -49,8 +50,8 @@ class OpenAIResponsesAdapter:
                 context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
                 collect.content(("input", i, "output"), item.get("output"), context, "tool_result", _TEXT_PARTS)
             elif item.get("role") == "user":
-                context = SegmentContext(user_query=user_query) if i != latest_user else None
-                collect.content(("input", i, "content"), item.get("content"), context, "document", _TEXT_PARTS)
+                document = SegmentContext(user_query=user_query) if i != latest_user else None
+                collect.content(("input", i, "content"), item.get("content"), document, "document", _TEXT_PARTS)
                 user_query = content_text(item.get("content"), _TEXT_PARTS) or user_query
             elif "content" in item:
                 collect.content(("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS)

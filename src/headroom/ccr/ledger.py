@@ -176,7 +176,9 @@ class SqliteLedger(SavingsLedger):
             except (sqlite3.Error, OSError) as exc:
                 self._reset()
                 raise StoreError(f"savings ledger in {self.path} unavailable: {exc}") from exc
-        return {row[0]: SourceTotals(*(int(v) for v in row[1:4]), float(row[4]), float(row[5])) for row in rows}
+        return {
+            row[0]: SourceTotals(int(row[1]), int(row[2]), int(row[3]), float(row[4]), float(row[5])) for row in rows
+        }
 
     def close(self) -> None:
         with self._lock:

@@ -177,7 +177,7 @@ class RedisStore(OriginalStore):
     def put(self, ref: str, text: str, meta: dict[str, str] | None = None) -> None:
         blob, _ = encode_blob(text)
         keys = [*self._keys, f"{self.prefix}o:{ref}"]
-        args = [self.prefix, ref, blob, encode_meta(meta), self._ttl_ms(), self.max_bytes or 0]
+        args: list[str | bytes | int] = [self.prefix, ref, blob, encode_meta(meta), self._ttl_ms(), self.max_bytes or 0]
         try:
             outcome = self._put(keys=keys, args=args)
         except self._errors as exc:

@@ -164,7 +164,7 @@ SPECS["typescript"] = SPECS["tsx"] = SPECS["javascript"]
 def last_row(node: Any) -> int:
     """The last row a node really occupies (a node ending at column 0 ends on the row before)."""
     end = node.end_point
-    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+    return int(end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row)
 
 
 def _indent(line: str) -> str:

@@ -25,10 +25,11 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     import numpy as np
+    from numpy import ndarray as _NDArray
 
 __all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "disabled_by_env", "get_encoder", "model_dir"]
 
@@ -71,7 +72,10 @@ class Encoder:
         # tokenizer.json pads every input to 128; we pad per batch and truncate per call.
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
-        self._sep = self._tokenizer.token_to_id("[SEP]")
+        sep = self._tokenizer.token_to_id("[SEP]")
+        if sep is None:
+            raise ValueError("the tokenizer has no [SEP] token")
+        self._sep: int = sep
 
         def w(name: str) -> np.ndarray:
             return np.ascontiguousarray(weights[name], dtype=np.float32)
@@ -142,7 +146,7 @@ class Encoder:
         y += 1.0
         y *= x
         y *= 0.5
-        return y
+        return cast("_NDArray", y)
 
     def _forward(self, sequences: list[list[int]]) -> np.ndarray:
         """Pooled vectors of token-id sequences of any lengths, packed: the dense layers (nearly
@@ -194,7 +198,7 @@ class Encoder:
             x = self._layer_norm(out, n2_w, n2_b)
         pooled = np.add.reduceat(x, starts, axis=0) / lengths[:, None].astype(np.float32)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return pooled.astype(np.float32)
+        return cast("_NDArray", pooled.astype(np.float32))
 
     def _token_ids(self, text: str, max_tokens: int) -> list[int]:
         """The model's ids for `text`, cut to `max_tokens` ([CLS] ... [SEP]). Only the text's
@@ -243,7 +247,7 @@ class Encoder:
                 else:
                     todo.setdefault(key, []).append(i)
             if not todo:
-                return out
+                return cast("_NDArray", out)
             firsts = [rows[0] for rows in todo.values()]
             ids_list = [self._token_ids(texts[i], caps[i]) for i in firsts]
             # Similar lengths pass together: attention pads each pass to its longest sequence.
@@ -272,7 +276,7 @@ class Encoder:
                     at = end
             while len(self._cache) > _CACHE_ENTRIES:
                 self._cache.popitem(last=False)
-        return out
+        return cast("_NDArray", out)
 
     def clear_cache(self) -> None:
         """Forget cached embeddings (benchmarks measure first-sight cost with it)."""

@@ -82,7 +82,7 @@ def _split_line(line: str, current: str | None) -> tuple[str, str, int, str] | N
             number, sep2, tail = rest[1:].partition(sep)
             if sep2 and number.isdigit():
                 return current, sep, int(number), tail
-    found = []
+    found: list[tuple[int, str, str, int, str]] = []
     for regex, sep in ((_MATCH_LINE, ":"), (_CONTEXT_LINE, "-")):
         m = regex.match(line)
         if m and len(m["path"]) <= _MAX_PATH and not _BAD_PATH.search(m["path"]):
@@ -90,8 +90,8 @@ def _split_line(line: str, current: str | None) -> tuple[str, str, int, str] | N
     if not found:
         return None
     # The shorter path wins: in `a.py-12-x = d[1:2:3]` the match shape would swallow code.
-    _, path, sep, number, tail = min(found)
-    return path, sep, number, tail
+    _, path, separator, line_number, text = min(found)
+    return path, separator, line_number, text
 
 
 def _parse_grep(text: str) -> Parsed | None:
@@ -134,8 +134,9 @@ def _parse_grep(text: str) -> Parsed | None:
 def _rg_text(value: Any) -> str:
     """ripgrep's {"text": ...} or {"bytes": base64} wrapper."""
     if isinstance(value, dict):
-        if isinstance(value.get("text"), str):
-            return value["text"]
+        text = value.get("text")
+        if isinstance(text, str):
+            return text
         if isinstance(value.get("bytes"), str):
             try:
                 return base64.b64decode(value["bytes"]).decode("utf-8", "replace")
@@ -164,7 +165,8 @@ def _parse_rg_json(text: str) -> Parsed | None:
             sep = ":" if kind == "match" else "-"
             hits.append(Hit(MATCH if kind == "match" else CONTEXT, path, number, body, order, sep))
         elif kind == "summary" and isinstance(data, dict):
-            stats = data.get("stats") if isinstance(data.get("stats"), dict) else {}
+            raw_stats = data.get("stats")
+            stats: dict[str, Any] = raw_stats if isinstance(raw_stats, dict) else {}
             parts = [f"{k}={stats[k]}" for k in ("matches", "matched_lines", "searches_with_match")]
             hits.append(Hit(OTHER, "", None, "[rg summary: " + ", ".join(parts) + "]", order))
         elif kind not in ("begin", "end"):

@@ -179,7 +179,7 @@ def _block_units(text: str, start: int, end: int, block: int, units: list[Unit])
 
 def _blank_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """The blank-line separators in text[start:end]: `\r?\n[ \t]*(?:\r?\n[ \t]*)+`."""
-    spans = []
+    spans: list[tuple[int, int]] = []
     for blank in _BLANK.finditer(text, start, end):
         at = blank.start()
         if at > start and text[at - 1] == "\r" and (not spans or spans[-1][1] < at):

@@ -105,13 +105,14 @@ def _check_faithful(value: Any) -> None:
 def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_markers: bool) -> tuple[Any, int]:
     """Long prose strings (issue bodies, retrieved passages) shortened by the prose compressor,
     all of a document's strings together (one budget; a passage repeated across rows goes)."""
-    if options.prose_min_chars is None:
+    min_chars = options.prose_min_chars
+    if min_chars is None:
         return value, 0
     long_strings: list[str] = []
 
     def collect(node: Any) -> None:
         if isinstance(node, str):
-            if len(node) >= options.prose_min_chars:
+            if len(node) >= min_chars:
                 long_strings.append(node)
         elif isinstance(node, dict):
             for child in node.values():

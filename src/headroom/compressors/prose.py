@@ -356,14 +356,14 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
 
     # A dropped run must save more than the marker that replaces it.
     run: list[_Item] = []
-    for item in [*items, None]:
-        if item is not None and not item.keep and (not run or run[-1].doc == item.doc):
-            run.append(item)
+    for entry in [*items, None]:
+        if entry is not None and not entry.keep and (not run or run[-1].doc == entry.doc):
+            run.append(entry)
             continue
         if run and sum(r.tokens for r in run) < min_drop_tokens:
             for r in run:
                 r.keep = True
-        run = [item] if item is not None and not item.keep else []
+        run = [entry] if entry is not None and not entry.keep else []
     outcome.dropped = sum(not item.keep for item in items)
     outcome.repeats = sum(item.repeat and not item.keep for item in items)
     outcome.groups = _items_by_doc(items, len(texts))

@@ -110,7 +110,9 @@ def looks_like_search(text: str) -> bool:
                 grep_like += 1  # a --heading file name
                 prev = None
             continue
-        sep, number = (m["sep"], int(m["line"])) if m and path else (bare["sep"], int(bare["line"]))
+        found = m if m and path else bare
+        assert found is not None  # one of the two matched (checked just above)
+        sep, number = found["sep"], int(found["line"])
         grep_like += 1
         with_path += path is not None
         matches += sep == ":"
@@ -345,7 +347,8 @@ class _Run:
                 below = self.context.get((hit.path, hit.line + 1))
                 picks = [below] if below is not None and _DOC_LINE.match(below.text) else []
             else:
-                picks = [self._enclosing(hit)]
+                enclosing = self._enclosing(hit)
+                picks = [enclosing] if enclosing is not None else []
             for pick in [p for p in picks if p is not None][: opt.context_per_hit]:
                 take(pick, budget)
         texts = Counter(m.text.strip() for m in shown)

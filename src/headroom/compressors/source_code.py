@@ -346,7 +346,7 @@ def _clean_rows(node: Any, depth: int = 0) -> int:
     """Rows covered by error-free nodes, looking a few levels into nodes that hold an error
     (a file cut off mid-class still has dozens of clean methods before the cut)."""
     if not node.has_error:
-        return node.end_point.row - node.start_point.row + 1
+        return int(node.end_point.row - node.start_point.row + 1)
     if (node.type == "ERROR" and depth > 0) or depth >= 4:
         return 0
     return sum(_clean_rows(child, depth + 1) for child in node.named_children)
@@ -396,8 +396,9 @@ class CodeCompressor:
         code_lines = list(numbered.code_lines) if numbered else lines
         source = "\n".join(code_lines).encode("utf-8", "surrogatepass")
         root = parser.parse(source).root_node
-        if root.has_error and language == "typescript":  # JSX in a file we could not name .tsx
-            tsx_root = get_parser("tsx").parse(source).root_node
+        tsx_parser = get_parser("tsx") if root.has_error and language == "typescript" else None
+        if tsx_parser is not None:  # JSX in a file we could not name .tsx
+            tsx_root = tsx_parser.parse(source).root_node
             if not tsx_root.has_error:
                 language, root = "tsx", tsx_root
         if _clean_share(root, len(code_lines)) < _MIN_GOOD_SHARE:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from headroom import __version__
@@ -128,7 +128,7 @@ def build_server(tools: HeadroomTools) -> MCPServer:
         if not result.found:
             return _error(result.message)
         # The content in a block of its own, so it is exactly the stored original (or slice).
-        blocks = [TextContent(type="text", text=result.message)]
+        blocks: list[ContentBlock] = [TextContent(type="text", text=result.message)]
         if result.text:
             blocks.append(TextContent(type="text", text=result.text))
         return CallToolResult(content=blocks)

@@ -104,7 +104,9 @@ class AnthropicDialect:
     def output_of(self, response: dict[str, Any]) -> Any:
         return [_clean(b) for b in response.get("content") or () if isinstance(b, dict)]
 
-    def continuation(self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]) -> dict:
+    def continuation(
+        self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         results = [{"type": "tool_result", "tool_use_id": c.call_id, "content": text} for c, text in answers]
         messages = [*request.get("messages", ()), {"role": "assistant", "content": output}]
         return {**request, "messages": [*messages, {"role": "user", "content": results}]}
@@ -169,7 +171,9 @@ class ChatDialect:
         ]
         return {"role": "assistant", "content": message.get("content"), "tool_calls": calls}
 
-    def continuation(self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]) -> dict:
+    def continuation(
+        self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         results = [{"role": "tool", "tool_call_id": c.call_id, "content": text} for c, text in answers]
         return {**request, "messages": [*request.get("messages", ()), output, *results]}
 
@@ -240,7 +244,9 @@ class ResponsesDialect:
         # Item ids are dropped: with `store: false` the upstream cannot resolve them.
         return [_clean(item, ("id",)) for item in response.get("output") or () if isinstance(item, dict)]
 
-    def continuation(self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]) -> dict:
+    def continuation(
+        self, request: dict[str, Any], output: Any, answers: list[tuple[RetrieveCall, str]]
+    ) -> dict[str, Any]:
         items = request.get("input")
         if isinstance(items, str):
             items = [{"role": "user", "content": items}]

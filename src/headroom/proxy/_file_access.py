@@ -140,7 +140,8 @@ def _shell_script(args: Any) -> str | None:
     if isinstance(command, list) and all(isinstance(c, str) for c in command):
         # ["bash", "-lc", "<script>"]: the script is what runs.
         if len(command) >= 3 and command[-2] in ("-c", "-lc", "-ic"):
-            return command[-1]
+            script: str = command[-1]
+            return script
         return shlex.join(command)
     return None
 

@@ -284,7 +284,8 @@ class ResponsesRound(RoundFilter):
                 # round 1; a later `previous_response_id` naming it is mapped to the final
                 # round, whose stored context holds the whole exchange.
                 self.session.aliases[self.session.first_id] = str(response.get("id"))
-                changed["response"] = {**changed.get("response", response), "id": self.session.first_id}
+                current = changed.get("response", response)
+                changed["response"] = {**(current if isinstance(current, dict) else {}), "id": self.session.first_id}
         if "sequence_number" in data:
             if data["sequence_number"] != self.session.seq:
                 changed["sequence_number"] = self.session.seq

@@ -62,8 +62,18 @@ class _Result:
 _Event = _Call | _Result
 
 
+def _list(value: Any) -> list[Any]:
+    """A list field of the request, or nothing: odd shapes fail open per unit, not per request."""
+    return value if isinstance(value, list) else []
+
+
+def _name(value: Any) -> str:
+    """A tool name as the adapters read it: a name that is not a string names no tool."""
+    return value if isinstance(value, str) else ""
+
+
 def _anthropic(request: Mapping[str, Any]) -> Iterator[_Event]:
-    for i, message in enumerate(request.get("messages") or ()):
+    for i, message in enumerate(_list(request.get("messages"))):
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, list):
             continue
@@ -71,19 +81,19 @@ def _anthropic(request: Mapping[str, Any]) -> Iterator[_Event]:
             if not isinstance(block, dict):
                 continue
             if block.get("type") == "tool_use":
-                yield _Call(str(block.get("id")), str(block.get("name") or ""), block.get("input"), i)
+                yield _Call(str(block.get("id")), _name(block.get("name")), block.get("input"), i)
             elif block.get("type") == "tool_result":
                 yield _Result(str(block.get("tool_use_id")), ("messages", i, "content", j, "content"))
 
 
 def _openai_chat(request: Mapping[str, Any]) -> Iterator[_Event]:
-    for i, message in enumerate(request.get("messages") or ()):
+    for i, message in enumerate(_list(request.get("messages"))):
         if not isinstance(message, dict):
             continue
-        for call in message.get("tool_calls") or ():
+        for call in _list(message.get("tool_calls")):
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict):
-                yield _Call(str(call.get("id")), str(function.get("name") or ""), function.get("arguments"), i)
+                yield _Call(str(call.get("id")), _name(function.get("name")), function.get("arguments"), i)
         if message.get("role") == "tool":
             yield _Result(str(message.get("tool_call_id")), ("messages", i, "content"))
 
@@ -96,15 +106,19 @@ def _responses(request: Mapping[str, Any]) -> Iterator[_Event]:
         if not isinstance(item, dict):
             continue
         kind = item.get("type")
+        if not isinstance(kind, str):
+            in_calls = False
+            continue
         if kind in _RESPONSES_CALLS:
             if not in_calls:  # consecutive calls came from one model turn
                 turn, in_calls = i, True
             if kind == "local_shell_call":
-                action = item.get("action") or {}
-                name, arguments = "local_shell", {"command": action.get("command")}
+                action = item.get("action")
+                command = action.get("command") if isinstance(action, dict) else None
+                yield _Call(str(item.get("call_id")), "local_shell", {"command": command}, turn)
             else:
-                name, arguments = str(item.get("name") or ""), item.get("arguments", item.get("input"))
-            yield _Call(str(item.get("call_id")), name, arguments, turn)
+                arguments = item.get("arguments", item.get("input"))
+                yield _Call(str(item.get("call_id")), _name(item.get("name")), arguments, turn)
         elif kind in _RESPONSES_OUTPUTS:
             in_calls = False  # outputs follow the whole turn's calls
             yield _Result(str(item.get("call_id")), ("input", i, "output"))

@@ -188,7 +188,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
         if aligned is not None:
             payload, body, refused = _rewritten(aligned, body)
     previous = payload.get("previous_response_id") if payload is not None and api == "responses" else None
-    if isinstance(previous, str) and previous in state.aliases:
+    if payload is not None and isinstance(previous, str) and previous in state.aliases:
         payload, body, refused = _rewritten({**payload, "previous_response_id": state.aliases[previous]}, body)
     if refused is not None:
         state.metrics.failed_open(refused)

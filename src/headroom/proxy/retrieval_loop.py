@@ -83,7 +83,8 @@ async def _continue(ctx: LoopContext, request: dict[str, Any]) -> httpx.Response
 async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, body: bytes) -> LoopResult:
     """Non-streaming: run the loop from the first (already read, 200) response."""
     dialect = DIALECTS[ctx.api]
-    response, earlier = first, []
+    response = first
+    earlier: list[Any] = []
     usage = usage_from_body(body)
     if usage is not None:
         ctx.on_usage(usage)

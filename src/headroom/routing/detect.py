@@ -51,7 +51,8 @@ _SNIFFERS: tuple[tuple[ContentKind, str], ...] = (
 def _sniffer(spec: str) -> Callable[[str], bool] | None:
     module_name, function = spec.split(":")
     try:
-        return getattr(importlib.import_module(module_name), function)
+        sniffer: Callable[[str], bool] = getattr(importlib.import_module(module_name), function)
+        return sniffer
     except (ImportError, AttributeError):
         return None
 
