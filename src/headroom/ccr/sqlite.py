@@ -17,11 +17,13 @@ Design choices:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,28 +188,39 @@ class SqliteStore(OriginalStore):
                 )
                 if touched.rowcount:
                     return
-                blob, raw_size = encode_blob(text)
-                if self.max_bytes is not None and len(blob) > self.max_bytes:
-                    raise StoreError(f"original {ref} ({len(blob)} bytes) exceeds the store cap")
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute(
-                        "INSERT INTO originals (ref, blob, stored_bytes, raw_bytes, created_at,"
-                        " accessed_ns, expires_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                        " ON CONFLICT(ref) DO UPDATE SET accessed_ns = excluded.accessed_ns,"
-                        " expires_at = excluded.expires_at",
-                        (ref, blob, len(blob), raw_size, now, time.time_ns(), expires, encode_meta(meta)),
-                    )
-                    if now - self._last_sweep > _SWEEP_INTERVAL:
-                        self._delete_expired(conn, now)
-                        self._last_sweep = now
-                    self._evict(conn, keep=ref)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.rollback()
-                    raise
             except (sqlite3.Error, OSError) as exc:
                 raise self._fail("put", exc) from exc
+            blob, raw_size = encode_blob(text)
+            if self.max_bytes is not None and len(blob) > self.max_bytes:
+                raise StoreError(f"original {ref} ({len(blob)} bytes) exceeds the store cap")
+            with self._write("put") as conn:
+                conn.execute(
+                    "INSERT INTO originals (ref, blob, stored_bytes, raw_bytes, created_at,"
+                    " accessed_ns, expires_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(ref) DO UPDATE SET accessed_ns = excluded.accessed_ns,"
+                    " expires_at = excluded.expires_at",
+                    (ref, blob, len(blob), raw_size, now, time.time_ns(), expires, encode_meta(meta)),
+                )
+                if now - self._last_sweep > _SWEEP_INTERVAL:
+                    self._delete_expired(conn, now)
+                    self._last_sweep = now
+                self._evict(conn, keep=ref)
+
+    @contextlib.contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the caller holds the lock): BEGIN IMMEDIATE, COMMIT, or a
+        rollback on any error; SQLite and OS errors become StoreError."""
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.rollback()
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise self._fail(action, exc) from exc
 
     def get(self, ref: str) -> StoredOriginal | None:
         now = time.time()
@@ -267,26 +280,15 @@ class SqliteStore(OriginalStore):
         return False
 
     def add_producer(self, ref: str, meta: dict[str, str]) -> None:
-        now = time.time()
-        with self._lock:
-            try:
-                conn = self._connection()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    conn.execute(
-                        "INSERT INTO producers (ref, at, meta) VALUES (?, ?, ?)", (ref, now, encode_meta(meta))
-                    )
-                    conn.execute(
-                        "DELETE FROM producers WHERE ref = ? AND rowid NOT IN"
-                        " (SELECT rowid FROM producers WHERE ref = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
-                        (ref, ref, MAX_PRODUCERS),
-                    )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.rollback()
-                    raise
-            except (sqlite3.Error, OSError) as exc:
-                raise self._fail("add_producer", exc) from exc
+        with self._lock, self._write("add_producer") as conn:
+            conn.execute(
+                "INSERT INTO producers (ref, at, meta) VALUES (?, ?, ?)", (ref, time.time(), encode_meta(meta))
+            )
+            conn.execute(
+                "DELETE FROM producers WHERE ref = ? AND rowid NOT IN"
+                " (SELECT rowid FROM producers WHERE ref = ? ORDER BY at DESC, rowid DESC LIMIT ?)",
+                (ref, ref, MAX_PRODUCERS),
+            )
 
     def producers(self, ref: str) -> list[dict[str, str]]:
         with self._lock:
