@@ -152,3 +152,47 @@ def test_sqlite_that_cannot_be_opened_for_writing_still_serves_earlier_refs(tmp_
     assert reader.get(content_ref("never stored")) is None
     with pytest.raises(StoreError):
         reader.put(content_ref("new"), "new")
+
+
+def _own_redis(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import shutil
+
+    from tests.conftest import REDIS_SERVER, _start_redis
+
+    binary = REDIS_SERVER if os.path.exists(REDIS_SERVER) else shutil.which("redis-server")
+    assert binary is not None, "make test installs redis-server"
+    return _start_redis(binary, tmp_path)
+
+
+def test_redis_frozen_or_killed_mid_session_degrades_to_lossless(tmp_path: Path) -> None:
+    """A Redis that stops answering (SIGSTOP: a frozen host) or dies: puts and gets fail within
+    the store's timeout as StoreError, the pipeline compresses losslessly, nothing hangs."""
+    import signal
+
+    from headroom.pipeline import CompressConfig, Pipeline
+    from headroom.segments import SegmentContext
+
+    log = (Path(__file__).parent.parent / "fixtures" / "logs" / "hdfs.log").read_text()
+    proc, url = _own_redis(tmp_path)
+    try:
+        store = RedisStore(url, connect_timeout=0.5, timeout=0.5)
+        store.put(REF, "some original")
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(StoreError):
+                store.get(REF)
+            out, report = Pipeline(CompressConfig(), store).compress_text(log, SegmentContext(user_query="errors"))
+            assert report.ref is None and "store unavailable" in (report.diagnostic or "")
+            assert "[headroom:" not in out  # lossless only: no marker without a stored original
+        finally:
+            proc.send_signal(signal.SIGCONT)
+        assert store.get(REF) is not None  # back: it serves again
+        proc.kill()
+        proc.wait()
+        with pytest.raises(StoreError):
+            store.put(content_ref("after death"), "after death")
+        assert not retrieve(store, REF).found
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
