@@ -12,6 +12,8 @@ from headroom.ccr.markers import find_refs
 from headroom.proxy import ProxyServer
 from headroom.proxy._file_access import file_accesses
 from headroom.proxy.edit_safety import protected_results
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind
 from tests.proxy.conftest import ANTHROPIC_KEY, FIXTURES
 from tests.proxy.fake_upstream import FakeUpstream
 
@@ -248,3 +250,14 @@ def test_a_data_file_the_agent_edited_stays_whole_on_reread() -> None:
     read = ("Read", {"file_path": "/data/issues.json", "offset": 1, "limit": 900}, ROWS)
     request = _claude_read_session([edit, read])
     assert [p.reason for p in protected_results(request, "anthropic")] == ["edit-result", "edited-file"]
+
+
+def test_a_source_file_that_looks_like_data_is_still_protected() -> None:
+    """A test module that is mostly a sample log reads like a log; its name says it is source."""
+    sample = "\n".join(f"2024-01-01 10:00:{i % 60:02d} INFO worker: step {i} done" for i in range(200))
+    text = f'SAMPLE = """\n{sample}\n"""\n'
+    assert detect(text).kind == ContentKind.LOGS  # what the content alone would say
+    request = _claude_read_session(
+        [("Read", {"file_path": "/repo/tests/sample_log.py", "offset": 1, "limit": 400}, text)]
+    )
+    assert [p.reason for p in protected_results(request, "anthropic")] == ["ranged-read"]

@@ -177,11 +177,26 @@ def _is_data_path(path: str) -> bool:
     return suffix in _DATA_SUFFIXES
 
 
+# Files named as source, configuration or documents are edited, whatever their content looks
+# like (a module full of tuples is not a CSV); `.txt` and unknown names are judged by content.
+_EDITABLE_SUFFIXES = frozenset(
+    """.py .pyi .js .jsx .mjs .cjs .ts .tsx .go .rs .java .kt .kts .scala .c .h .cc .cpp .cxx .hpp .hh .cs
+    .rb .php .swift .m .mm .lua .pl .r .jl .ex .exs .erl .hs .ml .clj .dart .vue .svelte .sh .bash .zsh .fish
+    .ps1 .sql .html .htm .css .scss .sass .less .xml .toml .yaml .yml .ini .cfg .conf .properties .gradle
+    .json .md .rst .tex .proto .graphql .tf .nix .dockerfile .mk""".split()
+)
+
+
+def _suffix(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lower()
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
+
+
 def _is_data(paths: tuple[str, ...], text: str) -> bool:
     """A log or data file, by name or by content: never edited, so compressed ranged or not."""
     if paths and all(_is_data_path(p) for p in paths):
         return True
-    if any(p.rsplit("/", 1)[-1].lower().endswith(".json") for p in paths):  # configuration by name
+    if any(_suffix(p) in _EDITABLE_SUFFIXES for p in paths):  # source, configuration, docs by name
         return False
     kind = detect(open_envelope(text).body).kind
     return kind in _DATA_KINDS
