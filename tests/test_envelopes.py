@@ -138,3 +138,10 @@ def test_unnumbered_body_keeps_its_exact_bytes_when_nothing_compresses() -> None
     text = CODEX_HEADER + "short output\n"
     out, _, _ = _compress(text * 1, "", MemoryStore())
     assert out == text
+
+
+def test_lines_a_compressor_stripped_of_trailing_spaces_keep_their_numbers() -> None:
+    text = "\n".join(f"{n}\tvalue {n}   " if n % 3 == 0 else f"{n}\tvalue {n}" for n in range(1, 40))
+    envelope = open_envelope(text)
+    out = envelope.close("\n".join(line.rstrip() for line in envelope.body.split("\n")))
+    assert [line.split("\t")[0] for line in out.split("\n")] == [str(n) for n in range(1, 40)]

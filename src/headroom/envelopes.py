@@ -74,9 +74,14 @@ class Envelope:
 
     @cached_property
     def _line_positions(self) -> dict[str, list[int]]:
+        """Body line -> where it stands; also by its text without trailing whitespace, which
+        the whitespace normalization of some compressors strips."""
         positions: dict[str, list[int]] = {}
         for i, line in enumerate(self.body.split("\n")):
             positions.setdefault(line, []).append(i)
+            stripped = line.rstrip()
+            if stripped != line:
+                positions.setdefault(stripped, []).append(i)
         return positions
 
     def _renumber(self, body: str) -> str:
@@ -87,7 +92,7 @@ class Envelope:
         out: list[str] = []
         next_line = 0
         for line in body.split("\n"):
-            candidates = positions.get(line)
+            candidates = positions.get(line) or positions.get(line.rstrip())
             if candidates:
                 k = bisect.bisect_left(candidates, next_line)
                 if k < len(candidates):
