@@ -57,7 +57,12 @@ def test_the_fail_open_reason_is_in_the_line(
         client = openai.OpenAI(api_key=OPENAI_KEY, base_url=proxy.url + "/v1", max_retries=0)
         client.chat.completions.create(**openai_request(HDFS_LOG), stream=True).close()
     [line] = _lines(caplog, "POST /v1/chat/completions ")
-    assert " api=openai " in line and " fail_open=error" in line and " units=0 " in line
+    # Failed open per unit: the one (new) unit went whole.
+    assert " api=openai " in line and " fail_open=error" in line and " units=1 " in line
+    assert (
+        " tokens=15145->15145 " in line
+        or line.split(" tokens=")[1].split()[0].split("->")[0] == line.split(" tokens=")[1].split()[0].split("->")[1]
+    )
     _no_secrets(caplog)
 
 

@@ -17,7 +17,6 @@ import pytest
 
 from headroom.pipeline import Pipeline
 from headroom.proxy import ProxyServer
-from headroom.proxy._sent_whole import SentWhole
 from tests.factories import anthropic_request, openai_request
 from tests.proxy.conftest import ANTHROPIC_KEY, HDFS_LOG, OPENAI_KEY, start_proxy
 from tests.proxy.fake_upstream import FakeUpstream, Reply, anthropic_error, openai_error
@@ -187,17 +186,31 @@ def test_client_disconnect_mid_stream_cancels_upstream(upstream: FakeUpstream, r
         assert _claude(proxy).messages.create(**anthropic_request("next")).content  # still serving
 
 
-def test_fail_open_when_compression_raises(proxy: ProxyServer, upstream: FakeUpstream, monkeypatch) -> None:
+def test_fail_open_when_compression_raises(upstream: FakeUpstream, monkeypatch) -> None:
+    """A compression bug fails open per unit too: a new unit goes whole, a unit sent compressed
+    on an earlier turn keeps its bytes (else the provider's cached prefix breaks)."""
+
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("compressor bug")
 
-    monkeypatch.setattr(proxy.state.compressor, "compress_sync", broken)
-    monkeypatch.setattr(proxy.state.compressor, "sent_whole", SentWhole())  # the shared proxy forgets it after
-    before = proxy.state.metrics.fail_open.get("error", 0)
-    request = anthropic_request(HDFS_LOG)
-    _claude(proxy).messages.create(**request)
-    assert upstream.received[-1].json()["messages"] == request["messages"]  # the original went out
-    assert proxy.state.metrics.fail_open["error"] == before + 1
+    with start_proxy(upstream.url) as proxy:  # type: ignore[attr-defined]
+        turn1 = anthropic_request(HDFS_LOG)
+        _claude(proxy).messages.create(**turn1)
+        monkeypatch.setattr(proxy.state.compressor, "compress_sync", broken)
+        new_log = HDFS_LOG.replace("INFO", "WARN")
+        turn2 = {
+            **turn1,
+            "messages": [
+                *turn1["messages"],
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "read", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": new_log}]},
+            ],
+        }
+        _claude(proxy).messages.create(**turn2)
+        assert proxy.state.metrics.fail_open == {"error": 1}
+    first, second = (r.json()["messages"] for r in upstream.received[-2:])
+    assert second[: len(first)] == first  # turn 1's compressed bytes again
+    assert second[-1]["content"][0]["content"] == new_log  # the new unit went whole
 
 
 def test_fail_open_on_timeout(upstream: FakeUpstream, monkeypatch) -> None:

@@ -7,7 +7,7 @@ sent with (the provider's cached prefix stays valid), units not compressed yet g
 stay whole on every later turn. The proxy may fail to save tokens on a unit, never to deliver a
 request nor to keep a prefix. A timed-out compression keeps running in its thread and fills the
 pipeline's unit cache, so the *new* units of the next turns compress quickly. An unexpected
-error outside any unit sends the original request.
+error is handled the same way; only if that pass fails too does the original request go out.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ class _DiscardStore(OriginalStore):
 class CompressionOutcome:
     request: dict[str, Any]  # what to send (the original when `failed`)
     stats: CompressStats | None
-    # "timeout" / "busy": units not compressed yet went whole (the rest as on earlier turns);
-    # "error": the original request is sent.
+    # "timeout" / "busy" / "error": units not compressed yet went whole, the rest as on earlier
+    # turns (the original request only if even that pass failed).
     failed: str | None = None
     elapsed_ms: float = 0.0
     protected: int = 0
@@ -160,13 +160,12 @@ class RequestCompressor:
         except Exception as exc:  # never let a compression bug cost the user a request
             log.warning("compression failed (%s): sending the original request", type(exc).__name__)
             failed = "error"
-        if failed != "error":
-            try:  # walking and hashing megabytes of units: not on the event loop
-                partial = await anyio.to_thread.run_sync(self._as_far_as_done, request, fmt)
-                return dataclasses.replace(partial, failed=failed, elapsed_ms=(time.perf_counter() - started) * 1000)
-            except Exception as exc:
-                log.warning("fail-open pass failed (%s): sending the original request", type(exc).__name__)
-                failed = "error"
+        # Also after an error: units sent compressed on earlier turns must keep their bytes.
+        try:  # walking and hashing megabytes of units: not on the event loop
+            partial = await anyio.to_thread.run_sync(self._as_far_as_done, request, fmt)
+            return dataclasses.replace(partial, failed=failed, elapsed_ms=(time.perf_counter() - started) * 1000)
+        except Exception as exc:
+            log.warning("fail-open pass failed (%s): sending the original request", type(exc).__name__)
         if body_size <= self.inline_bytes:
             self.remember_whole(request, fmt)
         else:  # hashing megabytes of units: not on the event loop (anyio's own threads, not ours)
