@@ -55,10 +55,6 @@ class Envelope:
         """Nothing was taken off: the unit is its body."""
         return not self.head and not self.tail and self.prefixes is None
 
-    @property
-    def numbered(self) -> bool:
-        return self.prefixes is not None
-
     def numbered_body(self) -> str:
         """The body with its number prefixes, as the tool sent it (for compressors that keep
         numbers themselves, like the code compressor)."""

@@ -134,12 +134,14 @@ class Pipeline:
             return cached.text, _relocated(cached.report, location)
         return None
 
-    def already_compressed(self, text: str, context: SegmentContext) -> tuple[str, UnitReport] | None:
+    def already_compressed(
+        self, text: str, context: SegmentContext, *, location: str = "text"
+    ) -> tuple[str, UnitReport] | None:
         """The output `compress_text(text, context)` gave before, without compressing anything;
         None when this unit was never compressed (or is forgotten)."""
         if len(text) < self.config.min_tokens:
-            return text, self._untouched("text", count_tokens(text, self.config.encoding))
-        return self._cached(_cache_key(text, context, None), text, "text")
+            return text, self._untouched(location, count_tokens(text, self.config.encoding))
+        return self._cached(_cache_key(text, context, None), text, location)
 
     def _still_stored(self, ref: str | None, text: str) -> bool:
         """A remembered lossy result is only reusable while its original is in the store: the
@@ -350,13 +352,13 @@ class Pipeline:
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
                 continue
             if not_compressed is not None:
-                found = self.already_compressed(unit.text, unit.context)
+                found = self.already_compressed(unit.text, unit.context, location=_location(unit))
                 if found is None:
                     not_compressed.append(unit)
                     tokens = count_tokens(unit.text, encoding)
                     reports.append(UnitReport(_location(unit), "pending", "passthrough", tokens, tokens))
                     continue
-                output, report = found[0], _relocated(found[1], _location(unit))
+                output, report = found
             else:
                 output, report = self.compress_text(
                     unit.text, unit.context, location=_location(unit), provenance=provenance

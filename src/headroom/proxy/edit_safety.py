@@ -167,11 +167,16 @@ _DATA_KINDS = frozenset(
 )
 
 
+def _suffix(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].lower()
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
+
+
 def _is_data_path(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
-    if ".log." in name or name.endswith((".log", ".log.gz")):  # rotated logs: app.log.1
+    if ".log." in name:  # rotated or packed logs: app.log.1, app.log.gz
         return True
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    suffix = _suffix(name)
     if suffix == ".json":
         return not _CONFIG_JSON.match(name)
     return suffix in _DATA_SUFFIXES
@@ -185,11 +190,6 @@ _EDITABLE_SUFFIXES = frozenset(
     .ps1 .sql .html .htm .css .scss .sass .less .xml .toml .yaml .yml .ini .cfg .conf .properties .gradle
     .json .md .rst .tex .proto .graphql .tf .nix .dockerfile .mk""".split()
 )
-
-
-def _suffix(path: str) -> str:
-    name = path.rsplit("/", 1)[-1].lower()
-    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
 
 
 def _is_data(paths: tuple[str, ...], text: str) -> bool:
