@@ -18,7 +18,9 @@ from typing import Any
 
 from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore, put_original
+from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
+from headroom.compressors._short_ids import shorten_repeated_ids
 from headroom.envelopes import Envelope, open_envelope
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
@@ -253,9 +255,14 @@ class Pipeline:
             return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
 
         text = close(result.text)
+        lossy, notes = result.lossy, result.notes
+        if segment.kind in _SHORTENS_IDS:
+            text, shortened = _shorten_ids(text, envelope, segment, lossy)
+            if shortened:
+                lossy, notes = True, {**notes, "ids_shortened": shortened}
         tokens_after = count_tokens(text, self.config.encoding)
-        if not result.lossy:
-            return _Applied(compressor.name, text, tokens_after, notes=result.notes)
+        if not lossy:
+            return _Applied(compressor.name, text, tokens_after, notes=notes)
 
         def lossless() -> str:  # computed only when the lossy form cannot be used
             return close(result.lossless(segment.text)) if result.lossless_text is not None else original
@@ -263,7 +270,7 @@ class Pipeline:
         text, tokens, ref, diagnostic = self._settle_lossy(
             segment, original, text, lossless, tokens_before, tokens_after, provenance
         )
-        return _Applied(compressor.name, text, tokens, ref, diagnostic, result.notes)
+        return _Applied(compressor.name, text, tokens, ref, diagnostic, notes)
 
     def _settle_lossy(
         self,
@@ -395,6 +402,22 @@ _RECOGNIZED_SHAPES = frozenset(
 
 # Kinds whose compressor output is not a subset of the body's lines.
 _RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON})
+
+
+# Kinds whose repeated hex ids (request UUIDs, hashes) are shortened after their first use.
+_SHORTENS_IDS = frozenset({ContentKind.LOGS, ContentKind.SEARCH})
+
+
+def _shorten_ids(text: str, envelope: Envelope, segment: Segment, lossy: bool) -> tuple[str, int]:
+    """`text` (a closed envelope) with the repeated ids of its body shortened; a marker with
+    the ref says so when the compressor dropped nothing else (and so wrote none)."""
+    head, tail = ("", "") if envelope.bare else (envelope.head, envelope.tail)
+    body = text[len(head) : len(text) - len(tail)]
+    body, shortened = shorten_repeated_ids(body, segment.text)
+    if shortened and not lossy:
+        note = marker(f"{shortened} repeated ids shortened to their first characters and …", segment.ref)
+        body = f"{body}\n{note}" if body and not body.endswith("\n") else f"{body}{note}\n"
+    return head + body + tail, shortened
 
 
 def _segment(
