@@ -400,8 +400,10 @@ _RECOGNIZED_SHAPES = frozenset(
     }
 )
 
-# Kinds whose compressor output is not a subset of the body's lines.
-_RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON})
+# Kinds whose compressor output is not a subset of the body's lines. Search lines carry their
+# own `path:line` (the reader's numbers of a saved grep output say nothing more), and their
+# indentation is trimmed, so only some would match back: none get one, rather than a few.
+_RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON, ContentKind.SEARCH})
 
 
 # Kinds whose repeated hex ids (request UUIDs, hashes) are shortened after their first use.
