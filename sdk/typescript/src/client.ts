@@ -128,12 +128,13 @@ async function callCompress(body: Record<string, unknown>, options: ServerOption
   if (!answer || typeof answer.request !== "object" || answer.request === null || typeof answer.format !== "string") {
     throw new HeadroomError(`headroom /v1/compress answered an unexpected body: ${JSON.stringify(data).slice(0, 200)}`);
   }
-  return { request: answer.request, stats: answer.stats ?? {}, format: answer.format };
+  const stats = { ...answer.stats, refs: answer.stats?.refs ?? [], diagnostics: answer.stats?.diagnostics ?? [] };
+  return { request: answer.request, stats, format: answer.format };
 }
 
 function failedOpenStats(error: unknown): CompressionStats {
   const reason = error instanceof Error ? error.message : String(error);
-  return { diagnostics: [`headroom not used (failOpen): ${reason}`] };
+  return { refs: [], diagnostics: [`headroom not used (failOpen): ${reason}`] };
 }
 
 /**

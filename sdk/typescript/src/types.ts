@@ -108,7 +108,8 @@ export interface UnitReport {
 /**
  * What compression did, as the server reports it (snake_case, as on the wire). Token counts are
  * exact o200k_base counts of what the model reads. When the server left the input unchanged (or
- * `failOpen` did), only `diagnostics` may be set.
+ * `failOpen` did), the counts may be missing and `diagnostics` says why; `refs` and `diagnostics`
+ * are always lists.
  */
 export interface CompressionStats {
   tokens_before?: number;
@@ -122,10 +123,10 @@ export interface CompressionStats {
   tokenizer?: string;
   transforms?: Record<string, { name: string; units: number; tokens_before: number; tokens_after: number }>;
   units?: UnitReport[];
-  /** The refs of the originals stored: each resolves with `retrieve()`. */
-  refs?: string[];
+  /** The refs of the originals stored, one per lossily compressed unit: each resolves with `retrieve()`. */
+  refs: string[];
   /** Why something was left as it was (a shape not understood, a timeout, no server with `failOpen`). */
-  diagnostics?: string[];
+  diagnostics: string[];
 }
 
 export interface CompressResult<M> {

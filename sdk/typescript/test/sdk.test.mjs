@@ -226,6 +226,7 @@ describe("no server running", () => {
     assert.equal(result.failedOpen, true);
     assert.deepEqual(result.messages, messages);
     assert.match(result.stats.diagnostics[0], /failOpen.*No headroom server/);
+    assert.deepEqual(result.stats.refs, []);
     const body = { model: "gpt-4o", messages };
     const whole = await compressRequest(body, { baseUrl: nowhere, failOpen: true });
     assert.equal(whole.request, body);
