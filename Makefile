@@ -21,11 +21,14 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/headroom proxy --port 8787
 
+# After pytest, where npm exists: the Node package's tests (sdk/typescript), which start a real
+# `headroom proxy` from $(VENV) and pack + install the package into an empty folder.
 test: $(STAMP)
 	bash scripts/ensure-redis.sh
 	if command -v npm >/dev/null; then npm --prefix tests/e2e install --no-audit --no-fund --silent; fi
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	if command -v npm >/dev/null; then npm --prefix sdk/typescript install --no-audit --no-fund --silent && npm --prefix sdk/typescript test; fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --out docs/BENCHMARKS.md

@@ -136,3 +136,23 @@ def test_a_port_in_use_is_one_line_and_no_banner() -> None:
     assert result.stderr.strip().splitlines() == [
         f"headroom proxy: cannot listen on http://127.0.0.1:{port}: Address already in use".encode()
     ]
+
+
+def test_port_zero_banner_names_the_port_taken(upstream: FakeUpstream) -> None:
+    """`--port 0` takes a free port; the banner says which, so a script can connect (the Node SDK's tests)."""
+    command = [
+        *(sys.executable, "-m", "headroom.cli.main", "proxy", "--port", "0", "--store", "memory"),
+        *("--openai-upstream", upstream.url, "--anthropic-upstream", upstream.url),  # type: ignore[attr-defined]
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline().decode()
+        assert first.startswith("headroom proxy (optimize) on http://127.0.0.1:"), first
+        port = int(first.rsplit(":", 1)[1])
+        assert port != 0
+        assert f"ANTHROPIC_BASE_URL=http://127.0.0.1:{port}" in process.stderr.readline().decode()
+        assert httpx.get(f"http://127.0.0.1:{port}/health").json()["status"] == "ok"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -7,6 +7,7 @@ import socket
 
 import typer
 
+from headroom.proxy._net import http_url, is_loopback
 from headroom.proxy.config import DEFAULT_ANTHROPIC_UPSTREAM, DEFAULT_OPENAI_UPSTREAM, Mode, ProxyConfig
 
 __all__ = ["register"]
@@ -58,7 +59,6 @@ def proxy_command(
     """
     import uvicorn
 
-    from headroom.proxy._net import is_loopback
     from headroom.proxy.app import build_app
     from headroom.proxy.redact import install_log_redaction
     from headroom.proxy.server import uvicorn_config
@@ -89,8 +89,6 @@ def proxy_command(
     if problem:  # before the models load (seconds), not after
         typer.echo(f"headroom proxy: cannot listen on {config.url}: {problem}", err=True)
         raise typer.Exit(code=1)
-    banner = f"headroom proxy ({config.mode.value}) on {config.url}\n"
-    banner += f"  export ANTHROPIC_BASE_URL={config.url}\n  export OPENAI_BASE_URL={config.url}/v1"
 
     class _Server(uvicorn.Server):
         """Says where to point clients once it really answers (models loaded, port bound)."""
@@ -98,6 +96,11 @@ def proxy_command(
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if not self.should_exit:
+                # `--port 0` takes a free port: the banner names the one bound (tests, scripts).
+                bound = next((s.getsockname()[1] for server in self.servers for s in server.sockets), port)
+                url = http_url(host, bound)
+                banner = f"headroom proxy ({config.mode.value}) on {url}\n"
+                banner += f"  export ANTHROPIC_BASE_URL={url}\n  export OPENAI_BASE_URL={url}/v1"
                 typer.echo(banner, err=True)
 
     level = logging.getLogger().getEffectiveLevel()

@@ -4,7 +4,8 @@
 Proxied (compressed): Anthropic `POST /v1/messages` and `/v1/messages/count_tokens` (also under
 `/v1/v1/...`), OpenAI `POST /v1/chat/completions` and `/v1/responses` (and any POST path ending
 in `/chat/completions` or `/responses`, e.g. Azure deployments). Local: `POST
-/v1/compress`, `GET /health`, `GET /stats`, `GET /metrics`. Everything else passes through.
+/v1/compress`, `POST /v1/retrieve`, `GET /health`, `GET /stats`, `GET /metrics`. Everything else
+passes through.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from headroom import __version__
+from headroom.adapters import detect_format
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
+from headroom.ccr.retrieval import retrieve
 from headroom.proxy._json import parse
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
@@ -121,6 +124,10 @@ def build_app(
         metrics.request("compress")
         return await _compress(state, request)
 
+    async def retrieve_endpoint(request: Request) -> Response:
+        metrics.request("retrieve")
+        return await _retrieve(state, request)
+
     async def health(request: Request) -> Response:
         return JSONResponse(
             {
@@ -169,6 +176,7 @@ def build_app(
         Route("/stats", stats, methods=["GET"]),
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/v1/compress", compress_endpoint, methods=["POST"]),
+        Route("/v1/retrieve", retrieve_endpoint, methods=["POST"]),
     ]
     for prefix in ("/v1", "/v1/v1"):
         routes += [
@@ -194,8 +202,9 @@ def build_app(
 async def _compress(state: ProxyState, request: Request) -> Response:
     """`POST /v1/compress`: compress without forwarding (for the Node package, other languages).
 
-    Body: a request (`{"messages": [...]}` / `{"input": [...]}`), or `{"request": {...},
-    "provider": "auto|openai|anthropic|responses"}`, or `{"text": "...", "tool_name": ...,
+    Body: a request (`{"messages": [...]}` / `{"input": [...]}`), or `{"request": {...} | [...],
+    "provider": "auto|openai|anthropic|responses", "model"?: ...}` (a bare list: messages or
+    Responses input items, as `provider` says or their shape shows), or `{"text": "...", "tool_name": ...,
     "tool_arguments": ..., "query": ...}`. Answer: `{"request" | "text": ..., "stats": {...}}`.
     """
     try:
@@ -216,14 +225,17 @@ async def _compress(state: ProxyState, request: Request) -> Response:
         provider = "openai"
     else:
         target = payload.get("request", payload)
-        if isinstance(target, list):
+        if isinstance(target, list):  # bare messages / input items: which key depends on the format
+            if provider == "auto":
+                provider = detect_format({"messages": target})
+            model = payload.get("model")
             target = {"input" if provider == "responses" else "messages": target}
+            if isinstance(model, str):  # the tokenizer to count with
+                target["model"] = model
         if not isinstance(target, dict) or not ({"messages", "input"} & target.keys()):
             return json_error("openai", 400, "send a request with messages/input, or text", "invalid_request_error")
         target = {k: v for k, v in target.items() if k != "provider"} if "request" not in payload else target
     if provider == "auto":
-        from headroom.adapters import detect_format
-
         provider = detect_format(target)
     try:
         outcome = await anyio.to_thread.run_sync((state.local or state.compressor).compress_sync, target, provider)
@@ -239,6 +251,28 @@ async def _compress(state: ProxyState, request: Request) -> Response:
     if isinstance(text, str):
         return JSONResponse({"text": outcome.request["messages"][-1]["content"], "stats": stats})
     return JSONResponse({"request": outcome.request, "stats": stats, "format": provider})
+
+
+async def _retrieve(state: ProxyState, request: Request) -> Response:
+    """`POST /v1/retrieve` `{"ref": "h_...", "query"?: "...", "lines"?: "120-164"}`: the original
+    behind a ref, or its slice, from the proxy's store (what `headroom.retrieve()` and the MCP tool
+    give). Answer: `{"found", "ref", "text", "message"}`; a ref that does not resolve (unknown,
+    expired, unreadable) is a 404 with the same fields and an `error` saying why."""
+    try:
+        payload = orjson.loads(await read_body(request, state.config.max_body_bytes))
+    except BodyTooLarge:
+        return json_error("openai", 413, "request body too large", "request_too_large")
+    except orjson.JSONDecodeError as exc:
+        return json_error("openai", 400, f"body is not valid JSON: {exc}", "invalid_request_error")
+    ref = payload.get("ref") if isinstance(payload, dict) else None
+    if not isinstance(ref, str) or not ref.strip():
+        return json_error("openai", 400, 'send {"ref": "h_...", "query"?: ..., "lines"?: ...}', "invalid_request_error")
+    # `query` / `lines` go through as sent: retrieve() reads numbers and lists too (lines=[120, 164]).
+    result = await anyio.to_thread.run_sync(retrieve, state.store, ref, payload.get("query"), payload.get("lines"))
+    body: dict[str, Any] = {"found": result.found, "ref": result.ref, "text": result.text, "message": result.message}
+    if result.found:
+        return JSONResponse(body)
+    return JSONResponse({**body, "error": {"type": "not_found_error", "message": result.message}}, 404)
 
 
 def _text_request(text: str, payload: dict[str, Any]) -> dict[str, Any]:
