@@ -1,4 +1,6 @@
-"""`make bench`: run every shared benchmark case through headroom and write docs/BENCHMARKS.md.
+"""`make bench`: run every shared benchmark case, and the project's own second corpus
+(benchmarks/corpus/cases: real data the shared cases do not use), through headroom and write
+docs/BENCHMARKS.md with the figures of each corpus side by side.
 
 For each case and each format (OpenAI chat, Anthropic) it reports exact o200k_base tokens
 before/after, needles visible in the compressed request, needles visible *or* recoverable by
@@ -29,6 +31,7 @@ from headroom.pipeline import CompressConfig, Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CASES = ROOT.parent / "shared" / "bench" / "cases"
+OWN_CASES = ROOT / "benchmarks" / "corpus" / "cases"
 FORMATS = ("openai", "anthropic")
 
 
@@ -194,7 +197,72 @@ def speed_lines(runs: list[CaseRun]) -> list[str]:
     ]
 
 
-def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: int, prose_lines: list[str]) -> str:
+def overall(runs: list[CaseRun]) -> tuple[float, float, float]:
+    """(saved, visible, recoverable) in percent over all requests of a corpus."""
+    before = sum(r.tokens_before for r in runs)
+    after = sum(r.tokens_after for r in runs)
+    needles = sum(r.needles for r in runs)
+    return (
+        100 * (before - after) / before if before else 0.0,
+        100 * sum(r.visible for r in runs) / needles if needles else 0.0,
+        100 * sum(r.recoverable for r in runs) / needles if needles else 0.0,
+    )
+
+
+def case_table(runs: list[CaseRun]) -> list[str]:
+    lines = [
+        "| case | format | before | after | savings | visible | recoverable | pairs ok | p50 ms | compressors |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
+    ]
+    for r in runs:
+        lines.append(
+            f"| {r.case_id} | {r.fmt} | {r.tokens_before:,} | {r.tokens_after:,} "
+            f"| {_pct(r.tokens_before - r.tokens_after, r.tokens_before)} | {r.visible}/{r.needles} "
+            f"| {r.recoverable}/{r.needles} | {'yes' if r.pairs_ok else 'NO'} | {r.p50_ms:.1f} | {r.compressors} |"
+        )
+    return lines
+
+
+def corpus_lines(shared: list[CaseRun], own: list[CaseRun], own_dir: Path) -> list[str]:
+    """The second corpus beside the shared one: both overall figures, then its own tables."""
+    if not own:
+        return []
+    shown_dir = own_dir.relative_to(ROOT) if own_dir.is_relative_to(ROOT) else own_dir
+    rows = [("shared cases", shared), (f"own corpus (`{shown_dir}`)", own)]
+    return [
+        "## Both corpora",
+        "",
+        f"The second corpus (`{shown_dir}`, see its README) is built the same way from real data the shared cases "
+        "do not use; its needles were written before the compressor saw the data.",
+        "",
+        "| corpus | requests | saved | needles visible | visible or recoverable |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {len(runs)} | {saved:.1f}% | {visible:.1f}% | {recoverable:.1f}% |"
+            for name, runs in rows
+            if runs
+            for saved, visible, recoverable in [overall(runs)]
+        ),
+        "",
+        "### Own corpus by scenario",
+        "",
+        *scenario_table(own),
+        "",
+        "### Own corpus by case",
+        "",
+        *case_table(own),
+        "",
+    ]
+
+
+def render(
+    runs: list[CaseRun],
+    cases_dir: Path,
+    repeats: int,
+    identity_tokens: int,
+    prose_lines: list[str],
+    extra: list[str] | None = None,
+) -> str:
     shown_dir = cases_dir.relative_to(ROOT.parent) if cases_dir.is_relative_to(ROOT.parent) else cases_dir
     lines = [
         "# Benchmarks",
@@ -221,17 +289,11 @@ def render(runs: list[CaseRun], cases_dir: Path, repeats: int, identity_tokens: 
         *speed_lines(runs),
         *prose_lines,
         "",
+        *(extra or []),
         "## By case",
         "",
-        "| case | format | before | after | savings | visible | recoverable | pairs ok | p50 ms | compressors |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---|",
+        *case_table(runs),
     ]
-    for r in runs:
-        lines.append(
-            f"| {r.case_id} | {r.fmt} | {r.tokens_before:,} | {r.tokens_after:,} "
-            f"| {_pct(r.tokens_before - r.tokens_after, r.tokens_before)} | {r.visible}/{r.needles} "
-            f"| {r.recoverable}/{r.needles} | {'yes' if r.pairs_ok else 'NO'} | {r.p50_ms:.1f} | {r.compressors} |"
-        )
     return "\n".join(lines) + "\n"
 
 
@@ -254,6 +316,12 @@ def main() -> int:
         default=Path(os.environ.get("HEADROOM_BENCH_CASES") or DEFAULT_CASES),
         help="folder of <id>.json cases (default: $HEADROOM_BENCH_CASES, else ../shared/bench/cases)",
     )
+    parser.add_argument(
+        "--own-cases",
+        type=Path,
+        default=OWN_CASES,
+        help="the project's second corpus, reported beside the shared one (default: benchmarks/corpus/cases)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md", help="README whose table to refresh")
@@ -267,27 +335,29 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    own_files = sorted(args.own_cases.glob("*.json")) if args.own_cases.resolve() != args.cases.resolve() else []
     console = Console(stderr=True)
     runs: list[CaseRun] = []
-    identity_tokens = 0
+    own_runs: list[CaseRun] = []
     with tempfile.TemporaryDirectory() as tmp, Progress(console=console) as progress:
         store = _open_store(Path(tmp))
-        task = progress.add_task("cases", total=len(files) * len(FORMATS))
-        for path in files:
-            case = orjson.loads(path.read_bytes())
-            for fmt in FORMATS:
-                run = run_case(case, fmt, store, args.repeats)
-                identity_tokens += run.tokens_before
-                runs.append(run)
-                progress.advance(task)
+        task = progress.add_task("cases", total=(len(files) + len(own_files)) * len(FORMATS))
+        for corpus, into in ((files, runs), (own_files, own_runs)):
+            for path in corpus:
+                case = orjson.loads(path.read_bytes())
+                for fmt in FORMATS:
+                    into.append(run_case(case, fmt, store, args.repeats))
+                    progress.advance(task)
         store.close()
-    report = render(runs, args.cases, args.repeats, identity_tokens, prose_first_sight(files))
+    identity_tokens = sum(r.tokens_before for r in runs)
+    extra = corpus_lines(runs, own_runs, args.own_cases)
+    report = render(runs, args.cases, args.repeats, identity_tokens, prose_first_sight(files), extra)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     if args.readme.exists():
         update_readme(args.readme, runs)
     console.print(report)
-    lost = [r for r in runs if r.recoverable < r.needles or not r.pairs_ok]
+    lost = [r for r in [*runs, *own_runs] if r.recoverable < r.needles or not r.pairs_ok]
     for r in lost:
         console.print(f"[red]needle lost or tool pairing broken[/]: {r.case_id} ({r.fmt})")
     return 1 if lost else 0

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_refs
-from headroom.compressors.json_data import META_KEY, JsonCompressor
+from headroom.compressors.json_data import META_KEY, JsonCompressor, identity_columns
 from headroom.segments import ContentKind, Segment, SegmentContext
 from tests.factories import customer_rows
 
@@ -75,10 +75,61 @@ def test_large_table_keeps_anomalies_edges_and_query_matches() -> None:
     text = json.dumps(out)
     logins = {row[out["columns"].index("login")] for row in out["rows"]}
     assert {"user0001", "user0800", "user0137", "user0088", "user0421"} <= logins
-    assert "rows omitted" in out[META_KEY] and find_refs(out[META_KEY])
-    assert "id 1" in out[META_KEY]  # the marker names the dropped id range
+    # Every other row is still named by its identity fields; the marker says where and how to ask.
+    index = out["other_rows"]
+    assert index["columns"] == ["id", "login"]
+    assert logins | {row[1] for row in index["rows"]} == {row["login"] for row in rows}
+    assert "other_rows" in out[META_KEY] and "retrieve with a query" in out[META_KEY] and find_refs(out[META_KEY])
     assert len(json.loads(result.lossless(""))["rows"]) == 800
     assert "suspended" in text
+
+
+def test_identity_columns_are_learned_from_values_not_names() -> None:
+    """An issue list: the number, the title and the reporter identify an issue (the reporter
+    repeats, the state does not name anything); node ids, hashes and URLs do not, whatever
+    their field names say."""
+    rows = [
+        {
+            "f1": 1000 + i,  # an issue number
+            "f3": f"MDU6SXNzdWU{i:06d}xQ==",  # base64 node id: opaque
+            "f4": f"Crash parsing config file {i} with unicode keys",  # a title
+            "f5": f"reporter{i % 20}",  # a login, repeating
+            "f6": "open" if i % 3 else "closed",  # a state: names nothing
+            "f7": f"https://example.com/issues/{1000 + i}/comments/{i * 7}",  # a URL
+            "f8": f"{i:040x}{'ab' * 12}",  # a hash
+        }
+        for i in range(60)
+    ]
+    columns = list(rows[0])
+    assert identity_columns(rows, columns) == ["f1", "f4", "f5"]
+    assert identity_columns(rows, columns, budget_chars=40) == ["f1", "f5"]  # a title too wide to fit
+
+
+def test_a_long_list_keeps_every_rows_identity_and_values_stay_original() -> None:
+    """The 47-issue case: the question comes after the tool result, so every issue's number,
+    title and reporter stay visible even when its body and other fields go."""
+    rows = [
+        {
+            "number": 2000 - i,
+            "title": f"ofxThing {i}: event handling differs on platform {i % 4}",
+            "user": {"login": f"person{i % 11}", "id": 500 + i % 11},
+            "state": "open",
+            # Under the prose threshold: the table stays big enough for rows to be cut.
+            "body": f"Steps to reproduce issue {i}. " + "The event loop stalls when a listener goes. " * 7,
+            "comments": i % 5,
+        }
+        for i in range(47)
+    ]
+    out, result = crush(rows)
+    assert result.lossy and "other_rows" in out
+    text = json.dumps(out)
+    for row in rows:
+        assert str(row["number"]) in text and json.dumps(row["title"]) in text
+        assert json.dumps(row["user"]["login"]) in text
+    # Only original values: every scalar of the output (but the notes) is one of the input's.
+    assert {orjson.dumps(leaf).decode() for leaf in leaves(out)} <= original_leaves(rows) | {
+        orjson.dumps(c).decode() for c in ("number", "title", "user.login")
+    }
 
 
 def test_nested_objects_flatten_into_dotted_columns() -> None:

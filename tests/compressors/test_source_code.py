@@ -698,3 +698,19 @@ def test_a_raise_message_on_the_next_line_stays_on_the_marker_line() -> None:
     stub = next(line for line in result.text.split("\n") if has_marker(line))
     assert 'raises FileNotFoundError(errno.ENOENT, "no usable directory in %s" ...)' in stub
     ast.parse(result.text)
+
+
+def test_word_pieces_of_the_task_keep_the_named_body_in_the_real_logging_module() -> None:
+    """Issue 14: "look at how the logging module formats exceptions" names formatException by its
+    word pieces (formats + exceptions), so its body stays whole in CPython's logging/__init__.py
+    while the other bodies fold."""
+    text = Path(importlib.import_module("logging").__file__ or "").read_text(encoding="utf-8")
+    call = "traceback.print_exception(ei[0], ei[1], tb, None, sio)"
+    _, plain = _compress(text, path="Lib/logging/__init__.py")
+    assert call not in plain.text
+    _, result = _compress(
+        text, path="Lib/logging/__init__.py", query="Look at how the logging module formats exceptions"
+    )
+    assert call in result.text and 'if s[-1:] == "\\n":' in result.text
+    assert "def formatStack(self, stack_info):" in result.text
+    assert "return stack_info" not in result.text  # a body the task does not name is still folded

@@ -4,13 +4,19 @@ Lossless steps come first (minify; flatten nested objects of table rows into dot
 factor out columns constant across all rows; drop columns derivable from another column,
 such as GitHub's `url = "https://api.github.com/users/" + login`; factor out columns that are
 a function of a low-cardinality column; columnar encoding when it is shorter). Only when a
-table is still large are rows dropped — first/last rows, rare and anomalous rows, and rows
-matching the task's terms stay — and the dropped rows are announced by a marker whose ref
-retrieves the whole original.
+table is still large are rows cut to their identity — first/last rows, rare and anomalous rows,
+and rows matching the task's terms stay whole — and the others keep only their identifying
+fields (ids, numbers, names, titles, logins, paths, timestamps: columns learned from the table,
+see `identity_columns`) in an `other_rows` index: the question that follows the tool result is
+unknown when it is compressed, so the compressed table must still name every row that was
+there. Only tables beyond `max_index_rows` lose rows entirely, and the marker then gives the
+range of the identities behind it. The marker's ref retrieves the whole original, or the rows
+matching a query.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,10 +27,54 @@ from headroom.compressors._table_rows import RowSelection, select_rows
 from headroom.compressors.base import Compressed, register
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["JsonCompressor", "JsonOptions"]
+__all__ = ["JsonCompressor", "JsonOptions", "identity_columns"]
 
 META_KEY = "_headroom"
 _MISSING = object()
+OTHER_ROWS_KEY = "other_rows"
+# Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
+_OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
+_MAX_IDENTITY_COLUMNS = 4
+
+
+def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_chars: int = 64) -> list[str]:
+    """The columns that tell this table's rows apart for a reader, learned from the values (not
+    from field names): present in every row, scalar, and either numbers taking a new value on at
+    least half the rows (ids, issue numbers, sizes) or short strings varied enough to name things
+    (names, titles, logins, paths, timestamps; a reporter repeats across issues, a status does
+    not name anything). URLs and opaque tokens (hashes, base64 node ids) are left out: the first
+    are usually derived from an id, the second no one asks for by sight. Words first (titles,
+    names, logins, file names), then numbers, then digit-heavy strings (timestamps, versions),
+    each in column order, while their average width stays within `budget_chars`."""
+    n = len(rows)
+    ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
+    for position, column in enumerate(columns):
+        values = [row.get(column, _MISSING) for row in rows]
+        if any(v is _MISSING for v in values):
+            continue
+        present = [v for v in values if v is not None]
+        if len(present) < 0.9 * n:
+            continue
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            if len(set(present)) < 0.5 * n:
+                continue
+            ranked.append((1, position, column, sum(len(str(v)) for v in present) / n))
+        elif all(isinstance(v, str) for v in present):
+            texts: list[str] = present
+            if len(set(texts)) < max(3, n // 4):
+                continue
+            if sum(1 for t in texts if "://" in t or _OPAQUE.fullmatch(t)) * 2 >= len(texts):
+                continue
+            letters = sum(c.isalpha() for t in texts for c in t)
+            digits = sum(c.isdigit() for t in texts for c in t)
+            ranked.append((0 if letters > digits else 2, position, column, sum(len(t) for t in texts) / n))
+    chosen: list[tuple[int, str]] = []
+    width = 0.0
+    for _, position, column, average in sorted(ranked):
+        if len(chosen) < _MAX_IDENTITY_COLUMNS and width + average <= budget_chars:
+            chosen.append((position, column))
+            width += average
+    return [column for _, column in sorted(chosen)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +95,12 @@ class JsonOptions:
     # shrinks in proportion down to `prose_min_model_tokens` (the query and 4 unit prefixes).
     prose_full_model_chars: int = 100_000
     prose_min_model_tokens: int = 96
+    # Rows cut to their identity are listed in `other_rows` up to this many per table; beyond
+    # it (tables of thousands of rows) the rest are only counted, with their identity range.
+    max_index_rows: int = 1_000
+    # Identity fields kept per row cost at most about this many characters on average: ids and
+    # titles fit, a table's whole text does not.
+    identity_chars: int = 64
 
 
 @register
@@ -249,6 +305,10 @@ class _Crusher:
 
         selection = self._maybe_select_rows(body_rows, kept_columns, uniform)
         shown = [body_rows[i] for i in selection.kept] if selection else body_rows
+        index: dict[str, Any] | None = None
+        summary = selection.summary if selection else ""
+        if selection:
+            index, summary = self._identity_index(body_rows, kept_columns, selection)
 
         meta: dict[str, Any] = {}
         if constants:
@@ -276,7 +336,7 @@ class _Crusher:
         notes = [f"table of {len(rows)} rows"] if self.depth == 0 else []
         if selection:
             self.rows_dropped += len(rows) - len(selection.kept)
-            notes.append(marker(selection.summary, self.ref))
+            notes.append(marker(summary, self.ref))
 
         columnar = uniform and self._columnar_pays(shown, kept_columns)
         unchanged_shape = kept_columns == columns and all(len(f) == len(r) for f, r in zip(flat, rows, strict=True))
@@ -291,7 +351,32 @@ class _Crusher:
             result["rows"] = shown
         if selection and selection.duplicates:
             result["duplicate_counts"] = selection.duplicates
+        if index:
+            result[OTHER_ROWS_KEY] = index
         return result
+
+    def _identity_index(
+        self, rows: list[dict[str, Any]], columns: list[str], selection: RowSelection
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The rows left out of `rows` (shown in full) as an index of their identity fields, and
+        the marker's text saying so (or the selection's own summary when no column identifies)."""
+        shown = set(selection.kept)
+        others = [i for i in range(len(rows)) if i not in shown]
+        identity = identity_columns(rows, columns, self.options.identity_chars)
+        if not identity or not others:
+            return None, selection.summary
+        listed = others[: self.options.max_index_rows]
+        index = {"columns": identity, "rows": [[rows[i][c] for c in identity] for i in listed]}
+        summary = (
+            f"{len(shown)} of {len(rows)} rows in full; the other {len(listed)} by {', '.join(identity)} "
+            f"in '{OTHER_ROWS_KEY}'"
+        )
+        unlisted = others[len(listed) :]
+        if unlisted:
+            first, last = (rows[unlisted[0]][identity[0]], rows[unlisted[-1]][identity[0]])
+            summary += f", {len(unlisted)} more not listed ({identity[0]} {first!s:.40} … {last!s:.40})"
+        summary += "; retrieve with a query (any value above) for the fields not shown"
+        return index, summary
 
     def _pool_object_lists(
         self, rows: list[dict[str, Any]], columns: list[str]
@@ -432,7 +517,8 @@ class _Crusher:
         size = len(orjson.dumps([list(r.values()) for r in rows] if uniform else rows))
         if size < self.options.row_selection_min_chars:
             return None
-        selection = select_rows(rows, columns, self.terms, size_chars=size)
+        indexed = bool(identity_columns(rows, columns, self.options.identity_chars))
+        selection = select_rows(rows, columns, self.terms, size_chars=size, indexed=indexed)
         if len(selection.kept) >= len(rows):
             return None
         return selection
