@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-redis.sh
+	bash scripts/ensure-chromium.sh
 	if command -v npm >/dev/null; then npm --prefix tests/e2e install --no-audit --no-fund --silent; fi
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
