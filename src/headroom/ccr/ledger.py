@@ -425,8 +425,8 @@ class SqliteLedger(SavingsLedger):
                         [(u.ref, u.at, _encode_unit(u)) for u in rec.units],
                     )
                     self._writes += 1
-                    if self._writes % _PRUNE_EVERY == 1:
-                        _prune_sqlite(conn, rec.at)
+                    if self._writes == 1 or self._writes % _PRUNE_EVERY == 0:
+                        _prune_sqlite(conn, time.time())
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
