@@ -26,6 +26,7 @@ from headroom.mcp_server.tools import HeadroomTools
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.pricing import TokenCounts
 from headroom.proxy import BackgroundServer
+from headroom.proxy.wrap import session_summary
 from headroom.savings import parse_since, report
 from tests.factories import openai_request
 from tests.proxy.conftest import HDFS_LOG, OPENAI_KEY, ROWS, start_proxy
@@ -190,3 +191,21 @@ def test_four_sources_in_one_headroom_stats(tmp_path: Path) -> None:
     unit = json.loads(inspect.stdout)
     assert unit["original"] in (HDFS_LOG, ROWS) and f"ref={unit['ref']}" in unit["compressed"]
     store.close()
+
+
+def test_wrap_prints_the_sessions_savings(tmp_path: Path) -> None:
+    fake = FakeUpstream()
+    with (
+        BackgroundServer(fake.app) as upstream,
+        start_proxy(upstream.url, store=SqliteStore(tmp_path / "c.db")) as proxy,
+    ):
+        since = time.time()
+        assert session_summary(proxy.url, since) == "headroom: no requests went through the proxy in this session"
+        openai.OpenAI(api_key=OPENAI_KEY, base_url=proxy.url + "/v1", max_retries=0).chat.completions.create(
+            **openai_request(ROWS)
+        )
+        line = session_summary(proxy.url, since)
+        (only,) = proxy.state.ledger.requests()
+    assert line is not None and line.startswith(f"headroom: this session saved {only.tokens_saved:,} of ")
+    assert f"net ${only.usd_saved:.4f}, over 1 requests" in line
+    assert session_summary("http://127.0.0.1:9", since) is None  # no proxy there: nothing printed
