@@ -25,6 +25,7 @@ run: $(STAMP)
 # `headroom proxy` from $(VENV) and pack + install the package into an empty folder.
 test: $(STAMP)
 	bash scripts/ensure-redis.sh
+	bash scripts/ensure-chromium.sh
 	if command -v npm >/dev/null; then npm --prefix tests/e2e install --no-audit --no-fund --silent; fi
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
@@ -10,10 +11,12 @@ from typing import Any
 from headroom.adapters import Unit, detect_format
 from headroom.ccr import retrieval, sharing
 from headroom.ccr.base import MemoryStore, OriginalStore
+from headroom.ccr.ledger import ledger_for
 from headroom.ccr.retrieval import RetrievalResult
 from headroom.ccr.sharing import Provenance, SharedUnit
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
+from headroom.savings import request_record
 from headroom.tokens import encoding_for_model
 
 __all__ = [
@@ -25,6 +28,9 @@ __all__ = [
     "retrieve",
     "share",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -60,12 +66,14 @@ def compress(
     pipeline: Pipeline | None = None,
     agent_id: str | None = None,
     session_id: str | None = None,
+    ledger_source: str | None = "library",
 ) -> CompressResult:
     """Compress a conversation; pass the result as `messages=` to the OpenAI or Anthropic SDK.
 
     `provider` is "openai", "anthropic", "responses" (Responses API `input` items) or "auto".
     The result is a list of messages of the same shape, with `.stats`. `agent_id`/`session_id`
-    are recorded as the provenance of every original stored for later retrieval.
+    are recorded as the provenance of every original stored for later retrieval. The savings
+    go to the ledger beside the pipeline's store as `ledger_source` (None: not recorded).
     """
     pipeline = pipeline or default_pipeline(encoding_for_model(model))
     plain = [_plain(m) for m in messages]
@@ -74,7 +82,19 @@ def compress(
     key = "input" if provider == "responses" else "messages"
     provenance_meta = {k: v for k, v in (("agent_id", agent_id), ("session_id", session_id)) if v}
     compressed = pipeline.compress_request({key: plain}, provider, provenance=provenance_meta)
+    _record(pipeline, ledger_source, compressed, model)
     return CompressResult(compressed.request[key], compressed.stats)
+
+
+def _record(pipeline: Pipeline, source: str | None, compressed: CompressedRequest, model: str | None) -> None:
+    """One ledger row, when the pipeline has a store (best effort: never raises)."""
+    if source is None or pipeline.store is None:
+        return
+    try:
+        ledger = ledger_for(pipeline.store)
+        ledger.record_request(request_record(source, compressed.stats, compressed.request, model=model))
+    except Exception as exc:  # bookkeeping must never cost a compression
+        log.warning("savings ledger: could not record (%s)", type(exc).__name__)
 
 
 def compress_request(
@@ -83,11 +103,17 @@ def compress_request(
     *,
     pipeline: Pipeline | None = None,
     protect: Callable[[Unit], bool] | None = None,
+    ledger_source: str | None = "library",
 ) -> CompressedRequest:
     """Compress a whole request body (system, tools, messages / input). System prompts, tool
-    definitions and the latest user turn are never altered; `protect(unit)` keeps units whole."""
-    pipeline = pipeline or default_pipeline(encoding_for_model(request.get("model")))
-    return pipeline.compress_request(request, provider, protect=protect)
+    definitions and the latest user turn are never altered; `protect(unit)` keeps units whole.
+    The savings go to the ledger beside the pipeline's store as `ledger_source` (None: not
+    recorded; the proxy records its own rows, with the provider's usage)."""
+    model = request.get("model")
+    pipeline = pipeline or default_pipeline(encoding_for_model(model))
+    compressed = pipeline.compress_request(request, provider, protect=protect)
+    _record(pipeline, ledger_source, compressed, model if isinstance(model, str) else None)
+    return compressed
 
 
 def retrieve(

@@ -7,9 +7,9 @@ import logging
 import orjson
 import pytest
 
+from headroom.pricing import input_price_per_mtok
 from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body, usage_from_mapping
 from headroom.proxy.config import Mode, ProxyConfig
-from headroom.proxy.pricing import input_price_per_mtok
 from headroom.proxy.redact import RedactingFilter, redact, safe_headers
 from headroom.proxy.sse import SSEParser, encode_event
 

@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from headroom.api import compress_request, default_pipeline
+from headroom.ccr.ledger import record_request
 from headroom.compressors.base import all_compressors
 from headroom.results import CompressStats
+from headroom.savings import request_record
 from headroom.tokens import count_tokens
 
 __all__ = ["register"]
@@ -42,6 +44,7 @@ def _stats_table(stats: CompressStats) -> Table:
 
 
 _FORMATS = ("auto", "openai", "anthropic", "responses")
+LEDGER_SOURCE = "cli"  # this command's name in the savings ledger
 
 
 def _fail(message: str) -> NoReturn:
@@ -87,7 +90,7 @@ def compress_command(
         payload = {"input" if fmt == "responses" else "messages": payload}
     warm_up()  # loading the tokenizer and the compressors is start-up, not compression time
     if isinstance(payload, dict) and ("messages" in payload or "input" in payload):
-        result = compress_request(payload, fmt)
+        result = compress_request(payload, fmt, ledger_source=LEDGER_SOURCE)
         output: object = result.request
         stats = result.stats
     else:  # plain text (or JSON that is not a request): compress it as one unit
@@ -96,6 +99,7 @@ def compress_command(
         wrapped = default_pipeline().compress_request({"messages": [{"role": "tool", "content": text}]}, "openai")
         output = wrapped.request["messages"][0]["content"]
         stats = dataclasses.replace(wrapped.stats, format="text")
+        record_request(request_record(LEDGER_SOURCE, stats, wrapped.request, provider=""))
     if as_json:
         sys.stdout.write(_json_line({"result": output, "stats": stats.as_dict()}) + "\n")
         return

@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "headroom.cli.proxy_cmd",
     "headroom.cli.mcp_cmd",
     "headroom.cli.wrap_cmd",
+    "headroom.cli.stats_cmd",
 )
 
 

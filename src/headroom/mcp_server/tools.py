@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from headroom.ccr.base import OriginalStore, put_original
-from headroom.ccr.ledger import SavingsLedger, ledger_for
+from headroom.ccr.ledger import RequestRecord, SavingsLedger, UnitSample, ledger_for
 from headroom.ccr.retrieval import RetrievalResult, retrieve
 from headroom.compressors.base import all_compressors
 from headroom.pipeline import CompressConfig, Pipeline
@@ -170,7 +170,22 @@ class HeadroomTools:
             self._counters.compress_calls += 1
             self._counters.tokens_before += report.tokens_before
             self._counters.tokens_after += report.tokens_after
-        self.ledger.record(LEDGER_SOURCE, report.tokens_before, report.tokens_after)
+        self.ledger.record_request(
+            RequestRecord(
+                LEDGER_SOURCE,
+                report.tokens_before,
+                report.tokens_after,
+                compressors={report.compressor: (1, report.tokens_before, report.tokens_after)},
+                latency_ms=round(report.time_ms, 3),
+                units=(
+                    UnitSample(
+                        report.ref, "content", report.compressor, report.tokens_before, report.tokens_after, output
+                    ),
+                )
+                if report.ref is not None
+                else (),
+            )
+        )
         return CompressOutcome(
             compressed=output,
             ref=ref if stored or lossy else None,

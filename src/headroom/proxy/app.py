@@ -35,6 +35,7 @@ from headroom.proxy._json import parse
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
+from headroom.proxy.dashboard import dashboard_routes, ledger_report
 from headroom.proxy.forward import Exchange, Upstream
 from headroom.proxy.handlers import BodyTooLarge, ProxyState, json_error, llm_call, passthrough, read_body
 from headroom.proxy.metrics import ProxyMetrics
@@ -151,6 +152,9 @@ def build_app(
             }
         except Exception as exc:  # a store outage must not break the stats page
             snapshot["store"] = {"error": type(exc).__name__}
+        # Every source sharing the store (this proxy, others, the MCP server, library, CLI):
+        # the report `headroom stats --json` prints.
+        snapshot["ledger"] = await ledger_report(state)
         return JSONResponse(snapshot)
 
     async def prometheus(request: Request) -> Response:
@@ -177,6 +181,7 @@ def build_app(
         Route("/metrics", prometheus, methods=["GET"]),
         Route("/v1/compress", compress_endpoint, methods=["POST"]),
         Route("/v1/retrieve", retrieve_endpoint, methods=["POST"]),
+        *dashboard_routes(state),
     ]
     for prefix in ("/v1", "/v1/v1"):
         routes += [

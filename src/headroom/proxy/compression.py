@@ -132,7 +132,7 @@ class RequestCompressor:
             return any(unit.path[: len(path)] == path for path in protected)
 
         if not_compressed is None:
-            result = compress_request(request, fmt, pipeline=pipeline, protect=protect)
+            result = compress_request(request, fmt, pipeline=pipeline, protect=protect, ledger_source=None)
         else:
             result = pipeline.compress_request(request, fmt, protect=protect, not_compressed=not_compressed)
         elapsed = (time.perf_counter() - started) * 1000

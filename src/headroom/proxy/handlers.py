@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -19,10 +20,11 @@ from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import SavingsLedger
+from headroom.pricing import TokenCounts
 from headroom.proxy._dialects import DIALECTS, declares_tools
 from headroom.proxy._json import dumps, parse
 from headroom.proxy.cache_align import align_system
-from headroom.proxy.cache_stats import UsageTap, usage_from_body
+from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body
 from headroom.proxy.compression import CompressionOutcome, RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.forward import (
@@ -41,9 +43,11 @@ from headroom.proxy.forward import (
     unavailable,
 )
 from headroom.proxy.metrics import ProxyMetrics
+from headroom.proxy.prefix_watch import PrefixWatch
 from headroom.proxy.retrieval_loop import LoopContext, complete, stream
 from headroom.proxy.sse import SSEEvent
 from headroom.results import CompressStats
+from headroom.savings import request_record
 
 __all__ = ["ProxyState", "llm_call", "passthrough"]
 
@@ -80,15 +84,74 @@ class ProxyState:
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="headroom-ledger")
     )
 
-    def record_savings(self, tokens_before: int, tokens_after: int) -> None:
+    prefix_watch: PrefixWatch = field(default_factory=PrefixWatch)
+
+    def record_request(self, row: _Row) -> None:
+        """One ledger row, written (and its cache break worked out) on the ledger's thread."""
         if self.ledger is not None:
-            self._ledger_writer.submit(self.ledger.record, "proxy", tokens_before, tokens_after)
+            self._ledger_writer.submit(self._write_row, self.ledger, row)
+
+    def _write_row(self, ledger: SavingsLedger, row: _Row) -> None:
+        try:
+            share = self.prefix_watch.broken_share(row.original, row.sent) if row.sent is not None else 0.0
+            usage = row.usage
+            broken = round(share * (usage.input_tokens + usage.cache_write_tokens)) if usage is not None else 0
+            counts = TokenCounts(*dataclasses.astuple(usage)) if usage is not None else None
+            rec = request_record(
+                "proxy",
+                row.stats,
+                row.sent,
+                model=row.model,
+                provider="anthropic" if row.api == "anthropic" else "openai",
+                client=row.client,
+                path=row.path,
+                latency_ms=row.latency_ms,
+                fail_open=",".join(row.fail_open),
+                retrieval_rounds=row.rounds,
+                usage=counts,
+                cache_break_tokens=broken,
+            )
+        except Exception as exc:  # bookkeeping: never a request's problem
+            log.warning("savings ledger: could not build the row (%s)", type(exc).__name__)
+            return
+        ledger.record_request(rec)
+
+    def flush_ledger(self, timeout: float | None = None) -> None:
+        """Wait until every ledger write submitted so far has landed (tests, /stats readers)."""
+        self._ledger_writer.submit(lambda: None).result(timeout)
 
     def close(self) -> None:
         self.compressor.close()
         if self.local is not None:
             self.local.close()
         self._ledger_writer.shutdown(wait=True)  # pending writes land before the store closes
+
+
+@dataclass(slots=True)
+class _Row:
+    """What the ledger needs of one proxied request, gathered on the event loop."""
+
+    api: str
+    path: str
+    model: str | None
+    client: str
+    stats: CompressStats
+    original: dict[str, Any]
+    sent: dict[str, Any] | None  # None: sent as the client did (nothing to compare)
+    latency_ms: float
+    fail_open: list[str]
+    usage: Usage | None = None
+    rounds: int = 0
+
+
+_VERSION_SUFFIX = re.compile(r"/v?\d[\w.\-+]*$")
+
+
+def client_name(user_agent: str) -> str:
+    """A user agent's first product, without its version (`claude-cli/2.0.1 (external)` ->
+    `claude-cli`, `OpenAI/Python 1.99` -> `OpenAI/Python`)."""
+    first = user_agent.strip().split(" ", 1)[0]
+    return _VERSION_SUFFIX.sub("", first)[:64]
 
 
 class BodyTooLarge(Exception):
@@ -200,6 +263,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
         retrieval = False
         stats: CompressStats | None = None
         fail_open = [refused] if refused is not None else []
+        row: _Row | None = None
         if payload is not None and state.config.mode is Mode.OPTIMIZE:
             outcome = await state.compressor.compress(payload, api, len(body))
             _record(state, model, outcome)
@@ -227,24 +291,42 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                     outgoing = dumped
             # Savings of requests the model reads (count_tokens is not a model call).
             # Also on a timeout: the units compressed before went out compressed (fail open per unit).
-            if outcome.stats is not None and not whole and not counting:
-                state.record_savings(outcome.stats.tokens_before, outcome.stats.tokens_after)
+            if outcome.stats is not None and not counting:
+                kept = (
+                    outcome.stats
+                    if not whole
+                    else dataclasses.replace(
+                        outcome.stats, tokens_after=outcome.stats.tokens_before, transforms={}, units=()
+                    )
+                )
+                agent = client_name(request.headers.get("user-agent", ""))
+                row = _Row(api, path, model, agent, kept, payload, None if whole else sent, 0.0, fail_open)
         elif payload is not None and state.config.mode is Mode.AUDIT:
             state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
         overhead = (time.perf_counter() - started) * 1000
         state.metrics.overhead(overhead)
+        if row is not None:
+            row.latency_ms = round(overhead, 3)
         try:
             response = await state.upstream.send(request.method, url, headers, outgoing)
         except UpstreamUnavailable as exc:
             state.metrics.response(exc.status)
-            _log_call(request.method, path, api, exc.status, stats, overhead, fail_open)
+            _log_call(request.method, path, api, exc.status, stats, overhead, fail_open, model)
+            if row is not None:
+                state.record_request(row)
             await send_error(send, api, exc)
             return
         # Logged before the client gets anything: the line never trails the response.
-        _log_call(request.method, path, api, response.status_code, stats, overhead, fail_open)
+        _log_call(request.method, path, api, response.status_code, stats, overhead, fail_open, model)
         state.metrics.first_byte((time.perf_counter() - started) * 1000)
         state.metrics.response(response.status_code)
         content_type = response.headers.get("content-type", "")
+
+        def on_usage(usage: Usage) -> None:
+            state.metrics.usage_report(model, usage)
+            if row is not None:
+                row.usage = usage if row.usage is None else row.usage + usage
+
         ctx = LoopContext(
             api,
             state.upstream,
@@ -252,7 +334,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             url,
             headers,
             state.config.max_retrieval_rounds,
-            lambda usage: state.metrics.usage_report(model, usage),
+            on_usage,
             state.aliases,
         )
         try:
@@ -282,6 +364,9 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             await close_quietly(response)
             if ctx.calls:
                 state.metrics.retrieval(ctx.calls, ctx.rounds)
+            if row is not None:
+                row.rounds = ctx.rounds
+                state.record_request(row)
 
     return Exchange(run)
 
@@ -306,7 +391,14 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
 
 
 def _log_call(
-    method: str, path: str, api: str, status: int, stats: CompressStats | None, ms: float, fail_open: list[str]
+    method: str,
+    path: str,
+    api: str,
+    status: int,
+    stats: CompressStats | None,
+    ms: float,
+    fail_open: list[str],
+    model: str | None = None,
 ) -> None:
     """`headroom -v proxy`: one line per LLM call. Counts and names only: never message text,
     header values or the query string (where some clients put keys)."""
@@ -315,7 +407,7 @@ def _log_call(
     units = len(stats.units) if stats is not None else 0
     tokens = f"{stats.tokens_before}->{stats.tokens_after}" if stats is not None else "-"
     reason = ",".join(fail_open) or "-"
-    log.debug(_CALL_LINE, method, path, api, status, units, tokens, ms, reason)
+    log.debug(_CALL_LINE, method, path, api, status, _printable(model), units, tokens, ms, reason)
 
 
 def _log_refused(request: Request, api: str, status: int, started: float) -> None:
@@ -323,11 +415,19 @@ def _log_refused(request: Request, api: str, status: int, started: float) -> Non
     if log.isEnabledFor(logging.DEBUG):
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
         path = _escape(raw.partition(b"?")[0], _UNSAFE)  # as sent: a NUL or newline is escaped
-        log.debug(_CALL_LINE, request.method, path, api, status, 0, "-", (time.perf_counter() - started) * 1000, "-")
+        ms = (time.perf_counter() - started) * 1000
+        log.debug(_CALL_LINE, request.method, path, api, status, "-", 0, "-", ms, "-")
 
 
-# method, path, api, status, units, tokens before->after, the proxy's own ms, fail-open reasons
-_CALL_LINE = "%s %s api=%s status=%d units=%d tokens=%s ms=%.1f fail_open=%s"
+# method, path, api, status, model, units, tokens before->after, the proxy's own ms, fail-open reasons
+_CALL_LINE = "%s %s api=%s status=%d model=%s units=%d tokens=%s ms=%.1f fail_open=%s"
+
+
+def _printable(model: str | None) -> str:
+    """The model name as one log token (a client could send anything there)."""
+    return "".join(ch if ch.isprintable() and not ch.isspace() else "?" for ch in model[:80]) if model else "-"
+
+
 _PASSTHROUGH_LINE = "%s %s api=passthrough status=%d upstream_ms=%.1f"  # ms until the response began
 
 

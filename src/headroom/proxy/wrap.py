@@ -29,6 +29,8 @@ from types import FrameType
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+import httpx
+
 from headroom.proxy._net import http_url
 from headroom.proxy.server import is_proxy_running
 
@@ -264,4 +266,39 @@ def run_wrapped(
         if notify:
             how = "started" if started else "using running"
             print(f"headroom: {how} proxy on {url} for {agent}", file=sys.stderr, flush=True)
-        return run_agent(agent_launch(agent, args, url, env))
+        since = time.time()
+        code = run_agent(agent_launch(agent, args, url, env))
+        if notify:
+            line = session_summary(url, since)
+            if line:
+                print(line, file=sys.stderr, flush=True)
+        return code
+
+
+def session_summary(url: str, since: float) -> str | None:
+    """One line: what the proxy's ledger recorded since `since` (this session's requests; with
+    a shared proxy, others' requests in that window too). None when the proxy cannot say."""
+    try:
+        response = httpx.get(
+            url.rstrip("/") + "/stats/requests",
+            params={"since": repr(since), "limit": 1000},
+            timeout=5,
+            trust_env=False,
+        )
+        rows = response.json()["requests"] if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(rows, list):
+        return None
+    proxied = [r for r in rows if isinstance(r, dict) and r.get("source") == "proxy"]
+    before = sum(int(r.get("tokens_before") or 0) for r in proxied)
+    after = sum(int(r.get("tokens_after") or 0) for r in proxied)
+    dollars = sum(float(r.get("usd_saved") or 0.0) for r in proxied)
+    if not proxied:
+        return "headroom: no requests went through the proxy in this session"
+    percent = 100.0 * (before - after) / before if before else 0.0
+    sign = "-" if dollars < 0 else ""
+    return (
+        f"headroom: this session saved {before - after:,} of {before:,} input tokens ({percent:.1f}%), "
+        f"net {sign}${abs(dollars):.4f}, over {len(proxied)} requests (headroom stats for more)"
+    )
