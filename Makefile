@@ -28,6 +28,7 @@ test: $(STAMP)
 	bash scripts/ensure-chromium.sh
 	if command -v npm >/dev/null; then npm --prefix tests/e2e install --no-audit --no-fund --silent; fi
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 	if command -v npm >/dev/null; then npm --prefix sdk/typescript install --no-audit --no-fund --silent && npm --prefix sdk/typescript test; fi
 

@@ -14,9 +14,11 @@ from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.ccr.ledger import ledger_for
 from headroom.ccr.retrieval import RetrievalResult
 from headroom.ccr.sharing import Provenance, SharedUnit
+from headroom.errors import StoreError
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
 from headroom.savings import request_record
+from headroom.segments import SegmentContext
 from headroom.tokens import encoding_for_model
 
 __all__ = [
@@ -134,16 +136,23 @@ def share(
     query: str = "",
     pipeline: Pipeline | None = None,
 ) -> SharedUnit:
-    """Compress `content` to hand to another agent; the store records who produced it."""
-    return sharing.share(
-        pipeline or default_pipeline(),
-        content,
-        agent_id=agent_id,
-        session_id=session_id,
-        parent_ref=parent_ref,
-        tool=tool,
-        query=query,
-    )
+    """Compress `content` to hand to another agent; the store records who produced it.
+
+    The original is always stored (even when compression was lossless), so the ref resolves;
+    every call records its producer, also when the same content was stored before."""
+    pipeline = pipeline or default_pipeline()
+    if pipeline.store is None:
+        raise StoreError("sharing needs a CCR store")
+    producer = {
+        "agent_id": agent_id,
+        "session_id": session_id or "",
+        "parent_ref": parent_ref or "",
+        "tool": tool or "",
+    }
+    context = SegmentContext(tool_name=tool, user_query=query)
+    text, report = pipeline.compress_text(content, context, provenance=producer)
+    found = sharing.record_producer(pipeline.store, content, report.ref, report.kind, producer)
+    return SharedUnit(found.ref, text, report.tokens_before, report.tokens_after, found)
 
 
 def provenance(ref: str, *, store: OriginalStore | None = None) -> Provenance | None:

@@ -8,8 +8,8 @@ import re
 from headroom import CompressConfig, Pipeline, retrieve
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
-from headroom.compressors.mixed import looks_mixed, split_fenced
 from headroom.routing.detect import detect
+from headroom.routing.fences import looks_mixed, split_fenced
 from headroom.segments import ContentKind, SegmentContext
 from tests.factories import customer_rows
 

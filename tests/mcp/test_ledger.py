@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from headroom.api import default_store
 from headroom.ccr import ledger
 from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.ccr.ledger import MemoryLedger, RedisLedger, SqliteLedger, ledger_for
@@ -124,7 +125,8 @@ def test_an_unreachable_backend_never_fails_a_record(tmp_path: Path) -> None:
             ledger_for(store).totals()
 
 
-def test_module_functions_default_to_the_library_store() -> None:
+def test_module_functions_record_in_the_library_store() -> None:
     source = f"test-{uuid.uuid4().hex[:8]}"
-    ledger.record(source, 1_000, 250)  # HEADROOM_STORE points at a temporary file (tests/conftest.py)
-    assert ledger.totals()[source]["tokens_saved"] == 750
+    store = default_store()  # HEADROOM_STORE points at a temporary file (tests/conftest.py)
+    ledger.record(source, 1_000, 250, store)
+    assert ledger.totals(store)[source]["tokens_saved"] == 750

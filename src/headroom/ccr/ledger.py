@@ -597,34 +597,27 @@ def ledger_for(store: OriginalStore) -> SavingsLedger:
         return ledger
 
 
-def _default_store() -> OriginalStore:
-    from headroom.api import default_store  # late: the api module imports the pipeline
-
-    return default_store()
-
-
-def record(source: str, tokens_before: int, tokens_after: int, store: OriginalStore | None = None) -> None:
-    """Add one call to `source`'s savings in `store`'s ledger (default: the library's store).
-    Never raises."""
+def record(source: str, tokens_before: int, tokens_after: int, store: OriginalStore) -> None:
+    """Add one call to `source`'s savings in `store`'s ledger. Never raises."""
     try:
-        ledger = ledger_for(store if store is not None else _default_store())
+        ledger = ledger_for(store)
     except Exception as exc:
         log.warning("savings ledger unavailable (%s: %s)", type(exc).__name__, exc)
         return
     ledger.record(source, tokens_before, tokens_after)
 
 
-def record_request(rec: RequestRecord, store: OriginalStore | None = None) -> None:
-    """Add one request to `store`'s ledger (default: the library's store). Never raises."""
+def record_request(rec: RequestRecord, store: OriginalStore) -> None:
+    """Add one request to `store`'s ledger. Never raises."""
     try:
-        ledger = ledger_for(store if store is not None else _default_store())
+        ledger = ledger_for(store)
     except Exception as exc:
         log.warning("savings ledger unavailable (%s: %s)", type(exc).__name__, exc)
         return
     ledger.record_request(rec)
 
 
-def totals(store: OriginalStore | None = None) -> dict[str, dict[str, Any]]:
+def totals(store: OriginalStore) -> dict[str, dict[str, Any]]:
     """Every source's savings as plain dicts, e.g. ``{"proxy": {"calls": 12, "tokens_saved": ...}}``."""
-    ledger = ledger_for(store if store is not None else _default_store())
+    ledger = ledger_for(store)
     return {source: row.as_dict() for source, row in ledger.totals().items()}

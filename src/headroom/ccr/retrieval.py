@@ -23,6 +23,7 @@ from headroom.ccr._select import (
 )
 from headroom.ccr.base import OriginalStore
 from headroom.envelopes import numbering_shift
+from headroom.line_numbers import split_line_numbers
 from headroom.segments import ref_matches
 
 __all__ = [
@@ -78,8 +79,6 @@ def _describe(sel: Selection, unit: str, query: str, ref: str) -> str:
 
 def _numbering_shift(original: str, lines: list[str]) -> int:
     """How far the line numbers shown in a numbered file read are from plain line counting."""
-    from headroom.compressors._tree_sitter import split_line_numbers  # no tree-sitter import
-
     shift = numbering_shift(original)  # whole numbered reads inside a tool's envelope
     if shift:
         return shift

@@ -12,11 +12,9 @@ import time
 from dataclasses import dataclass
 
 from headroom.ccr.base import OriginalStore, get_verified, put_original
-from headroom.errors import StoreError
-from headroom.pipeline import Pipeline
-from headroom.segments import SegmentContext, content_ref
+from headroom.segments import content_ref
 
-__all__ = ["Producer", "Provenance", "SharedUnit", "provenance", "share"]
+__all__ = ["Producer", "Provenance", "SharedUnit", "provenance", "record_producer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,35 +52,23 @@ class SharedUnit:
     provenance: Provenance
 
 
-def share(
-    pipeline: Pipeline,
-    content: str,
-    *,
-    agent_id: str,
-    session_id: str | None = None,
-    parent_ref: str | None = None,
-    tool: str | None = None,
-    query: str = "",
-) -> SharedUnit:
-    """Compress `content` for another agent and record who produced it.
-
-    The original is always stored (even when compression was lossless), so the ref resolves;
-    every call records its producer, also when the same content was stored before."""
-    store = pipeline.store
-    if store is None:
-        raise StoreError("sharing needs a CCR store")
-    meta = {"agent_id": agent_id, "session_id": session_id or "", "parent_ref": parent_ref or "", "tool": tool or ""}
-    text, report = pipeline.compress_text(content, SegmentContext(tool_name=tool, user_query=query), provenance=meta)
-    ref = report.ref or content_ref(content)
-    if report.ref is None:
-        ref = put_original(store, ref, content, {**meta, "kind": report.kind})
-    store.add_producer(ref, {**meta, "kind": report.kind})
+def record_producer(
+    store: OriginalStore, content: str, ref: str | None, kind: str, producer: dict[str, str]
+) -> Provenance:
+    """Record that `producer` (agent, session, parent ref, tool) shared `content`, which the
+    pipeline stored under `ref` (None when it compressed losslessly: then it is stored here, so
+    the ref always resolves). Every call adds a producer, also for content stored before."""
+    if ref is None:
+        ref = put_original(store, content_ref(content), content, {**producer, "kind": kind})
+    store.add_producer(ref, {**producer, "kind": kind})
     found = provenance(store, ref)
     if found is None:  # evicted between put and get: describe what was just written
         now = time.time()
-        producer = Producer(agent_id, session_id, tool, parent_ref, now)
-        found = Provenance(ref, agent_id, session_id, parent_ref, tool, report.kind, now, (producer,))
-    return SharedUnit(ref, text, report.tokens_before, report.tokens_after, found)
+        fields = ("agent_id", "session_id", "parent_ref", "tool")
+        agent, session, parent, tool = (producer.get(name) or None for name in fields)
+        first = Producer(agent, session, tool, parent, now)
+        found = Provenance(ref, agent, session, parent, tool, kind, now, (first,))
+    return found
 
 
 def _field(meta: dict[str, str], name: str) -> str | None:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from headroom.api import compress_request, default_pipeline
+from headroom.api import compress_request, default_pipeline, default_store
 from headroom.ccr.ledger import record_request
 from headroom.compressors.base import all_compressors
 from headroom.results import CompressStats
@@ -99,7 +99,7 @@ def compress_command(
         wrapped = default_pipeline().compress_request({"messages": [{"role": "tool", "content": text}]}, "openai")
         output = wrapped.request["messages"][0]["content"]
         stats = dataclasses.replace(wrapped.stats, format="text")
-        record_request(request_record(LEDGER_SOURCE, stats, wrapped.request, provider=""))
+        record_request(request_record(LEDGER_SOURCE, stats, wrapped.request, provider=""), default_store())
     if as_json:
         sys.stdout.write(_json_line({"result": output, "stats": stats.as_dict()}) + "\n")
         return

@@ -21,7 +21,6 @@ _BUILTIN_MODULES = (
     "headroom.compressors.diff",
     "headroom.compressors.source_code",
     "headroom.compressors.prose",
-    "headroom.compressors.mixed",
 )
 
 

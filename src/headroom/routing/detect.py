@@ -17,7 +17,7 @@ import orjson
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
-from headroom.compressors.mixed import looks_mixed
+from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
 
 __all__ = ["Detection", "detect"]

@@ -4,19 +4,23 @@ Each fenced block big enough to matter is routed on its own (its fence's languag
 hint) and compressed by the compressor for its kind; the text between blocks goes to the
 prose compressor when one is registered. Markers inside parts point at the whole unit's
 original, which is what the pipeline stores.
+
+It routes its parts, so it lives with the router (compressors, below routing, never import it);
+the `headroom.routing` package registers it on import.
 """
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from headroom.compressors.base import Compressed, register
+from headroom.routing.detect import detect
+from headroom.routing.fences import split_fenced
+from headroom.routing.router import route
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["MixedCompressor", "looks_mixed", "split_fenced"]
+__all__ = ["MixedCompressor"]
 
-_FENCE = re.compile(r"^(?P<fence>```|~~~)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
 _MIN_PART_CHARS = 800
 _LANGUAGE_ALIASES = {
     "py": "python",
@@ -33,27 +37,6 @@ _LANGUAGE_ALIASES = {
 }
 
 
-def split_fenced(text: str) -> list[tuple[str, str | None]]:
-    """The text as consecutive parts: (part, fence info) for fenced bodies, (part, None) otherwise.
-    Concatenating the parts gives back `text` exactly."""
-    parts: list[tuple[str, str | None]] = []
-    position = 0
-    for match in _FENCE.finditer(text):
-        start, end = match.start("body"), match.end("body")
-        parts.append((text[position:start], None))
-        parts.append((text[start:end], match.group("info").strip().lower()))
-        position = end
-    parts.append((text[position:], None))
-    return [p for p in parts if p[0]]
-
-
-def looks_mixed(text: str) -> bool:
-    """At least one complete fenced block."""
-    if text.count("```") + text.count("~~~") < 2:
-        return False
-    return _FENCE.search(text) is not None
-
-
 @register
 class MixedCompressor:
     name: ClassVar[str] = "mixed"
@@ -61,10 +44,6 @@ class MixedCompressor:
     priority: ClassVar[int] = 10
 
     def compress(self, segment: Segment) -> Compressed:
-        # Imported here: the router imports the compressor registry, which imports this module.
-        from headroom.routing.detect import detect
-        from headroom.routing.router import route
-
         out: list[str] = []
         lossy = False
         parts_compressed = 0
