@@ -167,6 +167,8 @@ def test_something_else_on_the_port_is_not_a_proxy(upstream: BackgroundServer, t
             "warn",
             "is not the proxy; ANTHROPIC_API_KEY is not set → export ANTHROPIC_BASE_URL={proxy} ",
         ),
+        # A gateway's credentials in the URL are not printed.
+        (f"https://me:{ANTHROPIC_KEY}@gw.example.com/a?key={ANTHROPIC_KEY}", "warn", "=https://gw.example.com/a is"),
         (None, "warn", "ANTHROPIC_BASE_URL is not set: Anthropic clients go straight to Anthropic"),
     ],
 )
@@ -179,6 +181,7 @@ def test_anthropic_base_url(
     env = {"HOME": str(home), "ANTHROPIC_BASE_URL": None if value is None else fill(value)}
     code, lines, output = doctor("--proxy", proxy.url, "--store", str(tmp_path / "ccr.db"), env=env)
     assert lines["anthropic"][0] == status and fill(says) in lines["anthropic"][1], output
+    assert ANTHROPIC_KEY not in output
     assert code == (1 if status == "fail" else 0), output
 
 

@@ -126,6 +126,16 @@ def _origin(url: str) -> tuple[str, str, int] | None:
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
+def _shown(url: str) -> str:
+    """`url` as printed: without user:password@ and the query, where gateways put keys."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError:
+        return "(not a URL)"
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _path_on_proxy(url: str, proxy: str) -> str | None:
     """The path `url` adds to the proxy's address ("" or "/v1" ...), None when it is elsewhere."""
     origin = _origin(url)
@@ -228,11 +238,11 @@ def check_anthropic_env(env: Mapping[str, str], proxy: str) -> Check:
         return Check("anthropic", "warn", f"{var} is not set: Anthropic clients go straight to Anthropic; {keys}", todo)
     path = _path_on_proxy(value, proxy)
     if path is None:
-        return Check("anthropic", "warn", f"{var}={value} is not the proxy; {keys}", todo)
+        return Check("anthropic", "warn", f"{var}={_shown(value)} is not the proxy; {keys}", todo)
     # The SDKs append /v1/messages; the proxy also serves /v1/v1/messages (a base URL ending in /v1).
     if path in ("", "/v1"):
-        return Check("anthropic", "ok", f"{var}={value} points at the proxy; {keys}")
-    return Check("anthropic", "fail", f"{var}={value}: the proxy serves no {path}/v1/messages; {keys}", todo)
+        return Check("anthropic", "ok", f"{var}={_shown(value)} points at the proxy; {keys}")
+    return Check("anthropic", "fail", f"{var}={_shown(value)}: the proxy serves no {path}/v1/messages; {keys}", todo)
 
 
 def check_openai_env(env: Mapping[str, str], proxy: str) -> Check:
@@ -244,12 +254,12 @@ def check_openai_env(env: Mapping[str, str], proxy: str) -> Check:
         return Check("openai", "warn", f"{var} is not set: OpenAI clients go straight to OpenAI; {keys}", todo)
     path = _path_on_proxy(value, proxy)
     if path is None:
-        return Check("openai", "warn", f"{var}={value} is not the proxy; {keys}", todo)
+        return Check("openai", "warn", f"{var}={_shown(value)} is not the proxy; {keys}", todo)
     if path == "/v1":
-        return Check("openai", "ok", f"{var}={value} points at the proxy; {keys}")
+        return Check("openai", "ok", f"{var}={_shown(value)} points at the proxy; {keys}")
     # The OpenAI SDKs append /chat/completions or /responses to the base URL: without /v1 the
     # proxy sees /chat/completions and passes it on unrecognised.
-    return Check("openai", "fail", f"{var}={value} points at the proxy without /v1; {keys}", todo)
+    return Check("openai", "fail", f"{var}={_shown(value)} points at the proxy without /v1; {keys}", todo)
 
 
 def codex_config_path(env: Mapping[str, str]) -> Path:
@@ -296,14 +306,15 @@ def check_codex(env: Mapping[str, str], proxy: str) -> Check:
     ]
     entry = _table(providers.get(chosen))
     base_url = str(entry.get("base_url", ""))
+    shown = _shown(base_url)
     path_on_proxy = _path_on_proxy(base_url, proxy) if base_url else None
     if path_on_proxy == "/v1":
-        return Check("codex", "ok", f"{path}: model_provider {chosen}{via} points at the proxy ({base_url})")
+        return Check("codex", "ok", f"{path}: model_provider {chosen}{via} points at the proxy ({shown})")
     if path_on_proxy is not None:
         return Check(
             "codex",
             "fail",
-            f"{path}: model_provider {chosen}{via} has base_url {base_url}: the proxy needs /v1",
+            f"{path}: model_provider {chosen}{via} has base_url {shown}: the proxy needs /v1",
             f'set base_url = "{proxy}/v1" in [model_providers.{chosen}]',
         )
     if on_proxy:
@@ -313,7 +324,7 @@ def check_codex(env: Mapping[str, str], proxy: str) -> Check:
             f"{path}: [model_providers.{on_proxy[0]}] points at the proxy but model_provider is {chosen}{via}",
             f'set model_provider = "{on_proxy[0]}" (or run {_WRAP_CODEX})',
         )
-    where = f"goes to {base_url}" if base_url else "is Codex's own (straight to the provider)"
+    where = f"goes to {shown}" if base_url else "is Codex's own (straight to the provider)"
     return Check("codex", "warn", f"{path}: model_provider {chosen}{via} {where}", todo)
 
 
