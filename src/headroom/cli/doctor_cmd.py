@@ -201,6 +201,7 @@ def check_clients(proxy: str, proxy_up: bool, store: OriginalStore | None) -> Ch
             why = answer.error or "no request list"
             return Check("clients", "warn", f"the proxy did not list its requests ({why})", "see headroom -v proxy")
         rows = [r for r in listed if isinstance(r, dict) and r.get("source") == "proxy"]
+        capped = len(listed) >= _RECENT_ROWS
         where = ""
     else:
         if store is None:
@@ -210,6 +211,7 @@ def check_clients(proxy: str, proxy_up: bool, store: OriginalStore | None) -> Ch
         except StoreError as exc:
             return Check("clients", "warn", f"cannot read the savings ledger ({exc})", "see the store line")
         rows = [r.as_dict() for r in records if r.source == "proxy"]
+        capped = len(records) >= _RECENT_ROWS
         where = " (from the store's ledger; the proxy is not running)"
     if not rows:
         return Check(
@@ -218,7 +220,7 @@ def check_clients(proxy: str, proxy_up: bool, store: OriginalStore | None) -> Ch
             f"no requests through the proxy in the last 24 h{where}",
             "point a client at it (the base URL lines below) and send one request",
         )
-    more = f"{len(rows)}+" if len(rows) >= _RECENT_ROWS else str(len(rows))
+    more = f"{len(rows)}+" if capped else str(len(rows))  # only the newest rows were asked for
     return Check("clients", "ok", f"last 24 h{where}: {_client_summary(rows)}; {more} in all")
 
 
