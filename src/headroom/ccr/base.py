@@ -78,6 +78,10 @@ class OriginalStore(ABC):
         """Drop expired originals and enforce the size cap now; returns how many were removed."""
         return 0
 
+    def check_writable(self) -> None:  # noqa: B027 - in-process stores need no check
+        """Raise StoreError unless this store can take a write now (`headroom doctor`). Leaves
+        the originals as they were; an in-process store always can."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default store holds none."""
 

@@ -228,6 +228,15 @@ class RedisStore(OriginalStore):
         location = f"{self._safe_url()} {self.prefix}"
         return StoreStats("redis", location, int(items), int(size or 0), self.max_bytes, self.ttl_seconds)
 
+    def check_writable(self) -> None:
+        # A key of our own, set and deleted in one transaction: refused as a put would be by a
+        # read-only replica, an ACL without write rights or a full server (maxmemory noeviction).
+        key = f"{self.prefix}doctor"
+        try:
+            self._client.pipeline(transaction=True).set(key, b"", px=60_000).delete(key).execute()
+        except self._errors as exc:
+            raise self._fail("write check", exc) from exc
+
     def prune(self) -> int:
         try:
             return int(self._prune(keys=self._keys, args=[self.prefix, self._ttl_ms(), self.max_bytes or 0]))

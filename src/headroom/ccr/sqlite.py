@@ -329,6 +329,12 @@ class SqliteStore(OriginalStore):
                 raise self._fail("prune", exc) from exc
         return removed
 
+    def check_writable(self) -> None:
+        # Takes the write lock (BEGIN IMMEDIATE) and commits nothing: fails as a put would on a
+        # read-only file or directory (no room for the -wal file), a full disk or a foreign lock.
+        with self._lock, self._write("write check"):
+            pass
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None and self._pid == os.getpid():

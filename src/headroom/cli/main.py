@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "headroom.cli.mcp_cmd",
     "headroom.cli.wrap_cmd",
     "headroom.cli.stats_cmd",
+    "headroom.cli.doctor_cmd",
 )
 
 
