@@ -9,12 +9,20 @@ class HeadroomError(Exception):
     """Base class for every error headroom raises on purpose."""
 
 
-class AdapterError(HeadroomError):
+class AdapterError(HeadroomError, ValueError):
     """A request could not be split into units (unknown wire format)."""
 
 
 class CompressorError(HeadroomError):
-    """A compressor could not handle its input; the pipeline keeps the original."""
+    """A compressor could not handle its input; the pipeline keeps the original.
+
+    A compressor may raise it to decline a unit; the pipeline raises it (and catches it) for
+    any error of a compressor, naming the compressor and the underlying `cause`."""
+
+    def __init__(self, message: str, *, compressor: str = "", cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.compressor = compressor
+        self.cause: BaseException = cause if cause is not None else self
 
 
 class StoreError(HeadroomError):

@@ -22,6 +22,7 @@ from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors._short_ids import shorten_repeated_ids
 from headroom.envelopes import Envelope, open_envelope
+from headroom.errors import CompressorError
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
@@ -47,13 +48,6 @@ class CompressConfig:
     # document is the latest turn (never altered) when first sent, so compressing it on the
     # next turn would change bytes the provider has already cached.
     compress_user_documents: bool = False
-
-
-class _CompressorFailed(Exception):
-    def __init__(self, name: str, error: Exception) -> None:
-        super().__init__(name)
-        self.name = name
-        self.error = error
 
 
 class _LeaveAlone(Exception):
@@ -196,8 +190,8 @@ class Pipeline:
                         segment = _segment(text, envelope, context, kind_hint, language)
                         applied = self._apply(segment, envelope, text, tokens_before, provenance)
                         kind, hinted = kind_hint, True
-                    except _CompressorFailed as failed:
-                        reason = type(failed.error).__name__
+                    except CompressorError as failed:
+                        reason = type(failed.cause).__name__
                         diagnostic = f"kind hint {kind_hint.value} did not fit ({reason}); detected kind used"
                     else:
                         if applied.text == text:  # the hinted compressor could do nothing with it
@@ -210,7 +204,7 @@ class Pipeline:
         except _LeaveAlone as why:
             diagnostic = str(why)
         except Exception as exc:  # a compressor bug must never cost the user their content
-            name, error = (exc.name, exc.error) if isinstance(exc, _CompressorFailed) else ("pipeline", exc)
+            name, error = (exc.compressor, exc.cause) if isinstance(exc, CompressorError) else ("pipeline", exc)
             log.warning("%s failed on %s (%s): %s", name, location, kind.value, type(error).__name__)
             diagnostic = f"{name} failed: {type(error).__name__}: {str(error)[:200]}"
             applied = _Applied(name, text, tokens_before)
@@ -239,14 +233,16 @@ class Pipeline:
         provenance: Mapping[str, str],
     ) -> _Applied:
         """Run the compressor routed for `segment.kind` on the envelope's body and close the
-        envelope around its output; a compressor error becomes `_CompressorFailed`."""
+        envelope around its output; any error of the compressor is raised as `CompressorError`."""
         compressor = route(segment.kind, json_text=segment.text.lstrip()[:1] in ("{", "["))
         if compressor is None:
             return _Applied("passthrough", original, tokens_before)
         try:
             result = compressor.compress(segment)
+        except CompressorError as exc:  # the compressor declined the input itself
+            raise CompressorError(str(exc), compressor=compressor.name, cause=exc.cause) from exc
         except Exception as exc:
-            raise _CompressorFailed(compressor.name, exc) from exc
+            raise CompressorError(str(exc), compressor=compressor.name, cause=exc) from exc
 
         def close(body: str) -> str:
             if envelope.bare:
