@@ -16,9 +16,10 @@ __all__ = ["register"]
 def proxy_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 exposes it to the network)."),
     port: int = typer.Option(8787, "--port", "-p", help="Port to listen on."),
-    mode: str = typer.Option(
-        "optimize",
+    mode: Mode = typer.Option(
+        Mode.OPTIMIZE,
         "--mode",
+        case_sensitive=False,
         help="optimize: compress; audit: measure only; off: pass through.",
     ),
     anthropic_upstream: str = typer.Option(
@@ -63,14 +64,10 @@ def proxy_command(
     from headroom.proxy.redact import install_log_redaction
     from headroom.proxy.server import uvicorn_config
 
-    try:
-        chosen = Mode(mode.lower())
-    except ValueError:
-        raise typer.BadParameter("use optimize, audit or off", param_hint="--mode") from None
     config = ProxyConfig(
         host=host,
         port=port,
-        mode=chosen,
+        mode=mode,
         anthropic_upstream=anthropic_upstream,
         openai_upstream=openai_upstream,
         store=store or None,

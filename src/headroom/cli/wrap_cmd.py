@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from headroom.proxy.config import Mode
+
 __all__ = ["register"]
 
 # Everything after the agent's name belongs to the agent (`-p`, `--model`, `exec` ...): wrap's
@@ -20,7 +22,9 @@ def wrap_command(
     log_file: Path | None = typer.Option(
         None, "--log-file", help="Where a proxy started by wrap logs (default: ~/.local/state/headroom/proxy-PORT.log)."
     ),
-    mode: str | None = typer.Option(None, "--mode", help="optimize|audit|off, for a proxy started by wrap."),
+    mode: Mode | None = typer.Option(
+        None, "--mode", case_sensitive=False, help="optimize|audit|off, for a proxy started by wrap."
+    ),
 ) -> None:
     """Run an agent with its base URL on a headroom proxy, starting one if none is running.
 
@@ -35,7 +39,7 @@ def wrap_command(
             f"headroom wrap needs the proxy extra: pip install -e '.[proxy]' in the headroom checkout ({exc})", err=True
         )
         raise typer.Exit(2) from exc
-    proxy_args = ["--mode", mode] if mode else []
+    proxy_args = ["--mode", mode.value] if mode else []
     try:
         code = run_wrapped(agent.lower(), args or [], port=port, log_path=log_file, proxy_args=proxy_args)
     except WrapError as exc:
