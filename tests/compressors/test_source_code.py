@@ -829,3 +829,18 @@ def test_comment_blocks_keep_their_first_line_unless_they_describe_a_named_symbo
     start = COMMENTED.index("    # Draining closes every idle connection")
     assert COMMENTED[start:] in named.text
     assert "Keeping the most recently used connection warm" not in named.text
+
+
+def test_numbered_class_comments_fold_and_their_blank_lines_go() -> None:
+    numbered = _numbered(COMMENTED)
+    _, result = _compress(numbered, path="pool.py")
+    lines = COMMENTED.split("\n")
+    blank = lines.index("    size = 4")  # 0-based row of `size = 4` is the 1-based number of the blank above it
+    assert not lines[blank - 1].strip()
+    assert f"{blank:6d}\t\n" in numbered
+    assert f"{blank:6d}\t" not in result.text
+    assert f"{blank + 1:6d}\t    size = 4" in result.text
+    assert (
+        "     9\t    # A class-level note: connections are handed out in LIFO order.\n    10\t    # [headroom:"
+        in result.text
+    )

@@ -439,6 +439,17 @@ class _Planner:
         if self.row_cost:
             self._drop_blank_rows(children)
 
+    def _class_comments(self, node: Any, body: Any) -> None:
+        """Fold the comment runs between a Python class's colon and its first statement, and
+        (numbered) drop the blank lines around them, as between the statements of a scope."""
+        comments = [c for c in node.named_children if c.type in _COMMENT_TYPES]
+        if not comments:
+            return
+        self._comment_runs(comments)
+        colon = next((c for c in node.children if c.type == ":"), None)
+        if self.row_cost and colon is not None and body.named_children:
+            self._drop_blank_rows([colon, *comments, body.named_children[0]])
+
     def _drop_blank_rows(self, children: list[Any]) -> None:
         """Blank lines between the declarations of a scope, in a numbered read: each costs a
         "   123\t" prefix (~4 tokens) and says nothing the numbers do not (kept bodies keep
@@ -468,7 +479,7 @@ class _Planner:
             body = node.child_by_field_name("body")
             if body is not None:
                 if self.python:  # comments before the class body's first statement sit beside it
-                    self._comment_runs([c for c in node.named_children if c.type in _COMMENT_TYPES])
+                    self._class_comments(node, body)
                     doc = self._docstring(body)
                     if doc is not None:
                         self._trim_docstring(doc)
