@@ -6,7 +6,10 @@ with a comment in Python bodies, or a marker line closing the docstring when the
 goes with the docstring's tail; a comment in braced bodies / import runs / literal tables,
 plain text inside a docstring or block comment). Everything it does not touch is kept verbatim:
 signatures, decorators, class-level attributes, module constants, `__all__`, type definitions,
-and the bodies `plan_outline(kept=...)` names (`collect_symbols` lists the candidates).
+the first line of each comment block, and the bodies `plan_outline(kept=...)` names
+(`collect_symbols` lists the candidates) with the comment block right above them.
+Markers are written without the ref; `_place_refs` puts it on the first one and then on one
+every `REF_EVERY_CHARS` characters of output.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.ccr.markers import marker
+from headroom.ccr.markers import MARKER_PREFIX
 
 __all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", "plan_outline"]
 
@@ -26,8 +29,12 @@ __all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", 
 MIN_SAVING = 12  # tokens an elision must save beyond its marker, else eliding costs more than it helps
 IMPORT_MIN_ROWS, IMPORT_KEEP_ROWS = 8, 3
 LITERAL_MIN_ROWS, LITERAL_KEEP_ROWS = 12, 4
-COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 8, 2
+COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 3, 1
 MAX_RAISES, MAX_RAISE_CHARS = 3, 120
+# Output characters between markers that carry the unit's ref (` · ref=h_...` is ~10 tokens,
+# and a file has dozens of markers): the first marker always does, so `find_refs`, the proxy
+# and a model reading any stretch of the outline find it; the others cite lines of that ref.
+REF_EVERY_CHARS = 6_000
 _EXACT_BELOW = 800  # visible chars: below this, token counts are exact (see `_tokens`)
 
 _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
@@ -280,13 +287,27 @@ def _holds_function(spec: LangSpec, elem: Any) -> bool:
     return elem.type in spec.functions or (value is not None and value.type in spec.functions)
 
 
+def _comment_run_end(nodes: list[Any], i: int) -> int:
+    """Index of the last comment of the run of line comments starting at `nodes[i]` (a block
+    comment is a run of its own)."""
+    j = i
+    if not _node_text(nodes[i]).startswith("/*"):
+        while (
+            j + 1 < len(nodes)
+            and nodes[j + 1].type in _COMMENT_TYPES
+            and nodes[j + 1].start_point.row == last_row(nodes[j]) + 1
+            and not _node_text(nodes[j + 1]).startswith("/*")
+        ):
+            j += 1
+    return j
+
+
 class _Planner:
     def __init__(
         self,
         lines: list[str],
         language: str,
         kept: frozenset[int],
-        ref: str,
         first_number: int,
         count: Callable[[str], int],
         row_cost: int = 0,
@@ -296,7 +317,6 @@ class _Planner:
         self.python = language == "python"
         self.spec = SPECS[language]
         self.kept = kept
-        self.ref = ref
         self.base = first_number
         self.count = count
         self.edits: list[Edit] = []
@@ -309,6 +329,12 @@ class _Planner:
         lines=...)` takes them. Markers say only what and where ("body lines 184-194"): every
         word costs tokens on each of the dozens of folds in a file."""
         return f"lines {a + self.base}-{b + self.base}" if b > a else f"line {a + self.base}"
+
+    @staticmethod
+    def _marker(summary: str) -> str:
+        """A marker without its ref: `_place_refs` adds the ref to the first marker of the unit
+        and to one every `REF_EVERY_CHARS` of output; the rest cite only their lines."""
+        return f"{MARKER_PREFIX} {summary}]"
 
     def _tokens(self, a: int, b: int) -> int:
         """Tokens in rows a..b: exact when it can decide an elision, else a cheap lower bound.
@@ -333,6 +359,22 @@ class _Planner:
     def _is_kept(self, node: Any) -> bool:
         """Named by the task (see `source_code.select_named`): the body stays whole."""
         return node.start_byte in self.kept
+
+    def _names_kept(self, node: Any) -> bool:
+        """Whether `node` is (or wraps, as decorators and exports do) a symbol kept whole."""
+        while node is not None:
+            if node.start_byte in self.kept:
+                return True
+            node = node.child_by_field_name("definition") or node.child_by_field_name("declaration")
+        return False
+
+    def _comment_runs(self, comments: list[Any]) -> None:
+        """Fold each run of line comments among `comments` (a class's leading comments)."""
+        i = 0
+        while i < len(comments):
+            j = _comment_run_end(comments, i)
+            self._comment_run(comments[i : j + 1])
+            i = j + 1
 
     def _raises(self, a: int, b: int) -> str:
         found: dict[str, None] = {}
@@ -386,22 +428,27 @@ class _Planner:
                 i = j + 1
                 continue
             if kind in _COMMENT_TYPES:
-                j = i
-                if not _node_text(child).startswith("/*"):
-                    while (
-                        j + 1 < len(children)
-                        and children[j + 1].type in _COMMENT_TYPES
-                        and children[j + 1].start_point.row == last_row(children[j]) + 1
-                        and not _node_text(children[j + 1]).startswith("/*")
-                    ):
-                        j += 1
-                self._comment_run(children[i : j + 1])
+                j = _comment_run_end(children, i)
+                following = children[j + 1] if j + 1 < len(children) else None
+                if following is None or not self._names_kept(following):
+                    self._comment_run(children[i : j + 1])  # a kept symbol's comment stays whole
                 i = j + 1
                 continue
             self.visit_node(child)
             i += 1
         if self.row_cost:
             self._drop_blank_rows(children)
+
+    def _class_comments(self, node: Any, body: Any) -> None:
+        """Fold the comment runs between a Python class's colon and its first statement, and
+        (numbered) drop the blank lines around them, as between the statements of a scope."""
+        comments = [c for c in node.named_children if c.type in _COMMENT_TYPES]
+        if not comments:
+            return
+        self._comment_runs(comments)
+        colon = next((c for c in node.children if c.type == ":"), None)
+        if self.row_cost and colon is not None and body.named_children:
+            self._drop_blank_rows([colon, *comments, body.named_children[0]])
 
     def _drop_blank_rows(self, children: list[Any]) -> None:
         """Blank lines between the declarations of a scope, in a numbered read: each costs a
@@ -431,7 +478,8 @@ class _Planner:
                 return
             body = node.child_by_field_name("body")
             if body is not None:
-                if self.python:
+                if self.python:  # comments before the class body's first statement sit beside it
+                    self._class_comments(node, body)
                     doc = self._docstring(body)
                     if doc is not None:
                         self._trim_docstring(doc)
@@ -468,7 +516,7 @@ class _Planner:
         first = next((line for line in self.lines[a : b + 1] if line.strip()), "")
         indent = _indent(first) if first else _indent(self.lines[open_row]) + "    "
         summary = f"body {self._span(a, b)}{self._raises(a, b)}"
-        edit = Edit(a, b, f"{indent}{self.spec.comment} {marker(summary, self.ref)}")
+        edit = Edit(a, b, f"{indent}{self.spec.comment} {self._marker(summary)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["bodies_elided"] += 1
         else:
@@ -526,7 +574,7 @@ class _Planner:
         edits: list[Edit] = []
         dropped = 0
         for a, b in runs:
-            text = f"{indent}{marker(f'docstring {self._span(a, b)}', self.ref)}"
+            text = f"{indent}{self._marker(f'docstring {self._span(a, b)}')}"
             tokens = self._tokens(a, b)
             end = b
             if b == closing - 1 and quotes in ('"""', "'''"):
@@ -545,11 +593,22 @@ class _Planner:
             self.notes["docstrings_trimmed"] += 1
 
     def _python_body(self, body: Any) -> None:
+        # tree-sitter puts the comments between the colon and the first statement beside the
+        # block, not in it: they are part of the body all the same.
         colon = body.prev_sibling
+        leading: list[Any] = []
+        while colon is not None and colon.type in _COMMENT_TYPES:
+            leading.insert(0, colon)
+            colon = colon.prev_sibling
         b0, b1 = body.start_point.row, last_row(body)
         if colon is None or b0 <= colon.end_point.row or body.has_error:
             return  # one-line body (`def f(): return 1`): nothing to gain
+        leading = [c for c in leading if c.start_point.row > colon.end_point.row]  # not `def f():  # x`
         doc = self._docstring(body)
+        if leading and doc is None:
+            b0 = leading[0].start_point.row
+        elif leading:
+            self._comment_runs(leading)
         code_start = doc.end_point.row + 1 if doc is not None else b0
         indent = _indent(self.lines[b0])
         runs = self._doc_runs(doc, self._docstring_keep(doc)) if doc is not None else []
@@ -562,7 +621,7 @@ class _Planner:
         dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
         if tail is not None:
             dropped += self._tokens(*tail)
-        stub_cost = self.count(f"{indent}...  # {marker(f'body {self._span(b0, b1)}', self.ref)}") + self.row_cost
+        stub_cost = self.count(f"{indent}...  # {self._marker(f'body {self._span(b0, b1)}')}") + self.row_cost
         if code_start > b1 or dropped - stub_cost < MIN_SAVING:
             # Code and docstring tail too small to stub together (`raise NotImplementedError`):
             # keep the code and only trim a long docstring.
@@ -577,13 +636,13 @@ class _Planner:
             dropped += doc_dropped
         if tail is None:
             summary = f"body {self._span(code_start, b1)}{self._raises(code_start, b1)}"
-            edits.append(Edit(code_start, b1, f"{indent}...  # {marker(summary, self.ref)}"))
+            edits.append(Edit(code_start, b1, f"{indent}...  # {self._marker(summary)}"))
         else:
             # Docstring tail, closing quotes and code become one marker line that closes the
             # docstring: a body of only a docstring is valid Python, and needs no `...` line.
             dropped += self._tokens(closing, closing)
             summary = f"body {self._span(tail[0], b1)}{self._raises(code_start, b1)}"
-            edits.append(Edit(tail[0], b1, f"{indent}{marker(summary, self.ref)}{self.lines[closing].strip()}"))
+            edits.append(Edit(tail[0], b1, f"{indent}{self._marker(summary)}{self.lines[closing].strip()}"))
         if self._worth(dropped, edits):
             self.notes["bodies_elided"] += 1
         else:
@@ -599,7 +658,7 @@ class _Planner:
             a = node.start_point.row
             if a >= start + IMPORT_KEEP_ROWS and a > last_row(prev):
                 summary = f"imports, {self._span(a, end)}"
-                text = f"{self.spec.comment} {marker(summary, self.ref)}"
+                text = f"{self.spec.comment} {self._marker(summary)}"
                 if self._worth(self._tokens(a, end), [Edit(a, end, _indent(self.lines[a]) + text)]):
                     self.notes["imports_collapsed"] += 1
                 return
@@ -620,7 +679,7 @@ class _Planner:
             lead = _indent(first) + ("* " if first.lstrip().startswith("*") else "")
         else:
             lead = _indent(first) + self.spec.comment + " "
-        edit = Edit(a, b, lead + marker(f"comment {self._span(a, b)}", self.ref))
+        edit = Edit(a, b, lead + self._marker(f"comment {self._span(a, b)}"))
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["comments_collapsed"] += 1
 
@@ -661,7 +720,7 @@ class _Planner:
             return
         b = last_row(elems[m])
         summary = f"{m - k + 1} entries, {self._span(a, b)}"
-        edit = Edit(a, b, f"{_indent(self.lines[a])}{self.spec.comment} {marker(summary, self.ref)}")
+        edit = Edit(a, b, f"{_indent(self.lines[a])}{self.spec.comment} {self._marker(summary)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["literals_collapsed"] += 1
 
@@ -680,7 +739,7 @@ def plan_outline(
 
     `row_cost`: tokens of each line's number prefix in a numbered read (0 when not numbered):
     dropping a line saves them too, and blank lines between declarations are dropped."""
-    planner = _Planner(lines, language, kept, ref, first_number, count, row_cost)
+    planner = _Planner(lines, language, kept, first_number, count, row_cost)
     if planner.python:
         doc = planner._docstring(root)
         if doc is not None:
@@ -691,4 +750,24 @@ def plan_outline(
         if edits and edit.start <= edits[-1].end:
             continue  # defensive: never emit overlapping ranges
         edits.append(edit)
-    return edits, planner.notes
+    return _place_refs(edits, lines, ref), planner.notes
+
+
+def _place_refs(edits: list[Edit], lines: list[str], ref: str) -> list[Edit]:
+    """Give the first marker, and then one marker every `REF_EVERY_CHARS` of output, the ref."""
+    placed: list[Edit] = []
+    since = REF_EVERY_CHARS  # output characters since the last marker with the ref
+    row = 0
+    for edit in edits:
+        since += sum(len(line) + 1 for line in lines[row : edit.start])
+        row = edit.end + 1
+        text = edit.text
+        if text is not None and since >= REF_EVERY_CHARS:
+            # The marker ends the line, or sits just before a docstring's closing quotes.
+            end = len(text.rstrip("\"'")) - 1
+            text = f"{text[:end]} · ref={ref}{text[end:]}"
+            edit = Edit(edit.start, edit.end, text)
+            since = 0
+        since += len(text) + 1 if text is not None else 0
+        placed.append(edit)
+    return placed

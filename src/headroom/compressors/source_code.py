@@ -10,7 +10,12 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
         [headroom: body lines 185-238 · ref=h_0123456789ab]\"\"\"
 
     def loads(s, *, cls=None, ...):
-        ...  # [headroom: body lines 300-341; raises TypeError(...) · ref=h_0123456789ab]
+        ...  # [headroom: body lines 300-341; raises TypeError(...)]
+
+The first marker carries the unit's ref, and then one every few thousand characters
+(`_code_outline.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
+is ~10 tokens, and a file has dozens of markers). Comment blocks keep their first line and
+fold the rest, unless they sit right above a symbol the task names.
 
 Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
 too small for a stub to pay off. A symbol is named when the user turn or the tool call writes
