@@ -51,9 +51,7 @@ TARGET_P99_MS = 250.0
 
 # functools caches that hold loaded resources (parsers, modules, the default store), not
 # anything derived from content: keeping them warm is what a running process has.
-_RESOURCE_CACHES = frozenset(
-    {"get_parser", "_loaders", "load_builtins", "_sniffer", "_language_detector", "default_store", "default_pipeline"}
-)
+_RESOURCE_CACHES = frozenset({"get_parser", "_loaders", "_load_once", "default_store", "default_pipeline"})
 
 
 @dataclass

@@ -75,7 +75,7 @@ class _Refuses:
 
 
 def test_a_compressor_error_keeps_the_original_with_a_diagnostic(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("headroom.pipeline.route", lambda kind, json_text=False: _Refuses())
+    monkeypatch.setattr("headroom.pipeline.route", lambda kind, json_text=False, registry=None: _Refuses())
     text = "plain words " * 200
     out, report = Pipeline().compress_text(text)
     assert out == text

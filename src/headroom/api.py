@@ -14,6 +14,7 @@ from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.ccr.ledger import ledger_for
 from headroom.ccr.retrieval import RetrievalResult
 from headroom.ccr.sharing import Provenance, SharedUnit
+from headroom.compressors.prose import ProseOptions
 from headroom.errors import StoreError
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
@@ -24,8 +25,10 @@ from headroom.tokens import encoding_for_model
 __all__ = [
     "compress",
     "compress_request",
+    "config_from_env",
     "default_pipeline",
     "default_store",
+    "prose_model_enabled",
     "provenance",
     "retrieve",
     "share",
@@ -47,9 +50,21 @@ def default_store() -> OriginalStore:
     return open_store(os.environ.get("HEADROOM_STORE"), environ=os.environ)
 
 
+def prose_model_enabled(environ: Mapping[str, str]) -> bool:
+    """HEADROOM_PROSE_LEARNED=0 (or false/no/off) turns the learned prose model off."""
+    return environ.get("HEADROOM_PROSE_LEARNED", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def config_from_env(environ: Mapping[str, str], **settings: Any) -> CompressConfig:
+    """A `CompressConfig` with what the environment asks for, and `settings` (the edges build
+    theirs with it: the CLI, the proxy, the MCP server, the library's default pipeline)."""
+    options: dict[str, object] = {} if prose_model_enabled(environ) else {"prose": ProseOptions(learned=False)}
+    return CompressConfig(compressor_options=options, **settings)
+
+
 @cache
 def default_pipeline(encoding: str = "o200k_base") -> Pipeline:
-    return Pipeline(CompressConfig(encoding=encoding), default_store())
+    return Pipeline(config_from_env(os.environ, encoding=encoding), default_store())
 
 
 def _plain(message: Any) -> Any:

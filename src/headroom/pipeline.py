@@ -11,16 +11,18 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from cachetools import LRUCache
 
 from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors._short_ids import shorten_repeated_ids
+from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
@@ -48,6 +50,9 @@ class CompressConfig:
     # document is the latest turn (never altered) when first sent, so compressing it on the
     # next turn would change bytes the provider has already cached.
     compress_user_documents: bool = False
+    # Per-compressor options by compressor name, e.g. {"prose": ProseOptions(learned=False)}: the
+    # pipeline's registry builds each compressor with its own (the others keep their defaults).
+    compressor_options: Mapping[str, object] = field(default_factory=dict)
 
 
 class _LeaveAlone(Exception):
@@ -86,8 +91,10 @@ class Pipeline:
     def __init__(self, config: CompressConfig | None = None, store: OriginalStore | None = None) -> None:
         self.config = config or CompressConfig()
         self.store = store
-        self._cache: OrderedDict[_CacheKey, _UnitOutcome] = OrderedDict()
-        self._lock = threading.Lock()
+        self.registry = Registry(self.config.compressor_options)
+        # Compressed units remembered (agents re-send every turn), least recently used out first.
+        self._cache: LRUCache[_CacheKey, _UnitOutcome] = LRUCache(maxsize=self.config.cache_size)
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     # -- units ----------------------------------------------------------------------------
 
@@ -116,16 +123,12 @@ class Pipeline:
         outcome = self._compress_uncached(text, context, location, provenance or {}, kind)
         with self._lock:
             self._cache[key] = outcome
-            while len(self._cache) > self.config.cache_size:
-                self._cache.popitem(last=False)
         return outcome.text, outcome.report
 
     def _cached(self, key: _CacheKey, text: str, location: str) -> tuple[str, UnitReport] | None:
         """The output this unit got before, if it is remembered (and its original still stored)."""
         with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
+            cached = self._cache.get(key)  # a hit makes it the most recently used
         if cached is not None and self._still_stored(cached.report.ref, text):
             return cached.text, _relocated(cached.report, location)
         return None
@@ -174,7 +177,7 @@ class Pipeline:
                 raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
             # Line numbers, a command header, a reminder trailer: compress what is inside.
             envelope = open_envelope(text)
-            detection = detect(envelope.body, context.file_path)
+            detection = detect(envelope.body, context.file_path, self.registry)
             kind, language, diagnostic = detection.kind, detection.language, detection.note
             hinted = False
             if kind_hint is not None and kind_hint != kind:
@@ -234,7 +237,7 @@ class Pipeline:
     ) -> _Applied:
         """Run the compressor routed for `segment.kind` on the envelope's body and close the
         envelope around its output; any error of the compressor is raised as `CompressorError`."""
-        compressor = route(segment.kind, json_text=segment.text.lstrip()[:1] in ("{", "["))
+        compressor = route(segment.kind, json_text=segment.text.lstrip()[:1] in ("{", "["), registry=self.registry)
         if compressor is None:
             return _Applied("passthrough", original, tokens_before)
         try:

@@ -25,10 +25,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from types import ModuleType
 from typing import Protocol
-
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 
 __all__ = ["NetSaving", "TokenCounts", "cost_usd", "counterfactual", "input_price_per_mtok", "net_saving"]
 
@@ -86,14 +84,25 @@ def _provider(model: str, provider: str | None) -> str | None:
     return "openai" if model.startswith(_OPENAI_PREFIXES) else None  # None: genai-prices picks the best match
 
 
+@lru_cache(maxsize=1)
+def _price_table() -> ModuleType:
+    """genai-prices, imported on first use: its pydantic price models take ~0.5 s to import,
+    which `import headroom` (every CLI command, every library user) should not pay for a
+    figure only stats and the proxy's ledger need."""
+    import genai_prices
+
+    return genai_prices
+
+
 def cost_usd(model: str | None, provider: str | None, usage: BilledUsage) -> Decimal | None:
     """The price of `usage` on `model` (None when genai-prices does not know the model)."""
     if not model:
         return None
     name = _model_name(model)
     try:
-        price = calc_price(
-            PriceUsage(
+        prices = _price_table()
+        price = prices.calc_price(
+            prices.Usage(
                 # genai-prices wants the whole prompt, the cache parts included.
                 input_tokens=usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
                 cache_read_tokens=usage.cache_read_tokens,

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from headroom.api import config_from_env, prose_model_enabled
 from headroom.ccr.markers import find_refs, has_marker
 from headroom.compressors import _embedding, prose
 from headroom.compressors._sentences import UnitKind, split_units
@@ -26,11 +27,12 @@ from headroom.compressors.prose import (
     compress_prose_field,
     compress_prose_fields,
 )
+from headroom.pipeline import Pipeline
 from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "prose"
-MODEL = _embedding.model_dir() is not None and not _embedding.disabled_by_env()
+MODEL = _embedding.model_dir() is not None and prose_model_enabled(os.environ)
 needs_model = pytest.mark.skipif(not MODEL, reason="headroom[ml] not installed, or HEADROOM_PROSE_LEARNED=0")
 _MARKER = re.compile(r"\[headroom: [^\]]*\]")
 
@@ -145,9 +147,20 @@ def test_short_text_marked_text_and_odd_input_pass_through() -> None:
         _assert_verbatim(result.text, odd)
 
 
+def test_learned_off_in_the_config_reaches_the_prose_compressor() -> None:
+    """HEADROOM_PROSE_LEARNED=0 is read at the edge (`config_from_env`) and reaches the prose
+    compressor as an option of the pipeline's registry: nothing below reads the environment."""
+    config = config_from_env({"HEADROOM_PROSE_LEARNED": "0"})
+    compressor = Pipeline(config).registry.for_kind(ContentKind.PROSE)
+    assert isinstance(compressor, ProseCompressor) and compressor.options.learned is False
+    segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy?")
+    assert compressor.compress(segment).notes["learned"] == 0
+    default = Pipeline(config_from_env({})).registry.for_kind(ContentKind.PROSE)
+    assert isinstance(default, ProseCompressor) and default.options.learned is True
+
+
 def test_fallback_when_model_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_embedding, "_encoder", None)
-    monkeypatch.setattr(_embedding, "_loaded", True)  # as if loading had found no extra
+    monkeypatch.setattr(prose, "get_encoder", lambda: None)  # as if loading had found no extra
     segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy?")
     result = ProseCompressor().compress(segment)
     assert result.notes["learned"] == 0

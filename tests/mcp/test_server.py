@@ -76,15 +76,18 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
         assert compress_schema["required"] == ["content"]
         props = compress_schema["properties"]
         assert props["content"]["type"] == "string"
+        # Every kind a registered compressor takes, in ContentKind's order (derived, not a second list).
         assert props["content_type"]["enum"] == [
             "auto",
             "json",
             "code",
             "logs",
-            "table",
             "search",
             "diff",
             "prose",
+            "table",
+            "paths",
+            "mixed",
             "text",
         ]
         assert props["content_type"]["default"] == "auto"
@@ -164,7 +167,7 @@ def test_bad_input_is_a_tool_error_and_the_server_lives_on(connect: tuple[Sessio
         message = await tool_error(session, "headroom_compress", {"content": huge})
         assert "20,500,000 characters" in message and "limit" in message
         message = await tool_error(session, "headroom_compress", {"content": "x", "content_type": "xml"})
-        assert "'auto', 'json'" in message
+        assert "unknown content_type 'xml'" in message and "auto, json, code" in message
         await tool_error(session, "headroom_compress", {"content": "x", "max_tokens": 0})
         message = await tool_error(session, "headroom_retrieve", {"ref": "h_000000000000"})
         assert "not found" in message

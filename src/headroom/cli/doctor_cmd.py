@@ -36,11 +36,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from headroom import __version__
+from headroom.api import prose_model_enabled
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
 from headroom.ccr.open import open_store
 from headroom.ccr.sqlite import SqliteStore
-from headroom.compressors._embedding import MODEL_PACKAGE, disabled_by_env, get_encoder, model_dir
+from headroom.compressors._embedding import MODEL_PACKAGE, get_encoder, model_dir
 from headroom.compressors._tree_sitter import LANGUAGES, get_parser
 from headroom.errors import StoreError
 
@@ -397,7 +398,7 @@ def check_grammars() -> Check:
 
 
 def check_prose_model() -> Check:
-    if disabled_by_env():
+    if not prose_model_enabled(os.environ):
         return Check("prose", "ok", "learned prose model off (HEADROOM_PROSE_LEARNED=0): prose is compressed lexically")
     directory = model_dir()
     if directory is None:

@@ -6,6 +6,8 @@ import os
 
 import typer
 
+from headroom.api import config_from_env
+
 __all__ = ["register"]
 
 
@@ -36,7 +38,7 @@ def mcp_command(
         original_store = open_store(store, environ=os.environ)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from exc
-    tools = HeadroomTools(original_store)
+    tools = HeadroomTools(original_store, config=config_from_env(os.environ))
     try:
         if port is None:
             run_stdio(tools)

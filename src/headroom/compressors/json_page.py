@@ -18,7 +18,7 @@ from typing import ClassVar
 import orjson
 
 from headroom.ccr.markers import marker
-from headroom.compressors.base import Compressed, compressor_for, register
+from headroom.compressors.base import Compressed, Registry, default_registry, register
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["JsonPageCompressor", "looks_like_json_page"]
@@ -73,16 +73,20 @@ def _records(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-@register
+@register(sniffer=looks_like_json_page, sniff_rank=40)
 class JsonPageCompressor:
     name: ClassVar[str] = "json_page"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.JSON_PAGE})
     priority: ClassVar[int] = 10
 
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry  # whose JSON and prose compressors take the page's parts
+
     def compress(self, segment: Segment) -> Compressed:
+        registry = self._registry or default_registry()
         lines = segment.text.split("\n")
         spans = _records(lines)
-        json_compressor = compressor_for(ContentKind.JSON)
+        json_compressor = registry.for_kind(ContentKind.JSON)
         if len(spans) >= _MIN_RECORDS and json_compressor is not None:
             first, last = spans[0][0], spans[-1][1]
             middle = lines[first : last + 1]
@@ -105,7 +109,7 @@ class JsonPageCompressor:
 
                 notes = {**crushed.notes, "records": len(spans)}
                 return Compressed(text, lossy=True, notes=notes, lossless_text=lossless)
-        prose = compressor_for(ContentKind.PROSE)
+        prose = registry.for_kind(ContentKind.PROSE)
         if prose is None:
             return Compressed(segment.text)
         text, context = segment.text, segment.context

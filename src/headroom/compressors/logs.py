@@ -325,7 +325,7 @@ class _Plan:
         return "" if PLACEHOLDER in word else word
 
 
-@register
+@register(sniffer=looks_like_logs, sniff_rank=60)
 class LogCompressor:
     name: ClassVar[str] = "logs"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.LOGS})

@@ -39,7 +39,7 @@ def _split(line: str) -> tuple[str, str] | None:
     return directory + "/", name
 
 
-@register
+@register(sniffer=looks_like_path_list, sniff_rank=30)
 class PathListCompressor:
     name: ClassVar[str] = "paths"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.PATHS})

@@ -148,7 +148,7 @@ class SearchOptions:
     enclosing_window: int = 8  # how far up to look for the definition around a hit
 
 
-@register
+@register(sniffer=looks_like_search, sniff_rank=20)
 class SearchCompressor:
     name: ClassVar[str] = "search"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.SEARCH})

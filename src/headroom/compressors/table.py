@@ -84,7 +84,7 @@ def _typed(cell: str) -> Any:
     return cell
 
 
-@register
+@register(sniffer=looks_like_table, sniff_rank=50)
 class TableCompressor:
     name: ClassVar[str] = "table"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.TABLE})

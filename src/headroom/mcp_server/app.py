@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
@@ -19,7 +19,7 @@ from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from headroom import __version__
-from headroom.mcp_server.tools import HeadroomTools, ToolInputError
+from headroom.mcp_server.tools import CONTENT_TYPES, HeadroomTools, ToolInputError
 
 __all__ = ["HTTP_PATH", "MAX_HTTP_BODY_BYTES", "build_server", "run_http", "run_stdio"]
 
@@ -28,7 +28,6 @@ HTTP_PATH = "/mcp"
 # call reaches the tool and gets a clear error instead of a bare HTTP 413.
 MAX_HTTP_BODY_BYTES = 64 << 20
 
-ContentType = Literal["auto", "json", "code", "logs", "table", "search", "diff", "prose", "text"]
 
 _INSTRUCTIONS = (
     "headroom shrinks large content (tool outputs, logs, JSON API responses, search hits, source files, diffs) "
@@ -96,8 +95,11 @@ def build_server(tools: HeadroomTools) -> MCPServer:
     def headroom_compress(
         content: Annotated[str, Field(description="The text to compress, e.g. a whole tool output.")],
         content_type: Annotated[
-            ContentType,
-            Field(description="What the content is; 'auto' detects it. Other values force that compressor."),
+            str,
+            Field(
+                description="What the content is; 'auto' detects it. Other values force that compressor.",
+                json_schema_extra={"enum": list(CONTENT_TYPES)},
+            ),
         ] = "auto",
         query: Annotated[
             str | None,

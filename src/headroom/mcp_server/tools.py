@@ -24,17 +24,17 @@ from headroom.tokens import count_tokens
 
 __all__ = ["CONTENT_TYPES", "LEDGER_SOURCE", "CompressOutcome", "HeadroomTools", "ToolInputError"]
 
-# What `content_type` may name: "auto" (detect) or a kind with a compressor behind it.
+# Kinds the router finds on its own but a caller never names: a page of a JSON file, content
+# left alone, and headroom's own output.
+_INTERNAL_KINDS = frozenset({ContentKind.JSON_PAGE, ContentKind.BINARY, ContentKind.COMPRESSED})
+# What `content_type` may name: "auto" (detect) or a kind a registered compressor takes.
 CONTENT_TYPES: dict[str, ContentKind | None] = {
     "auto": None,
-    "json": ContentKind.JSON,
-    "code": ContentKind.CODE,
-    "logs": ContentKind.LOGS,
-    "table": ContentKind.TABLE,
-    "search": ContentKind.SEARCH,
-    "diff": ContentKind.DIFF,
-    "prose": ContentKind.PROSE,
-    "text": ContentKind.TEXT,
+    **{
+        kind.value: kind
+        for kind in ContentKind
+        if kind not in _INTERNAL_KINDS and any(kind in c.kinds for c in all_compressors().values())
+    },
 }
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from headroom import __version__
 from headroom.adapters import detect_format
+from headroom.api import config_from_env, prose_model_enabled
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
 from headroom.ccr.retrieval import retrieve
@@ -62,11 +63,11 @@ def _warm_up(mode: Mode) -> None:
     count_tokens("warm up", encoding_for_model(None))  # the tokenizer takes ~0.5 s to load
     if mode is Mode.OFF:
         return
-    from headroom.compressors._embedding import disabled_by_env, get_encoder
+    from headroom.compressors._embedding import get_encoder
     from headroom.compressors.base import all_compressors
 
     all_compressors()
-    if not disabled_by_env():
+    if prose_model_enabled(os.environ):
         get_encoder()  # None without the `ml` extra: the prose compressor then works lexically
 
 
@@ -91,6 +92,7 @@ def build_app(
             inline_bytes=config.inline_compress_bytes,
             workers=config.compress_workers,
             audit=audit,
+            pipeline_config=config_from_env(os.environ),  # the proxy's edge: HEADROOM_PROSE_LEARNED
         )
 
     audit = config.mode is Mode.AUDIT

@@ -2,21 +2,21 @@
 
 Detection looks at a bounded prefix of the text (except JSON, which must parse whole to be
 compressed as JSON), so it stays a small fraction of compression time. Format-specific
-sniffers live beside their compressors (`looks_like_logs`, ...) and are asked in order.
+sniffers live beside their compressors (`looks_like_logs`, ...), registered with them
+(`@register(sniffer=..., sniff_rank=...)`), and are asked in rank order.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import orjson
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
+from headroom.compressors._tree_sitter import detect_language
+from headroom.compressors.base import Registry, default_registry
 from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
 
@@ -35,35 +35,6 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
-
-# (kind, "module:function") — the sniffer decides whether the text is that kind.
-_SNIFFERS: tuple[tuple[ContentKind, str], ...] = (
-    (ContentKind.DIFF, "headroom.compressors.diff:looks_like_diff"),
-    (ContentKind.SEARCH, "headroom.compressors.search:looks_like_search"),
-    (ContentKind.PATHS, "headroom.compressors.paths:looks_like_path_list"),
-    (ContentKind.JSON_PAGE, "headroom.compressors.json_page:looks_like_json_page"),
-    (ContentKind.TABLE, "headroom.compressors.table:looks_like_table"),
-    (ContentKind.LOGS, "headroom.compressors.logs:looks_like_logs"),
-)
-
-
-@cache
-def _sniffer(spec: str) -> Callable[[str], bool] | None:
-    module_name, function = spec.split(":")
-    try:
-        sniffer: Callable[[str], bool] = getattr(importlib.import_module(module_name), function)
-        return sniffer
-    except (ImportError, AttributeError):
-        return None
-
-
-@cache
-def _language_detector() -> Callable[[str, str | None], str | None] | None:
-    try:
-        from headroom.compressors._tree_sitter import detect_language
-    except ImportError:
-        return None
-    return detect_language
 
 
 def _is_binary(head: str) -> bool:
@@ -93,8 +64,9 @@ def _looks_like_prose(head: str) -> bool:
     return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
 
 
-def detect(text: str, file_path: str | None = None) -> Detection:
-    """The kind of `text` and, for code, its language."""
+def detect(text: str, file_path: str | None = None, registry: Registry | None = None) -> Detection:
+    """The kind of `text` and, for code, its language. The sniffers are those of the compressors
+    in `registry` (default: every registered one), in their rank order."""
     head = text[:_SNIFF_CHARS]
     stripped = head.lstrip()
     if has_marker(head):
@@ -110,19 +82,17 @@ def detect(text: str, file_path: str | None = None) -> Detection:
         else:
             if isinstance(value, (dict, list)):
                 return Detection(ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON)
-    for kind, spec in _SNIFFERS:
-        sniffer = _sniffer(spec)
-        if sniffer is not None and sniffer(head):
+    for kind, sniffer in (registry or default_registry()).sniffers():
+        if sniffer(head):
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
-    detect_language = _language_detector()
     # A path naming a source file settles it; otherwise fenced blocks mean a document with
     # code in it (markdown), and only then do content heuristics guess a language.
-    language = detect_language(head, file_path) if detect_language and file_path else None
+    language = detect_language(head, file_path) if file_path else None
     if language:
         return Detection(ContentKind.CODE, language, note)
     if looks_mixed(text):  # fences may close far beyond the sniffed head
         return Detection(ContentKind.MIXED, note=note)
-    language = detect_language(head, None) if detect_language else None
+    language = detect_language(head, None)
     if language:
         return Detection(ContentKind.CODE, language, note)
     if _looks_like_prose(head):

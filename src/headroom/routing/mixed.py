@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from headroom.compressors.base import Compressed, register
+from headroom.compressors.base import Compressed, Registry, register
 from headroom.routing.detect import detect
 from headroom.routing.fences import split_fenced
 from headroom.routing.router import route
@@ -43,6 +43,9 @@ class MixedCompressor:
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.MIXED})
     priority: ClassVar[int] = 10
 
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry  # whose compressors take the fenced blocks
+
     def compress(self, segment: Segment) -> Compressed:
         out: list[str] = []
         lossy = False
@@ -54,13 +57,13 @@ class MixedCompressor:
                 out.append(part)
                 continue
             language = _LANGUAGE_ALIASES.get(info, info) if info else None
-            detection = detect(part, f"block.{language}" if language else None)
+            detection = detect(part, f"block.{language}" if language else None, self._registry)
             kind, language = detection.kind, detection.language or language
             if kind in (ContentKind.MIXED, ContentKind.PROSE, ContentKind.TEXT):
                 # A fenced block tagged with a language is code whatever it looks like; untagged
                 # text never recurses into this compressor.
                 kind = ContentKind.CODE if info is not None and language else ContentKind.PROSE
-            compressor = route(kind)
+            compressor = route(kind, registry=self._registry)
             if compressor is None or compressor.name == self.name:
                 out.append(part)
                 continue
