@@ -160,10 +160,9 @@ def test_startup_loads_the_models_and_shutdown_closes_its_own_store(upstream: Fa
             closed.append(True)
 
     monkeypatch.setattr(app, "_open_store", lambda config: Store())
-    monkeypatch.setattr(_embedding, "_loaded", False)
-    monkeypatch.setattr(_embedding, "_encoder", None)
+    _embedding._load_once.cache_clear()  # as in a new process: the model not loaded yet
     config = ProxyConfig(port=0, anthropic_upstream=upstream.url, openai_upstream=upstream.url)  # type: ignore[attr-defined]
     with ProxyServer(config):
-        assert _embedding._loaded  # by the lifespan, before any request
+        assert _embedding._load_once.cache_info().currsize == 1  # by the lifespan, before any request
         assert not closed
     assert closed == [True]
