@@ -16,12 +16,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors._short_ids import shorten_repeated_ids
 from headroom.envelopes import Envelope, open_envelope
+from headroom.formats import Unit, adapter_for, replace_paths
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
