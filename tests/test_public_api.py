@@ -9,7 +9,8 @@ import pkgutil
 import pytest
 
 import headroom
-from headroom.errors import CompressorError
+from headroom.errors import AdapterError, CompressorError, HeadroomError
+from headroom.formats import adapter_for
 from headroom.pipeline import Pipeline
 from headroom.segments import ContentKind, Segment
 
@@ -63,6 +64,19 @@ def test_every_module_all_names_what_it_defines(module_name: str) -> None:
     assert sorted(names) == sorted(set(names)), f"{module_name}.__all__ has duplicates"
     missing = [name for name in names if not hasattr(module, name)]
     assert not missing, f"{module_name}.__all__ names what it does not define: {missing}"
+
+
+def test_an_unknown_wire_format_raises_adapter_error() -> None:
+    with pytest.raises(AdapterError) as raised:
+        adapter_for("gemini", {"contents": []})
+    assert isinstance(raised.value, HeadroomError) and isinstance(
+        raised.value, ValueError
+    )  # callers catching ValueError still do
+
+
+def test_compress_rejects_an_unknown_format_with_adapter_error() -> None:
+    with pytest.raises(AdapterError):
+        headroom.compress([{"role": "user", "content": "hi"}], format="gemini")
 
 
 class _Refuses:

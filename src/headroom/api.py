@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from headroom.adapters import Unit, detect_format
 from headroom.ccr import retrieval, sharing
 from headroom.ccr.base import MemoryStore, OriginalStore
 from headroom.ccr.ledger import ledger_for
@@ -16,6 +15,7 @@ from headroom.ccr.retrieval import RetrievalResult
 from headroom.ccr.sharing import Provenance, SharedUnit
 from headroom.compressors.prose import ProseOptions
 from headroom.errors import StoreError
+from headroom.formats import Unit, detect_format, find_format
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.results import CompressedRequest, CompressResult
 from headroom.savings import request_record
@@ -78,27 +78,31 @@ def _plain(message: Any) -> Any:
 def compress(
     messages: Sequence[Any],
     *,
-    provider: str = "auto",
+    format: str = "auto",
     model: str | None = None,
     pipeline: Pipeline | None = None,
     agent_id: str | None = None,
     session_id: str | None = None,
     ledger_source: str | None = "library",
+    provider: str | None = None,
 ) -> CompressResult:
     """Compress a conversation; pass the result as `messages=` to the OpenAI or Anthropic SDK.
 
-    `provider` is "openai", "anthropic", "responses" (Responses API `input` items) or "auto".
-    The result is a list of messages of the same shape, with `.stats`. `agent_id`/`session_id`
-    are recorded as the provenance of every original stored for later retrieval. The savings
-    go to the ledger beside the pipeline's store as `ledger_source` (None: not recorded).
+    `format` is the wire format: "openai", "anthropic", "responses" (Responses API `input`
+    items) or "auto" (`provider=` is its older name, still accepted). The result is a list of
+    messages of the same shape, with `.stats`. `agent_id`/`session_id` are recorded as the
+    provenance of every original stored for later retrieval. The savings go to the ledger
+    beside the pipeline's store as `ledger_source` (None: not recorded).
     """
+    format_name = provider if provider is not None else format
     pipeline = pipeline or default_pipeline(encoding_for_model(model))
     plain = [_plain(m) for m in messages]
-    if provider == "auto":
-        provider = detect_format({"messages": plain})
-    key = "input" if provider == "responses" else "messages"
+    if format_name == "auto":
+        format_name = detect_format({"messages": plain})
+    wire_format = find_format(format_name)
+    key = wire_format.request_key if wire_format is not None else "messages"
     provenance_meta = {k: v for k, v in (("agent_id", agent_id), ("session_id", session_id)) if v}
-    compressed = pipeline.compress_request({key: plain}, provider, provenance=provenance_meta)
+    compressed = pipeline.compress_request({key: plain}, format_name, provenance=provenance_meta)
     _record(pipeline, ledger_source, compressed, model)
     return CompressResult(compressed.request[key], compressed.stats)
 
@@ -116,19 +120,22 @@ def _record(pipeline: Pipeline, source: str | None, compressed: CompressedReques
 
 def compress_request(
     request: Mapping[str, Any],
-    provider: str = "auto",
+    format: str = "auto",
     *,
     pipeline: Pipeline | None = None,
     protect: Callable[[Unit], bool] | None = None,
     ledger_source: str | None = "library",
+    provider: str | None = None,
 ) -> CompressedRequest:
-    """Compress a whole request body (system, tools, messages / input). System prompts, tool
-    definitions and the latest user turn are never altered; `protect(unit)` keeps units whole.
-    The savings go to the ledger beside the pipeline's store as `ledger_source` (None: not
-    recorded; the proxy records its own rows, with the provider's usage)."""
+    """Compress a whole request body (system, tools, messages / input) of wire format `format`
+    ("auto": read from its shape; `provider=` is its older name, still accepted). System
+    prompts, tool definitions and the latest user turn are never altered; `protect(unit)` keeps
+    units whole. The savings go to the ledger beside the pipeline's store as `ledger_source`
+    (None: not recorded; the proxy records its own rows, with the provider's usage)."""
+    format_name = provider if provider is not None else format
     model = request.get("model")
     pipeline = pipeline or default_pipeline(encoding_for_model(model))
-    compressed = pipeline.compress_request(request, provider, protect=protect)
+    compressed = pipeline.compress_request(request, format_name, protect=protect)
     _record(pipeline, ledger_source, compressed, model if isinstance(model, str) else None)
     return compressed
 

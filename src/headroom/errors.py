@@ -10,7 +10,7 @@ class HeadroomError(Exception):
 
 
 class AdapterError(HeadroomError, ValueError):
-    """A request could not be split into units (unknown wire format)."""
+    """A request could not be split into units: its wire format is unknown (a ValueError too)."""
 
 
 class CompressorError(HeadroomError):

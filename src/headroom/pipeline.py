@@ -17,7 +17,6 @@ from typing import Any
 
 from cachetools import LRUCache
 
-from headroom.adapters import Unit, adapter_for, replace_paths
 from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
@@ -25,6 +24,7 @@ from headroom.compressors._short_ids import shorten_repeated_ids
 from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
+from headroom.formats import Unit, adapter_for, replace_paths
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route

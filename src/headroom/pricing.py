@@ -37,7 +37,7 @@ _OPENAI_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4", "codex-")
 
 
 class BilledUsage(Protocol):
-    """Tokens as the provider billed them (`headroom.proxy.cache_stats.Usage` is one)."""
+    """Tokens as the provider billed them (`headroom.formats.usage.Usage` is one)."""
 
     @property
     def input_tokens(self) -> int: ...  # uncached input only

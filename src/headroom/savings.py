@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from headroom.ccr.ledger import RequestRecord, UnitSample
+from headroom.formats import FORMATS
 from headroom.pricing import TokenCounts
 from headroom.results import CompressStats
 
@@ -82,8 +83,10 @@ def request_record(
     )
 
 
-def _provider_of(fmt: str) -> str:
-    return "anthropic" if fmt == "anthropic" else "openai" if fmt in ("openai", "responses") else ""
+def _provider_of(format_name: str) -> str:
+    """The upstream that speaks a wire format ("" for text, which no API carries)."""
+    wire_format = FORMATS.get(format_name)
+    return wire_format.provider if wire_format is not None else ""
 
 
 def parse_since(text: str, now: float | None = None) -> float:

@@ -1,4 +1,4 @@
-"""The shared vocabulary between adapters, router, compressors and the CCR store.
+"""The shared vocabulary between wire formats, router, compressors and the CCR store.
 
 Adapters turn a wire-format request into `Segment`s; everything in the middle of the
 pipeline sees only these plain objects, never OpenAI/Anthropic dict shapes.

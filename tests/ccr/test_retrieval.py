@@ -16,13 +16,11 @@ from headroom.ccr.markers import find_refs, marker
 from headroom.ccr.retrieval import (
     TOOL_NAME,
     RetrievalResult,
-    anthropic_tool,
     execute_retrieve_call,
-    openai_chat_tool,
-    openai_responses_tool,
     retrieve,
 )
 from headroom.errors import StoreError
+from headroom.formats import FORMATS
 from headroom.segments import content_ref
 
 from ..factories import customer_rows
@@ -177,9 +175,9 @@ def test_store_outage_is_a_result_not_an_exception() -> None:
 @pytest.mark.parametrize(
     ("schema", "tool"),
     [
-        (ChatCompletionToolParam, openai_chat_tool()),
-        (FunctionToolParam, openai_responses_tool()),
-        (ToolParam, anthropic_tool()),
+        (ChatCompletionToolParam, FORMATS["openai"].retrieval_tool()),
+        (FunctionToolParam, FORMATS["responses"].retrieval_tool()),
+        (ToolParam, FORMATS["anthropic"].retrieval_tool()),
     ],
     ids=["openai-chat", "openai-responses", "anthropic"],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 
-from headroom.proxy.cache_align import align_system, is_volatile
+from headroom.formats.anthropic_cache import align_system, is_volatile
 from tests.proxy.conftest import ANTHROPIC_KEY, start_proxy
 from tests.proxy.fake_upstream import FakeUpstream
 

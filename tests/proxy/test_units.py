@@ -7,11 +7,11 @@ import logging
 import orjson
 import pytest
 
+from headroom.formats.sse import SSEParser, encode_event
+from headroom.formats.usage import Usage, UsageTap, usage_from_body, usage_from_mapping
 from headroom.pricing import input_price_per_mtok
-from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body, usage_from_mapping
 from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.redact import RedactingFilter, redact, safe_headers
-from headroom.proxy.sse import SSEParser, encode_event
 
 STREAM = (
     b'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":10,'
@@ -150,7 +150,7 @@ def test_config() -> None:
     ],
 )
 def test_when_the_retrieval_tool_is_offered(api: str, request_body: dict, offered: bool) -> None:
-    from headroom.proxy._dialects import DIALECTS
+    from headroom.formats import FORMATS as DIALECTS
 
     result = DIALECTS[api].add_tool(request_body)
     assert (result is not None) == offered
@@ -196,7 +196,7 @@ def test_sse_lines_split_only_on_cr_and_lf(separator: str) -> None:
 
 @pytest.mark.parametrize("last", [{"choices": []}, {"choices": [{"index": 0}]}, {"choices": None}, {}])
 def test_chat_finish_survives_a_last_round_without_a_message(last: dict) -> None:
-    from headroom.proxy._dialects import ChatDialect
+    from headroom.formats.openai_chat import OpenAIChatFormat as ChatDialect
 
     result = ChatDialect().finish(["Looked it up. "], {"id": "c2", **last})
     assert result["id"] == "c2"

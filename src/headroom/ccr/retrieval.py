@@ -27,21 +27,20 @@ from headroom.line_numbers import split_line_numbers
 from headroom.segments import ref_matches
 
 __all__ = [
+    "TOOL_DESCRIPTION",
     "TOOL_NAME",
     "RetrievalResult",
-    "anthropic_tool",
     "execute_retrieve_call",
-    "openai_chat_tool",
-    "openai_responses_tool",
     "retrieve",
     "tool_parameters",
 ]
 
 TOOL_NAME = "headroom_retrieve"
 _REF = re.compile(r"^h_[0-9a-f]{6,64}$")
-_DESCRIPTION = (
+TOOL_DESCRIPTION = (
     "Get back content that headroom omitted from an earlier tool output. Omissions are marked "
-    "in place like [headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e]. Call with that ref to get "
+    "in place like [headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e] (a marker without a ref, such as "
+    "[headroom: body lines 47-56], has the ref of the nearest marker above it). Call with that ref to get "
     "the complete original, or narrow it: `query` returns only the JSON rows (or text lines, with "
     "line numbers) containing all the given words (falling back to any of them); `lines` returns "
     "a line range such as '120-164'."
@@ -158,7 +157,8 @@ def retrieve(store: OriginalStore, ref: str, query: str | None = None, lines: st
 
 
 def tool_parameters() -> dict[str, Any]:
-    """JSON schema of the tool's arguments (shared by every format)."""
+    """JSON schema of the tool's arguments (shared by every format; each wire format spells the
+    tool definition its own way: `headroom.formats.FORMATS[name].retrieval_tool()`)."""
     return {
         "type": "object",
         "properties": {
@@ -175,31 +175,6 @@ def tool_parameters() -> dict[str, Any]:
         "required": ["ref"],
         "additionalProperties": False,
     }
-
-
-def openai_chat_tool() -> dict[str, Any]:
-    """For Chat Completions ``tools=[...]``."""
-    return {
-        "type": "function",
-        "function": {"name": TOOL_NAME, "description": _DESCRIPTION, "parameters": tool_parameters()},
-    }
-
-
-def openai_responses_tool() -> dict[str, Any]:
-    """For the Responses API ``tools=[...]`` (flat function tool). ``strict`` is spelled out
-    because strict schemas must list every property as required, and ours are optional."""
-    return {
-        "type": "function",
-        "name": TOOL_NAME,
-        "description": _DESCRIPTION,
-        "parameters": tool_parameters(),
-        "strict": False,
-    }
-
-
-def anthropic_tool() -> dict[str, Any]:
-    """For the Anthropic Messages API ``tools=[...]``."""
-    return {"name": TOOL_NAME, "description": _DESCRIPTION, "input_schema": tool_parameters()}
 
 
 def _argument(value: Any) -> str | None:

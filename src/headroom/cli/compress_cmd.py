@@ -16,6 +16,7 @@ from rich.table import Table
 from headroom.api import compress_request, default_pipeline, default_store
 from headroom.ccr.ledger import record_request
 from headroom.compressors.base import all_compressors
+from headroom.formats import FORMATS
 from headroom.results import CompressStats
 from headroom.savings import request_record
 from headroom.tokens import count_tokens
@@ -43,7 +44,7 @@ def _stats_table(stats: CompressStats) -> Table:
     return table
 
 
-_FORMATS = ("auto", "openai", "anthropic", "responses")
+_FORMATS = ("auto", *FORMATS)
 LEDGER_SOURCE = "cli"  # this command's name in the savings ledger
 
 
@@ -73,13 +74,13 @@ def _json_line(value: object) -> str:
 
 def compress_command(
     source: str = typer.Argument("-", help="A JSON request / message list / text file, or - for stdin."),
-    fmt: str = typer.Option("auto", "--format", "-f", help="openai | anthropic | responses | auto"),
+    format_name: str = typer.Option("auto", "--format", "-f", help=" | ".join((*FORMATS, "auto"))),
     as_json: bool = typer.Option(False, "--json", help="Print the compressed request and stats as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the stats table."),
 ) -> None:
     """Compress a request (or plain text) and print it with a savings table."""
-    if fmt not in _FORMATS:
-        _fail(f"unknown --format {fmt!r}; use one of: {', '.join(_FORMATS)}")
+    if format_name not in _FORMATS:
+        _fail(f"unknown --format {format_name!r}; use one of: {', '.join(_FORMATS)}")
     raw = _read(source)
     err = Console(stderr=True)
     try:
@@ -87,10 +88,11 @@ def compress_command(
     except orjson.JSONDecodeError:
         payload = None
     if isinstance(payload, list):
-        payload = {"input" if fmt == "responses" else "messages": payload}
+        wire_format = FORMATS.get(format_name)
+        payload = {wire_format.request_key if wire_format is not None else "messages": payload}
     warm_up()  # loading the tokenizer and the compressors is start-up, not compression time
     if isinstance(payload, dict) and ("messages" in payload or "input" in payload):
-        result = compress_request(payload, fmt, ledger_source=LEDGER_SOURCE)
+        result = compress_request(payload, format_name, ledger_source=LEDGER_SOURCE)
         output: object = result.request
         stats = result.stats
     else:  # plain text (or JSON that is not a request): compress it as one unit

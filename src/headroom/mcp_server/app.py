@@ -34,7 +34,8 @@ _INSTRUCTIONS = (
     "so it costs far fewer context tokens, and keeps every original retrievable. Call headroom_compress on a "
     "long text you want to keep in context, use its `compressed` text instead of the original, and keep the "
     "`ref`. Wherever the compressed text says [headroom: ... · ref=h_...], something was omitted: call "
-    "headroom_retrieve with that ref (optionally a query or a line range) to get it back exactly."
+    "headroom_retrieve with that ref (optionally a query or a line range) to get it back exactly. A marker "
+    "without a ref ([headroom: body lines 47-56]) has the ref of the nearest marker above it."
 )
 
 _COMPRESS_DESCRIPTION = (

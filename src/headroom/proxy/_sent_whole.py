@@ -15,7 +15,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from headroom.adapters import Unit, adapter_for
+from headroom.formats import Unit, adapter_for
 
 __all__ = ["SentWhole"]
 
@@ -41,12 +41,12 @@ class SentWhole:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def remember(self, request: Mapping[str, Any], fmt: str, min_chars: int) -> int:
+    def remember(self, request: Mapping[str, Any], format_name: str, min_chars: int) -> int:
         """Remember every unit of a request that went out unchanged; returns how many."""
         try:
-            _, adapter = adapter_for(fmt, request)
-            units = adapter.split(request, min_chars=min_chars).units
-        except Exception:  # a request the adapter cannot read is never compressed anyway
+            _, wire_format = adapter_for(format_name, request)
+            units = wire_format.split(request, min_chars=min_chars).units
+        except Exception:  # a request its format cannot read is never compressed anyway
             return 0
         return self.remember_units(units)
 

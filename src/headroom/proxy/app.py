@@ -27,11 +27,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from headroom import __version__
-from headroom.adapters import detect_format
 from headroom.api import config_from_env, prose_model_enabled
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
 from headroom.ccr.retrieval import retrieve
+from headroom.formats import FORMATS, WireFormat, detect_format, find_format
 from headroom.proxy._json import parse
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
 from headroom.proxy.compression import RequestCompressor
@@ -47,9 +47,8 @@ __all__ = ["build_app"]
 log = logging.getLogger(__name__)
 
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# OpenAI-compatible servers mount the API under other prefixes (Azure `/openai/deployments/x/`,
-# gateways `/api/v1/`). Not "/messages": OpenAI's Assistants API has `/v1/threads/{id}/messages`.
-_SUFFIX_APIS = (("/chat/completions", "openai"), ("/responses", "responses"))
+# The proxy's own endpoints (/v1/compress, /v1/retrieve) answer errors in OpenAI's shape.
+_LOCAL_ERRORS = FORMATS["openai"]
 
 
 def _open_store(config: ProxyConfig) -> OriginalStore:
@@ -108,19 +107,24 @@ def build_app(
         local=compressor(False) if audit else None,
     )
 
-    def proxied(api: str, route: str, loop: bool = True) -> Any:
+    def proxied(wire_format: WireFormat, route: str, loop: bool = True) -> Any:
         async def endpoint(request: Request) -> Response | Exchange:
             metrics.request(route)
-            return await llm_call(state, request, api, loop=loop)
+            return await llm_call(state, request, wire_format, loop=loop)
 
         return endpoint
 
+    # Formats served under any POST path with their suffix (OpenAI-compatible servers mount the
+    # API under other prefixes). Anthropic has none: OpenAI's Assistants API has
+    # `/v1/threads/{id}/messages`.
+    by_suffix = [(f.path_suffix, f) for f in FORMATS.values() if f.path_suffix is not None]
+
     async def other(request: Request) -> Response | Exchange:
         if request.method == "POST":
-            for suffix, api in _SUFFIX_APIS:
+            for suffix, wire_format in by_suffix:
                 if request.url.path.endswith(suffix):
-                    metrics.request(f"{api}_other")
-                    return await llm_call(state, request, api)
+                    metrics.request(f"{wire_format.name}_other")
+                    return await llm_call(state, request, wire_format)
         return await passthrough(state, request)
 
     async def compress_endpoint(request: Request) -> Response:
@@ -185,20 +189,11 @@ def build_app(
         Route("/v1/retrieve", retrieve_endpoint, methods=["POST"]),
         *dashboard_routes(state),
     ]
-    for prefix in ("/v1", "/v1/v1"):
+    for wire_format in FORMATS.values():
         routes += [
-            Route(f"{prefix}/messages", proxied("anthropic", "anthropic_messages"), methods=["POST"]),
-            Route(
-                f"{prefix}/messages/count_tokens",
-                proxied("anthropic", "anthropic_count_tokens", loop=False),
-                methods=["POST"],
-            ),
+            Route(e.path, proxied(wire_format, e.route, loop=e.loop), methods=["POST"]) for e in wire_format.endpoints
         ]
-    routes += [
-        Route("/v1/chat/completions", proxied("openai", "openai_chat"), methods=["POST"]),
-        Route("/v1/responses", proxied("responses", "openai_responses"), methods=["POST"]),
-        Route("/{path:path}", other, methods=_ALL_METHODS),
-    ]
+    routes.append(Route("/{path:path}", other, methods=_ALL_METHODS))
     # Bound to loopback: only requests addressed to a loopback name (DNS rebinding, see _net).
     middleware = [Middleware(LoopbackHostGuard)] if is_loopback(config.host) else []
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
@@ -210,54 +205,62 @@ async def _compress(state: ProxyState, request: Request) -> Response:
     """`POST /v1/compress`: compress without forwarding (for the Node package, other languages).
 
     Body: a request (`{"messages": [...]}` / `{"input": [...]}`), or `{"request": {...} | [...],
-    "provider": "auto|openai|anthropic|responses", "model"?: ...}` (a bare list: messages or
-    Responses input items, as `provider` says or their shape shows), or `{"text": "...", "tool_name": ...,
+    "format": "auto|openai|anthropic|responses", "model"?: ...}` (a bare list: messages or
+    Responses input items, as `format` says or their shape shows; `provider` is the field's
+    older name, also read on a bare request), or `{"text": "...", "tool_name": ...,
     "tool_arguments": ..., "query": ...}`. Answer: `{"request" | "text": ..., "stats": {...}}`.
     """
     try:
         body = await read_body(request, state.config.max_body_bytes)
         payload = orjson.loads(body)
     except BodyTooLarge:
-        return json_error("openai", 413, "request body too large", "request_too_large")
+        return json_error(_LOCAL_ERRORS, 413, "request body too large", "request_too_large")
     except orjson.JSONDecodeError as exc:
-        return json_error("openai", 400, f"body is not valid JSON: {exc}", "invalid_request_error")
+        return json_error(_LOCAL_ERRORS, 400, f"body is not valid JSON: {exc}", "invalid_request_error")
     if not isinstance(payload, dict):
-        return json_error("openai", 400, "body must be a JSON object", "invalid_request_error")
+        return json_error(_LOCAL_ERRORS, 400, "body must be a JSON object", "invalid_request_error")
     if parse(body, "")[1] == "wide_int":  # they would come back as floats: refuse, never corrupt
-        return json_error("openai", 400, "integers wider than 64 bits are not supported", "invalid_request_error")
-    provider = str(payload.get("provider") or "auto")
+        return json_error(_LOCAL_ERRORS, 400, "integers wider than 64 bits are not supported", "invalid_request_error")
+    # `format` only beside `request`: a body that is the request itself may carry a field of
+    # that name for the upstream (`provider` is the field's older name, read in both places).
+    named = payload.get("format") if "request" in payload else None
+    format_name = str(named or payload.get("provider") or "auto")
     text = payload.get("text")
     if isinstance(text, str):
         target = _text_request(text, payload)
-        provider = "openai"
+        format_name = "openai"
     else:
         target = payload.get("request", payload)
         if isinstance(target, list):  # bare messages / input items: which key depends on the format
-            if provider == "auto":
-                provider = detect_format({"messages": target})
+            if format_name == "auto":
+                format_name = detect_format({"messages": target})
             model = payload.get("model")
-            target = {"input" if provider == "responses" else "messages": target}
+            wire_format = find_format(format_name)
+            target = {wire_format.request_key if wire_format is not None else "messages": target}
             if isinstance(model, str):  # the tokenizer to count with
                 target["model"] = model
-        if not isinstance(target, dict) or not ({"messages", "input"} & target.keys()):
-            return json_error("openai", 400, "send a request with messages/input, or text", "invalid_request_error")
+        if not isinstance(target, dict) or not ({f.request_key for f in FORMATS.values()} & target.keys()):
+            return json_error(
+                _LOCAL_ERRORS, 400, "send a request with messages/input, or text", "invalid_request_error"
+            )
         target = {k: v for k, v in target.items() if k != "provider"} if "request" not in payload else target
-    if provider == "auto":
-        provider = detect_format(target)
+    if format_name == "auto":
+        format_name = detect_format(target)
     try:
-        outcome = await anyio.to_thread.run_sync((state.local or state.compressor).compress_sync, target, provider)
+        compress_sync = (state.local or state.compressor).compress_sync
+        outcome = await anyio.to_thread.run_sync(compress_sync, target, format_name)
     except ValueError as exc:
-        return json_error("openai", 400, str(exc), "invalid_request_error")
+        return json_error(_LOCAL_ERRORS, 400, str(exc), "invalid_request_error")
     except Exception as exc:  # a shape the compressor trips over: fail open, as on the proxied path
         log.warning("compression failed (%s): /v1/compress returns the input unchanged", type(exc).__name__)
         unchanged = {"diagnostics": [f"compression failed ({type(exc).__name__}): returned unchanged"]}
         if isinstance(text, str):
             return JSONResponse({"text": text, "stats": unchanged})
-        return JSONResponse({"request": target, "stats": unchanged, "format": provider})
+        return JSONResponse({"request": target, "stats": unchanged, "format": format_name})
     stats = outcome.stats.as_dict() if outcome.stats is not None else {}
     if isinstance(text, str):
         return JSONResponse({"text": outcome.request["messages"][-1]["content"], "stats": stats})
-    return JSONResponse({"request": outcome.request, "stats": stats, "format": provider})
+    return JSONResponse({"request": outcome.request, "stats": stats, "format": format_name})
 
 
 async def _retrieve(state: ProxyState, request: Request) -> Response:
@@ -268,12 +271,14 @@ async def _retrieve(state: ProxyState, request: Request) -> Response:
     try:
         payload = orjson.loads(await read_body(request, state.config.max_body_bytes))
     except BodyTooLarge:
-        return json_error("openai", 413, "request body too large", "request_too_large")
+        return json_error(_LOCAL_ERRORS, 413, "request body too large", "request_too_large")
     except orjson.JSONDecodeError as exc:
-        return json_error("openai", 400, f"body is not valid JSON: {exc}", "invalid_request_error")
+        return json_error(_LOCAL_ERRORS, 400, f"body is not valid JSON: {exc}", "invalid_request_error")
     ref = payload.get("ref") if isinstance(payload, dict) else None
     if not isinstance(ref, str) or not ref.strip():
-        return json_error("openai", 400, 'send {"ref": "h_...", "query"?: ..., "lines"?: ...}', "invalid_request_error")
+        return json_error(
+            _LOCAL_ERRORS, 400, 'send {"ref": "h_...", "query"?: ..., "lines"?: ...}', "invalid_request_error"
+        )
     # `query` / `lines` go through as sent: retrieve() reads numbers and lists too (lines=[120, 164]).
     result = await anyio.to_thread.run_sync(retrieve, state.store, ref, payload.get("query"), payload.get("lines"))
     body: dict[str, Any] = {"found": result.found, "ref": result.ref, "text": result.text, "message": result.message}

@@ -23,9 +23,9 @@ from typing import Any
 
 import anyio
 
-from headroom.adapters import Unit
 from headroom.api import compress_request
 from headroom.ccr.base import OriginalStore, StoredOriginal
+from headroom.formats import Unit
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.proxy._sent_whole import SentWhole
 from headroom.proxy.edit_safety import protected_results
@@ -107,18 +107,18 @@ class RequestCompressor:
 
     # -- the work (any thread) -------------------------------------------------------------
 
-    def compress_sync(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
+    def compress_sync(self, request: dict[str, Any], format_name: str) -> CompressionOutcome:
         """Compress one request; tool results the edit-safety policy protects stay whole."""
-        return self._compress(request, fmt)
+        return self._compress(request, format_name)
 
     def _compress(
-        self, request: dict[str, Any], fmt: str, not_compressed: list[Unit] | None = None
+        self, request: dict[str, Any], format_name: str, not_compressed: list[Unit] | None = None
     ) -> CompressionOutcome:
         """With `not_compressed`, only earlier outputs are reused and the other units are
         listed there."""
         started = time.perf_counter()
         pipeline = self.pipeline(request.get("model") if isinstance(request.get("model"), str) else None)
-        protected = [p.path for p in protected_results(request, fmt)] if self.edit_safety else []
+        protected = [p.path for p in protected_results(request, format_name)] if self.edit_safety else []
 
         def protect(unit: Unit) -> bool:
             # Text the human wrote is left alone: the pipeline never alters the latest user turn,
@@ -132,9 +132,9 @@ class RequestCompressor:
             return any(unit.path[: len(path)] == path for path in protected)
 
         if not_compressed is None:
-            result = compress_request(request, fmt, pipeline=pipeline, protect=protect, ledger_source=None)
+            result = compress_request(request, format_name, pipeline=pipeline, protect=protect, ledger_source=None)
         else:
-            result = pipeline.compress_request(request, fmt, protect=protect, not_compressed=not_compressed)
+            result = pipeline.compress_request(request, format_name, protect=protect, not_compressed=not_compressed)
         elapsed = (time.perf_counter() - started) * 1000
         changed = result.request != request  # C-speed; unchanged subtrees are the same objects
         return CompressionOutcome(
@@ -143,17 +143,17 @@ class RequestCompressor:
 
     # -- on the event loop -----------------------------------------------------------------
 
-    async def compress(self, request: dict[str, Any], fmt: str, body_size: int) -> CompressionOutcome:
+    async def compress(self, request: dict[str, Any], format_name: str, body_size: int) -> CompressionOutcome:
         """Compress within the time budget; the original request on timeout or error."""
         started = time.perf_counter()
         try:
             if body_size <= self.inline_bytes:
-                return self.compress_sync(request, fmt)
+                return self.compress_sync(request, format_name)
             if not self._free.acquire(blocking=False):
                 log.warning("every compression worker is busy: sending the original request")
                 failed = "busy"
             else:
-                return await asyncio.wait_for(self._submit(request, fmt), self.timeout_s)
+                return await asyncio.wait_for(self._submit(request, format_name), self.timeout_s)
         except (asyncio.TimeoutError, TimeoutError):
             log.warning("compression exceeded %.0f ms: sending the original request", self.timeout_s * 1000)
             failed = "timeout"
@@ -162,30 +162,30 @@ class RequestCompressor:
             failed = "error"
         # Also after an error: units sent compressed on earlier turns must keep their bytes.
         try:  # walking and hashing megabytes of units: not on the event loop
-            partial = await anyio.to_thread.run_sync(self._as_far_as_done, request, fmt)
+            partial = await anyio.to_thread.run_sync(self._as_far_as_done, request, format_name)
             return dataclasses.replace(partial, failed=failed, elapsed_ms=(time.perf_counter() - started) * 1000)
         except Exception as exc:
             log.warning("fail-open pass failed (%s): sending the original request", type(exc).__name__)
         if body_size <= self.inline_bytes:
-            self.remember_whole(request, fmt)
+            self.remember_whole(request, format_name)
         else:  # hashing megabytes of units: not on the event loop (anyio's own threads, not ours)
-            await anyio.to_thread.run_sync(self.remember_whole, request, fmt)
+            await anyio.to_thread.run_sync(self.remember_whole, request, format_name)
         return CompressionOutcome(request, None, failed, (time.perf_counter() - started) * 1000)
 
-    def _as_far_as_done(self, request: dict[str, Any], fmt: str) -> CompressionOutcome:
+    def _as_far_as_done(self, request: dict[str, Any], format_name: str) -> CompressionOutcome:
         """The request with every unit compressed before as it was sent then, and the others
         whole, remembered so that they stay whole (the same bytes) on later turns."""
         not_compressed: list[Unit] = []
-        outcome = self._compress(request, fmt, not_compressed)
+        outcome = self._compress(request, format_name, not_compressed)
         self.sent_whole.remember_units(not_compressed)
         return outcome
 
-    def _submit(self, request: dict[str, Any], fmt: str) -> asyncio.Future[CompressionOutcome]:
+    def _submit(self, request: dict[str, Any], format_name: str) -> asyncio.Future[CompressionOutcome]:
         """Run on a worker; the worker slot is released when the job ends, even abandoned."""
 
         def job() -> CompressionOutcome:
             try:
-                return self.compress_sync(request, fmt)
+                return self.compress_sync(request, format_name)
             finally:
                 self._free.release()
 
@@ -198,11 +198,11 @@ class RequestCompressor:
         future.add_done_callback(lambda f: self._free.release() if f.cancelled() else None)
         return asyncio.wrap_future(future)
 
-    def remember_whole(self, request: dict[str, Any], fmt: str) -> None:
+    def remember_whole(self, request: dict[str, Any], format_name: str) -> None:
         """The request goes out as the client sent it: its units stay whole on later turns."""
-        self.sent_whole.remember(request, fmt, self._base_config.min_tokens)
+        self.sent_whole.remember(request, format_name, self._base_config.min_tokens)
 
-    def audit(self, request: dict[str, Any], fmt: str, done: Any) -> bool:
+    def audit(self, request: dict[str, Any], format_name: str, done: Any) -> bool:
         """Measure compression off the request path; `done(outcome)` runs in the worker thread.
         Returns False when the backlog is full (the request is simply not measured)."""
         if not self._backlog.acquire(blocking=False):
@@ -210,7 +210,7 @@ class RequestCompressor:
 
         def job() -> None:
             try:
-                done(self.compress_sync(request, fmt))
+                done(self.compress_sync(request, format_name))
             except Exception as exc:
                 log.warning("audit compression failed (%s)", type(exc).__name__)
             finally:

@@ -24,14 +24,13 @@ The proxy hands the protected paths to the pipeline as `compress_request(..., pr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from headroom.adapters.base import Path, content_text
-from headroom.adapters.openai_responses import _CALLS as _RESPONSES_CALLS  # the adapter's own sets
-from headroom.adapters.openai_responses import _OUTPUTS as _RESPONSES_OUTPUTS
 from headroom.envelopes import open_envelope
+from headroom.formats import FORMATS, ToolCall, ToolResult
+from headroom.formats.base import Path, content_text
 from headroom.proxy._file_access import FileAccess, file_accesses
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind
@@ -43,90 +42,6 @@ __all__ = ["Protected", "protected_results"]
 class Protected:
     path: Path  # where the tool result's content sits in the request
     reason: str  # "ranged-read", "re-read", "edited-file", "edit-result"
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    call_id: str
-    name: str
-    arguments: Any
-    turn: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Result:
-    call_id: str
-    path: Path
-
-
-_Event = _Call | _Result
-
-
-def _list(value: Any) -> list[Any]:
-    """A list field of the request, or nothing: odd shapes fail open per unit, not per request."""
-    return value if isinstance(value, list) else []
-
-
-def _name(value: Any) -> str:
-    """A tool name as the adapters read it: a name that is not a string names no tool."""
-    return value if isinstance(value, str) else ""
-
-
-def _anthropic(request: Mapping[str, Any]) -> Iterator[_Event]:
-    for i, message in enumerate(_list(request.get("messages"))):
-        content = message.get("content") if isinstance(message, dict) else None
-        if not isinstance(content, list):
-            continue
-        for j, block in enumerate(content):
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "tool_use":
-                yield _Call(str(block.get("id")), _name(block.get("name")), block.get("input"), i)
-            elif block.get("type") == "tool_result":
-                yield _Result(str(block.get("tool_use_id")), ("messages", i, "content", j, "content"))
-
-
-def _openai_chat(request: Mapping[str, Any]) -> Iterator[_Event]:
-    for i, message in enumerate(_list(request.get("messages"))):
-        if not isinstance(message, dict):
-            continue
-        for call in _list(message.get("tool_calls")):
-            function = call.get("function") if isinstance(call, dict) else None
-            if isinstance(function, dict):
-                yield _Call(str(call.get("id")), _name(function.get("name")), function.get("arguments"), i)
-        if message.get("role") == "tool":
-            yield _Result(str(message.get("tool_call_id")), ("messages", i, "content"))
-
-
-def _responses(request: Mapping[str, Any]) -> Iterator[_Event]:
-    items = request.get("input")
-    turn = -1
-    in_calls = False
-    for i, item in enumerate(items if isinstance(items, list) else ()):
-        if not isinstance(item, dict):
-            continue
-        kind = item.get("type")
-        if not isinstance(kind, str):
-            in_calls = False
-            continue
-        if kind in _RESPONSES_CALLS:
-            if not in_calls:  # consecutive calls came from one model turn
-                turn, in_calls = i, True
-            if kind == "local_shell_call":
-                action = item.get("action")
-                command = action.get("command") if isinstance(action, dict) else None
-                yield _Call(str(item.get("call_id")), "local_shell", {"command": command}, turn)
-            else:
-                arguments = item.get("arguments", item.get("input"))
-                yield _Call(str(item.get("call_id")), _name(item.get("name")), arguments, turn)
-        elif kind in _RESPONSES_OUTPUTS:
-            in_calls = False  # outputs follow the whole turn's calls
-            yield _Result(str(item.get("call_id")), ("input", i, "output"))
-        elif kind != "reasoning":
-            in_calls = False
-
-
-_WALKERS = {"anthropic": _anthropic, "openai": _openai_chat, "responses": _responses}
 
 
 class _Seen:
@@ -225,13 +140,14 @@ def _reason(accesses: tuple[FileAccess, ...], read: _Seen, edited: _Seen, turn_e
     return None
 
 
-def protected_results(request: Mapping[str, Any], fmt: str) -> list[Protected]:
-    """The tool results in `request` (of wire format `fmt`) that must pass through whole."""
-    walker = _WALKERS.get(fmt)
-    if walker is None:
+def protected_results(request: Mapping[str, Any], format_name: str) -> list[Protected]:
+    """The tool results in `request` (of the wire format named `format_name`) that must pass
+    through whole."""
+    wire_format = FORMATS.get(format_name)
+    if wire_format is None:
         return []
-    events = list(walker(request))
-    calls = [e for e in events if isinstance(e, _Call)]
+    events = list(wire_format.tool_events(request))
+    calls = [e for e in events if isinstance(e, ToolCall)]
     found = {call.call_id: file_accesses(call.name, call.arguments) for call in calls}
     edits_by_turn: dict[int, _Seen] = {}
     for call in calls:
@@ -255,7 +171,7 @@ def protected_results(request: Mapping[str, Any], fmt: str) -> list[Protected]:
                 (edited if access.kind == "edit" else read).add(path)
     protected: list[Protected] = []
     for event in events:
-        if not isinstance(event, _Result) or event.call_id not in reasons:
+        if not isinstance(event, ToolResult) or event.call_id not in reasons:
             continue
         reason = reasons[event.call_id]
         if reason in _EDITABLE_ONLY:

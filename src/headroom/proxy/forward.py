@@ -2,7 +2,7 @@
 
 Upstream responses reach the client as sent: status, headers (minus hop-by-hop ones) and body
 bytes, streamed chunk by chunk as they arrive. If the upstream cannot be reached the client gets
-a 502 (504 on timeout) with a JSON error in its provider's own error shape.
+a 502 (504 on timeout) with a JSON error in its wire format's own error shape.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from typing import Any
 
 import anyio
 import httpx
-import orjson
 
+from headroom.formats import WireFormat
+from headroom.formats.sse import SSEEvent, SSEParser
 from headroom.proxy.config import ProxyConfig
-from headroom.proxy.sse import SSEEvent, SSEParser
 
 __all__ = [
     "Exchange",
     "Upstream",
     "UpstreamUnavailable",
     "close_quietly",
-    "error_body",
     "relay_events",
     "relay_headers",
     "relay_raw",
@@ -81,13 +80,6 @@ def unavailable(exc: BaseException, host: str) -> UpstreamUnavailable:
     return UpstreamUnavailable(reason, f"{type(exc).__name__} talking to {host}")
 
 
-def error_body(api: str, status: int, message: str, kind: str = "api_error") -> bytes:
-    """A JSON error in the provider's own shape, so SDKs parse it like a real one."""
-    if api == "anthropic":
-        return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
-    return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": str(status)}})
-
-
 def relay_headers(
     headers: httpx.Headers, *, keep_length: bool = False, length: int | None = None, decoded: bool = False
 ) -> list[tuple[bytes, bytes]]:
@@ -115,12 +107,12 @@ async def send_body(send: Send, chunk: bytes, more: bool = True) -> None:
     await send({"type": "http.response.body", "body": chunk, "more_body": more})
 
 
-async def send_error(send: Send, api: str, exc: UpstreamUnavailable) -> None:
+async def send_error(send: Send, wire_format: WireFormat, exc: UpstreamUnavailable) -> None:
     """The whole response for an upstream that could not be reached: a 502/504 JSON error in
-    the provider's shape."""
+    the wire format's shape."""
     log.warning("upstream %s: %s", exc.reason, exc.detail)
     await send_start(send, exc.status, [(b"content-type", b"application/json")])
-    await send_body(send, error_body(api, exc.status, exc.message), more=False)
+    await send_body(send, wire_format.error_body(exc.status, exc.message), more=False)
 
 
 # httpcore's pool does O(connections^2) bookkeeping on every request start and end; with a few

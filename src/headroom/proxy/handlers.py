@@ -20,11 +20,12 @@ from starlette.responses import Response
 
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import SavingsLedger
+from headroom.formats import WireFormat, format_for_provider
+from headroom.formats.sse import SSEEvent
+from headroom.formats.usage import Usage, UsageTap, usage_from_body
+from headroom.formats.wire import declares_tools
 from headroom.pricing import TokenCounts
-from headroom.proxy._dialects import DIALECTS, declares_tools
 from headroom.proxy._json import dumps, parse
-from headroom.proxy.cache_align import align_system
-from headroom.proxy.cache_stats import Usage, UsageTap, usage_from_body
 from headroom.proxy.compression import CompressionOutcome, RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.forward import (
@@ -33,7 +34,6 @@ from headroom.proxy.forward import (
     Upstream,
     UpstreamUnavailable,
     close_quietly,
-    error_body,
     relay_events,
     relay_headers,
     relay_raw,
@@ -45,7 +45,6 @@ from headroom.proxy.forward import (
 from headroom.proxy.metrics import ProxyMetrics
 from headroom.proxy.prefix_watch import PrefixWatch
 from headroom.proxy.retrieval_loop import LoopContext, complete, stream
-from headroom.proxy.sse import SSEEvent
 from headroom.results import CompressStats
 from headroom.savings import request_record
 
@@ -102,7 +101,7 @@ class ProxyState:
                 row.stats,
                 row.sent,
                 model=row.model,
-                provider="anthropic" if row.api == "anthropic" else "openai",
+                provider=row.wire_format.provider,
                 client=row.client,
                 path=row.path,
                 latency_ms=row.latency_ms,
@@ -131,7 +130,7 @@ class ProxyState:
 class _Row:
     """What the ledger needs of one proxied request, gathered on the event loop."""
 
-    api: str
+    wire_format: WireFormat
     path: str
     model: str | None
     client: str
@@ -158,8 +157,8 @@ class BodyTooLarge(Exception):
     pass
 
 
-def json_error(api: str, status: int, message: str, kind: str = "api_error") -> Response:
-    return Response(error_body(api, status, message, kind), status, media_type="application/json")
+def json_error(wire_format: WireFormat, status: int, message: str, kind: str = "api_error") -> Response:
+    return Response(wire_format.error_body(status, message, kind), status, media_type="application/json")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -214,9 +213,9 @@ def _path_and_query(request: Request) -> tuple[str, str] | None:
     return _escape(raw, _UNSAFE), _escape(scope.get("query_string", b""), _UNSAFE_QUERY)
 
 
-def _bad_path(api: str) -> Response:
+def _bad_path(wire_format: WireFormat) -> Response:
     message = "headroom proxy: the request path has a '.' or '..' segment, or an encoded '/', '\\' or NUL"
-    return json_error(api, 400, message, "invalid_request_error")
+    return json_error(wire_format, 400, message, "invalid_request_error")
 
 
 def _rewritten(payload: dict[str, Any], body: bytes) -> tuple[dict[str, Any] | None, bytes, str | None]:
@@ -226,33 +225,37 @@ def _rewritten(payload: dict[str, Any], body: bytes) -> tuple[dict[str, Any] | N
     return (None, body, "unserializable") if dumped is None else (payload, dumped, None)
 
 
-async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool = True) -> Response | Exchange:
+async def llm_call(
+    state: ProxyState, request: Request, wire_format: WireFormat, *, loop: bool = True
+) -> Response | Exchange:
     """Messages / count_tokens / chat completions / responses: compress, forward, relay."""
     started = time.perf_counter()
+    format_name = wire_format.name
     try:
         body = await read_body(request, state.config.max_body_bytes)
     except BodyTooLarge:
-        _log_refused(request, api, 413, started)
-        return json_error(api, 413, f"request body exceeds {state.config.max_body_bytes} bytes", "request_too_large")
+        _log_refused(request, format_name, 413, started)
+        too_large = f"request body exceeds {state.config.max_body_bytes} bytes"
+        return json_error(wire_format, 413, too_large, "request_too_large")
     except ClientDisconnect:
-        _log_refused(request, api, 499, started)
+        _log_refused(request, format_name, 499, started)
         return Response(status_code=499)
-    provider = "anthropic" if api == "anthropic" else "openai"
     forwarded = _path_and_query(request)
     if forwarded is None:
-        _log_refused(request, api, 400, started)
-        return _bad_path(api)
+        _log_refused(request, format_name, 400, started)
+        return _bad_path(wire_format)
     path, query = forwarded
-    url = state.upstream.url(provider, _upstream_path(path), query)
+    url = state.upstream.url(wire_format.provider, _upstream_path(path), query)
     headers = state.upstream.request_headers(request.headers.raw, identity=True)
     payload, refused = parse(body, request.headers.get("content-type", ""))
-    if payload is not None and api == "anthropic" and state.config.cache_align and state.config.mode is Mode.OPTIMIZE:
-        aligned = align_system(payload)
+    if payload is not None and state.config.cache_align and state.config.mode is Mode.OPTIMIZE:
+        aligned = wire_format.align_cache(payload)
         if aligned is not None:
             payload, body, refused = _rewritten(aligned, body)
-    previous = payload.get("previous_response_id") if payload is not None and api == "responses" else None
-    if payload is not None and isinstance(previous, str) and previous in state.aliases:
-        payload, body, refused = _rewritten({**payload, "previous_response_id": state.aliases[previous]}, body)
+    previous_key = wire_format.previous_response_key
+    previous = payload.get(previous_key) if payload is not None and previous_key is not None else None
+    if payload is not None and previous_key is not None and isinstance(previous, str) and previous in state.aliases:
+        payload, body, refused = _rewritten({**payload, previous_key: state.aliases[previous]}, body)
     if refused is not None:
         state.metrics.failed_open(refused)
     model = payload.get("model") if payload is not None and isinstance(payload.get("model"), str) else None
@@ -265,7 +268,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
         fail_open = [refused] if refused is not None else []
         row: _Row | None = None
         if payload is not None and state.config.mode is Mode.OPTIMIZE:
-            outcome = await state.compressor.compress(payload, api, len(body))
+            outcome = await state.compressor.compress(payload, format_name, len(body))
             _record(state, model, outcome)
             stats = outcome.stats
             if outcome.failed is not None:
@@ -276,7 +279,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             # the provider's cached prefix from the tools onwards).
             offered = None
             if state.config.retrieval and (outcome.refs or declares_tools(sent)):
-                offered = DIALECTS[api].add_tool(sent)
+                offered = wire_format.add_tool(sent)
             if offered is not None:
                 sent, retrieval = offered, loop
             whole = False
@@ -285,7 +288,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 if dumped is None:  # nested too deep to write back: the client's bytes, untouched
                     state.metrics.failed_open("unserializable")
                     fail_open.append("unserializable")
-                    state.compressor.remember_whole(payload, api)
+                    state.compressor.remember_whole(payload, format_name)
                     sent, retrieval, whole = payload, False, True
                 else:
                     outgoing = dumped
@@ -300,9 +303,9 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                     )
                 )
                 agent = client_name(request.headers.get("user-agent", ""))
-                row = _Row(api, path, model, agent, kept, payload, None if whole else sent, 0.0, fail_open)
+                row = _Row(wire_format, path, model, agent, kept, payload, None if whole else sent, 0.0, fail_open)
         elif payload is not None and state.config.mode is Mode.AUDIT:
-            state.compressor.audit(payload, api, lambda outcome: _record(state, model, outcome))
+            state.compressor.audit(payload, format_name, lambda outcome: _record(state, model, outcome))
         overhead = (time.perf_counter() - started) * 1000
         state.metrics.overhead(overhead)
         if row is not None:
@@ -311,13 +314,13 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
             response = await state.upstream.send(request.method, url, headers, outgoing)
         except UpstreamUnavailable as exc:
             state.metrics.response(exc.status)
-            _log_call(request.method, path, api, exc.status, stats, overhead, fail_open, model)
+            _log_call(request.method, path, format_name, exc.status, stats, overhead, fail_open, model)
             if row is not None:
                 state.record_request(row)
-            await send_error(send, api, exc)
+            await send_error(send, wire_format, exc)
             return
         # Logged before the client gets anything: the line never trails the response.
-        _log_call(request.method, path, api, response.status_code, stats, overhead, fail_open, model)
+        _log_call(request.method, path, format_name, response.status_code, stats, overhead, fail_open, model)
         state.metrics.first_byte((time.perf_counter() - started) * 1000)
         state.metrics.response(response.status_code)
         content_type = response.headers.get("content-type", "")
@@ -328,7 +331,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 row.usage = usage if row.usage is None else row.usage + usage
 
         ctx = LoopContext(
-            api,
+            wire_format,
             state.upstream,
             state.store,
             url,
@@ -342,7 +345,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                 if retrieval and sent is not None:
                     await stream(ctx, sent, response, send)
                 else:
-                    tap = UsageTap()
+                    tap = UsageTap(wire_format.usage_in)
                     relayed = 0  # whole events sent: the next Responses sequence number
 
                     def seen(event: SSEEvent) -> None:
@@ -351,7 +354,7 @@ async def llm_call(state: ProxyState, request: Request, api: str, *, loop: bool 
                         tap.observe(event)
 
                     def broke(message: str) -> bytes:
-                        return DIALECTS[api].stream_error(message, relayed)
+                        return wire_format.stream_error(message, relayed)
 
                     await relay_events(send, response, seen, broke)
                     if tap.usage is not None:
@@ -375,10 +378,10 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
     try:
         body = await response.aread()
     except httpx.HTTPError as exc:  # the upstream broke or stalled before the body was complete
-        await send_error(send, ctx.api, unavailable(exc, response.request.url.host))
+        await send_error(send, ctx.wire_format, unavailable(exc, response.request.url.host))
         return
     if request is None:
-        usage = usage_from_body(body)
+        usage = usage_from_body(body, ctx.wire_format.usage_in)
         if usage is not None:
             ctx.on_usage(usage)
         await send_start(send, response.status_code, relay_headers(response.headers, length=len(body), decoded=True))
@@ -393,7 +396,7 @@ async def _complete(ctx: LoopContext, send: Send, response: Any, request: dict[s
 def _log_call(
     method: str,
     path: str,
-    api: str,
+    format_name: str,
     status: int,
     stats: CompressStats | None,
     ms: float,
@@ -407,19 +410,20 @@ def _log_call(
     units = len(stats.units) if stats is not None else 0
     tokens = f"{stats.tokens_before}->{stats.tokens_after}" if stats is not None else "-"
     reason = ",".join(fail_open) or "-"
-    log.debug(_CALL_LINE, method, path, api, status, _printable(model), units, tokens, ms, reason)
+    log.debug(_CALL_LINE, method, path, format_name, status, _printable(model), units, tokens, ms, reason)
 
 
-def _log_refused(request: Request, api: str, status: int, started: float) -> None:
+def _log_refused(request: Request, format_name: str, status: int, started: float) -> None:
     """The line of a request answered by the proxy itself, before anything was forwarded."""
     if log.isEnabledFor(logging.DEBUG):
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
         path = _escape(raw.partition(b"?")[0], _UNSAFE)  # as sent: a NUL or newline is escaped
         ms = (time.perf_counter() - started) * 1000
-        log.debug(_CALL_LINE, request.method, path, api, status, "-", 0, "-", ms, "-")
+        log.debug(_CALL_LINE, request.method, path, format_name, status, "-", 0, "-", ms, "-")
 
 
-# method, path, api, status, model, units, tokens before->after, the proxy's own ms, fail-open reasons
+# method, path, wire format (logged as `api=`, which readers grep for), status, model, units, tokens
+# before->after, the proxy's own ms, fail-open reasons
 _CALL_LINE = "%s %s api=%s status=%d model=%s units=%d tokens=%s ms=%.1f fail_open=%s"
 
 
@@ -454,7 +458,7 @@ async def passthrough(state: ProxyState, request: Request) -> Response | Exchang
     forwarded = _path_and_query(request)
     if forwarded is None:
         _log_refused(request, "passthrough", 400, time.perf_counter())
-        return _bad_path(provider)
+        return _bad_path(format_for_provider(provider))
     path, query = forwarded
     url = state.upstream.url(provider, _upstream_path(path), query)
     has_body = request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers
@@ -479,7 +483,7 @@ async def passthrough(state: ProxyState, request: Request) -> Response | Exchang
             body_done.set()
             state.metrics.response(exc.status)
             log.debug(_PASSTHROUGH_LINE, request.method, path, exc.status, (time.perf_counter() - started) * 1000)
-            await send_error(send, provider, exc)
+            await send_error(send, format_for_provider(provider), exc)
             return
         body_done.set()
         state.metrics.response(response.status_code)

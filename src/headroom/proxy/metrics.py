@@ -16,8 +16,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
+from headroom.formats.usage import Usage
 from headroom.pricing import input_price_per_mtok
-from headroom.proxy.cache_stats import Usage
 from headroom.results import CompressStats
 
 __all__ = ["ProxyMetrics"]

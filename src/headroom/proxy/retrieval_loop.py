@@ -23,21 +23,20 @@ import orjson
 
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.retrieval import execute_retrieve_call
-from headroom.proxy._dialects import DIALECTS, RetrieveCall
-from headroom.proxy._stream_filters import StreamSession, round_filter
-from headroom.proxy.cache_stats import Usage, usage_from_body
+from headroom.formats import WireFormat
+from headroom.formats.sse import SSEParser
+from headroom.formats.streaming import RetrieveCall, StreamSession
+from headroom.formats.usage import Usage, usage_from_body
 from headroom.proxy.forward import (
     Send,
     Upstream,
     UpstreamUnavailable,
     close_quietly,
-    error_body,
     relay_headers,
     send_body,
     send_start,
     unavailable,
 )
-from headroom.proxy.sse import SSEParser
 
 __all__ = ["LoopContext", "LoopResult", "complete", "stream"]
 
@@ -46,7 +45,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class LoopContext:
-    api: str  # "anthropic", "openai" (chat) or "responses"
+    wire_format: WireFormat
     upstream: Upstream
     store: OriginalStore
     url: str
@@ -82,10 +81,10 @@ async def _continue(ctx: LoopContext, request: dict[str, Any]) -> httpx.Response
 
 async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, body: bytes) -> LoopResult:
     """Non-streaming: run the loop from the first (already read, 200) response."""
-    dialect = DIALECTS[ctx.api]
+    wire_format = ctx.wire_format
     response = first
     earlier: list[Any] = []
-    usage = usage_from_body(body)
+    usage = usage_from_body(body, wire_format.usage_in)
     if usage is not None:
         ctx.on_usage(usage)
     for round_no in range(ctx.max_rounds + 1):
@@ -93,17 +92,17 @@ async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Respo
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return LoopResult(response.status_code, response.headers, body)
-        calls, client_calls = dialect.calls(data) if isinstance(data, dict) else ([], 0)
+        calls, client_calls = wire_format.retrieve_calls(data) if isinstance(data, dict) else ([], 0)
         if not calls:
             if not earlier:  # the loop never ran: the upstream's bytes, untouched
                 return LoopResult(response.status_code, response.headers, body)
             break
-        if client_calls or round_no == ctx.max_rounds or not dialect.stopped_for_tools(data):
+        if client_calls or round_no == ctx.max_rounds or not wire_format.stopped_for_tools(data):
             break
         ctx.calls += len(calls)
         answers = await _answer(ctx.store, calls)
-        earlier.append(dialect.visible(data))
-        request = dialect.continuation(request, dialect.output_of(data), answers)
+        earlier.append(wire_format.visible(data))
+        request = wire_format.continuation(request, wire_format.output_of(data), answers)
         try:
             response = await _continue(ctx, request)
             try:
@@ -114,25 +113,25 @@ async def complete(ctx: LoopContext, request: dict[str, Any], first: httpx.Respo
                 await close_quietly(response)
         except UpstreamUnavailable as exc:  # as if the client's own request had failed so
             log.warning("upstream %s during retrieval: %s", exc.reason, exc.detail)
-            body = error_body(ctx.api, exc.status, exc.message)
+            body = wire_format.error_body(exc.status, exc.message)
             return LoopResult(exc.status, httpx.Headers({"content-type": "application/json"}), body)
-        usage = usage_from_body(body)
+        usage = usage_from_body(body, wire_format.usage_in)
         if usage is not None:
             ctx.on_usage(usage)
         if response.status_code != 200:  # a failed continuation is the client's error now
             return LoopResult(response.status_code, response.headers, body)
-    final = dialect.finish(earlier, data)
+    final = wire_format.finish(earlier, data)
     return LoopResult(response.status_code, response.headers, orjson.dumps(final))
 
 
 async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Response, send: Send) -> None:
     """Streaming: relay the first (200, SSE) response event by event, running the loop inside."""
-    dialect = DIALECTS[ctx.api]
+    wire_format = ctx.wire_format
     session = StreamSession(ctx.aliases)
     response = first
     await send_start(send, first.status_code, relay_headers(first.headers, decoded=True))
     while True:
-        flt = round_filter(ctx.api, session, session.round < ctx.max_rounds)
+        flt = wire_format.round_filter(session, session.round < ctx.max_rounds)
         parser = SSEParser()
         try:
             async for chunk in response.aiter_bytes():  # decoded: the events are read and rewritten
@@ -145,7 +144,7 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
         except httpx.HTTPError as exc:  # the client is told, rather than seeing the stream just stop
             log.warning("upstream stream broke: %s", type(exc).__name__)
             message = f"headroom proxy: upstream stream broke ({type(exc).__name__})"
-            await send_body(send, dialect.stream_error(message, session.seq))
+            await send_body(send, wire_format.stream_error(message, session.seq))
             break
         finally:
             await close_quietly(response)
@@ -155,12 +154,14 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
             break
         ctx.calls += len(flt.calls)
         answers = await _answer(ctx.store, flt.calls)
-        request = dialect.continuation(request, flt.output(), answers)
+        request = wire_format.continuation(request, flt.output(), answers)
         session.round += 1
         try:
             response = await _continue(ctx, request)
         except UpstreamUnavailable as exc:
-            await send_body(send, dialect.stream_error(f"headroom: upstream {exc.reason} ({exc.detail})", session.seq))
+            await send_body(
+                send, wire_format.stream_error(f"headroom: upstream {exc.reason} ({exc.detail})", session.seq)
+            )
             break
         if response.status_code != 200 or "event-stream" not in response.headers.get("content-type", ""):
             try:  # closed even when the client leaves meanwhile (cancellation), or it would leak
@@ -170,6 +171,6 @@ async def stream(ctx: LoopContext, request: dict[str, Any], first: httpx.Respons
             finally:
                 await close_quietly(response)
             message = f"upstream returned {response.status_code} during retrieval: {detail}"
-            await send_body(send, dialect.stream_error(message, session.seq))
+            await send_body(send, wire_format.stream_error(message, session.seq))
             break
     await send_body(send, b"", more=False)

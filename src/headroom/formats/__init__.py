@@ -1,29 +1,41 @@
-"""Wire-format adapters: the only code that knows OpenAI / Anthropic request shapes."""
+"""Wire formats: the only code that knows OpenAI / Anthropic request and response shapes.
+
+`FORMATS` maps each format's name to its `WireFormat` object (see `headroom.formats.wire`);
+adding a wire API is one module and one line here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from headroom.adapters.anthropic import AnthropicAdapter
-from headroom.adapters.base import FormatAdapter, RequestSplit, Unit, replace_paths
-from headroom.adapters.openai_chat import OpenAIChatAdapter
-from headroom.adapters.openai_responses import OpenAIResponsesAdapter
+from headroom.errors import AdapterError
+from headroom.formats.anthropic import AnthropicFormat
+from headroom.formats.base import RequestSplit, Unit, replace_paths
+from headroom.formats.openai_chat import OpenAIChatFormat
+from headroom.formats.openai_responses import OpenAIResponsesFormat
+from headroom.formats.wire import Endpoint, ToolCall, ToolEvent, ToolResult, WireFormat
 
 __all__ = [
     "FORMATS",
-    "FormatAdapter",
+    "Endpoint",
     "RequestSplit",
+    "ToolCall",
+    "ToolEvent",
+    "ToolResult",
     "Unit",
+    "WireFormat",
     "adapter_for",
     "detect_format",
+    "find_format",
+    "format_for_provider",
     "replace_paths",
 ]
 
-FORMATS: dict[str, FormatAdapter] = {
-    "openai": OpenAIChatAdapter(),
-    "anthropic": AnthropicAdapter(),
-    "responses": OpenAIResponsesAdapter(),
+FORMATS: dict[str, WireFormat] = {
+    "openai": OpenAIChatFormat(),
+    "anthropic": AnthropicFormat(),
+    "responses": OpenAIResponsesFormat(),
 }
 _ALIASES = {"auto": "auto", "chat": "openai", "openai_chat": "openai", "claude": "anthropic"}
 
@@ -75,10 +87,23 @@ def _name(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def adapter_for(provider: str, request: Mapping[str, Any]) -> tuple[str, FormatAdapter]:
-    name = _ALIASES.get(provider, provider)
+def find_format(format_name: str) -> WireFormat | None:
+    """The format a name (or an alias: "chat", "claude") names; None for "auto" and unknown names."""
+    return FORMATS.get(_ALIASES.get(format_name, format_name))
+
+
+def adapter_for(format_name: str, request: Mapping[str, Any]) -> tuple[str, WireFormat]:
+    """The format a request is in ("auto": detected from its shape) and its name. Raises
+    `AdapterError` (a ValueError) for a name that is no format."""
+    name = _ALIASES.get(format_name, format_name)
     if name == "auto":
         name = detect_format(request)
     if name not in FORMATS:
-        raise ValueError(f"unknown provider format {provider!r}; use one of {sorted(FORMATS)} or 'auto'")
+        raise AdapterError(f"unknown wire format {format_name!r}; use one of {sorted(FORMATS)} or 'auto'")
     return name, FORMATS[name]
+
+
+def format_for_provider(provider: str) -> WireFormat:
+    """The first registered format an upstream speaks: the shape of errors the proxy answers
+    for that upstream on its own (a request it passes through, a path it refuses)."""
+    return next(f for f in FORMATS.values() if f.provider == provider)

@@ -3,19 +3,23 @@
 Anthropic reports uncached input (`input_tokens`) apart from `cache_read_input_tokens` and
 `cache_creation_input_tokens`; OpenAI reports total prompt tokens with `cached_tokens` inside.
 Both become a `Usage` whose `input_tokens` is the uncached part, so hit rates compare.
+
+Where the usage object sits is each wire format's business (`WireFormat.usage_in`); reading
+one is shared, by its fields rather than by the format's name: OpenAI-compatible servers
+answering the chat format report in either spelling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from headroom.proxy.sse import SSEEvent, SSEParser
+from headroom.formats.sse import SSEEvent, SSEParser
 
-__all__ = ["Usage", "UsageTap", "usage_from_body", "usage_from_mapping"]
+__all__ = ["Usage", "UsageIn", "UsageTap", "usage_from_body", "usage_from_mapping", "usage_in_any"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +72,42 @@ def usage_from_mapping(usage: Any) -> Usage | None:
     return None
 
 
-def usage_from_body(body: bytes) -> Usage | None:
-    """Usage from a non-streaming JSON response body (Messages, Chat Completion or Response)."""
-    if b'"usage"' not in body:
+UsageIn = Callable[[Mapping[str, Any]], Any]  # a response body or stream event -> its usage object
+
+
+def _top_level_usage(body: Mapping[str, Any]) -> Any:
+    return body.get("usage")
+
+
+def usage_from_body(body: bytes, usage_in: UsageIn = _top_level_usage) -> Usage | None:
+    """Usage from a non-streaming JSON response body (a Message, Chat Completion or Response
+    carry it at the top; `usage_in`: where the body's wire format puts it)."""
+    if b'"usage' not in body:  # `"usage"`, `"usageMetadata"`...: no body without it is parsed
         return None
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    return usage_from_mapping(data.get("usage")) if isinstance(data, dict) else None
+    return usage_from_mapping(usage_in(data)) if isinstance(data, dict) else None
+
+
+def usage_in_any(event: Mapping[str, Any]) -> Any:
+    """The usage object of a stream event of any of the three formats (a stream whose format
+    the caller does not name)."""
+    if isinstance(event.get("message"), Mapping):  # Anthropic message_start
+        return event["message"].get("usage")
+    if isinstance(event.get("response"), Mapping):  # Responses response.completed
+        return event["response"].get("usage")
+    return event.get("usage")
 
 
 class UsageTap:
     """Watches a relayed SSE stream for usage without delaying it (only events that mention
-    usage are decoded)."""
+    usage are decoded). `usage_in` finds the usage object in one event (the stream's wire
+    format's `usage_in`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, usage_in: UsageIn = usage_in_any) -> None:
+        self._usage_in = usage_in
         self._parser = SSEParser()
         self._fields: dict[str, Any] = {}
         self._seen = False
@@ -105,11 +129,7 @@ class UsageTap:
         data = event.json()
         if not isinstance(data, dict):
             return
-        usage: Any = data.get("usage")
-        if isinstance(data.get("message"), dict):  # Anthropic message_start
-            usage = data["message"].get("usage")
-        elif isinstance(data.get("response"), dict):  # Responses response.completed
-            usage = data["response"].get("usage")
+        usage = self._usage_in(data)
         if isinstance(usage, Mapping):
             # Anthropic splits usage over message_start and message_delta: later fields win.
             self._fields.update({k: v for k, v in usage.items() if v is not None})

@@ -1,6 +1,6 @@
-"""What every wire-format adapter does: split a request into units, write results back.
+"""Units of a request: what every wire format's `split` gives, and the generic write-back.
 
-Adapters are the only modules that know OpenAI/Anthropic dict shapes. A unit is addressed by
+Only the wire format modules know OpenAI/Anthropic dict shapes. A unit is addressed by
 its path inside the request (keys and list indices), so writing back is generic and touches
 nothing but the replaced strings: every other byte of the request stays as the caller built it.
 """
@@ -10,14 +10,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any
 
 import orjson
 
 from headroom.segments import PATH_ARGUMENT_KEYS, SegmentContext
 
 __all__ = [
-    "FormatAdapter",
     "Path",
     "RequestSplit",
     "Unit",
@@ -47,13 +46,7 @@ class RequestSplit:
     # Every other piece of text the model reads (system, user turns, assistant text, tool-call
     # arguments): counted for the stats, never changed.
     fixed_texts: tuple[str, ...]
-    notes: tuple[str, ...] = ()  # shapes the adapter did not recognize and left alone
-
-
-class FormatAdapter(Protocol):
-    name: ClassVar[str]
-
-    def split(self, request: Mapping[str, Any], *, min_chars: int) -> RequestSplit: ...
+    notes: tuple[str, ...] = ()  # shapes the format did not recognize and left alone
 
 
 def replace_paths(request: Mapping[str, Any], replacements: Mapping[Path, str]) -> dict[str, Any]:
