@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from typing import Any
 
@@ -25,7 +27,7 @@ def crush(value: Any, query: str = "", args: str = "") -> tuple[Any, Any]:
 
 
 # Keys whose values are headroom's own notes or column names, not data values.
-STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by")
+STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted")
 
 
 def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
@@ -319,3 +321,40 @@ def test_prose_model_budget_shrinks_with_the_document(
     segment = Segment(json.dumps(rows), SegmentContext(user_query="why does the pool run out?"), ContentKind.JSON)
     JsonCompressor().compress(segment)
     assert seen and all(budget == expected for budget in seen)
+
+
+def _hash(text: str, size: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
+
+
+def test_opaque_ids_twinned_with_a_readable_field_are_omitted_and_stay_retrievable() -> None:
+    users = [
+        {
+            "login": f"user{i}",
+            "id": 1000 + i,
+            "node_id": base64.b64encode(f"04:User{1000 + i}".encode()).decode(),
+            "gravatar_id": _hash(f"user{i}"),
+            "avatar_url": f"https://secure.gravatar.com/avatar/{_hash(f'user{i}')}?d=identicon",
+            "type": "User" if i % 9 else "Organization",
+        }
+        for i in range(30)
+    ]
+    out, result = crush(users)
+    assert result.lossy and result.notes["columns_omitted"] == 3
+    assert sorted(out["omitted"]) == ["avatar_url", "gravatar_id", "node_id"]
+    assert "avatar_url" not in out.get("derived", {})  # nothing points at an omitted field
+    assert "only in the original" in out[META_KEY] and find_refs(out[META_KEY])
+    text = json.dumps(out)
+    assert all(u["login"] in text and u["gravatar_id"] not in text for u in users)
+    assert {orjson.dumps(leaf).decode() for leaf in leaves(out)} <= original_leaves(users)
+    assert all(u["gravatar_id"] in result.lossless_text() for u in users)
+
+
+def test_a_hash_that_is_the_only_name_of_its_row_stays() -> None:
+    commits = [{"sha": _hash(f"c{i}", 40), "parents": [_hash(f"c{i - 1}", 40)], "size": 100 + i} for i in range(30)]
+    files = [{"filename": f"pkg-{i}.tar.gz", "hashes": {"sha256": _hash(f"f{i}", 64)}} for i in range(30)]
+    for value in (commits, files):
+        out, result = crush(value)
+        assert "omitted" not in out and not result.notes["columns_omitted"]
+        assert all(_hash(f"c{i}", 40) in json.dumps(out) for i in range(30)) or value is files
+        assert all(_hash(f"f{i}", 64) in json.dumps(out) for i in range(30)) or value is commits

@@ -34,6 +34,7 @@ _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
 
 
@@ -131,7 +132,7 @@ class JsonCompressor:
             out = {META_KEY: "; ".join([*head, *notes_for_root]), **{k: v for k, v in out.items() if k != META_KEY}}
         notes = {**crusher.notes(), "text_fields_shortened": fields_shortened}
         text = orjson.dumps(out).decode()
-        if crusher.rows_dropped == 0 and not fields_shortened:
+        if crusher.rows_dropped == 0 and crusher.columns_omitted == 0 and not fields_shortened:
             return Compressed(text, notes=notes)
 
         def every_row() -> str:  # only computed when the lossy form cannot be used
@@ -237,6 +238,7 @@ class _Crusher:
         self.rows_in = 0
         self.rows_dropped = 0
         self.columns_factored = 0
+        self.columns_omitted = 0
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
 
@@ -246,6 +248,7 @@ class _Crusher:
             "rows_in": self.rows_in,
             "rows_dropped": self.rows_dropped,
             "columns_factored": self.columns_factored,
+            "columns_omitted": self.columns_omitted,
         }
 
     def crush(self, value: Any) -> Any:
@@ -295,6 +298,20 @@ class _Crusher:
         factored = set(constants) | set(derived) | set(lookups)
         factored.update(c for local in constant_with.values() for c in local)
         self.columns_factored += len(factored)
+        omitted = self._opaque_twins(flat, [c for c in everywhere if c not in factored], set(constant_with))
+        if omitted:
+            # What was factored from an omitted field goes with it (an avatar URL built from a
+            # gravatar hash): the note must not point at a field the rows do not have.
+            for column, (_, source, _) in list(derived.items()):
+                if source in omitted:
+                    del derived[column]
+                    omitted.append(column)
+            for column, (by, _) in list(lookups.items()):
+                if by in omitted:
+                    del lookups[column]
+                    omitted.append(column)
+            self.columns_omitted += len(omitted)
+            factored.update(omitted)
 
         kept_columns = [c for c in columns if c not in factored]
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
@@ -325,6 +342,15 @@ class _Crusher:
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
             self.legend["'lookup' field = values[<row's value of 'by'>], wherever 'by' is"] = None
+        if omitted:
+            meta["omitted"] = omitted
+            self.legend[
+                marker(
+                    "'omitted' fields (opaque ids and hashes, one per value of a field shown, and what is built "
+                    "from them) are only in the original",
+                    self.ref,
+                )
+            ] = None
         for key, value in element_meta.items():
             meta.setdefault(key, {}).update(value)
         if element_meta:
@@ -377,6 +403,46 @@ class _Crusher:
             summary += f", {len(unlisted)} more not listed ({identity[0]} {first!s:.40} … {last!s:.40})"
         summary += "; retrieve with a query (any value above) for the fields not shown"
         return index, summary
+
+    def _opaque_twins(self, rows: list[dict[str, Any]], columns: list[str], witnesses: set[str]) -> list[str]:
+        """Columns of opaque values (hashes, base64 node ids) that only restate the identity
+        of something a readable field beside them names already: one value per value of a
+        readable field of the same object (`user.gravatar_id` per `user.login`; a base64
+        `node_id` per `id`). No one asks for them by sight; the original keeps them. A hash that
+        is the only name of its row (a commit's sha, a file's sha256) has no such twin and stays.
+        Only in a lossy run, and only in tables big enough for row selection to be considered."""
+        if not self.select or len(rows) < self.options.min_rows:
+            return []
+        parents: dict[str, list[str]] = {}
+        opaque: list[str] = []
+        for column in columns:
+            parents.setdefault(column.rpartition(".")[0], []).append(column)
+            values = [row[column] for row in rows if row[column] is not None]
+            if (
+                column not in witnesses
+                and len(values) >= self.options.min_rows
+                and all(isinstance(v, str) for v in values)
+                and sum(1 for v in values if _OPAQUE.fullmatch(v)) * 10 >= 9 * len(values)
+            ):
+                opaque.append(column)
+        node_ids = {c for c in opaque if any(not _HEX.fullmatch(row[c] or "0") for row in rows)}
+        omitted: list[str] = []
+        for column in opaque:
+            for twin in parents[column.rpartition(".")[0]]:
+                if twin in opaque or twin == column:
+                    continue
+                twins = [row[twin] for row in rows]
+                # A hex digest (a checksum someone may compare) needs a readable name as twin; a
+                # base64 node id may restate a numeric id too.
+                names = all(isinstance(b, str) and not _OPAQUE.fullmatch(b) for b in twins)
+                numbers = all(isinstance(b, int) and not isinstance(b, bool) for b in twins)
+                if not (names or (numbers and column in node_ids)):
+                    continue
+                pairs = {(row[column], b) for row, b in zip(rows, twins, strict=True)}
+                if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                    omitted.append(column)
+                    break
+        return omitted
 
     def _pool_object_lists(
         self, rows: list[dict[str, Any]], columns: list[str]
