@@ -265,7 +265,8 @@ def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
     rows = as_dicts(out)
     assert rows[0]["labels"] == [{"name": "bug", "color": "d73a4a"}, {"name": "docs", "color": "0075ca"}]  # n=1
     assert rows[1]["labels"] == [{"name": "bug", "color": "d73a4a"}]
-    assert rows[2]["milestone"] is None and rows[1]["milestone.title"] == "v2.0"
+    # A null milestone is null in its one column left (the table then has one shape).
+    assert "milestone" not in rows[2] and rows[2]["milestone.title"] is None and rows[1]["milestone.title"] == "v2.0"
 
 
 def test_documents_it_cannot_carry_exactly_are_refused() -> None:
@@ -358,3 +359,48 @@ def test_a_hash_that_is_the_only_name_of_its_row_stays() -> None:
         assert "omitted" not in out and not result.notes["columns_omitted"]
         assert all(_hash(f"c{i}", 40) in json.dumps(out) for i in range(30)) or value is files
         assert all(_hash(f"f{i}", 64) in json.dumps(out) for i in range(30)) or value is commits
+
+
+def _restore_null_objects(row: dict[str, Any], prefixes: list[str]) -> dict[str, Any]:
+    """Undo the fill as a reader would: all dotted columns of an object null -> the object null."""
+    out = dict(row)
+    for prefix in prefixes:
+        inner = [c for c in row if c.startswith(prefix + ".")]
+        if inner and all(row[c] is None for c in inner):
+            for c in inner:
+                del out[c]
+            out[prefix] = None
+    return out
+
+
+def test_nested_objects_null_in_some_rows_become_null_columns_so_the_table_is_columnar() -> None:
+    issues = [
+        {
+            "number": 100 + i,
+            "title": f"issue {i}",
+            "assignee": None if i % 3 else {"login": f"dev{i % 2}", "id": 10 + i % 2},
+            "milestone": None if i % 2 else {"title": f"v{i % 4}", "due_on": None if i % 4 else "2026-12-01"},
+        }
+        for i in range(24)
+    ]
+    out, result = crush(issues)
+    assert not result.lossy
+    assert "where all dotted columns of a nested object are null" in out[META_KEY]
+    assert out["columns"] == ["number", "title", "assignee.login", "assignee.id", "milestone.title", "milestone.due_on"]
+    rows = [dict(zip(out["columns"], row, strict=True)) for row in out["rows"]]
+    flat = [_restore_null_objects(row, ["assignee", "milestone"]) for row in rows]
+    for original, restored in zip(issues, flat, strict=True):
+        for key in ("assignee", "milestone"):
+            if original[key] is None:
+                assert restored[key] is None
+            else:
+                assert {f"{key}.{k}": v for k, v in original[key].items()} == {
+                    k: v for k, v in restored.items() if k.startswith(key + ".")
+                }
+
+
+def test_an_object_whose_fields_are_all_null_is_not_confused_with_a_null_object() -> None:
+    issues = [{"number": i, "title": f"t{i}", "milestone": None if i % 2 else {"title": None}} for i in range(24)]
+    out, _ = crush(issues)
+    assert "where all dotted columns" not in json.dumps(out)
+    assert json.loads(json.dumps(out)) == out

@@ -326,7 +326,6 @@ _MERGE_MAX_CANDIDATES = 16  # clusters compared per bucket, bounding the cost
 _MERGE_MIN_TOKENS = 4
 
 
-_PLAIN_WORD = re.compile(r"[\w-]+")  # a word, not a name with a separator ("tzdata:all") or a variable
 _PUNCTUATION = re.compile(r"[^\w<>*-]+")
 
 
@@ -347,8 +346,9 @@ def merge_similar(templates: dict[str, int]) -> dict[str, tuple[str, tuple[int, 
     """Cluster single-line templates (template -> severity) that differ in a few words.
 
     Templates are bucketed like Drain's tree (same token count, same severity, same first
-    two plain words); within a bucket a template joins the first cluster whose first
-    template it matches everywhere except in at most a quarter of its words. Two words that
+    two literal words, not counting qualified names like ``tzdata:all``); within a bucket a
+    template joins the first cluster whose first template it matches everywhere except in at
+    most a quarter of its words. Two words that
     both hold variables are the same kind of word whatever their shape (``libssl3:amd64``
     masks to ``<*>:<*>``, ``gpgv:amd64`` to ``gpgv:<*>``; versions ``<*>-<*>~<*>`` and
     ``<*>-<*>+<*>``): they differ for free. Returns, for each template in a cluster of two or
@@ -363,7 +363,7 @@ def merge_similar(templates: dict[str, int]) -> dict[str, tuple[str, tuple[int, 
         tokens = template.split(" ")
         if len(tokens) < _MERGE_MIN_TOKENS:
             continue
-        literal = [t for t in tokens[:6] if _PLAIN_WORD.fullmatch(t)][:2]
+        literal = [t for t in tokens[:6] if PLACEHOLDER not in t and ":" not in t][:2]
         bucket = buckets.setdefault((len(tokens), severity, *literal), [])
         allowed = max(1, len(tokens) // 4)
         for first, words, group in bucket[:_MERGE_MAX_CANDIDATES]:

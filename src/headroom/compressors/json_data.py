@@ -314,6 +314,7 @@ class _Crusher:
             factored.update(omitted)
 
         kept_columns = [c for c in columns if c not in factored]
+        flat, kept_columns = self._fill_null_objects(flat, kept_columns)
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
         self.depth += 1
         body_rows = [{c: self._cell(row[c], element_drops.get(c)) for c in kept_columns if c in row} for row in flat]
@@ -403,6 +404,51 @@ class _Crusher:
             summary += f", {len(unlisted)} more not listed ({identity[0]} {first!s:.40} … {last!s:.40})"
         summary += "; retrieve with a query (any value above) for the fields not shown"
         return index, summary
+
+    def _fill_null_objects(
+        self, rows: list[dict[str, Any]], columns: list[str]
+    ) -> tuple[list[dict[str, Any]], list[str]]:
+        """A nested object that is null in some rows (an issue's milestone or assignee) gives
+        rows of two shapes: `"milestone": null` in some, `milestone.*` columns in the others,
+        so the table cannot be sent as columns and every row repeats its field names. Where
+        it is unambiguous, the null rows get null in each kept `milestone.*` column instead:
+        every row then has the same columns (only done when it makes them so). Unambiguous
+        means: every row has either the null or all those columns, and in each of the latter
+        one of them is not null (so "all null" can only mean the object was null)."""
+        present = set(columns)
+        fills: dict[str, list[str]] = {}
+        for column in columns:
+            inner = [c for c in columns if c.startswith(column + ".")]
+            if not inner or any(column.startswith(prefix + ".") for prefix in fills):
+                continue
+            ok = True
+            null_rows = 0
+            for row in rows:
+                if column in row:
+                    if row[column] is not None or any(c in row for c in inner):
+                        ok = False
+                        break
+                    null_rows += 1
+                elif not all(c in row for c in inner) or all(row[c] is None for c in inner):
+                    ok = False
+                    break
+            if ok and null_rows:
+                fills[column] = inner
+        if not fills:
+            return rows, columns
+        filled_columns = [c for c in columns if c not in fills and c in present]
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            nulls = [column for column in fills if column in row]
+            blanks = {c for column in nulls for c in fills[column]}
+            if sum(c in present for c in row) - len(nulls) + len(blanks) != len(filled_columns):
+                return rows, columns  # other differences remain: the nulls would only add cells
+            if not nulls:
+                out.append(row)
+                continue
+            out.append({c: v for c, v in row.items() if c not in fills} | dict.fromkeys(blanks))
+        self.legend["where all dotted columns of a nested object are null, the object itself was null"] = None
+        return out, filled_columns
 
     def _opaque_twins(self, rows: list[dict[str, Any]], columns: list[str], witnesses: set[str]) -> list[str]:
         """Columns of opaque values (hashes, base64 node ids) that only restate the identity
