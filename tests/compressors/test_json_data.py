@@ -263,8 +263,11 @@ def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
     # The milestone is the same wherever there is one; its title stays as the witness.
     assert out["constant_where"] == {"milestone.title": {"milestone.creator": "lead", "milestone.due_on": "2026-12-01"}}
     rows = as_dicts(out)
-    assert rows[0]["labels"] == [{"name": "bug", "color": "d73a4a"}, {"name": "docs", "color": "0075ca"}]  # n=1
-    assert rows[1]["labels"] == [{"name": "bug", "color": "d73a4a"}]
+    # A label's color is a function of its name too: in list elements, which repeat their field
+    # names, that pays even for short values.
+    assert out["lookup"]["labels[].color"] == {"by": "labels[].name", "values": {"bug": "d73a4a", "docs": "0075ca"}}
+    assert rows[0]["labels"] == [{"name": "bug"}, {"name": "docs"}]  # n=1
+    assert rows[1]["labels"] == [{"name": "bug"}]
     # A null milestone is null in its one column left (the table then has one shape).
     assert "milestone" not in rows[2] and rows[2]["milestone.title"] is None and rows[1]["milestone.title"] == "v2.0"
 
@@ -404,3 +407,43 @@ def test_an_object_whose_fields_are_all_null_is_not_confused_with_a_null_object(
     out, _ = crush(issues)
     assert "where all dotted columns" not in json.dumps(out)
     assert json.loads(json.dumps(out)) == out
+
+
+def test_a_list_element_whose_value_does_not_fit_the_derived_rule_keeps_its_own() -> None:
+    names = ["bug", "docs", "visual studio", "core", "windows", "linux", "macOS", "ios", "android", "audio", "video"]
+    issues = [
+        {
+            "number": i,
+            "title": f"issue {i}",
+            "labels": [
+                {
+                    "url": "https://api.example.com/labels/" + names[(i + k) % len(names)].replace(" ", "+"),
+                    "name": names[(i + k) % len(names)],
+                }
+                for k in range(2)
+            ],
+        }
+        for i in range(12)
+    ]
+    out, result = crush(issues)
+    assert not result.lossy
+    assert out["derived"]["labels[].url"] == ["https://api.example.com/labels/", "labels[].name", ""]
+    labels = [label for row in as_dicts(out) for label in row["labels"]]
+    assert {"url": "https://api.example.com/labels/visual+studio", "name": "visual studio"} in labels
+    assert all(set(label) == {"name"} for label in labels if label["name"] != "visual studio")
+
+
+def test_a_derived_field_is_null_where_its_source_is_null() -> None:
+    rows = [
+        {
+            "number": i,
+            "pr_url": f"https://example.com/pull/{i}" if i % 3 else None,
+            "diff_url": f"https://example.com/pull/{i}.diff" if i % 3 else None,
+        }
+        for i in range(12)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    assert out["derived"]["diff_url"] == ["", "pr_url", ".diff"]
+    assert "null where it is null" in out[META_KEY]
+    assert all("diff_url" not in row for row in as_dicts(out))

@@ -34,6 +34,10 @@ _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
+_DERIVED_NOTE = (
+    "'derived' field = prefix + value of the named column + suffix, wherever that column is (null where it is "
+    "null; a value of its own comes first)"
+)
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
 
@@ -239,6 +243,9 @@ class _Crusher:
         self.rows_dropped = 0
         self.columns_factored = 0
         self.columns_omitted = 0
+        # (id of a list element, field): fields an element keeps although they are derived for
+        # the others (the rule does not fit its value).
+        self.own_values: set[tuple[int, str]] = set()
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
 
@@ -339,7 +346,8 @@ class _Crusher:
             )
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
-            self.legend["'derived' field = prefix + value of the named column + suffix, wherever that column is"] = None
+        if derived or "derived" in element_meta:
+            self.legend[_DERIVED_NOTE] = None
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
             self.legend["'lookup' field = values[<row's value of 'by'>], wherever 'by' is"] = None
@@ -509,9 +517,10 @@ class _Crusher:
             if any(list(e) != keys for e in elements):
                 continue
             constants = self._constant_columns(elements, keys)
-            derived = self._derived_columns(elements, [k for k in keys if k not in constants])
+            rules = self._derive(elements, [k for k in keys if k not in constants], len(elements) // 10)
+            derived = {k: rule for k, (rule, _) in rules.items()}
             remaining = [k for k in keys if k not in constants and k not in derived]
-            lookups = self._lookup_columns(elements, remaining)
+            lookups = self._lookup_columns(elements, remaining, object_form=True)
             if len(constants) + len(derived) + len(lookups) >= len(keys):  # keep a field per element
                 continue
             if constants:
@@ -525,11 +534,17 @@ class _Crusher:
                     {f"{column}[].{k}": {"by": f"{column}[].{by}", "values": t} for k, (by, t) in lookups.items()}
                 )
             drops[column] = set(constants) | set(derived) | set(lookups)
+            for k, (_, misfits) in rules.items():
+                self.own_values.update((id(elements[j]), k) for j in misfits)
         return meta, drops
 
     def _cell(self, value: Any, drop: set[str] | None) -> Any:
         if drop and isinstance(value, list):
-            return [{k: self.crush(v) for k, v in element.items() if k not in drop} for element in value]
+            own = self.own_values
+            return [
+                {k: self.crush(v) for k, v in element.items() if k not in drop or (id(element), k) in own}
+                for element in value
+            ]
         return self.crush(value)
 
     def _flatten(self, row: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
@@ -563,54 +578,90 @@ class _Crusher:
     @staticmethod
     def _derived_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, str, str]]:
         """Columns equal to prefix + str(other column) + suffix in every row (lossless to drop)."""
-        # Candidate source columns: scalar in every row and not constant. The template is then
-        # verified on every row, so a coincidental match can never drop information.
+        return {column: rule for column, (rule, _) in _Crusher._derive(rows, columns, 0).items()}
+
+    @staticmethod
+    def _derive(
+        rows: list[dict[str, Any]], columns: list[str], max_misfits: int
+    ) -> dict[str, tuple[tuple[str, str, str], tuple[int, ...]]]:
+        """Columns equal to prefix + str(other column) + suffix, null where that column is
+        null, in every row but at most `max_misfits` (returned: those rows keep their own
+        value, e.g. a label URL with its space escaped)."""
+        # Candidate source columns: scalar or null in every row and not constant. The template
+        # is then verified on every row, so a coincidental match can never drop information.
         keys = [
             c
             for c in columns
-            if all(isinstance(row[c], (str, int)) and not isinstance(row[c], bool) for row in rows)
-            and len({row[c] for row in rows}) > 1
+            if all(row[c] is None or (isinstance(row[c], (str, int)) and not isinstance(row[c], bool)) for row in rows)
+            and len({row[c] for row in rows if row[c] is not None}) > 1
         ]
-        derived: dict[str, tuple[str, str, str]] = {}
+        derived: dict[str, tuple[tuple[str, str, str], tuple[int, ...]]] = {}
         for column in columns:
-            first = rows[0][column]
-            if not isinstance(first, str) or len(first) < 8:
+            samples = [i for i, row in enumerate(rows) if isinstance(row[column], str) and len(row[column]) >= 8]
+            if not samples:
                 continue
+            found = False
             for key in keys:
                 if key == column or key in derived:
                     continue
-                needle = str(rows[0][key])
-                at = first.find(needle) if needle else -1
-                if at < 0:
-                    continue
-                prefix, suffix = first[:at], first[at + len(needle) :]
-                if all(row[column] == f"{prefix}{row[key]}" + suffix for row in rows):
-                    derived[column] = (prefix, key, suffix)
+                for i in samples[: min(3, max_misfits + 1)]:  # a misfit may come first
+                    value, source = rows[i][column], rows[i][key]
+                    needle = "" if source is None else str(source)
+                    at = value.find(needle) if needle else -1
+                    if at < 0:
+                        continue
+                    prefix, suffix = value[:at], value[at + len(needle) :]
+                    misfits = tuple(
+                        j
+                        for j, row in enumerate(rows)
+                        if not (
+                            (row[column] is None and row[key] is None)
+                            or (row[key] is not None and row[column] == f"{prefix}{row[key]}{suffix}")
+                        )
+                    )
+                    if len(misfits) <= max_misfits and all(rows[j][column] is not None for j in misfits):
+                        derived[column] = ((prefix, key, suffix), misfits)
+                        found = True
+                        break
+                if found:
                     break
         return derived
 
-    def _lookup_columns(self, rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Long string columns that are a function of a low-cardinality column."""
-        limit = min(self.options.max_lookup_cardinality, len(rows) // 4)
+    def _lookup_columns(
+        self, rows: list[dict[str, Any]], columns: list[str], *, object_form: bool = False
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Long string columns that are a function of a low-cardinality column. In `object_form`
+        (list elements, which repeat their field names) any string field pays when its table
+        costs less than half of what the field costs in the elements, name included (a label's
+        color by its name)."""
+        limit = min(self.options.max_lookup_cardinality, len(rows) // (2 if object_form else 4))
         candidates_by: list[tuple[str, list[Any]]] = []
         for column in columns:
             values = [row[column] for row in rows]
             if all(isinstance(v, str) for v in values) and 1 < len(set(values)) <= limit:
                 candidates_by.append((column, values))
         lookups: dict[str, tuple[str, dict[str, Any]]] = {}
-        for column in columns:
+        targets = list(columns)
+        if object_form:  # the longest values first: a label's name stays, its color and text go
+            targets.sort(key=lambda c: -sum(len(str(row[c])) for row in rows))
+        for column in targets:
             values = [row[column] for row in rows]
-            if not all(isinstance(v, str) for v in values):
+            if not all(isinstance(v, str) for v in values) or any(by == column for by, _ in lookups.values()):
                 continue
-            if sum(len(v) for v in values) < 12 * len(values):
+            if not object_form and sum(len(v) for v in values) < 12 * len(values):
                 continue  # short values: a lookup table would not pay
             for by, by_values in candidates_by:
                 if by == column or by in lookups:
                     continue
                 table: dict[str, Any] = {}
-                if all(table.setdefault(k, v) == v for k, v in zip(by_values, values, strict=True)):
-                    lookups[column] = (by, table)
-                    break
+                if not all(table.setdefault(k, v) == v for k, v in zip(by_values, values, strict=True)):
+                    continue
+                if object_form:
+                    table_cost = sum(len(k) + len(v) + 6 for k, v in table.items())
+                    if 2 * table_cost >= sum(len(v) + len(column) + 6 for v in values):
+                        continue
+                lookups[column] = (by, table)
+                break
         return lookups
 
     @staticmethod
