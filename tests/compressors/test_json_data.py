@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_refs
-from headroom.compressors.json_data import META_KEY, JsonCompressor, identity_columns
+from headroom.compressors.json_data import META_KEY, JsonCompressor, JsonOptions, identity_columns
 from headroom.segments import ContentKind, Segment, SegmentContext
 from tests.factories import customer_rows
 
@@ -116,13 +116,15 @@ def test_a_long_list_keeps_every_rows_identity_and_values_stay_original() -> Non
             "title": f"ofxThing {i}: event handling differs on platform {i % 4}",
             "user": {"login": f"person{i % 11}", "id": 500 + i % 11},
             "state": "open",
-            # Under the prose threshold: the table stays big enough for rows to be cut.
             "body": f"Steps to reproduce issue {i}. " + "The event loop stalls when a listener goes. " * 7,
             "comments": i % 5,
         }
         for i in range(47)
     ]
-    out, result = crush(rows)
+    # Text fields left whole: the table stays big enough for rows to be cut.
+    segment = Segment(json.dumps(rows), SegmentContext("tool", "", ""), ContentKind.JSON)
+    result = JsonCompressor(JsonOptions(prose_min_chars=None)).compress(segment)
+    out = json.loads(result.text)
     assert result.lossy and "other_rows" in out
     text = json.dumps(out)
     for row in rows:

@@ -96,6 +96,8 @@ class JsonOptions:
     # Share of a long text field's droppable tokens kept. Lower than for whole documents: a
     # field sits beside its row's other fields (an issue's title, labels), which carry the gist.
     prose_keep_ratio: float = 0.25
+    # Strings from this long are prose too when such strings are a third of the document or more.
+    prose_passage_min_chars: int = 120
     # The prose model's token budget is full up to this document size (~25k tokens), then
     # shrinks in proportion down to `prose_min_model_tokens` (the query and 4 unit prefixes).
     prose_full_model_chars: int = 100_000
@@ -169,12 +171,13 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
     min_chars = options.prose_min_chars
     if min_chars is None:
         return value, 0
-    long_strings: list[str] = []
+    strings: list[str] = []
+    shortest = min(min_chars, options.prose_passage_min_chars)
 
     def collect(node: Any) -> None:
         if isinstance(node, str):
-            if len(node) >= min_chars:
-                long_strings.append(node)
+            if len(node) >= shortest:
+                strings.append(node)
         elif isinstance(node, dict):
             for child in node.values():
                 collect(child)
@@ -183,6 +186,13 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
                 collect(child)
 
     collect(value)
+    # Retrieved passages are often short (a release-note bullet each): in a document that is
+    # mostly such text they compete for the budget with the long ones; elsewhere (an issue's
+    # short body beside its title and labels) only long strings are prose.
+    if sum(len(t) for t in strings) * 3 < len(segment.text):
+        long_strings = [t for t in strings if len(t) >= min_chars]
+    else:
+        long_strings, min_chars = strings, shortest
     if not long_strings:
         return value, 0
     from headroom.compressors.prose import ProseOptions, compress_prose_fields
@@ -200,7 +210,7 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
         segment.ref,
         field_markers=field_markers,
         keep_ratio=options.prose_keep_ratio,
-        options=ProseOptions(max_model_tokens=model_tokens),
+        options=ProseOptions(max_model_tokens=model_tokens, min_chars=min(min_chars, ProseOptions().min_chars)),
     )
     changed = {id(original): new for original, new in zip(long_strings, replacements, strict=True) if new is not None}
     if not changed:
