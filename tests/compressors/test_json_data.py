@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from typing import Any
 
 import orjson
@@ -449,3 +450,28 @@ def test_a_derived_field_is_null_where_its_source_is_null() -> None:
     assert out["derived"]["diff_url"] == ["", "pr_url", ".diff"]
     assert "null where it is null" in out[META_KEY]
     assert all("diff_url" not in row for row in as_dicts(out))
+
+
+def test_rows_named_only_by_a_line_number_and_a_time_get_no_index_but_a_range() -> None:
+    """Parsed log events: line numbers counting up and times of day name nothing a reader
+    asks for by sight; the marker gives the range and the retrieval instead of a long index."""
+    users = ["root", "admin", "oracle", "test", "guest"]
+    events = [
+        {
+            "line_id": 501 + i,
+            "time": f"09:{12 + i // 60:02d}:{i % 60:02d}",
+            "message": f"Failed password for invalid user {users[i % 5]} from 103.99.0.{i % 7} port {40000 + i} ssh2"
+            if i % 50
+            else f"Accepted password for deploy from 10.0.0.{i % 3} port 22 ssh2",
+            "event_id": "E10" if i % 50 else "E5",
+        }
+        for i in range(450)
+    ]
+    out, result = crush(events)
+    assert result.lossy and "other_rows" not in out
+    assert identity_columns(events, list(events[0])) == []
+    assert re.search(r"omitted \(line_id 50\d-9\d\d\)", out[META_KEY])
+    assert "Accepted password for deploy" in json.dumps(out)
+    # Beside a name, the counter still says which row is which.
+    named = [{"line_id": e["line_id"], "user": f"user{e['line_id']}", "time": e["time"]} for e in events]
+    assert identity_columns(named, ["line_id", "user", "time"]) == ["line_id", "user", "time"]

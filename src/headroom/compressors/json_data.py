@@ -16,6 +16,7 @@ matching a query.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -38,6 +39,7 @@ _DERIVED_NOTE = (
     "'derived' field = prefix + value of the named column + suffix, wherever that column is (null where it is "
     "null; a value of its own comes first)"
 )
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
 
@@ -49,8 +51,9 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     (names, titles, logins, paths, timestamps; a reporter repeats across issues, a status does
     not name anything). URLs and opaque tokens (hashes, base64 node ids) are left out: the first
     are usually derived from an id, the second no one asks for by sight. Words first (titles,
-    names, logins, file names), then numbers, then digit-heavy strings (timestamps, versions),
-    each in column order, while their average width stays within `budget_chars`."""
+    names, logins, file names), then numbers, then digit-heavy strings (versions), then times,
+    each in column order, while their average width stays within `budget_chars`. Integers
+    counting the rows (line numbers) and times come last, and never alone: they name nothing."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
     for position, column in enumerate(columns):
@@ -63,7 +66,8 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
         if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
             if len(set(present)) < 0.5 * n:
                 continue
-            ranked.append((1, position, column, sum(len(str(v)) for v in present) / n))
+            kind = 3 if _counts_rows(values) else 1
+            ranked.append((kind, position, column, sum(len(str(v)) for v in present) / n))
         elif all(isinstance(v, str) for v in present):
             texts: list[str] = present
             if len(set(texts)) < max(3, n // 4):
@@ -72,14 +76,25 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
                 continue
             letters = sum(c.isalpha() for t in texts for c in t)
             digits = sum(c.isdigit() for t in texts for c in t)
-            ranked.append((0 if letters > digits else 2, position, column, sum(len(t) for t in texts) / n))
+            kind = 0 if letters > digits else 3 if sum(1 for t in texts if _CLOCK.search(t)) * 2 > len(texts) else 2
+            ranked.append((kind, position, column, sum(len(t) for t in texts) / n))
     chosen: list[tuple[int, str]] = []
     width = 0.0
-    for _, position, column, average in sorted(ranked):
+    for kind, position, column, average in sorted(ranked):
+        if kind == 3 and not chosen:
+            break  # row counters and times alone name nothing: the marker gives their range
         if len(chosen) < _MAX_IDENTITY_COLUMNS and width + average <= budget_chars:
             chosen.append((position, column))
             width += average
     return [column for _, column in sorted(chosen)]
+
+
+def _counts_rows(values: list[Any]) -> bool:
+    """Integers counting the rows (line numbers, ranks, serial ids: each one more than the one
+    before): beside a name they say which row is which; alone, the marker's range says it."""
+    return len(values) > 2 and all(
+        isinstance(a, int) and isinstance(b, int) and b == a + 1 for a, b in itertools.pairwise(values)
+    )
 
 
 @dataclass(frozen=True, slots=True)
