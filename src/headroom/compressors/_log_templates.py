@@ -332,7 +332,9 @@ _PUNCTUATION = re.compile(r"[^\w<>*-]+")
 def _same_kind_of_word(a: str, b: str) -> bool:
     """Two words that name the same kind of thing, to merge for free: both hold variables,
     or one does beside more text and both have the same separators (``tzdata:all`` beside
-    ``<*>:<*>`` for ``libssl3:amd64``; never a bare word beside a bare ``<*>``)."""
+    ``<*>:<*>`` for ``libssl3:amd64``; never a bare word beside a bare ``<*>``, nor paths)."""
+    if "/" in a or "/" in b:
+        return False  # paths and URLs: each is its own resource, not a name of one kind
     if PLACEHOLDER in a and PLACEHOLDER in b:
         return True
     variable = a if PLACEHOLDER in a else b if PLACEHOLDER in b else ""

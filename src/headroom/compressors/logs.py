@@ -229,49 +229,22 @@ class _Plan:
         self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
-        # Merged templates: which of the line's values lie outside the differing words.
-        self._outside: dict[str, list[int]] = {}
-        self._merged: dict[int, tuple[list[str], list[str]] | None] = {}
+        self._filled: dict[int, list[str] | None] = {}
 
-    def _outside_values(self, template: str) -> list[int]:
-        found = self._outside.get(template)
-        if found is None:
-            wanted = set(self.words[template])
-            found = []
-            at = 0
-            for i, token in enumerate(template.split(" ")):
-                count = token.count(PLACEHOLDER)
-                if i not in wanted:
-                    found.extend(range(at, at + count))
-                at += count
-            self._outside[template] = found
-        return found
-
-    def merged_parts(self, rec: Record) -> tuple[list[str], list[str]] | None:
-        """A merged one-line record's (values, whole words): the values outside the differing
-        words, then the differing words whole. None for other records, or when the line's
-        words cannot be read whole (then its values are used as they are)."""
+    def filled_words(self, rec: Record) -> list[str] | None:
+        """A merged one-line record's differing words, read whole from its line (`fill_words`);
+        None for other records or when the line's words cannot be read whole."""
         positions = self.words.get(rec.template)
         if positions is None or rec.end - rec.start != 1:
             return None
-        if rec.start in self._merged:
-            return self._merged[rec.start]
-        line = self.lines[rec.start]
-        filled = fill_words(rec.template, positions, line)
-        parts = None
-        if filled is not None:
-            outside = self._outside_values(rec.template)
-            values = self.values[rec.start]
-            words = variable_words(line)
-            parts = ([values[i] for i in outside] + filled, [words[i] for i in outside] + filled)
-        self._merged[rec.start] = parts
-        return parts
+        if rec.start not in self._filled:
+            self._filled[rec.start] = fill_words(rec.template, positions, self.lines[rec.start])
+        return self._filled[rec.start]
 
     def _vars(self, rec: Record) -> list[str]:
+        # Differing words as their template shape ("<*>:<*>"): a shape takes few values, so the
+        # variants kept show the kinds of line, not every distinct word (see `cover_identifiers`).
         if rec.end - rec.start == 1:
-            parts = self.merged_parts(rec)
-            if parts is not None:
-                return list(parts[0])
             tokens = rec.template.split(" ")
             return self.values[rec.start] + [tokens[p] for p in self.words.get(rec.template, ())]
         found: list[str] = []
@@ -282,11 +255,8 @@ class _Plan:
     def identifiers(self, index: int) -> list[str]:
         """The whole differing words of a merged record that name something (a package
         "libssl3:amd64", a version "3.0.19-1~deb12u2", a user): not times, sizes or counts."""
-        parts = self.merged_parts(self.records[index])
-        if parts is None:
-            return []
-        width = len(self.words[self.records[index].template])
-        return [w for w in parts[1][len(parts[1]) - width :] if value_kind(w) not in _PLAIN_KINDS]
+        filled = self.filled_words(self.records[index])
+        return [w for w in filled or () if value_kind(w) not in _PLAIN_KINDS]
 
     def cover_identifiers(self, groups: dict[str, list[int]]) -> None:
         """Every distinct identifier of a group that lists entities on a kept line. Walking
@@ -412,9 +382,6 @@ class _Plan:
     def _words(self, member: int) -> list[str]:
         """The record's variables as whole words, in `_vars` order (merged words last)."""
         rec = self.records[member]
-        parts = self.merged_parts(rec)
-        if parts is not None:
-            return list(parts[1])
         found: list[str] = []
         for j in range(rec.start, rec.end):
             found.extend(variable_words(self.lines[j]))
