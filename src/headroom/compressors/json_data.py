@@ -330,7 +330,7 @@ class _Crusher:
         factored = set(constants) | set(derived) | set(lookups)
         factored.update(c for local in constant_with.values() for c in local)
         self.columns_factored += len(factored)
-        omitted = self._opaque_twins(flat, [c for c in everywhere if c not in factored], set(constant_with))
+        omitted = self._opaque_twins(flat, [c for c in columns if c not in factored], set(constant_with))
         if omitted:
             # What was factored from an omitted field goes with it (an avatar URL built from a
             # gravatar hash): the note must not point at a field the rows do not have.
@@ -494,9 +494,11 @@ class _Crusher:
             return []
         parents: dict[str, list[str]] = {}
         opaque: list[str] = []
+        where: dict[str, list[int]] = {}  # column -> rows where it has a value
         for column in columns:
             parents.setdefault(column.rpartition(".")[0], []).append(column)
-            values = [row[column] for row in rows if row[column] is not None]
+            where[column] = [i for i, row in enumerate(rows) if row.get(column) is not None]
+            values = [rows[i][column] for i in where[column]]
             if (
                 column not in witnesses
                 and len(values) >= self.options.min_rows
@@ -504,21 +506,34 @@ class _Crusher:
                 and sum(1 for v in values if _OPAQUE.fullmatch(v)) * 10 >= 9 * len(values)
             ):
                 opaque.append(column)
-        node_ids = {c for c in opaque if any(not _HEX.fullmatch(row[c] or "0") for row in rows)}
+        node_ids = {c for c in opaque if any(not _HEX.fullmatch(rows[i][c]) for i in where[c])}
         omitted: list[str] = []
         for column in opaque:
             for twin in parents[column.rpartition(".")[0]]:
-                if twin in opaque or twin == column:
+                if twin in opaque or twin == column or twin in witnesses or where[twin] != where[column]:
                     continue
-                twins = [row[twin] for row in rows]
+                twins = [rows[i][twin] for i in where[column]]
                 # A hex digest (a checksum someone may compare) needs a readable name as twin; a
                 # base64 node id may restate a numeric id too.
                 names = all(isinstance(b, str) and not _OPAQUE.fullmatch(b) for b in twins)
                 numbers = all(isinstance(b, int) and not isinstance(b, bool) for b in twins)
                 if not (names or (numbers and column in node_ids)):
                     continue
-                pairs = {(row[column], b) for row, b in zip(rows, twins, strict=True)}
+                pairs = {(rows[i][column], b) for i, b in zip(where[column], twins, strict=True)}
                 if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                    omitted.append(column)
+                    break
+        # Values built from an omitted one (an avatar URL around the gravatar hash) go with it.
+        for column in columns:
+            if column in omitted or column in witnesses or not where[column]:
+                continue
+            for source in omitted[:]:
+                if all(
+                    isinstance(rows[i][column], str)
+                    and rows[i].get(source) is not None
+                    and rows[i][source] in rows[i][column]
+                    for i in where[column]
+                ):
                     omitted.append(column)
                     break
         return omitted
