@@ -475,3 +475,35 @@ def test_rows_named_only_by_a_line_number_and_a_time_get_no_index_but_a_range() 
     # Beside a name, the counter still says which row is which.
     named = [{"line_id": e["line_id"], "user": f"user{e['line_id']}", "time": e["time"]} for e in events]
     assert identity_columns(named, ["line_id", "user", "time"]) == ["line_id", "user", "time"]
+
+
+def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
+    """Issues and pull requests in one list: only pull requests have `draft` and
+    `pull_request.*`. Null-filled and named in 'present_with', every row has the same columns."""
+    rows = [
+        {"number": i, "title": f"change {i} of {['api', 'docs', 'cli'][i % 3]}", "user": {"login": f"dev{i % 5}"}}
+        | ({"draft": i % 4 == 1, "pull_request": {"url": f"https://example.com/pulls/{i}"}} if i % 2 else {})
+        for i in range(30)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    assert out["present_with"] == {"draft": ["pull_request.url"]}
+    assert "present_with" in out[META_KEY]
+    restored = []
+    for row in as_dicts(out):
+        if row["draft"] is None:
+            row = {k: v for k, v in row.items() if k not in ("draft", "pull_request.url")}
+        restored.append(row)
+    flat = [
+        {k: v for k, v in r.items() if k not in ("user", "pull_request")}
+        | {"user.login": r["user"]["login"]}
+        | ({"pull_request.url": r["pull_request"]["url"]} if "pull_request" in r else {})
+        for r in rows
+    ]
+    assert [dict(sorted(r.items())) for r in restored] == [dict(sorted(r.items())) for r in flat]
+
+
+def test_sparse_fields_stay_in_object_form_when_the_nulls_would_cost_more() -> None:
+    rows = [{"id": i, "name": f"n{i}"} | ({f"extra{i}": "x"} if i % 3 == 0 else {}) for i in range(30)]
+    out, _ = crush(rows)
+    assert "present_with" not in json.dumps(out)

@@ -346,7 +346,16 @@ class _Crusher:
             factored.update(omitted)
 
         kept_columns = [c for c in columns if c not in factored]
-        flat, kept_columns = self._fill_null_objects(flat, kept_columns)
+        # Rows of one shape can be sent as columns: nulls for null nested objects and absent
+        # field groups, kept only if every row then has every column.
+        filled, filled_columns, nulled = self._fill_null_objects(flat, kept_columns)
+        filled, present_with = self._fill_absent_groups(filled, filled_columns, list(constant_with))
+        if (nulled or present_with) and all(all(c in row for c in filled_columns) for row in filled):
+            flat, kept_columns = filled, filled_columns
+            if nulled:
+                self.legend["where all dotted columns of a nested object are null, the object itself was null"] = None
+        else:
+            present_with = {}
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
         self.depth += 1
         body_rows = [{c: self._cell(row[c], element_drops.get(c)) for c in kept_columns if c in row} for row in flat]
@@ -364,6 +373,11 @@ class _Crusher:
         if constants:
             meta["constant"] = constants
             self.legend["'constant' fields have the same value in every row"] = None
+        if present_with:
+            meta["present_with"] = present_with
+            self.legend[
+                "'present_with' {column: [fields]}: a row where that column is null has neither it nor those fields"
+            ] = None
         if constant_with:
             meta["constant_where"] = constant_with
             self.legend["'constant_where' {column: {field: value}}: rows that have that column have these values"] = (
@@ -440,12 +454,12 @@ class _Crusher:
 
     def _fill_null_objects(
         self, rows: list[dict[str, Any]], columns: list[str]
-    ) -> tuple[list[dict[str, Any]], list[str]]:
+    ) -> tuple[list[dict[str, Any]], list[str], bool]:
         """A nested object that is null in some rows (an issue's milestone or assignee) gives
         rows of two shapes: `"milestone": null` in some, `milestone.*` columns in the others,
         so the table cannot be sent as columns and every row repeats its field names. Where
         it is unambiguous, the null rows get null in each kept `milestone.*` column instead:
-        every row then has the same columns (only done when it makes them so). Unambiguous
+        every row then has the same columns (the caller keeps it only if they do). Unambiguous
         means: every row has either the null or all those columns, and in each of the latter
         one of them is not null (so "all null" can only mean the object was null)."""
         present = set(columns)
@@ -468,20 +482,53 @@ class _Crusher:
             if ok and null_rows:
                 fills[column] = inner
         if not fills:
-            return rows, columns
+            return rows, columns, False
         filled_columns = [c for c in columns if c not in fills and c in present]
         out: list[dict[str, Any]] = []
         for row in rows:
             nulls = [column for column in fills if column in row]
-            blanks = {c for column in nulls for c in fills[column]}
-            if sum(c in present for c in row) - len(nulls) + len(blanks) != len(filled_columns):
-                return rows, columns  # other differences remain: the nulls would only add cells
             if not nulls:
                 out.append(row)
                 continue
+            blanks = {c for column in nulls for c in fills[column]}
             out.append({c: v for c, v in row.items() if c not in fills} | dict.fromkeys(blanks))
-        self.legend["where all dotted columns of a nested object are null, the object itself was null"] = None
-        return out, filled_columns
+        return out, filled_columns, True
+
+    def _fill_absent_groups(
+        self, rows: list[dict[str, Any]], columns: list[str], witnesses: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+        """Fields that only some rows have (a pull request's `draft` and `pull_request.*` in a
+        list of issues) keep a table from being sent as columns, and every row then repeats its
+        field names. When each such group of fields (present in exactly the same rows) has a
+        column that is never null where present, the rows without the group get null in all
+        its columns, and `present_with` names the group by that column, so null there means
+        absent. Only done when it gives every row the same columns."""
+        if self.depth or len(rows) < self.options.min_rows:
+            return rows, {}
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for column in columns:
+            groups.setdefault(tuple(i for i, row in enumerate(rows) if column in row), []).append(column)
+        present_with: dict[str, list[str]] = {}
+        for present, group in groups.items():
+            if len(present) == len(rows):
+                continue
+            if not present:
+                return rows, {}
+            candidates = [c for c in group if all(rows[i][c] is not None for i in present)]
+            preferred = [c for c in candidates if c in witnesses]
+            if not candidates or (any(c in witnesses for c in group) and not preferred):
+                return rows, {}
+            witness = (preferred or candidates)[0]
+            present_with[witness] = [c for c in group if c != witness]
+        if not present_with:
+            return rows, {}
+        # Worth it when the field names no longer repeated outweigh the nulls added.
+        names = sum(len(c) + 4 for row in rows for c in columns if c in row)
+        nulls = sum(5 for row in rows for c in columns if c not in row)
+        notes = len(orjson.dumps(present_with)) + 100
+        if names <= nulls + notes + sum(len(c) + 3 for c in columns):
+            return rows, {}
+        return [row | {c: None for c in columns if c not in row} for row in rows], present_with
 
     def _opaque_twins(self, rows: list[dict[str, Any]], columns: list[str], witnesses: set[str]) -> list[str]:
         """Columns of opaque values (hashes, base64 node ids) that only restate the identity
