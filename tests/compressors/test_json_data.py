@@ -28,7 +28,7 @@ def crush(value: Any, query: str = "", args: str = "") -> tuple[Any, Any]:
 
 
 # Keys whose values are headroom's own notes or column names, not data values.
-STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted")
+STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted", "present_with", "element_field")
 
 
 def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
@@ -269,8 +269,10 @@ def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
     # A label's color is a function of its name too: in list elements, which repeat their field
     # names, that pays even for short values.
     assert out["lookup"]["labels[].color"] == {"by": "labels[].name", "values": {"bug": "d73a4a", "docs": "0075ca"}}
-    assert rows[0]["labels"] == [{"name": "bug"}, {"name": "docs"}]  # n=1
-    assert rows[1]["labels"] == [{"name": "bug"}]
+    # One field left per label: each is shown by its name.
+    assert out["element_field"] == {"labels": "name"}
+    assert rows[0]["labels"] == ["bug", "docs"]  # n=1
+    assert rows[1]["labels"] == ["bug"]
     # A null milestone is null in its one column left (the table then has one shape).
     assert "milestone" not in rows[2] and rows[2]["milestone.title"] is None and rows[1]["milestone.title"] == "v2.0"
 
@@ -433,7 +435,9 @@ def test_a_list_element_whose_value_does_not_fit_the_derived_rule_keeps_its_own(
     assert out["derived"]["labels[].url"] == ["https://api.example.com/labels/", "labels[].name", ""]
     labels = [label for row in as_dicts(out) for label in row["labels"]]
     assert {"url": "https://api.example.com/labels/visual+studio", "name": "visual studio"} in labels
-    assert all(set(label) == {"name"} for label in labels if label["name"] != "visual studio")
+    # The others are shown by their name alone.
+    assert out["element_field"] == {"labels": "name"}
+    assert {label for label in labels if isinstance(label, str)} == set(names) - {"visual studio"}
 
 
 def test_a_derived_field_is_null_where_its_source_is_null() -> None:

@@ -271,6 +271,8 @@ class _Crusher:
         # (id of a list element, field): fields an element keeps although they are derived for
         # the others (the rule does not fit its value).
         self.own_values: set[tuple[int, str]] = set()
+        # List columns whose elements are shown by their one field left (labels by name).
+        self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
 
@@ -358,7 +360,10 @@ class _Crusher:
             present_with = {}
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
         self.depth += 1
-        body_rows = [{c: self._cell(row[c], element_drops.get(c)) for c in kept_columns if c in row} for row in flat]
+        bare = self.bare_fields
+        body_rows = [
+            {c: self._cell(row[c], element_drops.get(c), bare.get(c)) for c in kept_columns if c in row} for row in flat
+        ]
         self.depth -= 1
         uniform = all(len(row) == len(kept_columns) for row in body_rows)
 
@@ -405,6 +410,11 @@ class _Crusher:
             self.legend["'x[].y' is field y of every element of list x (its named column: a field of that element)"] = (
                 None
             )
+        if "element_field" in element_meta:
+            self.legend[
+                "'element_field' {list: field}: that list shows each element by that field alone (an object where "
+                "the element has a value of its own)"
+            ] = None
         if any(c != c.split(".", 1)[0] for c in kept_columns):
             self.legend["dotted columns are nested fields"] = None
         notes = [f"table of {len(rows)} rows"] if self.depth == 0 else []
@@ -623,11 +633,24 @@ class _Crusher:
             drops[column] = set(constants) | set(derived) | set(lookups)
             for k, (_, misfits) in rules.items():
                 self.own_values.update((id(elements[j]), k) for j in misfits)
+            left = [k for k in keys if k not in drops[column]]
+            if len(left) == 1 and not any(isinstance(e[left[0]], (dict, list)) for e in elements):
+                # One field left per element (a label's name): the list shows that field's values.
+                self.bare_fields[column] = left[0]
+                meta.setdefault("element_field", {})[column] = left[0]
         return meta, drops
 
-    def _cell(self, value: Any, drop: set[str] | None) -> Any:
+    def _cell(self, value: Any, drop: set[str] | None, bare: str | None = None) -> Any:
+        own = self.own_values
+        if bare is not None and isinstance(value, list):
+            # An element keeping a value of its own stays an object.
+            return [
+                {k: self.crush(v) for k, v in element.items() if k == bare or (id(element), k) in own}
+                if any((id(element), k) in own for k in element)
+                else element[bare]
+                for element in value
+            ]
         if drop and isinstance(value, list):
-            own = self.own_values
             return [
                 {k: self.crush(v) for k, v in element.items() if k not in drop or (id(element), k) in own}
                 for element in value
