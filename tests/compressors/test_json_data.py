@@ -511,3 +511,19 @@ def test_sparse_fields_stay_in_object_form_when_the_nulls_would_cost_more() -> N
     rows = [{"id": i, "name": f"n{i}"} | ({f"extra{i}": "x"} if i % 3 == 0 else {}) for i in range(30)]
     out, _ = crush(rows)
     assert "present_with" not in json.dumps(out)
+
+
+def test_constant_hashes_beside_a_login_go_but_constant_names_that_look_opaque_stay() -> None:
+    issues = [
+        {
+            "number": i,
+            "title": f"issue {i} about {['io', 'ui', 'db'][i % 3]}",
+            "assignee": {"login": "jacquev6", "gravatar_id": _hash("jacquev6")},
+            "repository": {"full_name": "jacquev6/PyGithub", "name": "PyGithub", "node_id": "MDEwOlJlcG9zaXRvcnkz"},
+        }
+        for i in range(30)
+    ]
+    out, result = crush(issues)
+    assert "assignee.gravatar_id" in out["omitted"] and result.lossy
+    assert out["constant"]["repository.full_name"] == "jacquev6/PyGithub"
+    assert _hash("jacquev6") not in json.dumps(out) and _hash("jacquev6") in result.lossless_text()

@@ -332,8 +332,17 @@ class _Crusher:
         factored = set(constants) | set(derived) | set(lookups)
         factored.update(c for local in constant_with.values() for c in local)
         self.columns_factored += len(factored)
-        omitted = self._opaque_twins(flat, [c for c in columns if c not in factored], set(constant_with))
+        omitted = self._opaque_twins(
+            flat, [c for c in columns if c not in derived and c not in lookups], set(constant_with)
+        )
         if omitted:
+            # Constants too: a gravatar hash and its avatar URL, the same wherever the milestone is.
+            for column in omitted:
+                constants.pop(column, None)
+                for local in constant_with.values():
+                    local.pop(column, None)
+            for witness in [w for w, local in constant_with.items() if not local]:
+                del constant_with[witness]
             # What was factored from an omitted field goes with it (an avatar URL built from a
             # gravatar hash): the note must not point at a field the rows do not have.
             for column, (_, source, _) in list(derived.items()):
@@ -560,7 +569,10 @@ class _Crusher:
                 column not in witnesses
                 and len(values) >= self.options.min_rows
                 and all(isinstance(v, str) for v in values)
-                and sum(1 for v in values if _OPAQUE.fullmatch(v)) * 10 >= 9 * len(values)
+                and sum(1 for v in values if "/" not in v and _OPAQUE.fullmatch(v)) * 10 >= 9 * len(values)
+                # The same everywhere, a value twins with any other constant: only a hex digest
+                # (a gravatar hash beside its login) is dropped then.
+                and (len(set(values)) > 1 or (len(values[0]) >= 16 and _HEX.fullmatch(values[0]) is not None))
             ):
                 opaque.append(column)
         node_ids = {c for c in opaque if any(not _HEX.fullmatch(rows[i][c]) for i in where[c])}
@@ -587,7 +599,8 @@ class _Crusher:
             for source in omitted[:]:
                 if all(
                     isinstance(rows[i][column], str)
-                    and rows[i].get(source) is not None
+                    and isinstance(rows[i].get(source), str)
+                    and _OPAQUE.fullmatch(rows[i][source])
                     and rows[i][source] in rows[i][column]
                     for i in where[column]
                 ):
