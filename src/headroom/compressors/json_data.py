@@ -36,8 +36,7 @@ OTHER_ROWS_KEY = "other_rows"
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
 _DERIVED_NOTE = (
-    "'derived' field = prefix + value of the named column + suffix, wherever that column is (null where it is "
-    "null; a value of its own comes first)"
+    "'derived' field = prefix + that column's value + suffix where it is (null where it is null; an own value first)"
 )
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -364,7 +363,7 @@ class _Crusher:
         if (nulled or present_with) and all(all(c in row for c in filled_columns) for row in filled):
             flat, kept_columns = filled, filled_columns
             if nulled:
-                self.legend["where all dotted columns of a nested object are null, the object itself was null"] = None
+                self.legend["an object whose dotted columns are all null was null"] = None
         else:
             present_with = {}
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
@@ -386,17 +385,13 @@ class _Crusher:
         meta: dict[str, Any] = {}
         if constants:
             meta["constant"] = constants
-            self.legend["'constant' fields have the same value in every row"] = None
+            self.legend["'constant': the same in every row"] = None
         if present_with:
             meta["present_with"] = present_with
-            self.legend[
-                "'present_with' {column: [fields]}: a row where that column is null has neither it nor those fields"
-            ] = None
+            self.legend["'present_with' {column: [fields]}: null there means neither it nor those fields exist"] = None
         if constant_with:
             meta["constant_where"] = constant_with
-            self.legend["'constant_where' {column: {field: value}}: rows that have that column have these values"] = (
-                None
-            )
+            self.legend["'constant_where' {column: {field: value}}: in the rows with that column"] = None
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
         if derived or "derived" in element_meta:
@@ -416,13 +411,10 @@ class _Crusher:
         for key, value in element_meta.items():
             meta.setdefault(key, {}).update(value)
         if element_meta:
-            self.legend["'x[].y' is field y of every element of list x (its named column: a field of that element)"] = (
-                None
-            )
+            self.legend["'x[].y': field y of each element of list x"] = None
         if "element_field" in element_meta:
             self.legend[
-                "'element_field' {list: field}: that list shows each element by that field alone (an object where "
-                "the element has a value of its own)"
+                "'element_field' {list: field}: the list shows each element's field (an object if it has own values)"
             ] = None
         if any(c != c.split(".", 1)[0] for c in kept_columns):
             self.legend["dotted columns are nested fields"] = None
