@@ -452,7 +452,7 @@ def test_a_derived_field_is_null_where_its_source_is_null() -> None:
     out, result = crush(rows)
     assert not result.lossy
     assert out["derived"]["diff_url"] == ["", "pr_url", ".diff"]
-    assert "null where it is null" in out[META_KEY]
+    assert "null where its column is null" in out[META_KEY]
     assert all("diff_url" not in row for row in as_dicts(out))
 
 
@@ -485,7 +485,7 @@ def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
     """Issues and pull requests in one list: only pull requests have `draft` and
     `pull_request.*`. Null-filled and named in 'present_with', every row has the same columns."""
     rows = [
-        {"number": i, "title": f"change {i} of {['api', 'docs', 'cli'][i % 3]}", "user": {"login": f"dev{i % 5}"}}
+        {"number": 100 + i, "title": f"change {i} of {['api', 'docs', 'cli'][i % 3]}", "user": {"login": f"dev{i % 5}"}}
         | ({"draft": i % 4 == 1, "pull_request": {"url": f"https://example.com/pulls/{i}"}} if i % 2 else {})
         for i in range(30)
     ]
@@ -527,3 +527,13 @@ def test_constant_hashes_beside_a_login_go_but_constant_names_that_look_opaque_s
     assert "assignee.gravatar_id" in out["omitted"] and result.lossy
     assert out["constant"]["repository.full_name"] == "jacquev6/PyGithub"
     assert _hash("jacquev6") not in json.dumps(out) and _hash("jacquev6") in result.lossless_text()
+
+
+def test_a_rank_counting_the_rows_from_one_is_their_position() -> None:
+    hits = [
+        {"rank": i + 1, "doc": f"doc{i % 7}", "passage": f"passage {i} of {['a', 'b', 'c'][i % 3]}"} for i in range(12)
+    ]
+    out, result = crush(hits)
+    assert not result.lossy
+    assert out["counter"] == {"rank": 1} and "rank" not in out["columns"]
+    assert [dict(zip(out["columns"], row, strict=True)) | {"rank": 1 + i} for i, row in enumerate(out["rows"])] == hits

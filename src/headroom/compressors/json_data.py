@@ -35,9 +35,7 @@ _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
-_DERIVED_NOTE = (
-    "'derived' field = prefix + that column's value + suffix where it is (null where it is null; an own value first)"
-)
+_DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where it is"
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
@@ -272,6 +270,7 @@ class _Crusher:
         # (id of a list element, field): fields an element keeps although they are derived for
         # the others (the rule does not fit its value).
         self.own_values: set[tuple[int, str]] = set()
+        self.derived_nulls = False  # a derived field of list elements is null somewhere
         # List columns whose elements are shown by their one field left (labels by name).
         self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
@@ -378,6 +377,20 @@ class _Crusher:
         uniform = all(len(row) == len(kept_columns) for row in body_rows)
 
         selection = self._maybe_select_rows(body_rows, kept_columns, uniform)
+        counters: dict[str, int] = {}
+        if selection is None and uniform and len(kept_columns) > 1:
+            # Every row shown: a column counting them from 0 or 1 (a search result's rank) is its
+            # position. Serial ids (1001, 1002...) stay: a reader asks for them by value.
+            counters = {
+                c: body_rows[0][c]
+                for c in kept_columns
+                if body_rows[0][c] in (0, 1) and _counts_rows([row[c] for row in body_rows])
+            }
+            if counters:
+                kept_columns = [c for c in kept_columns if c not in counters]
+                body_rows = [{c: row[c] for c in kept_columns} for row in body_rows]
+                factored.update(counters)
+                self.columns_factored += len(counters)
         shown = [body_rows[i] for i in selection.kept] if selection else body_rows
         index: dict[str, Any] | None = None
         summary = selection.summary if selection else ""
@@ -385,6 +398,9 @@ class _Crusher:
             index, summary = self._identity_index(body_rows, kept_columns, selection)
 
         meta: dict[str, Any] = {}
+        if counters:
+            meta["counter"] = counters
+            self.legend["'counter' {field: first}: the first row has that value, each next row one more"] = None
         if constants:
             meta["constant"] = constants
             self.legend["'constant': the same in every row"] = None
@@ -397,7 +413,12 @@ class _Crusher:
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
         if derived or "derived" in element_meta:
-            self.legend[_DERIVED_NOTE] = None
+            nulls = self.derived_nulls or any(c in row and row[c] is None for c in derived for row in flat)
+            caveats = [
+                *(["null where its column is null"] if nulls else []),
+                *(["own values first"] if self.own_values else []),
+            ]
+            self.legend[_DERIVED_NOTE + (f" ({'; '.join(caveats)})" if caveats else "")] = None
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
             self.legend["'lookup' field = values[<row's value of 'by'>], wherever 'by' is"] = None
@@ -640,6 +661,7 @@ class _Crusher:
             drops[column] = set(constants) | set(derived) | set(lookups)
             for k, (_, misfits) in rules.items():
                 self.own_values.update((id(elements[j]), k) for j in misfits)
+                self.derived_nulls = self.derived_nulls or any(e[k] is None for e in elements)
             left = [k for k in keys if k not in drops[column]]
             if len(left) == 1 and not any(isinstance(e[left[0]], (dict, list)) for e in elements):
                 # One field left per element (a label's name): the list shows that field's values.
