@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from typing import Any
 
 import orjson
@@ -11,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_refs
-from headroom.compressors.json_data import META_KEY, JsonCompressor, identity_columns
+from headroom.compressors.json_data import META_KEY, JsonCompressor, JsonOptions, identity_columns
 from headroom.segments import ContentKind, Segment, SegmentContext
 from tests.factories import customer_rows
 
@@ -25,7 +28,7 @@ def crush(value: Any, query: str = "", args: str = "") -> tuple[Any, Any]:
 
 
 # Keys whose values are headroom's own notes or column names, not data values.
-STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by")
+STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted", "present_with", "element_field")
 
 
 def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
@@ -114,13 +117,15 @@ def test_a_long_list_keeps_every_rows_identity_and_values_stay_original() -> Non
             "title": f"ofxThing {i}: event handling differs on platform {i % 4}",
             "user": {"login": f"person{i % 11}", "id": 500 + i % 11},
             "state": "open",
-            # Under the prose threshold: the table stays big enough for rows to be cut.
             "body": f"Steps to reproduce issue {i}. " + "The event loop stalls when a listener goes. " * 7,
             "comments": i % 5,
         }
         for i in range(47)
     ]
-    out, result = crush(rows)
+    # Text fields left whole: the table stays big enough for rows to be cut.
+    segment = Segment(json.dumps(rows), SegmentContext("tool", "", ""), ContentKind.JSON)
+    result = JsonCompressor(JsonOptions(prose_min_chars=None)).compress(segment)
+    out = json.loads(result.text)
     assert result.lossy and "other_rows" in out
     text = json.dumps(out)
     for row in rows:
@@ -261,9 +266,15 @@ def test_object_lists_and_nested_objects_are_factored_losslessly() -> None:
     # The milestone is the same wherever there is one; its title stays as the witness.
     assert out["constant_where"] == {"milestone.title": {"milestone.creator": "lead", "milestone.due_on": "2026-12-01"}}
     rows = as_dicts(out)
-    assert rows[0]["labels"] == [{"name": "bug", "color": "d73a4a"}, {"name": "docs", "color": "0075ca"}]  # n=1
-    assert rows[1]["labels"] == [{"name": "bug", "color": "d73a4a"}]
-    assert rows[2]["milestone"] is None and rows[1]["milestone.title"] == "v2.0"
+    # A label's color is a function of its name too: in list elements, which repeat their field
+    # names, that pays even for short values.
+    assert out["lookup"]["labels[].color"] == {"by": "labels[].name", "values": {"bug": "d73a4a", "docs": "0075ca"}}
+    # One field left per label: each is shown by its name.
+    assert out["element_field"] == {"labels": "name"}
+    assert rows[0]["labels"] == ["bug", "docs"]  # n=1
+    assert rows[1]["labels"] == ["bug"]
+    # A null milestone is null in its one column left (the table then has one shape).
+    assert "milestone" not in rows[2] and rows[2]["milestone.title"] is None and rows[1]["milestone.title"] == "v2.0"
 
 
 def test_documents_it_cannot_carry_exactly_are_refused() -> None:
@@ -319,3 +330,210 @@ def test_prose_model_budget_shrinks_with_the_document(
     segment = Segment(json.dumps(rows), SegmentContext(user_query="why does the pool run out?"), ContentKind.JSON)
     JsonCompressor().compress(segment)
     assert seen and all(budget == expected for budget in seen)
+
+
+def _hash(text: str, size: int = 32) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:size]
+
+
+def test_opaque_ids_twinned_with_a_readable_field_are_omitted_and_stay_retrievable() -> None:
+    users = [
+        {
+            "login": f"user{i}",
+            "id": 1000 + i,
+            "node_id": base64.b64encode(f"04:User{1000 + i}".encode()).decode(),
+            "gravatar_id": _hash(f"user{i}"),
+            "avatar_url": f"https://secure.gravatar.com/avatar/{_hash(f'user{i}')}?d=identicon",
+            "type": "User" if i % 9 else "Organization",
+        }
+        for i in range(30)
+    ]
+    out, result = crush(users)
+    assert result.lossy and result.notes["columns_omitted"] == 3
+    assert sorted(out["omitted"]) == ["avatar_url", "gravatar_id", "node_id"]
+    assert "avatar_url" not in out.get("derived", {})  # nothing points at an omitted field
+    assert "only in the original" in out[META_KEY] and find_refs(out[META_KEY])
+    text = json.dumps(out)
+    assert all(u["login"] in text and u["gravatar_id"] not in text for u in users)
+    assert {orjson.dumps(leaf).decode() for leaf in leaves(out)} <= original_leaves(users)
+    assert all(u["gravatar_id"] in result.lossless_text() for u in users)
+
+
+def test_a_hash_that_is_the_only_name_of_its_row_stays() -> None:
+    commits = [{"sha": _hash(f"c{i}", 40), "parents": [_hash(f"c{i - 1}", 40)], "size": 100 + i} for i in range(30)]
+    files = [{"filename": f"pkg-{i}.tar.gz", "hashes": {"sha256": _hash(f"f{i}", 64)}} for i in range(30)]
+    for value in (commits, files):
+        out, result = crush(value)
+        assert "omitted" not in out and not result.notes["columns_omitted"]
+        assert all(_hash(f"c{i}", 40) in json.dumps(out) for i in range(30)) or value is files
+        assert all(_hash(f"f{i}", 64) in json.dumps(out) for i in range(30)) or value is commits
+
+
+def _restore_null_objects(row: dict[str, Any], prefixes: list[str]) -> dict[str, Any]:
+    """Undo the fill as a reader would: all dotted columns of an object null -> the object null."""
+    out = dict(row)
+    for prefix in prefixes:
+        inner = [c for c in row if c.startswith(prefix + ".")]
+        if inner and all(row[c] is None for c in inner):
+            for c in inner:
+                del out[c]
+            out[prefix] = None
+    return out
+
+
+def test_nested_objects_null_in_some_rows_become_null_columns_so_the_table_is_columnar() -> None:
+    issues = [
+        {
+            "number": 100 + i,
+            "title": f"issue {i}",
+            "assignee": None if i % 3 else {"login": f"dev{i % 2}", "id": 10 + i % 2},
+            "milestone": None if i % 2 else {"title": f"v{i % 4}", "due_on": None if i % 4 else "2026-12-01"},
+        }
+        for i in range(24)
+    ]
+    out, result = crush(issues)
+    assert not result.lossy
+    assert "an object whose dotted columns are all null was null" in out[META_KEY]
+    assert out["columns"] == ["number", "title", "assignee.login", "assignee.id", "milestone.title", "milestone.due_on"]
+    rows = [dict(zip(out["columns"], row, strict=True)) for row in out["rows"]]
+    flat = [_restore_null_objects(row, ["assignee", "milestone"]) for row in rows]
+    for original, restored in zip(issues, flat, strict=True):
+        for key in ("assignee", "milestone"):
+            if original[key] is None:
+                assert restored[key] is None
+            else:
+                assert {f"{key}.{k}": v for k, v in original[key].items()} == {
+                    k: v for k, v in restored.items() if k.startswith(key + ".")
+                }
+
+
+def test_an_object_whose_fields_are_all_null_is_not_confused_with_a_null_object() -> None:
+    issues = [{"number": i, "title": f"t{i}", "milestone": None if i % 2 else {"title": None}} for i in range(24)]
+    out, _ = crush(issues)
+    assert "dotted columns are all null" not in json.dumps(out)
+    assert json.loads(json.dumps(out)) == out
+
+
+def test_a_list_element_whose_value_does_not_fit_the_derived_rule_keeps_its_own() -> None:
+    names = ["bug", "docs", "visual studio", "core", "windows", "linux", "macOS", "ios", "android", "audio", "video"]
+    issues = [
+        {
+            "number": i,
+            "title": f"issue {i}",
+            "labels": [
+                {
+                    "url": "https://api.example.com/labels/" + names[(i + k) % len(names)].replace(" ", "+"),
+                    "name": names[(i + k) % len(names)],
+                }
+                for k in range(2)
+            ],
+        }
+        for i in range(12)
+    ]
+    out, result = crush(issues)
+    assert not result.lossy
+    assert out["derived"]["labels[].url"] == ["https://api.example.com/labels/", "labels[].name", ""]
+    labels = [label for row in as_dicts(out) for label in row["labels"]]
+    assert {"url": "https://api.example.com/labels/visual+studio", "name": "visual studio"} in labels
+    # The others are shown by their name alone.
+    assert out["element_field"] == {"labels": "name"}
+    assert {label for label in labels if isinstance(label, str)} == set(names) - {"visual studio"}
+
+
+def test_a_derived_field_is_null_where_its_source_is_null() -> None:
+    rows = [
+        {
+            "number": i,
+            "pr_url": f"https://example.com/pull/{i}" if i % 3 else None,
+            "diff_url": f"https://example.com/pull/{i}.diff" if i % 3 else None,
+        }
+        for i in range(12)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    assert out["derived"]["diff_url"] == ["", "pr_url", ".diff"]
+    assert "null where its column is null" in out[META_KEY]
+    assert all("diff_url" not in row for row in as_dicts(out))
+
+
+def test_rows_named_only_by_a_line_number_and_a_time_get_no_index_but_a_range() -> None:
+    """Parsed log events: line numbers counting up and times of day name nothing a reader
+    asks for by sight; the marker gives the range and the retrieval instead of a long index."""
+    users = ["root", "admin", "oracle", "test", "guest"]
+    events = [
+        {
+            "line_id": 501 + i,
+            "time": f"09:{12 + i // 60:02d}:{i % 60:02d}",
+            "message": f"Failed password for invalid user {users[i % 5]} from 103.99.0.{i % 7} port {40000 + i} ssh2"
+            if i % 50
+            else f"Accepted password for deploy from 10.0.0.{i % 3} port 22 ssh2",
+            "event_id": "E10" if i % 50 else "E5",
+        }
+        for i in range(450)
+    ]
+    out, result = crush(events)
+    assert result.lossy and "other_rows" not in out
+    assert identity_columns(events, list(events[0])) == []
+    assert re.search(r"omitted \(line_id 50\d-9\d\d\)", out[META_KEY])
+    assert "Accepted password for deploy" in json.dumps(out)
+    # Beside a name, the counter still says which row is which.
+    named = [{"line_id": e["line_id"], "user": f"user{e['line_id']}", "time": e["time"]} for e in events]
+    assert identity_columns(named, ["line_id", "user", "time"]) == ["line_id", "user", "time"]
+
+
+def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
+    """Issues and pull requests in one list: only pull requests have `draft` and
+    `pull_request.*`. Null-filled and named in 'present_with', every row has the same columns."""
+    rows = [
+        {"number": 100 + i, "title": f"change {i} of {['api', 'docs', 'cli'][i % 3]}", "user": {"login": f"dev{i % 5}"}}
+        | ({"draft": i % 4 == 1, "pull_request": {"url": f"https://example.com/pulls/{i}"}} if i % 2 else {})
+        for i in range(30)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    assert out["present_with"] == {"draft": ["pull_request.url"]}
+    assert "present_with" in out[META_KEY]
+    restored = []
+    for row in as_dicts(out):
+        if row["draft"] is None:
+            row = {k: v for k, v in row.items() if k not in ("draft", "pull_request.url")}
+        restored.append(row)
+    flat = [
+        {k: v for k, v in r.items() if k not in ("user", "pull_request")}
+        | {"user.login": r["user"]["login"]}
+        | ({"pull_request.url": r["pull_request"]["url"]} if "pull_request" in r else {})
+        for r in rows
+    ]
+    assert [dict(sorted(r.items())) for r in restored] == [dict(sorted(r.items())) for r in flat]
+
+
+def test_sparse_fields_stay_in_object_form_when_the_nulls_would_cost_more() -> None:
+    rows = [{"id": i, "name": f"n{i}"} | ({f"extra{i}": "x"} if i % 3 == 0 else {}) for i in range(30)]
+    out, _ = crush(rows)
+    assert "present_with" not in json.dumps(out)
+
+
+def test_constant_hashes_beside_a_login_go_but_constant_names_that_look_opaque_stay() -> None:
+    issues = [
+        {
+            "number": i,
+            "title": f"issue {i} about {['io', 'ui', 'db'][i % 3]}",
+            "assignee": {"login": "jacquev6", "gravatar_id": _hash("jacquev6")},
+            "repository": {"full_name": "jacquev6/PyGithub", "name": "PyGithub", "node_id": "MDEwOlJlcG9zaXRvcnkz"},
+        }
+        for i in range(30)
+    ]
+    out, result = crush(issues)
+    assert "assignee.gravatar_id" in out["omitted"] and result.lossy
+    assert out["constant"]["repository.full_name"] == "jacquev6/PyGithub"
+    assert _hash("jacquev6") not in json.dumps(out) and _hash("jacquev6") in result.lossless_text()
+
+
+def test_a_rank_counting_the_rows_from_one_is_their_position() -> None:
+    hits = [
+        {"rank": i + 1, "doc": f"doc{i % 7}", "passage": f"passage {i} of {['a', 'b', 'c'][i % 3]}"} for i in range(12)
+    ]
+    out, result = crush(hits)
+    assert not result.lossy
+    assert out["counter"] == {"rank": 1} and "rank" not in out["columns"]
+    assert [dict(zip(out["columns"], row, strict=True)) | {"rank": 1 + i} for i, row in enumerate(out["rows"])] == hits

@@ -387,3 +387,95 @@ def test_registered_for_logs() -> None:
     assert isinstance(all_compressors()["logs"], LogCompressor)
     assert isinstance(compressor_for(ContentKind.LOGS), LogCompressor)
     assert LogCompressor.priority == 10
+
+
+# --- package manager logs: names with and without digits, apt's terminal log ------------------
+
+
+def _dpkg_log() -> tuple[str, list[tuple[str, str]]]:
+    """A dpkg.log of 60 package installs (names with and without digits, "foo:all" and
+    "libfoo2:amd64", versions of every shape), each followed by its status lines."""
+    names = [f"lib{word}{i % 7}:amd64" if i % 2 else f"{word}-tools:all" for i, word in enumerate("abcdefghij" * 6)]
+    versions = [f"{i % 5}.{i}-{i % 3}+deb12u{i % 4}" if i % 3 else f"{i}.{i % 9}-1~bpo{i}" for i in range(60)]
+    lines: list[str] = []
+    for i, (name, version) in enumerate(zip(names, versions, strict=True)):
+        stamp = f"2026-05-09 07:{i // 60 + 29:02d}:{i % 60:02d}"
+        lines.append(f"{stamp} install {name} <none> {version}")
+        for state in ("half-installed", "unpacked", "half-configured", "installed"):
+            lines.append(f"{stamp} status {state} {name} {version}")
+        lines.append(f"{stamp} configure {name} {version} <none>")
+    return "\n".join(lines) + "\n", list(zip(names, versions, strict=True))
+
+
+def test_dpkg_log_keeps_every_package_once_and_merges_names_with_and_without_digits() -> None:
+    text, packages = _dpkg_log()
+    templates, _ = template_lines(text.split("\n"))
+    assert len(set(templates)) > 20  # "libb1:amd64" and "a-tools:all" mask differently
+    out, _ = compress(text)
+    assert out.lossy
+    kept = kept_lines(out.text)
+    assert_verbatim_subsequence(out.text, text)
+    # Every package and version is on a kept line: its install line, not its five status lines.
+    for name, version in packages:
+        assert any(f" install {name} <none> {version}" in line for line in kept), name
+    assert len(kept) < 2 * len(packages)
+    assert count_tokens(out.text) * 3 < count_tokens(text)
+
+
+def test_identifiers_repeated_by_a_few_lines_among_many_go_to_the_marker_not_to_kept_lines() -> None:
+    """Coverage by kept lines is for groups that list distinct things; a busy template that
+    names a new path now and then keeps its usual exemplars and names the rest in its marker."""
+    paths = ["/api/orders", "/api/users", "/api/carts", "/health"]
+    lines = [
+        f"2024-01-05 12:{i // 60:02d}:{i % 60:02d} INFO GET {paths[0] if i % 25 else paths[(i // 25) % 4]} 200"
+        for i in range(400)
+    ]
+    out, _ = compress("\n".join(lines))
+    assert len(kept_lines(out.text)) < 12
+    for path in paths:
+        assert path in out.text
+
+
+APT_TERM_LOG = """Log started: 2026-05-09  07:29:02
+Selecting previously unselected package sgml-base.
+(Reading database ...
+(Reading database ... 5%
+(Reading database ... 50%
+(Reading database ... 100%
+(Reading database ... 84368 files and directories currently installed.)
+Preparing to unpack .../sgml-base_1.31_all.deb ...
+Unpacking sgml-base (1.31) ...
+{units}
+Setting up packagekit (1.2.6-5+deb12u1) ...
+invoke-rc.d: policy-rc.d denied execution of force-reload.
+Failed to open connection to "system" message bus: Failed to connect to socket /run/dbus/system_bus_socket
+Processing triggers for libc-bin (2.36-9+deb12u10) ...
+Log ended: 2026-05-09  07:29:30
+"""
+
+
+def _apt_term_log() -> str:
+    units = []
+    for i in range(40):
+        name = f"libpkg{i}" if i % 2 else f"pkg-{chr(97 + i % 26)}{chr(97 + i // 26)}"
+        units.append(f"Selecting previously unselected package {name}.")
+        units.extend(f"(Reading database ... {p}%" for p in range(0, 101, 10))
+        units.append(f"Preparing to unpack .../{name}_1.{i}-1_amd64.deb ...")
+        units.append(f"Unpacking {name} (1.{i}-1) ...")
+        units.append(f"Setting up {name} (1.{i}-1) ...")
+    return APT_TERM_LOG.replace("{units}", "\n".join(units))
+
+
+def test_apt_term_log_is_recognised_as_a_log_and_keeps_its_errors() -> None:
+    text = _apt_term_log()
+    assert looks_like_logs(text[:4000])
+    out, _ = compress(text)
+    assert out.lossy and count_tokens(out.text) * 2 < count_tokens(text)
+    assert_verbatim_subsequence(out.text, text)
+    for needle in (
+        "denied execution of force-reload",
+        "/run/dbus/system_bus_socket",
+        "Setting up packagekit (1.2.6-5+deb12u1) ...",
+        "Log ended: 2026-05-09  07:29:30",
+    ):
+        assert needle in out.text

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from headroom.ccr.markers import find_refs, has_marker
 from headroom.compressors import _embedding, prose
 from headroom.compressors._sentences import UnitKind, split_units
 from headroom.compressors.base import compressor_for
+from headroom.compressors.json_data import JsonCompressor
 from headroom.compressors.prose import (
     ELLIPSIS,
     ProseCompressor,
@@ -396,3 +398,51 @@ def test_units_of_mixed_blocks(text: str, expected: list[tuple[str, str, int, bo
     underlined headings, prompts and tables (the plain-prose fast path must not swallow them)."""
     units = split_units(text)
     assert [(text[u.start : u.end], u.kind.value, u.block, u.lead) for u in units] == expected
+
+
+def test_the_passage_answering_the_task_stays_when_hard_facts_fill_the_budget(options: ProseOptions) -> None:
+    """Search results full of versions and CVE numbers: the hard facts alone exceed the budget,
+    and the one passage that matches the task (without any) must still be kept."""
+    answer = (
+        '* Two new commands "git switch" and "git restore" are introduced to split "checking out a '
+        'branch to work on advancing its history" out of the single "git checkout" command.'
+    )
+    filler = [
+        f"* CVE-2022-{39000 + i}: an overly long string given to the shell in 2.{30 + i}.{i} could overflow "
+        f"a buffer in the parser, fixed in 2.{31 + i}.0 together with other hardening of the transport."
+        for i in range(12)
+    ]
+    unrelated = [
+        f"* The {word} documentation was reworded in several places and its examples were reformatted, "
+        "so that they read better in the manual pages and in the HTML output of the project."
+        for word in ("install", "contributing", "glossary", "tutorial", "workflow", "protocol")
+    ]
+    passages = [*filler[:6], *unrelated[:3], answer, *filler[6:], *unrelated[3:]]
+    context = SegmentContext(
+        tool_name="search_docs",
+        tool_arguments='{"query": "new commands git switch git restore split checkout"}',
+        user_query="What do the release notes say about the newer checkout commands?",
+    )
+    out = compress_prose_fields(passages, context, "h_test", keep_ratio=0.25, options=replace(options, min_chars=120))
+    assert out[9] is None or "Two new commands" in out[9]
+    assert sum(o is not None for o in out) >= 3  # the unrelated passages went
+
+
+def test_short_passages_are_prose_when_they_make_up_the_document() -> None:
+    notes = [
+        {
+            "rank": i,
+            "doc": f"RelNotes/2.{i}.0.txt",
+            "passage": f"* Fixes to the {word} command in corner cases "
+            f"that nobody hit in practice, with a test added for the {word} path and its options.",
+        }
+        for i, word in enumerate(["gc", "fetch", "push", "log", "diff", "merge", "rebase", "stash"] * 3)
+    ]
+    segment = Segment(
+        json.dumps(notes), SegmentContext("search_docs", '{"query": "rebase"}', "rebase notes"), ContentKind.JSON
+    )
+    result = JsonCompressor().compress(segment)
+    assert result.notes["text_fields_shortened"] > 0
+    assert all(len(p["passage"]) < 400 for p in notes)
+    out = json.loads(result.text)
+    assert "rebase" in json.dumps(out)

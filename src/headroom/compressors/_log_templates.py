@@ -21,6 +21,7 @@ __all__ = [
     "PLACEHOLDER",
     "Record",
     "extract_timestamp",
+    "fill_words",
     "line_severity",
     "merge_similar",
     "split_records",
@@ -79,6 +80,7 @@ _VALUE_KINDS = (
     ("num", re.compile(r"[-+]?\d+(?:\.\d+)?")),
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_SPACE = re.compile(r"\s")
 
 _TS_FULL = re.compile(rf"{_ISO_DT}|{_SYSLOG_DT}|{_CLF_DT}|{_SLASH_DT}")
 _TS_HDFS = re.compile(r"^\d{6}\s\d{6}\b")  # HDFS: "081109 203615 148 INFO ..."
@@ -173,6 +175,34 @@ def variable_words(line: str) -> list[str]:
             start -= 1
         words.append(line[start : match.end()])
     return words
+
+
+def fill_words(template: str, positions: tuple[int, ...], line: str) -> list[str] | None:
+    """The words of `line` at `positions` of its own `template`, whole: a template word
+    holding variables is read from the line as the whitespace-delimited run around them
+    ("libssl3:amd64" for ``<*>:<*>``, a date-time with its space for ``<*>``); a literal word
+    is itself. None when the line's variables cannot be lined up with the template's
+    placeholders (a line cut at `MASK_CHARS`, a literal "<*>")."""
+    head = line[:MASK_CHARS]
+    spans = [match.span() for match in _VAR.finditer(head)]
+    tokens = template.split(" ")
+    if sum(token.count(PLACEHOLDER) for token in tokens) != len(spans):
+        return None
+    filled: list[str] = []
+    at = 0
+    wanted = set(positions)
+    for i, token in enumerate(tokens):
+        count = token.count(PLACEHOLDER)
+        if i in wanted:
+            if count:
+                start, end = spans[at][0], spans[at + count - 1][1]
+                start = max(head.rfind(" ", 0, start), head.rfind("\t", 0, start)) + 1
+                after = _SPACE.search(head, end)
+                filled.append(head[start : after.start() if after else None])
+            else:
+                filled.append(token)
+        at += count
+    return filled
 
 
 def value_kind(value: str) -> str:
@@ -296,15 +326,37 @@ _MERGE_MAX_CANDIDATES = 16  # clusters compared per bucket, bounding the cost
 _MERGE_MIN_TOKENS = 4
 
 
+_PUNCTUATION = re.compile(r"[^\w<>*-]+")
+
+
+def _same_kind_of_word(a: str, b: str) -> bool:
+    """Two words that name the same kind of thing, to merge for free: both hold variables,
+    or one does beside more text and both have the same separators (``tzdata:all`` beside
+    ``<*>:<*>`` for ``libssl3:amd64``; never a bare word beside a bare ``<*>``, nor paths)."""
+    if "/" in a or "/" in b:
+        return False  # paths and URLs: each is its own resource, not a name of one kind
+    if PLACEHOLDER in a and PLACEHOLDER in b:
+        return True
+    variable = a if PLACEHOLDER in a else b if PLACEHOLDER in b else ""
+    if not variable or variable == PLACEHOLDER:
+        return False
+    skeleton = _PUNCTUATION.findall(a)
+    return bool(skeleton) and skeleton == _PUNCTUATION.findall(b)
+
+
 def merge_similar(templates: dict[str, int]) -> dict[str, tuple[str, tuple[int, ...]]]:
     """Cluster single-line templates (template -> severity) that differ in a few words.
 
     Templates are bucketed like Drain's tree (same token count, same severity, same first
-    two literal tokens); within a bucket a template joins the first cluster whose first
-    template it matches everywhere except in at most a quarter of its words (a differing
-    word must hold as many variables on both sides, so values stay aligned). Returns, for
-    each template in a cluster of two or more, the cluster's template (differing words as
-    ``<*>``) and the positions of those words.
+    two literal words, not counting qualified names like ``tzdata:all``); within a bucket a
+    template joins the first cluster whose first template it matches everywhere except in at
+    most a quarter of its words. Two words that
+    both hold variables are the same kind of word whatever their shape (``libssl3:amd64``
+    masks to ``<*>:<*>``, ``gpgv:amd64`` to ``gpgv:<*>``; versions ``<*>-<*>~<*>`` and
+    ``<*>-<*>+<*>``): they differ for free. Returns, for each template in a cluster of two or
+    more, the cluster's template (differing words as ``<*>``) and the positions of those
+    words; the caller reads a differing word whole from each line (`fill_words`), so the
+    values of lines whose words hold different numbers of variables stay aligned.
     """
     if len(templates) > _MERGE_MAX_TEMPLATES:
         return {}
@@ -313,20 +365,22 @@ def merge_similar(templates: dict[str, int]) -> dict[str, tuple[str, tuple[int, 
         tokens = template.split(" ")
         if len(tokens) < _MERGE_MIN_TOKENS:
             continue
-        literal = [t for t in tokens[:6] if PLACEHOLDER not in t][:2]
+        literal = [t for t in tokens[:6] if PLACEHOLDER not in t and ":" not in t][:2]
         bucket = buckets.setdefault((len(tokens), severity, *literal), [])
         allowed = max(1, len(tokens) // 4)
         for first, words, group in bucket[:_MERGE_MAX_CANDIDATES]:
-            differ = set(words)
+            differ: set[int] = set()  # literal words that differ: at most `allowed`
+            shapes: set[int] = set()  # variable-holding words of another shape: free
             for i, (a, b) in enumerate(zip(first, tokens, strict=True)):
                 if a != b:
-                    if a.count(PLACEHOLDER) != b.count(PLACEHOLDER):  # keeps the values aligned
-                        break
+                    if _same_kind_of_word(a, b):
+                        shapes.add(i)
+                        continue
                     differ.add(i)
-                    if len(differ) > allowed:
+                    if len(differ | {w for w in words if PLACEHOLDER not in first[w]}) > allowed:
                         break
             else:
-                words |= differ
+                words |= differ | shapes
                 group.append(template)
                 break
         else:

@@ -16,6 +16,7 @@ matching a query.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,6 +35,9 @@ _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
+_DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where it is"
+_CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
+_HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
 
 
@@ -44,8 +48,9 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     (names, titles, logins, paths, timestamps; a reporter repeats across issues, a status does
     not name anything). URLs and opaque tokens (hashes, base64 node ids) are left out: the first
     are usually derived from an id, the second no one asks for by sight. Words first (titles,
-    names, logins, file names), then numbers, then digit-heavy strings (timestamps, versions),
-    each in column order, while their average width stays within `budget_chars`."""
+    names, logins, file names), then numbers, then digit-heavy strings (versions), then times,
+    each in column order, while their average width stays within `budget_chars`. Integers
+    counting the rows (line numbers) and times come last, and never alone: they name nothing."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
     for position, column in enumerate(columns):
@@ -58,7 +63,8 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
         if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
             if len(set(present)) < 0.5 * n:
                 continue
-            ranked.append((1, position, column, sum(len(str(v)) for v in present) / n))
+            kind = 3 if _counts_rows(values) else 1
+            ranked.append((kind, position, column, sum(len(str(v)) for v in present) / n))
         elif all(isinstance(v, str) for v in present):
             texts: list[str] = present
             if len(set(texts)) < max(3, n // 4):
@@ -67,14 +73,25 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
                 continue
             letters = sum(c.isalpha() for t in texts for c in t)
             digits = sum(c.isdigit() for t in texts for c in t)
-            ranked.append((0 if letters > digits else 2, position, column, sum(len(t) for t in texts) / n))
+            kind = 0 if letters > digits else 3 if sum(1 for t in texts if _CLOCK.search(t)) * 2 > len(texts) else 2
+            ranked.append((kind, position, column, sum(len(t) for t in texts) / n))
     chosen: list[tuple[int, str]] = []
     width = 0.0
-    for _, position, column, average in sorted(ranked):
+    for kind, position, column, average in sorted(ranked):
+        if kind == 3 and not chosen:
+            break  # row counters and times alone name nothing: the marker gives their range
         if len(chosen) < _MAX_IDENTITY_COLUMNS and width + average <= budget_chars:
             chosen.append((position, column))
             width += average
     return [column for _, column in sorted(chosen)]
+
+
+def _counts_rows(values: list[Any]) -> bool:
+    """Integers counting the rows (line numbers, ranks, serial ids: each one more than the one
+    before): beside a name they say which row is which; alone, the marker's range says it."""
+    return len(values) > 2 and all(
+        isinstance(a, int) and isinstance(b, int) and b == a + 1 for a, b in itertools.pairwise(values)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +106,12 @@ class JsonOptions:
     # compressor; None leaves every string whole.
     prose_min_chars: int | None = 400
     # Share of a long text field's droppable tokens kept. Lower than for whole documents: a
-    # field sits beside its row's other fields (an issue's title, labels), which carry the gist.
-    prose_keep_ratio: float = 0.25
+    # field sits beside its row's other fields (an issue's title, labels), which carry the gist,
+    # and the unit most relevant to the task stays on top (prose.py). 0.2 keeps every needle of
+    # both benchmark corpora visible (0.15 lost one on the shared doc_qa cases).
+    prose_keep_ratio: float = 0.2
+    # Strings from this long are prose too when such strings are a third of the document or more.
+    prose_passage_min_chars: int = 120
     # The prose model's token budget is full up to this document size (~25k tokens), then
     # shrinks in proportion down to `prose_min_model_tokens` (the query and 4 unit prefixes).
     prose_full_model_chars: int = 100_000
@@ -131,7 +152,7 @@ class JsonCompressor:
             out = {META_KEY: "; ".join([*head, *notes_for_root]), **{k: v for k, v in out.items() if k != META_KEY}}
         notes = {**crusher.notes(), "text_fields_shortened": fields_shortened}
         text = orjson.dumps(out).decode()
-        if crusher.rows_dropped == 0 and not fields_shortened:
+        if crusher.rows_dropped == 0 and crusher.columns_omitted == 0 and not fields_shortened:
             return Compressed(text, notes=notes)
 
         def every_row() -> str:  # only computed when the lossy form cannot be used
@@ -164,12 +185,13 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
     min_chars = options.prose_min_chars
     if min_chars is None:
         return value, 0
-    long_strings: list[str] = []
+    strings: list[str] = []
+    shortest = min(min_chars, options.prose_passage_min_chars)
 
     def collect(node: Any) -> None:
         if isinstance(node, str):
-            if len(node) >= min_chars:
-                long_strings.append(node)
+            if len(node) >= shortest:
+                strings.append(node)
         elif isinstance(node, dict):
             for child in node.values():
                 collect(child)
@@ -178,6 +200,13 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
                 collect(child)
 
     collect(value)
+    # Retrieved passages are often short (a release-note bullet each): in a document that is
+    # mostly such text they compete for the budget with the long ones; elsewhere (an issue's
+    # short body beside its title and labels) only long strings are prose.
+    if sum(len(t) for t in strings) * 3 < len(segment.text):
+        long_strings = [t for t in strings if len(t) >= min_chars]
+    else:
+        long_strings, min_chars = strings, shortest
     if not long_strings:
         return value, 0
     from headroom.compressors.prose import ProseOptions, compress_prose_fields
@@ -195,7 +224,7 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
         segment.ref,
         field_markers=field_markers,
         keep_ratio=options.prose_keep_ratio,
-        options=ProseOptions(max_model_tokens=model_tokens),
+        options=ProseOptions(max_model_tokens=model_tokens, min_chars=min(min_chars, ProseOptions().min_chars)),
     )
     changed = {id(original): new for original, new in zip(long_strings, replacements, strict=True) if new is not None}
     if not changed:
@@ -237,6 +266,13 @@ class _Crusher:
         self.rows_in = 0
         self.rows_dropped = 0
         self.columns_factored = 0
+        self.columns_omitted = 0
+        # (id of a list element, field): fields an element keeps although they are derived for
+        # the others (the rule does not fit its value).
+        self.own_values: set[tuple[int, str]] = set()
+        self.derived_nulls = False  # a derived field of list elements is null somewhere
+        # List columns whose elements are shown by their one field left (labels by name).
+        self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
 
@@ -246,6 +282,7 @@ class _Crusher:
             "rows_in": self.rows_in,
             "rows_dropped": self.rows_dropped,
             "columns_factored": self.columns_factored,
+            "columns_omitted": self.columns_omitted,
         }
 
     def crush(self, value: Any) -> Any:
@@ -295,15 +332,65 @@ class _Crusher:
         factored = set(constants) | set(derived) | set(lookups)
         factored.update(c for local in constant_with.values() for c in local)
         self.columns_factored += len(factored)
+        omitted = self._opaque_twins(
+            flat, [c for c in columns if c not in derived and c not in lookups], set(constant_with)
+        )
+        if omitted:
+            # Constants too: a gravatar hash and its avatar URL, the same wherever the milestone is.
+            for column in omitted:
+                constants.pop(column, None)
+                for local in constant_with.values():
+                    local.pop(column, None)
+            for witness in [w for w, local in constant_with.items() if not local]:
+                del constant_with[witness]
+            # What was factored from an omitted field goes with it (an avatar URL built from a
+            # gravatar hash): the note must not point at a field the rows do not have.
+            for column, (_, source, _) in list(derived.items()):
+                if source in omitted:
+                    del derived[column]
+                    omitted.append(column)
+            for column, (by, _) in list(lookups.items()):
+                if by in omitted:
+                    del lookups[column]
+                    omitted.append(column)
+            self.columns_omitted += len(omitted)
+            factored.update(omitted)
 
         kept_columns = [c for c in columns if c not in factored]
+        # Rows of one shape can be sent as columns: nulls for null nested objects and absent
+        # field groups, kept only if every row then has every column.
+        filled, filled_columns, nulled = self._fill_null_objects(flat, kept_columns)
+        filled, present_with = self._fill_absent_groups(filled, filled_columns, list(constant_with))
+        if (nulled or present_with) and all(all(c in row for c in filled_columns) for row in filled):
+            flat, kept_columns = filled, filled_columns
+            if nulled:
+                self.legend["an object whose dotted columns are all null was null"] = None
+        else:
+            present_with = {}
         element_meta, element_drops = self._pool_object_lists(flat, kept_columns)
         self.depth += 1
-        body_rows = [{c: self._cell(row[c], element_drops.get(c)) for c in kept_columns if c in row} for row in flat]
+        bare = self.bare_fields
+        body_rows = [
+            {c: self._cell(row[c], element_drops.get(c), bare.get(c)) for c in kept_columns if c in row} for row in flat
+        ]
         self.depth -= 1
         uniform = all(len(row) == len(kept_columns) for row in body_rows)
 
         selection = self._maybe_select_rows(body_rows, kept_columns, uniform)
+        counters: dict[str, int] = {}
+        if selection is None and uniform and len(kept_columns) > 1:
+            # Every row shown: a column counting them from 0 or 1 (a search result's rank) is its
+            # position. Serial ids (1001, 1002...) stay: a reader asks for them by value.
+            counters = {
+                c: body_rows[0][c]
+                for c in kept_columns
+                if body_rows[0][c] in (0, 1) and _counts_rows([row[c] for row in body_rows])
+            }
+            if counters:
+                kept_columns = [c for c in kept_columns if c not in counters]
+                body_rows = [{c: row[c] for c in kept_columns} for row in body_rows]
+                factored.update(counters)
+                self.columns_factored += len(counters)
         shown = [body_rows[i] for i in selection.kept] if selection else body_rows
         index: dict[str, Any] | None = None
         summary = selection.summary if selection else ""
@@ -311,26 +398,47 @@ class _Crusher:
             index, summary = self._identity_index(body_rows, kept_columns, selection)
 
         meta: dict[str, Any] = {}
+        if counters:
+            meta["counter"] = counters
+            self.legend["'counter' {field: first}: the first row has that value, each next row one more"] = None
         if constants:
             meta["constant"] = constants
-            self.legend["'constant' fields have the same value in every row"] = None
+            self.legend["'constant': the same in every row"] = None
+        if present_with:
+            meta["present_with"] = present_with
+            self.legend["'present_with' {column: [fields]}: null there means neither it nor those fields exist"] = None
         if constant_with:
             meta["constant_where"] = constant_with
-            self.legend["'constant_where' {column: {field: value}}: rows that have that column have these values"] = (
-                None
-            )
+            self.legend["'constant_where' {column: {field: value}}: in the rows with that column"] = None
         if derived:
             meta["derived"] = {c: list(parts) for c, parts in derived.items()}
-            self.legend["'derived' field = prefix + value of the named column + suffix, wherever that column is"] = None
+        if derived or "derived" in element_meta:
+            nulls = self.derived_nulls or any(c in row and row[c] is None for c in derived for row in flat)
+            caveats = [
+                *(["null where its column is null"] if nulls else []),
+                *(["own values first"] if self.own_values else []),
+            ]
+            self.legend[_DERIVED_NOTE + (f" ({'; '.join(caveats)})" if caveats else "")] = None
         if lookups:
             meta["lookup"] = {c: {"by": by, "values": table} for c, (by, table) in lookups.items()}
             self.legend["'lookup' field = values[<row's value of 'by'>], wherever 'by' is"] = None
+        if omitted:
+            meta["omitted"] = omitted
+            self.legend[
+                marker(
+                    "'omitted' fields (opaque ids and hashes, one per value of a field shown, and what is built "
+                    "from them) are only in the original",
+                    self.ref,
+                )
+            ] = None
         for key, value in element_meta.items():
             meta.setdefault(key, {}).update(value)
         if element_meta:
-            self.legend["'x[].y' is field y of every element of list x (its named column: a field of that element)"] = (
-                None
-            )
+            self.legend["'x[].y': field y of each element of list x"] = None
+        if "element_field" in element_meta:
+            self.legend[
+                "'element_field' {list: field}: the list shows each element's field (an object if it has own values)"
+            ] = None
         if any(c != c.split(".", 1)[0] for c in kept_columns):
             self.legend["dotted columns are nested fields"] = None
         notes = [f"table of {len(rows)} rows"] if self.depth == 0 else []
@@ -378,6 +486,143 @@ class _Crusher:
         summary += "; retrieve with a query (any value above) for the fields not shown"
         return index, summary
 
+    def _fill_null_objects(
+        self, rows: list[dict[str, Any]], columns: list[str]
+    ) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """A nested object that is null in some rows (an issue's milestone or assignee) gives
+        rows of two shapes: `"milestone": null` in some, `milestone.*` columns in the others,
+        so the table cannot be sent as columns and every row repeats its field names. Where
+        it is unambiguous, the null rows get null in each kept `milestone.*` column instead:
+        every row then has the same columns (the caller keeps it only if they do). Unambiguous
+        means: every row has either the null or all those columns, and in each of the latter
+        one of them is not null (so "all null" can only mean the object was null)."""
+        present = set(columns)
+        fills: dict[str, list[str]] = {}
+        for column in columns:
+            inner = [c for c in columns if c.startswith(column + ".")]
+            if not inner or any(column.startswith(prefix + ".") for prefix in fills):
+                continue
+            ok = True
+            null_rows = 0
+            for row in rows:
+                if column in row:
+                    if row[column] is not None or any(c in row for c in inner):
+                        ok = False
+                        break
+                    null_rows += 1
+                elif not all(c in row for c in inner) or all(row[c] is None for c in inner):
+                    ok = False
+                    break
+            if ok and null_rows:
+                fills[column] = inner
+        if not fills:
+            return rows, columns, False
+        filled_columns = [c for c in columns if c not in fills and c in present]
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            nulls = [column for column in fills if column in row]
+            if not nulls:
+                out.append(row)
+                continue
+            blanks = {c for column in nulls for c in fills[column]}
+            out.append({c: v for c, v in row.items() if c not in fills} | dict.fromkeys(blanks))
+        return out, filled_columns, True
+
+    def _fill_absent_groups(
+        self, rows: list[dict[str, Any]], columns: list[str], witnesses: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+        """Fields that only some rows have (a pull request's `draft` and `pull_request.*` in a
+        list of issues) keep a table from being sent as columns, and every row then repeats its
+        field names. When each such group of fields (present in exactly the same rows) has a
+        column that is never null where present, the rows without the group get null in all
+        its columns, and `present_with` names the group by that column, so null there means
+        absent. Only done when it gives every row the same columns."""
+        if self.depth or len(rows) < self.options.min_rows:
+            return rows, {}
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for column in columns:
+            groups.setdefault(tuple(i for i, row in enumerate(rows) if column in row), []).append(column)
+        present_with: dict[str, list[str]] = {}
+        for present, group in groups.items():
+            if len(present) == len(rows):
+                continue
+            if not present:
+                return rows, {}
+            candidates = [c for c in group if all(rows[i][c] is not None for i in present)]
+            preferred = [c for c in candidates if c in witnesses]
+            if not candidates or (any(c in witnesses for c in group) and not preferred):
+                return rows, {}
+            witness = (preferred or candidates)[0]
+            present_with[witness] = [c for c in group if c != witness]
+        if not present_with:
+            return rows, {}
+        # Worth it when the field names no longer repeated outweigh the nulls added.
+        names = sum(len(c) + 4 for row in rows for c in columns if c in row)
+        nulls = sum(5 for row in rows for c in columns if c not in row)
+        notes = len(orjson.dumps(present_with)) + 100
+        if names <= nulls + notes + sum(len(c) + 3 for c in columns):
+            return rows, {}
+        return [row | {c: None for c in columns if c not in row} for row in rows], present_with
+
+    def _opaque_twins(self, rows: list[dict[str, Any]], columns: list[str], witnesses: set[str]) -> list[str]:
+        """Columns of opaque values (hashes, base64 node ids) that only restate the identity
+        of something a readable field beside them names already: one value per value of a
+        readable field of the same object (`user.gravatar_id` per `user.login`; a base64
+        `node_id` per `id`). No one asks for them by sight; the original keeps them. A hash that
+        is the only name of its row (a commit's sha, a file's sha256) has no such twin and stays.
+        Only in a lossy run, and only in tables big enough for row selection to be considered."""
+        if not self.select or len(rows) < self.options.min_rows:
+            return []
+        parents: dict[str, list[str]] = {}
+        opaque: list[str] = []
+        where: dict[str, list[int]] = {}  # column -> rows where it has a value
+        for column in columns:
+            parents.setdefault(column.rpartition(".")[0], []).append(column)
+            where[column] = [i for i, row in enumerate(rows) if row.get(column) is not None]
+            values = [rows[i][column] for i in where[column]]
+            if (
+                column not in witnesses
+                and len(values) >= self.options.min_rows
+                and all(isinstance(v, str) for v in values)
+                and sum(1 for v in values if "/" not in v and _OPAQUE.fullmatch(v)) * 10 >= 9 * len(values)
+                # The same everywhere, a value twins with any other constant: only a hex digest
+                # (a gravatar hash beside its login) is dropped then.
+                and (len(set(values)) > 1 or (len(values[0]) >= 16 and _HEX.fullmatch(values[0]) is not None))
+            ):
+                opaque.append(column)
+        node_ids = {c for c in opaque if any(not _HEX.fullmatch(rows[i][c]) for i in where[c])}
+        omitted: list[str] = []
+        for column in opaque:
+            for twin in parents[column.rpartition(".")[0]]:
+                if twin in opaque or twin == column or twin in witnesses or where[twin] != where[column]:
+                    continue
+                twins = [rows[i][twin] for i in where[column]]
+                # A hex digest (a checksum someone may compare) needs a readable name as twin; a
+                # base64 node id may restate a numeric id too.
+                names = all(isinstance(b, str) and not _OPAQUE.fullmatch(b) for b in twins)
+                numbers = all(isinstance(b, int) and not isinstance(b, bool) for b in twins)
+                if not (names or (numbers and column in node_ids)):
+                    continue
+                pairs = {(rows[i][column], b) for i, b in zip(where[column], twins, strict=True)}
+                if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                    omitted.append(column)
+                    break
+        # Values built from an omitted one (an avatar URL around the gravatar hash) go with it.
+        for column in columns:
+            if column in omitted or column in witnesses or not where[column]:
+                continue
+            for source in omitted[:]:
+                if all(
+                    isinstance(rows[i][column], str)
+                    and isinstance(rows[i].get(source), str)
+                    and _OPAQUE.fullmatch(rows[i][source])
+                    and rows[i][source] in rows[i][column]
+                    for i in where[column]
+                ):
+                    omitted.append(column)
+                    break
+        return omitted
+
     def _pool_object_lists(
         self, rows: list[dict[str, Any]], columns: list[str]
     ) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]]]:
@@ -397,9 +642,10 @@ class _Crusher:
             if any(list(e) != keys for e in elements):
                 continue
             constants = self._constant_columns(elements, keys)
-            derived = self._derived_columns(elements, [k for k in keys if k not in constants])
+            rules = self._derive(elements, [k for k in keys if k not in constants], len(elements) // 10)
+            derived = {k: rule for k, (rule, _) in rules.items()}
             remaining = [k for k in keys if k not in constants and k not in derived]
-            lookups = self._lookup_columns(elements, remaining)
+            lookups = self._lookup_columns(elements, remaining, object_form=True)
             if len(constants) + len(derived) + len(lookups) >= len(keys):  # keep a field per element
                 continue
             if constants:
@@ -413,11 +659,31 @@ class _Crusher:
                     {f"{column}[].{k}": {"by": f"{column}[].{by}", "values": t} for k, (by, t) in lookups.items()}
                 )
             drops[column] = set(constants) | set(derived) | set(lookups)
+            for k, (_, misfits) in rules.items():
+                self.own_values.update((id(elements[j]), k) for j in misfits)
+                self.derived_nulls = self.derived_nulls or any(e[k] is None for e in elements)
+            left = [k for k in keys if k not in drops[column]]
+            if len(left) == 1 and not any(isinstance(e[left[0]], (dict, list)) for e in elements):
+                # One field left per element (a label's name): the list shows that field's values.
+                self.bare_fields[column] = left[0]
+                meta.setdefault("element_field", {})[column] = left[0]
         return meta, drops
 
-    def _cell(self, value: Any, drop: set[str] | None) -> Any:
+    def _cell(self, value: Any, drop: set[str] | None, bare: str | None = None) -> Any:
+        own = self.own_values
+        if bare is not None and isinstance(value, list):
+            # An element keeping a value of its own stays an object.
+            return [
+                {k: self.crush(v) for k, v in element.items() if k == bare or (id(element), k) in own}
+                if any((id(element), k) in own for k in element)
+                else element[bare]
+                for element in value
+            ]
         if drop and isinstance(value, list):
-            return [{k: self.crush(v) for k, v in element.items() if k not in drop} for element in value]
+            return [
+                {k: self.crush(v) for k, v in element.items() if k not in drop or (id(element), k) in own}
+                for element in value
+            ]
         return self.crush(value)
 
     def _flatten(self, row: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
@@ -451,54 +717,90 @@ class _Crusher:
     @staticmethod
     def _derived_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, str, str]]:
         """Columns equal to prefix + str(other column) + suffix in every row (lossless to drop)."""
-        # Candidate source columns: scalar in every row and not constant. The template is then
-        # verified on every row, so a coincidental match can never drop information.
+        return {column: rule for column, (rule, _) in _Crusher._derive(rows, columns, 0).items()}
+
+    @staticmethod
+    def _derive(
+        rows: list[dict[str, Any]], columns: list[str], max_misfits: int
+    ) -> dict[str, tuple[tuple[str, str, str], tuple[int, ...]]]:
+        """Columns equal to prefix + str(other column) + suffix, null where that column is
+        null, in every row but at most `max_misfits` (returned: those rows keep their own
+        value, e.g. a label URL with its space escaped)."""
+        # Candidate source columns: scalar or null in every row and not constant. The template
+        # is then verified on every row, so a coincidental match can never drop information.
         keys = [
             c
             for c in columns
-            if all(isinstance(row[c], (str, int)) and not isinstance(row[c], bool) for row in rows)
-            and len({row[c] for row in rows}) > 1
+            if all(row[c] is None or (isinstance(row[c], (str, int)) and not isinstance(row[c], bool)) for row in rows)
+            and len({row[c] for row in rows if row[c] is not None}) > 1
         ]
-        derived: dict[str, tuple[str, str, str]] = {}
+        derived: dict[str, tuple[tuple[str, str, str], tuple[int, ...]]] = {}
         for column in columns:
-            first = rows[0][column]
-            if not isinstance(first, str) or len(first) < 8:
+            samples = [i for i, row in enumerate(rows) if isinstance(row[column], str) and len(row[column]) >= 8]
+            if not samples:
                 continue
+            found = False
             for key in keys:
                 if key == column or key in derived:
                     continue
-                needle = str(rows[0][key])
-                at = first.find(needle) if needle else -1
-                if at < 0:
-                    continue
-                prefix, suffix = first[:at], first[at + len(needle) :]
-                if all(row[column] == f"{prefix}{row[key]}" + suffix for row in rows):
-                    derived[column] = (prefix, key, suffix)
+                for i in samples[: min(3, max_misfits + 1)]:  # a misfit may come first
+                    value, source = rows[i][column], rows[i][key]
+                    needle = "" if source is None else str(source)
+                    at = value.find(needle) if needle else -1
+                    if at < 0:
+                        continue
+                    prefix, suffix = value[:at], value[at + len(needle) :]
+                    misfits = tuple(
+                        j
+                        for j, row in enumerate(rows)
+                        if not (
+                            (row[column] is None and row[key] is None)
+                            or (row[key] is not None and row[column] == f"{prefix}{row[key]}{suffix}")
+                        )
+                    )
+                    if len(misfits) <= max_misfits and all(rows[j][column] is not None for j in misfits):
+                        derived[column] = ((prefix, key, suffix), misfits)
+                        found = True
+                        break
+                if found:
                     break
         return derived
 
-    def _lookup_columns(self, rows: list[dict[str, Any]], columns: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
-        """Long string columns that are a function of a low-cardinality column."""
-        limit = min(self.options.max_lookup_cardinality, len(rows) // 4)
+    def _lookup_columns(
+        self, rows: list[dict[str, Any]], columns: list[str], *, object_form: bool = False
+    ) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Long string columns that are a function of a low-cardinality column. In `object_form`
+        (list elements, which repeat their field names) any string field pays when its table
+        costs less than half of what the field costs in the elements, name included (a label's
+        color by its name)."""
+        limit = min(self.options.max_lookup_cardinality, len(rows) // (2 if object_form else 4))
         candidates_by: list[tuple[str, list[Any]]] = []
         for column in columns:
             values = [row[column] for row in rows]
             if all(isinstance(v, str) for v in values) and 1 < len(set(values)) <= limit:
                 candidates_by.append((column, values))
         lookups: dict[str, tuple[str, dict[str, Any]]] = {}
-        for column in columns:
+        targets = list(columns)
+        if object_form:  # the longest values first: a label's name stays, its color and text go
+            targets.sort(key=lambda c: -sum(len(str(row[c])) for row in rows))
+        for column in targets:
             values = [row[column] for row in rows]
-            if not all(isinstance(v, str) for v in values):
+            if not all(isinstance(v, str) for v in values) or any(by == column for by, _ in lookups.values()):
                 continue
-            if sum(len(v) for v in values) < 12 * len(values):
+            if not object_form and sum(len(v) for v in values) < 12 * len(values):
                 continue  # short values: a lookup table would not pay
             for by, by_values in candidates_by:
                 if by == column or by in lookups:
                     continue
                 table: dict[str, Any] = {}
-                if all(table.setdefault(k, v) == v for k, v in zip(by_values, values, strict=True)):
-                    lookups[column] = (by, table)
-                    break
+                if not all(table.setdefault(k, v) == v for k, v in zip(by_values, values, strict=True)):
+                    continue
+                if object_form:
+                    table_cost = sum(len(k) + len(v) + 6 for k, v in table.items())
+                    if 2 * table_cost >= sum(len(v) + len(column) + 6 for v in values):
+                        continue
+                lookups[column] = (by, table)
+                break
         return lookups
 
     @staticmethod

@@ -21,6 +21,7 @@ from headroom.compressors._log_templates import (
     PLACEHOLDER,
     Record,
     extract_timestamp,
+    fill_words,
     line_severity,
     merge_similar,
     split_records,
@@ -45,6 +46,10 @@ _MARKER_VALUES = 12  # unseen key values listed in a marker
 _MARKER_COST = 80  # approx. characters of a marker line: never drop less than twice that
 _NO_KEY_KINDS = frozenset({"ts", "dur"})
 _LONG_RECORD = 12  # records longer than this get recursion runs squeezed
+_PLAIN_KINDS = frozenset({"ts", "dur", "num", "ip"})  # values that name nothing by themselves
+# Lines kept only to show an identifier no other kept line shows: at most a fifth of the log
+# (at least this many), else the markers name the identifiers instead.
+_COVER_MIN, _COVER_SHARE = 40, 5
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -64,6 +69,13 @@ _TRACE_LINE = re.compile(
     r"^(?:Traceback \(most recent call last\)|\s+File \"|\s+at\s+[\w$.<>/]+\(|Caused by:|\s*\.\.\. \d+ more"
     r"|[\w.]+(?:Error|Exception): )"
 )
+# Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"
+# lines, maintainer-script messages): no timestamps, but one event per line all the same.
+_PACKAGE_TOOL = re.compile(
+    r"^(?:Log (?:started|ended): \d{4}-\d{2}-\d{2}|Selecting previously unselected package |\(Reading database \.\.\."
+    r"|Preparing to unpack |Unpacking |Setting up |Processing triggers for |Removing |Purging configuration files for "
+    r"|(?:update-alternatives|invoke-rc\.d|dpkg|debconf): |Created symlink )"
+)
 _JSON_LOG = re.compile(r'^\{.*"(?:level|severity|lvl|msg|message|@?timestamp|time|ts)"\s*:')
 _SNIFF_LINES = 60
 
@@ -80,7 +92,7 @@ def looks_like_logs(text: str) -> bool:
             hits += bool(_JSON_LOG.match(line))
         elif HEADER.match(line):
             hits += not _CSV_ROW.match(line)  # a time series table is not a log
-        elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line):
+        elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line) or _PACKAGE_TOOL.match(line):
             hits += 1
     return total >= 2 and hits * 2 >= total and hits >= 2
 
@@ -171,9 +183,10 @@ def _collapse_repeats(block: list[str], ref: str) -> list[str]:
 
 def _group(
     records: list[Record], lines: list[str], templates: list[str]
-) -> tuple[dict[str, list[int]], dict[str, int], dict[str, list[str]]]:
+) -> tuple[dict[str, list[int]], dict[str, int], dict[str, tuple[int, ...]]]:
     """Records by template (in first-seen order), each group's highest severity, and for
-    templates merged with similar ones the words that differ (extra variables)."""
+    templates merged with similar ones the positions of the words that differ (read whole
+    from each line: extra variables)."""
     # Level words and exception names are literal text, never inside a masked variable, so a
     # line's severity follows from its template: compute it once per template.
     header_sev: dict[str, int] = {}
@@ -193,10 +206,7 @@ def _group(
         rec.template, rec.severity = template, sev
     single = {rec.template: rec.severity for rec in records if rec.end - rec.start == 1}
     merged = merge_similar(single)
-    words: dict[str, list[str]] = {}
-    for template, (_, positions) in merged.items():
-        tokens = template.split(" ")
-        words[template] = [tokens[p] for p in positions]
+    words = {template: positions for template, (_, positions) in merged.items()}
     groups: dict[str, list[int]] = {}
     severity: dict[str, int] = {}
     for i, rec in enumerate(records):
@@ -210,7 +220,7 @@ class _Plan:
     """The selection for one log: which records stay, and the key values no kept line shows."""
 
     def __init__(
-        self, lines: list[str], values: list[list[str]], words: dict[str, list[str]], records: list[Record]
+        self, lines: list[str], values: list[list[str]], words: dict[str, tuple[int, ...]], records: list[Record]
     ) -> None:
         self.lines = lines
         self.values = values
@@ -219,14 +229,76 @@ class _Plan:
         self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
+        self._filled: dict[int, list[str] | None] = {}
+
+    def filled_words(self, rec: Record) -> list[str] | None:
+        """A merged one-line record's differing words, read whole from its line (`fill_words`);
+        None for other records or when the line's words cannot be read whole."""
+        positions = self.words.get(rec.template)
+        if positions is None or rec.end - rec.start != 1:
+            return None
+        if rec.start not in self._filled:
+            self._filled[rec.start] = fill_words(rec.template, positions, self.lines[rec.start])
+        return self._filled[rec.start]
 
     def _vars(self, rec: Record) -> list[str]:
+        # Differing words as their template shape ("<*>:<*>"): a shape takes few values, so the
+        # variants kept show the kinds of line, not every distinct word (see `cover_identifiers`).
         if rec.end - rec.start == 1:
-            return self.values[rec.start] + self.words.get(rec.template, [])
+            tokens = rec.template.split(" ")
+            return self.values[rec.start] + [tokens[p] for p in self.words.get(rec.template, ())]
         found: list[str] = []
         for j in range(rec.start, rec.end):
             found.extend(self.values[j])
         return found
+
+    def identifiers(self, index: int) -> list[str]:
+        """The whole differing words of a merged record that name something (a package
+        "libssl3:amd64", a version "3.0.19-1~deb12u2", a user): not times, sizes or counts."""
+        filled = self.filled_words(self.records[index])
+        return [w for w in filled or () if value_kind(w) not in _PLAIN_KINDS]
+
+    def cover_identifiers(self, groups: dict[str, list[int]]) -> None:
+        """Every distinct identifier of a group that lists entities on a kept line. Walking
+        the log in order, a record naming an identifier no kept line shows yet is *wanted*; a
+        group most of whose records are wanted is a list of distinct things (the installs and
+        upgrades of a dpkg log, one package each), and its wanted records stay, unless that
+        would keep more than a fifth of the log. Other groups' identifiers, repeated by a few
+        lines among many, are named in their markers (`_variants`)."""
+        shown: set[str] = set()
+        for i, kept in enumerate(self.keep):
+            if kept:
+                shown.update(self.identifiers(i))
+        listing = {
+            key
+            for key, members in groups.items()
+            if len(members) > _KEEP_ALL[1] and 2 * len(self._wanted(members, set(shown))) >= len(members)
+        }
+        if not listing:
+            return
+        wanted = self._wanted(sorted(m for key in listing for m in groups[key]), shown)
+        if len(wanted) > max(_COVER_MIN, len(self.records) // _COVER_SHARE):
+            return
+        for i in wanted:
+            self.keep[i] = True
+        for first, unseen in list(self.unseen.items()):
+            left = [w for w in unseen if w not in shown]
+            if left:
+                self.unseen[first] = left
+            else:
+                del self.unseen[first]
+
+    def _wanted(self, members: list[int], shown: set[str]) -> list[int]:
+        """Records (in order) naming an identifier not in `shown`; `shown` takes their identifiers."""
+        wanted: list[int] = []
+        for i in members:
+            if self.keep[i]:
+                continue
+            found = self.identifiers(i)
+            if any(w not in shown for w in found):
+                wanted.append(i)
+                shown.update(found)
+        return wanted
 
     def select_group(self, members: list[int], important: bool) -> None:
         keep = self.keep
@@ -254,7 +326,7 @@ class _Plan:
         first_words = self._words(members[0])
         # Words that differ between merged templates ("from RUNNING to FAILED") are keys by
         # nature: each distinct one is either shown on a kept line or named in the marker.
-        word_slots = range(width - len(self.words.get(self.records[members[0]].template, [])), width)
+        word_slots = range(width - len(self.words.get(self.records[members[0]].template, ())), width)
         for j in range(width):
             kind = value_kind(values[0][j])
             word = first_words[j] if j < len(first_words) else values[0][j]
@@ -313,7 +385,8 @@ class _Plan:
         found: list[str] = []
         for j in range(rec.start, rec.end):
             found.extend(variable_words(self.lines[j]))
-        return found + self.words.get(rec.template, [])
+        tokens = rec.template.split(" ")
+        return found + [tokens[p] for p in self.words.get(rec.template, ())]
 
     def _word(self, member: int, slot: int, value: str) -> str:
         """One variable of a record as a whole word for a marker ("" if it has no clean
@@ -349,6 +422,7 @@ class LogCompressor:
         plan.term_hits = _useful_terms(segment, lines, records)
         for template, members in groups.items():
             plan.select_group(members, severity[template] >= 1)
+        plan.cover_identifiers(groups)
         keep = plan.keep
         keep[0] = keep[-1] = True
         # One event of context on each side of every error that stays (unless it is the

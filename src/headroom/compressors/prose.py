@@ -126,6 +126,7 @@ _MIN_PREFIX, _MAX_PREFIX = 16, 48
 # model's stays flat, and a re-ranking of a few of 2000 units moves little of the output.
 _MODEL_FULL_UNITS = 256
 _MODEL_MIN_UNIT_TOKENS = 4 * _MIN_PREFIX
+_BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size (a passage, not a listing)
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
@@ -348,8 +349,13 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
             item.keep = True
             used += item.tokens
     order = sorted((i for i, item in enumerate(live) if not item.hard), key=lambda i: (-live[i].score, i))
+    # The unit most relevant to the task stays however much the hard facts took: in retrieved
+    # passages full of versions and CVE numbers, the one that answers is often without any.
+    if order and live[order[0]].score > 0 and live[order[0]].tokens <= _BEST_UNIT_TOKENS:
+        live[order[0]].keep = True
+        used += live[order[0]].tokens
     for i in order:
-        if used + live[i].tokens > budget:
+        if live[i].keep or used + live[i].tokens > budget:
             continue
         live[i].keep = True
         used += live[i].tokens
