@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from headroom.ccr.markers import find_refs
+from headroom.compressors import json_data
 from headroom.compressors.json_data import META_KEY, JsonCompressor, JsonOptions, identity_columns
 from headroom.segments import ContentKind, Segment, SegmentContext
 from tests.factories import customer_rows
@@ -315,16 +316,14 @@ def test_prose_model_budget_shrinks_with_the_document(
 ) -> None:
     """The prose model's token budget is decided from the document's size alone: full for a
     small document, smaller (down to a floor) for a large one, where the rest of the work grows."""
-    from headroom.compressors import prose
-
     seen: list[int] = []
-    real = prose.compress_prose_fields
+    real = json_data.compress_prose_fields
 
     def spy(*args: Any, **kwargs: Any) -> list[str | None]:
         seen.append(kwargs["options"].max_model_tokens)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(prose, "compress_prose_fields", spy)
+    monkeypatch.setattr(json_data, "compress_prose_fields", spy)
     body = "The service restarts when the pool is exhausted. " * 12
     rows = [{"id": i, "title": f"Issue {i}", "body": f"Report {i}. {body}"} for i in range(bodies)]
     segment = Segment(json.dumps(rows), SegmentContext(user_query="why does the pool run out?"), ContentKind.JSON)

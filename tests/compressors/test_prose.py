@@ -149,7 +149,7 @@ def test_short_text_marked_text_and_odd_input_pass_through() -> None:
         _assert_verbatim(result.text, odd)
 
 
-def test_learned_off_in_the_config_reaches_the_prose_compressor() -> None:
+def test_learned_off_in_the_config_reaches_prose_and_json_text_fields() -> None:
     """HEADROOM_PROSE_LEARNED=0 is read at the edge (`config_from_env`) and reaches the prose
     compressor as an option of the pipeline's registry: nothing below reads the environment."""
     config = config_from_env({"HEADROOM_PROSE_LEARNED": "0"})
@@ -157,6 +157,8 @@ def test_learned_off_in_the_config_reaches_the_prose_compressor() -> None:
     assert isinstance(compressor, ProseCompressor) and compressor.options.learned is False
     segment = _segment("deploy_guide.md", "How do I roll back a bad billing deploy?")
     assert compressor.compress(segment).notes["learned"] == 0
+    json_compressor = Pipeline(config).registry.for_kind(ContentKind.JSON)
+    assert json_compressor is not None and json_compressor._prose.learned is False  # type: ignore[attr-defined]
     default = Pipeline(config_from_env({})).registry.for_kind(ContentKind.PROSE)
     assert isinstance(default, ProseCompressor) and default.options.learned is True
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
 
 from headroom.ccr.markers import marker
 from headroom.compressors._table_rows import RowSelection, select_rows
-from headroom.compressors.base import Compressed, register
+from headroom.compressors.base import Compressed, Registry, register
+from headroom.compressors.prose import ProseOptions, compress_prose_fields
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["JsonCompressor", "JsonOptions", "identity_columns"]
@@ -130,19 +131,23 @@ class JsonCompressor:
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.JSON})
     priority: ClassVar[int] = 10
 
-    def __init__(self, options: JsonOptions | None = None) -> None:
+    def __init__(self, options: JsonOptions | None = None, registry: Registry | None = None) -> None:
         self.options = options or JsonOptions()
+        # Long text fields go through the prose compressor with the options its registry gives
+        # it (e.g. the learned model off), so a JSON document's prose reads like any prose.
+        prose = registry.options.get("prose") if registry is not None else None
+        self._prose = prose if isinstance(prose, ProseOptions) else ProseOptions()
 
     def compress(self, segment: Segment) -> Compressed:
         value = orjson.loads(segment.text)
         _check_faithful(value)
         crusher = _Crusher(self.options, segment)
-        shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=False)
+        shortened, fields_shortened = _shorten_prose(value, segment, self.options, self._prose, field_markers=False)
         out = crusher.crush(shortened)
         if fields_shortened and not isinstance(out, dict):
             # No object at the root to carry the note: each shortened field gets its own marker.
             crusher = _Crusher(self.options, segment)
-            shortened, fields_shortened = _shorten_prose(value, segment, self.options, field_markers=True)
+            shortened, fields_shortened = _shorten_prose(value, segment, self.options, self._prose, field_markers=True)
             out = crusher.crush(shortened)
         notes_for_root = list(crusher.legend)
         if fields_shortened and isinstance(out, dict):
@@ -179,7 +184,9 @@ def _check_faithful(value: Any) -> None:
             stack.extend(node)
 
 
-def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_markers: bool) -> tuple[Any, int]:
+def _shorten_prose(
+    value: Any, segment: Segment, options: JsonOptions, prose: ProseOptions, *, field_markers: bool
+) -> tuple[Any, int]:
     """Long prose strings (issue bodies, retrieved passages) shortened by the prose compressor,
     all of a document's strings together (one budget; a passage repeated across rows goes)."""
     min_chars = options.prose_min_chars
@@ -209,12 +216,10 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
         long_strings, min_chars = strings, shortest
     if not long_strings:
         return value, 0
-    from headroom.compressors.prose import ProseOptions, compress_prose_fields
-
     # The prose model's budget shrinks with the document beyond `prose_full_model_chars`: the
     # rest of the work (parsing, crushing, counting) grows with it, the model's cost does not.
     # Decided from the document's size alone, so the same document gives the same bytes.
-    model_tokens = ProseOptions().max_model_tokens
+    model_tokens = prose.max_model_tokens
     if len(segment.text) > options.prose_full_model_chars:
         scaled = model_tokens * options.prose_full_model_chars // len(segment.text)
         model_tokens = max(options.prose_min_model_tokens, scaled)
@@ -224,7 +229,7 @@ def _shorten_prose(value: Any, segment: Segment, options: JsonOptions, *, field_
         segment.ref,
         field_markers=field_markers,
         keep_ratio=options.prose_keep_ratio,
-        options=ProseOptions(max_model_tokens=model_tokens, min_chars=min(min_chars, ProseOptions().min_chars)),
+        options=replace(prose, max_model_tokens=model_tokens, min_chars=min(min_chars, prose.min_chars)),
     )
     changed = {id(original): new for original, new in zip(long_strings, replacements, strict=True) if new is not None}
     if not changed:
