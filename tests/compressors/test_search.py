@@ -62,6 +62,31 @@ def test_context_near_best_hits_is_kept() -> None:
     assert 'selectors.py-156- """Perform the actual selection, until some monitored file objects are' in result.text
 
 
+def test_a_matching_constant_keeps_the_constants_defined_right_below_it() -> None:
+    # `grep -C 2 TIMEOUT`: the block of defaults after the match is what "what is set right after
+    # it?" asks about; unrelated context (a closing paren, a return) still goes.
+    text = "\n".join(
+        [
+            "pkg/_config.py-244-",
+            "pkg/_config.py-245-",
+            "pkg/_config.py:246:DEFAULT_TIMEOUT_CONFIG = Timeout(timeout=5.0)",
+            "pkg/_config.py-247-DEFAULT_LIMITS = Limits(max_connections=100, max_keepalive_connections=20)",
+            "pkg/_config.py-248-DEFAULT_MAX_REDIRECTS = 20",
+            "--",
+            *(
+                f"pkg/_client.py-{n - 1}-        )\npkg/_client.py:{n}:        timeout = self._timeout\n"
+                f"pkg/_client.py-{n + 1}-        return request\n--"
+                for n in range(100, 1600, 50)
+            ),
+        ]
+    )
+    result, _ = compress(text, "Where does it set its default timeout?", '{"pattern": "timeout"}')
+    assert result.lossy
+    assert "pkg/_config.py-247-DEFAULT_LIMITS = Limits(" in result.text
+    assert "pkg/_config.py-248-DEFAULT_MAX_REDIRECTS = 20" in result.text
+    assert "return request" not in result.text
+
+
 def test_vague_matches_get_their_enclosing_definition() -> None:
     lines = []
     for i, name in enumerate(["parse_date", "parse_addr", "parse_header", "parse_token"]):

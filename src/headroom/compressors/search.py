@@ -22,6 +22,7 @@ their ranked order. Score fields and per-hit context strings are left out (retri
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -349,8 +350,14 @@ class _Run:
         for hit in best[: opt.best_hits]:
             assert hit.line is not None
             if DEFINITION.match(hit.text):
-                below = self.context.get((hit.path, hit.line + 1))
-                picks = [below] if below is not None and _DOC_LINE.match(below.text) else []
+                # What a definition says of itself (its docstring or comment), or the definitions
+                # right below it: constants come in blocks (the default timeout, then the default
+                # limits and redirect count), and "what is set right after it" is a question.
+                below = self._context_below(hit, opt.context_per_hit)
+                if below and _DOC_LINE.match(below[0].text):
+                    picks = below[:1]
+                else:
+                    picks = list(itertools.takewhile(lambda line: DEFINITION.match(line.text) is not None, below))
             else:
                 enclosing = self._enclosing(hit)
                 picks = [enclosing] if enclosing is not None else []
@@ -362,6 +369,18 @@ class _Run:
         for hit in vague:
             take(self._enclosing(hit), limit)
         return list(chosen.values())
+
+    def _context_below(self, hit: Hit, count: int) -> list[Hit]:
+        """Up to `count` non-blank context lines right below a hit, within its context window."""
+        assert hit.line is not None
+        found: list[Hit] = []
+        for n in range(hit.line + 1, hit.line + 1 + self.opt.enclosing_window):
+            below = self.context.get((hit.path, n))
+            if below is None or len(found) == count:
+                break
+            if below.text.strip():
+                found.append(below)
+        return found
 
     def _enclosing(self, hit: Hit) -> Hit | None:
         """The nearest `def`/`class` line above a hit inside its context window, if shown there."""
