@@ -12,6 +12,11 @@ line, and up to 3 unchanged lines beside each change. Dropped, each with a marke
 
 Lines outside file sections (commit headers, messages, stat lines) are kept as they are.
 Nothing is whitespace-normalized: trailing whitespace can be the very change a diff shows.
+
+The parsing is our own rather than `unidiff`'s: `unidiff.PatchSet` raises on a hunk shorter
+than its `@@` header says ("Hunk is shorter than expected"), which is what a diff cut by `head`
+or by a tool's output cap looks like, and agents send those all the time. This parser keeps
+whatever it cannot place verbatim instead, so a cut diff still compresses.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ from typing import Any
 
 __all__ = ["LoopbackHostGuard", "host_of", "http_url", "is_loopback"]
 
+# ASGI aliases of our own rather than starlette.types: the CLI imports this module at start-up
+# (loopback checks), and `headroom compress` must work without the proxy extra installed.
 _Scope = dict[str, Any]
 _ASGI = Callable[[_Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 

@@ -11,10 +11,10 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
 
 import anyio
 import httpx
+from starlette.types import Receive, Scope, Send
 
 from headroom.formats import WireFormat
 from headroom.formats.sse import SSEEvent, SSEParser
@@ -35,9 +35,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 # RFC 9110 §7.6.1 connection-specific headers, plus those the proxy recomputes.
 _HOP_BY_HOP = frozenset(
@@ -262,7 +259,7 @@ class Exchange:
         self.run = run
         self.body_done = body_done
 
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A plain asyncio task watches, not an anyio task group: the group's set-up and its
         # `cancel()` (which formats the current task's repr, source lookups included) cost ~5%
         # of a small request's CPU. The scope is cancelled only when the client really left.

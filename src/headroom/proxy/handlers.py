@@ -17,6 +17,7 @@ import anyio
 import httpx
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Send
 
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import SavingsLedger
@@ -30,7 +31,6 @@ from headroom.proxy.compression import CompressionOutcome, RequestCompressor
 from headroom.proxy.config import Mode, ProxyConfig
 from headroom.proxy.forward import (
     Exchange,
-    Send,
     Upstream,
     UpstreamUnavailable,
     close_quietly,

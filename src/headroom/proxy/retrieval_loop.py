@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import httpx
 import orjson
+from starlette.types import Send
 
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.retrieval import execute_retrieve_call
@@ -28,7 +29,6 @@ from headroom.formats.sse import SSEParser
 from headroom.formats.streaming import RetrieveCall, StreamSession
 from headroom.formats.usage import Usage, usage_from_body
 from headroom.proxy.forward import (
-    Send,
     Upstream,
     UpstreamUnavailable,
     close_quietly,
