@@ -55,3 +55,26 @@ def test_a_request_compresses_and_plain_text_is_titled_text(tmp_path: Path) -> N
     assert stats["format"] == "openai" and stats["tokens_after"] < stats["tokens_before"] / 2
     hello = json.loads(_run("--json", "-", stdin=b"hello world").stdout)["stats"]
     assert hello["format"] == "text"
+
+
+# The core install has none of the extras: the CLI must start and compress without them.
+_WITHOUT_EXTRAS = """
+import sys
+for name in ("httpx", "starlette", "uvicorn", "mcp", "tree_sitter", "numpy", "redis"):
+    sys.modules[name] = None  # importing it raises ImportError, as when the extra is not installed
+from headroom.cli.main import main
+sys.argv = ["headroom", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_cli_runs_without_the_extras_and_says_what_a_command_needs() -> None:
+    log = "".join(f"2024-05-01 10:00:{i % 60:02d} INFO worker {i % 3} finished job\n" for i in range(400)).encode()
+    compressed = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS, "compress", "-", "--quiet"], input=log, capture_output=True, timeout=120
+    )
+    assert compressed.returncode == 0, compressed.stderr.decode()
+    assert b"logs" in compressed.stderr  # the savings table names the compressor that ran
+    proxy = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, "proxy", "--port", "0"], capture_output=True, timeout=60)
+    lines = proxy.stderr.decode().strip().splitlines()
+    assert proxy.returncode == 2 and len(lines) == 1 and "needs the proxy extra" in lines[0]

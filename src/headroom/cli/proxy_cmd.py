@@ -58,11 +58,16 @@ def proxy_command(
 
     ANTHROPIC_BASE_URL=http://127.0.0.1:8787   OPENAI_BASE_URL=http://127.0.0.1:8787/v1
     """
-    import uvicorn
+    try:  # the server is an optional extra: say how to get it instead of a traceback
+        import uvicorn
 
-    from headroom.proxy.app import build_app
-    from headroom.proxy.redact import install_log_redaction
-    from headroom.proxy.server import uvicorn_config
+        from headroom.proxy.app import build_app
+        from headroom.proxy.redact import install_log_redaction
+        from headroom.proxy.server import uvicorn_config
+    except ImportError as exc:
+        extra = "pip install -e '.[proxy]' in the headroom checkout"
+        typer.echo(f"headroom proxy needs the proxy extra: {extra} ({exc})", err=True)
+        raise typer.Exit(2) from exc
 
     config = ProxyConfig(
         host=host,
