@@ -75,6 +75,8 @@ def test_the_cli_runs_without_the_extras_and_says_what_a_command_needs() -> None
     )
     assert compressed.returncode == 0, compressed.stderr.decode()
     assert b"logs" in compressed.stderr  # the savings table names the compressor that ran
-    proxy = subprocess.run([sys.executable, "-c", _WITHOUT_EXTRAS, "proxy", "--port", "0"], capture_output=True, timeout=60)
+    proxy = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS, "proxy", "--port", "0"], capture_output=True, timeout=60
+    )
     lines = proxy.stderr.decode().strip().splitlines()
     assert proxy.returncode == 2 and len(lines) == 1 and "needs the proxy extra" in lines[0]
