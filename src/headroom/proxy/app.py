@@ -30,7 +30,10 @@ from headroom import __version__
 from headroom.api import config_from_env, prose_model_enabled
 from headroom.ccr.base import OriginalStore
 from headroom.ccr.ledger import ledger_for
+from headroom.ccr.open import open_store
 from headroom.ccr.retrieval import retrieve
+from headroom.compressors._embedding import get_encoder
+from headroom.compressors.base import all_compressors
 from headroom.formats import FORMATS, WireFormat, detect_format, find_format
 from headroom.proxy._json import parse
 from headroom.proxy._net import LoopbackHostGuard, is_loopback
@@ -52,8 +55,6 @@ _LOCAL_ERRORS = FORMATS["openai"]
 
 
 def _open_store(config: ProxyConfig) -> OriginalStore:
-    from headroom.ccr.open import open_store
-
     # The proxy's edge: store limits (HEADROOM_STORE_TTL / _MAX_SIZE, XDG_DATA_HOME) come from here.
     return open_store(config.store, environ=os.environ)
 
@@ -62,9 +63,6 @@ def _warm_up(mode: Mode) -> None:
     count_tokens("warm up", encoding_for_model(None))  # the tokenizer takes ~0.5 s to load
     if mode is Mode.OFF:
         return
-    from headroom.compressors._embedding import get_encoder
-    from headroom.compressors.base import all_compressors
-
     all_compressors()
     if prose_model_enabled(os.environ):
         get_encoder()  # None without the `ml` extra: the prose compressor then works lexically

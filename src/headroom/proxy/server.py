@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from headroom.proxy._net import http_url
+from headroom.proxy.app import build_app
 from headroom.proxy.config import ProxyConfig
 
 __all__ = ["BackgroundServer", "ProxyServer", "is_proxy_running", "uvicorn_config"]
@@ -80,8 +81,6 @@ class ProxyServer(BackgroundServer):
     """The headroom proxy in a background thread, on `config.port` (0 = any free port)."""
 
     def __init__(self, config: ProxyConfig | None = None, **build_kwargs: Any) -> None:
-        from headroom.proxy.app import build_app
-
         config = config or ProxyConfig(port=0)
         self.app = build_app(config, **build_kwargs)
         super().__init__(self.app, config.host, config.port)
