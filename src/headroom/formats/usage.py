@@ -18,20 +18,15 @@ from typing import Any
 import orjson
 
 from headroom.formats.sse import SSEEvent, SSEParser
+from headroom.pricing import TokenCounts
 
 __all__ = ["Usage", "UsageIn", "UsageTap", "usage_from_body", "usage_from_mapping", "usage_in_any"]
 
 
 @dataclass(frozen=True, slots=True)
-class Usage:
-    input_tokens: int = 0  # uncached input
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    output_tokens: int = 0
-
-    @property
-    def prompt_tokens(self) -> int:
-        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+class Usage(TokenCounts):
+    """Tokens as a provider billed them (the same counts pricing works with), as read from a
+    response or a stream."""
 
     @property
     def hit_rate(self) -> float:
