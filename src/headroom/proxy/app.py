@@ -3,9 +3,10 @@
 
 Proxied (compressed): Anthropic `POST /v1/messages` and `/v1/messages/count_tokens` (also under
 `/v1/v1/...`), OpenAI `POST /v1/chat/completions` and `/v1/responses` (and any POST path ending
-in `/chat/completions` or `/responses`, e.g. Azure deployments). Local: `POST
-/v1/compress`, `POST /v1/retrieve`, `GET /health`, `GET /stats`, `GET /metrics`. Everything else
-passes through.
+in `/chat/completions` or `/responses`, e.g. Azure deployments); the paths come from each wire
+format in `headroom.formats`. Local: `POST /v1/compress`, `POST /v1/retrieve`, `GET /health`,
+`GET /stats`, `GET /stats/requests`, `GET /stats/unit/{ref}`, `GET /dashboard`, `GET /metrics`.
+Everything else passes through.
 """
 
 from __future__ import annotations
