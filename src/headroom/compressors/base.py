@@ -106,6 +106,19 @@ class Registry:
         self._compressors: dict[str, Compressor] = {
             name: self._build(registration.cls, self.options.get(name)) for name, registration in _CLASSES.items()
         }
+        # A registry never changes once built: what the router asks for every unit is worked out here.
+        self._by_kind: dict[ContentKind, Compressor] = {}
+        for kind in ContentKind:
+            candidates = [c for c in self._compressors.values() if kind in c.kinds]
+            if candidates:
+                self._by_kind[kind] = max(candidates, key=lambda c: (c.priority, c.name))
+        ranked = sorted((r.sniff_rank, name, r.sniffer) for name, r in _CLASSES.items() if r.sniffer is not None)
+        self._sniffers: tuple[tuple[ContentKind, Sniffer], ...] = tuple(
+            (kind, sniffer)
+            for _, name, sniffer in ranked
+            if sniffer is not None
+            for kind in sorted(self._compressors[name].kinds, key=lambda k: k.value)
+        )
 
     def _build(self, cls: type, options: object | None) -> Compressor:
         parameters = inspect.signature(cls).parameters
@@ -124,22 +137,11 @@ class Registry:
 
     def for_kind(self, kind: ContentKind) -> Compressor | None:
         """The highest-priority compressor that accepts `kind`."""
-        candidates = [c for c in self._compressors.values() if kind in c.kinds]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda c: (c.priority, c.name))
+        return self._by_kind.get(kind)
 
-    def sniffers(self) -> list[tuple[ContentKind, Sniffer]]:
+    def sniffers(self) -> tuple[tuple[ContentKind, Sniffer], ...]:
         """(kind, sniffer) of every compressor that has one, in the order the router tries them."""
-        ranked = sorted(
-            (r.sniff_rank, name, r.sniffer) for name, r in self.registrations.items() if r.sniffer is not None
-        )
-        out: list[tuple[ContentKind, Sniffer]] = []
-        for _, name, sniffer in ranked:
-            assert sniffer is not None
-            kinds = sorted(self._compressors[name].kinds, key=lambda k: k.value)
-            out.extend((kind, sniffer) for kind in kinds)
-        return out
+        return self._sniffers
 
 
 _DEFAULT: list[Registry] = []
