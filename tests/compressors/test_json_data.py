@@ -152,6 +152,57 @@ def test_nested_objects_flatten_into_dotted_columns() -> None:
     assert out["derived"]["user.url"] == ["https://api.example.com/users/", "user.login", ""]
 
 
+_DEV_TOOLS = ("eslint", "jest", "sinon", "tsd", "mocha", "should", "typescript", "prettier")
+
+
+def _package_version(i: int) -> dict[str, Any]:
+    """A row shaped like npm's registry document for one version of a package."""
+    version = f"2.{i}.0"
+    row: dict[str, Any] = {
+        "version": version,
+        # Maps: the names change from version to version.
+        "devDependencies": {name: f"^{i}.0.0" for name in (_DEV_TOOLS[i % 8], _DEV_TOOLS[(i + 3) % 8])},
+        "scripts": {"lint": "eslint .", f"test:{i % 6}": f"node test/{i % 6}.js"},
+        "dist": {
+            "shasum": hashlib.sha1(version.encode()).hexdigest(),
+            "tarball": f"https://registry.npmjs.org/pkg/-/pkg-{version}.tgz",
+        },
+    }
+    if i % 4 == 0:
+        row["exports"] = {".": {"import": "./esm.mjs", "require": "./index.js"}, "./package.json": "./package.json"}
+    return row
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """Dotted columns back into nested objects."""
+    out: dict[str, Any] = {}
+    for column, value in flat.items():
+        *parents, last = column.split(".")
+        node = out
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return out
+
+
+def test_nested_records_flatten_but_maps_and_objects_with_dotted_keys_stay_whole() -> None:
+    rows = [_package_version(i) for i in range(12)]
+    out, result = crush(rows)
+    assert not result.lossy
+    # A record (the same few keys in every row) becomes columns, where its URL is derived.
+    assert "dist.shasum" in out["columns"]
+    assert out["derived"]["dist.tarball"] == ["https://registry.npmjs.org/pkg/-/pkg-", "version", ".tgz"]
+    # A map (each row has a few of many names) stays one column, not a column per name ever seen.
+    assert "devDependencies" in out["columns"] and "scripts" in out["columns"]
+    assert not any(c.startswith(("devDependencies.", "scripts.")) for c in out["columns"])
+    # "exports" has the key "." : a dotted column could not be split back, so it stays whole.
+    assert "exports" in out["columns"] and not any(c.startswith("exports.") for c in out["columns"])
+    rebuilt = [nest({k: v for k, v in row.items() if v is not None or k != "exports"}) for row in as_dicts(out)]
+    for original, row in zip(rows, rebuilt, strict=True):
+        row["dist"]["tarball"] = f"https://registry.npmjs.org/pkg/-/pkg-{row['version']}.tgz"
+        assert row == original
+
+
 def test_non_uniform_rows_stay_objects() -> None:
     rows = [{"id": i, "kind": "a"} if i % 2 else {"id": i, "kind": "a", "extra": i * 2} for i in range(12)]
     out, _ = crush(rows)

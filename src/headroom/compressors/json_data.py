@@ -247,16 +247,32 @@ def _shorten_prose(
     return rebuild(value), len(changed)
 
 
-def _all_keys(node: Any) -> list[str]:
-    """Every key of a row's nested objects (not inside lists: those are never flattened)."""
-    keys: list[str] = []
-    stack = [node]
+def _whole_object_paths(rows: list[dict[str, Any]], max_depth: int) -> set[str]:
+    """Dotted paths (as flattening would name them) of the nested objects that stay whole in
+    their column instead of becoming dotted columns:
+    - maps, whose keys are data rather than a schema (a package's `devDependencies`: each row
+      has a few of many names): as columns they would be mostly null, one per name ever seen;
+      an object is a record when its rows have, on average, at least half of its keys;
+    - objects with a key containing "." in some row (`"exports": {".": ...}`): a dotted column
+      name must split back into its keys."""
+    keys_at: dict[str, dict[str, int]] = {}  # path -> key -> rows having it
+    rows_at: dict[str, int] = {}
+    dotted: set[str] = set()
+    stack: list[tuple[dict[str, Any], str, int]] = [(row, "", 0) for row in rows]
     while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            keys.extend(current)
-            stack.extend(v for v in current.values() if isinstance(v, dict))
-    return keys
+        node, prefix, depth = stack.pop()
+        for key, value in node.items():
+            if isinstance(value, dict) and value and depth < max_depth:
+                name = f"{prefix}{key}"
+                rows_at[name] = rows_at.get(name, 0) + 1
+                counts = keys_at.setdefault(name, {})
+                for inner in value:
+                    counts[inner] = counts.get(inner, 0) + 1
+                    if "." in inner:
+                        dotted.add(name)
+                stack.append((value, name + ".", depth + 1))
+    maps = {path for path, counts in keys_at.items() if 2 * sum(counts.values()) < len(counts) * rows_at[path]}
+    return dotted | maps
 
 
 class _Crusher:
@@ -691,22 +707,23 @@ class _Crusher:
             ]
         return self.crush(value)
 
-    def _flatten(self, row: dict[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    def _flatten(self, row: dict[str, Any], keep_whole: set[str], prefix: str = "", depth: int = 0) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in row.items():
             name = f"{prefix}{key}"
-            if isinstance(value, dict) and value and depth < self.options.flatten_depth:
-                out.update(self._flatten(value, name + ".", depth + 1))
+            if isinstance(value, dict) and value and depth < self.options.flatten_depth and name not in keep_whole:
+                out.update(self._flatten(value, keep_whole, name + ".", depth + 1))
             else:
                 out[name] = value
         return out
 
     def _flat_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Rows with nested objects as dotted columns, unless a dotted name would be ambiguous
-        (a real key containing "." could collide): then the rows stay as they are."""
-        if any("." in key for row in rows for key in _all_keys(row)):
+        """Rows with nested records as dotted columns (see `_whole_object_paths` for the objects
+        that stay whole). Rows whose own keys have a "." stay as they are."""
+        if any("." in key for row in rows for key in row):
             return [dict(row) for row in rows]
-        return [self._flatten(row) for row in rows]
+        keep_whole = _whole_object_paths(rows, self.options.flatten_depth)
+        return [self._flatten(row, keep_whole) for row in rows]
 
     @staticmethod
     def _constant_columns(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, Any]:
