@@ -88,6 +88,29 @@ def test_large_table_keeps_anomalies_edges_and_query_matches() -> None:
     assert "suspended" in text
 
 
+def _release_file(i: int) -> dict[str, Any]:
+    """A row shaped like PyPI's JSON file index: one release in 25 is a prerelease."""
+    version = f"{i // 10}.{i % 10}.0" + ("a1" if i % 25 == 4 else "")
+    digest = hashlib.blake2b(version.encode(), digest_size=30).hexdigest()
+    name = f"pkg-{version}.tar.gz"
+    return {
+        "filename": name,
+        "size": 10_000 + 37 * i,
+        "url": f"https://files.example.org/packages/{digest[:2]}/{digest[2:4]}/{digest[4:]}/{name}",
+    }
+
+
+def test_rare_rows_are_found_per_column_even_beside_a_column_of_random_urls() -> None:
+    """The URLs' hash directories make every row's joint template unique; the prerelease files
+    are the rare ones all the same, and are shown in full rather than the first rows."""
+    rows = [_release_file(i) for i in range(300)]
+    out, result = crush(rows)
+    assert result.lossy
+    shown = {row[out["columns"].index("filename")] for row in out["rows"]}
+    prereleases = {row["filename"] for row in rows if "a1" in row["filename"]}
+    assert len(shown & prereleases) >= min(len(prereleases), 10)
+
+
 def test_identity_columns_are_learned_from_values_not_names() -> None:
     """An issue list: the number, the title and the reporter identify an issue (the reporter
     repeats, the state does not name anything); node ids, hashes and URLs do not, whatever

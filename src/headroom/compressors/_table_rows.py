@@ -67,22 +67,33 @@ def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable
 
 
 def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list[int], list[int]]:
-    """(rows with a rare text template, one exemplar row per frequent template)."""
+    """(rows with a rare text template, one exemplar row per frequent template), column by column.
+
+    A column whose templates are mostly distinct (URLs with random hash directories, free text)
+    says nothing about which rows are unusual: taken jointly with the others, every row would
+    look rare and the selection would fall back to the first rows. Such columns are skipped, as
+    high-cardinality columns are for rare values."""
 
     def is_text(value: Any) -> bool:
         return isinstance(value, str) and len(value) > 15
 
-    text_columns = [c for c in columns if sum(is_text(row.get(c)) for row in rows) > len(rows) // 2]
-    if not text_columns:
-        return [], []
-    signatures = ["\x1f".join(_template(_scalar_text(row.get(c)))[:120] for c in text_columns) for row in rows]
-    counts = Counter(signatures)
-    limit = max(1, int(len(rows) * _RARE_SHARE))
-    rare = [i for i, s in enumerate(signatures) if counts[s] <= limit]
-    exemplars: dict[str, int] = {}
-    for i, s in enumerate(signatures):
-        exemplars.setdefault(s, i)
-    return rare, sorted(exemplars.values())
+    n = len(rows)
+    limit = max(1, int(n * _RARE_SHARE))
+    rare: set[int] = set()
+    exemplars: set[int] = set()
+    for column in columns:
+        if sum(is_text(row.get(column)) for row in rows) <= n // 2:
+            continue
+        templates = [_template(_scalar_text(row.get(column)))[:120] for row in rows]
+        counts = Counter(templates)
+        if len(counts) > max(8, n // 10):
+            continue
+        rare.update(i for i, t in enumerate(templates) if counts[t] <= limit)
+        first: dict[str, int] = {}
+        for i, t in enumerate(templates):
+            first.setdefault(t, i)
+        exemplars.update(first.values())
+    return sorted(rare), sorted(exemplars)
 
 
 def _outlier_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
