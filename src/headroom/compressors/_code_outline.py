@@ -7,7 +7,8 @@ goes with the docstring's tail; a comment in braced bodies / import runs / liter
 plain text inside a docstring or block comment). Everything it does not touch is kept verbatim:
 signatures, decorators, class-level attributes, module constants, `__all__`, type definitions,
 the first line of each comment block, and the bodies `plan_outline(kept=...)` names
-(`collect_symbols` lists the candidates) with the comment block right above them.
+(`collect_symbols` lists the candidates) with the comment block right above them (a named
+Python class keeps its code; only its docstrings are trimmed).
 Markers are written without the ref; `_place_refs` puts it on the first one and then on one
 every `REF_EVERY_CHARS` characters of output.
 """

@@ -18,10 +18,13 @@ is ~10 tokens, and a file has dozens of markers). Comment blocks keep their firs
 fold the rest, unless they sit right above a symbol the task names.
 
 Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
-too small for a stub to pay off. A symbol is named when the user turn or the tool call writes
-it as code (`formatException`, `Formatter.format`, a grep for `def _read_headers`), or when
-the task's words cover its word pieces ("formats exceptions" -> `formatException`): the best
-matches only, within a token budget, so a vague task does not unfold the file. Raise/throw
+too small for a stub to pay off; a Python class the task names keeps all of its code, and its
+docstrings (its own, its methods') fold past their first line as anywhere else. A symbol is
+named when the user turn or the tool call writes it as code (`formatException`,
+`Formatter.format`, a grep for `def _read_headers`), or when the task's words cover its word
+pieces ("formats exceptions" -> `formatException`): the best matches only (a phrase of the
+task beats the same pieces scattered over it), within a token budget, so a vague task does
+not unfold the file. Raise/throw
 messages of an elided body are listed in its marker. `cat -n` / `12→` line-number prefixes
 are detected, stripped for parsing and kept on every output line (blank lines between
 declarations are dropped there: each costs a prefix). Without the `[code]` extra, or when the
