@@ -191,7 +191,7 @@ def test_python_outline_parses_and_keeps_facts() -> None:
         "unsupported URL scheme",
     ]:
         assert fact in out, fact
-    stub = re.compile(r"^ +\.\.\.  # \[headroom: body lines \d+-\d+[^\]]*(?: · ref=h_[0-9a-f]{12})?\]$", re.M)
+    stub = re.compile(r"^ +\.\.\. # \[headroom: body lines \d+-\d+[^\]]*(?: · ref=h_[0-9a-f]{12})?\]$", re.M)
     assert len(stub.findall(out)) >= 8
     # Small bodies stay: a stub would cost more than the body.
     assert '        return self.request("GET", url, **kwargs)' in out
@@ -221,12 +221,69 @@ def test_bodies_named_by_the_task_stay_whole(name: str, query: str, kept_line: s
     assert result.notes["bodies_kept_named"] >= 1
 
 
-def test_a_named_class_stays_whole() -> None:
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    """`tree` with the docstring of every module, class and function removed (in place)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            docstring = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            if docstring and isinstance(first.value.value, str) and len(node.body) > 1:  # type: ignore[union-attr]
+                node.body = node.body[1:]
+    return tree
+
+
+def _class_code(source: str, name: str) -> str:
+    """The AST of class `name` in `source` without its docstrings: its code, statement by statement."""
+    tree = _without_docstrings(ast.parse(source))
+    found = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == name)
+    return ast.dump(found)
+
+
+def test_a_named_class_keeps_its_code() -> None:
     text = _read("ratelimit_client.py")
     _, result = _compress(text, path="ratelimit_client.py", query="The TokenBucket refill looks off")
     start = text.index("class TokenBucket:")
     end = text.index("class ResponseCache:")
-    assert text[start:end] in result.text
+    for line in text[start:end].split("\n"):
+        if line.strip() and not line.strip().startswith(('"""', "Tokens accumulate", "token;", "Returns", "will be")):
+            assert line in result.text.split("\n"), line
+    assert _class_code(result.text, "TokenBucket") == _class_code(text, "TokenBucket")
+    assert "    The default is to wait, which is what interactive clients want." in result.text
+
+
+def test_a_named_stdlib_class_keeps_its_code_and_folds_its_prose() -> None:
+    """`Formatter` named: every statement of the class stays (and in the original order), its
+    long docstrings fold past their first line, one retrieve away."""
+    text, path = _stdlib("logging")
+    store = MemoryStore()
+    segment, result = _compress(text, path=path, query="what does logging.Formatter do?")
+    store.put(segment.ref, text)
+    out = result.text
+    assert _class_code(out, "Formatter") == _class_code(text, "Formatter")
+    assert "class Formatter(object):" in out
+    assert "    Formatter instances are used to convert a LogRecord to text." in out  # its first line
+    table_row = "    %(relativeCreated)d Time in milliseconds when the LogRecord was created,"
+    assert table_row in text and table_row not in out
+    assert result.notes["named_exact"] == 1
+    assert result.notes["docstrings_trimmed"] >= 3
+    # The folded docstring lines come back by the marker's lines.
+    marker = next(line for line in out.split("\n") if "[headroom: docstring" in line and "ref=" not in line)
+    first, last = map(int, re.search(r"lines (\d+)-(\d+)", marker).groups())  # type: ignore[union-attr]
+    got = retrieve(store, segment.ref, lines=f"{first}-{last}")
+    assert got.found
+    assert got.text.rstrip("\n") == "\n".join(text.split("\n")[first - 1 : last])
+    # Unnamed classes are outlined as before: `Logger.findCaller`'s body is folded.
+    assert _def_block(text, "def findCaller(self, stack_info=False, stacklevel=1):") not in out
+    ast.parse(out)
+
+
+def test_a_method_named_inside_a_named_class_keeps_its_docstring() -> None:
+    text, path = _stdlib("logging")
+    query = "how does logging.Formatter format exceptions?"
+    _, result = _compress(text, path=path, query=query)
+    assert _def_block(text, "def formatException(self, ei):") in result.text  # docstring and all
+    assert _def_block(text, "def formatTime(self, record, datefmt=None):") not in result.text  # docstring folded
+    assert _class_code(result.text, "Formatter") == _class_code(text, "Formatter")
 
 
 def test_file_path_parts_do_not_protect_symbols() -> None:
@@ -497,10 +554,10 @@ def test_a_symbol_grepped_for_in_the_tool_call_keeps_its_body() -> None:
     assert result.notes["named_exact"] == 1
     # `output_mode`'s value and the pattern's keyword are not names.
     assert result.notes["bodies_kept_named"] == 1
-    # A shell grep for a class keeps the class whole.
+    # A shell grep for a class keeps all of the class's code.
     shell = json.dumps({"command": 'grep -n "class HTTPResponse" Lib/http/client.py'})
     _, whole = _compress(text, path=path, args=shell)
-    assert _def_block(text, "class HTTPResponse(io.BufferedIOBase):") in whole.text
+    assert _class_code(whole.text, "HTTPResponse") == _class_code(text, "HTTPResponse")
     assert _def_block(text, "def _read_headers(fp):") not in whole.text
 
 
@@ -593,6 +650,29 @@ def test_a_longer_piece_match_beats_one_shared_word() -> None:
     kept, _, fuzzy = source_code.select_named(symbols, names, budget=250)
     assert kept == {1} and fuzzy == 1
     assert source_code.select_named(symbols, names, budget=250) == (kept, 0, 1)
+
+
+def test_a_phrase_match_beats_pieces_scattered_over_the_task() -> None:
+    """A phrase ("formats exceptions") names `formatException`; "formats" ... "csv-style" does not name
+    `StrFormatStyle`, though both cover all of their word pieces."""
+    text, path = _stdlib("logging")
+    query = "check how logging formats exceptions; we write a csv-style output"
+    _, result = _compress(text, path=path, query=query)
+    assert _def_block(text, "def formatException(self, ei):") in result.text
+    loop = "            for _, fieldname, spec, conversion in _str_formatter.parse(self._fmt):"
+    assert loop in text.split("\n")
+    assert loop not in result.text.split("\n")  # StrFormatStyle.validate stays folded
+    assert result.notes["named_by_pieces"] == 1
+
+    def sym(name: str, key: int) -> _code_outline.Symbol:
+        return _code_outline.Symbol(name, None, False, key, key, key + 5, 100)
+
+    symbols = [sym("formatException", 1), sym("StrFormatStyle", 2)]
+    names = source_code.task_names(SegmentContext(user_query="it formats exceptions in csv style"))
+    assert source_code.select_named(symbols, names, budget=10_000) == (frozenset({1}), 0, 1)
+    # Without a phrase in the tier, every full match competes as before.
+    names = source_code.task_names(SegmentContext(user_query="exceptions: we format them in csv style"))
+    assert source_code.select_named(symbols, names, budget=10_000) == (frozenset({1, 2}), 0, 2)
 
 
 # A task phrase (no identifier in it) naming one function per language; the body line must show.
@@ -824,7 +904,7 @@ def test_comment_blocks_keep_their_first_line_unless_they_describe_a_named_symbo
     assert "Keeping the most recently used connection warm" not in out
     # A folded function's leading comment goes with its body: the stub starts at the comment.
     borrow = lines.index("    def borrow(self, timeout):") + 1
-    assert f"    def borrow(self, timeout):\n        ...  # [headroom: body lines {borrow + 1}-" in out
+    assert f"    def borrow(self, timeout):\n        ... # [headroom: body lines {borrow + 1}-" in out
     assert "Borrowing waits on the condition" not in out
     assert result.notes["comments_collapsed"] == 3
 

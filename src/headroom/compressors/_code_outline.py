@@ -7,7 +7,8 @@ goes with the docstring's tail; a comment in braced bodies / import runs / liter
 plain text inside a docstring or block comment). Everything it does not touch is kept verbatim:
 signatures, decorators, class-level attributes, module constants, `__all__`, type definitions,
 the first line of each comment block, and the bodies `plan_outline(kept=...)` names
-(`collect_symbols` lists the candidates) with the comment block right above them.
+(`collect_symbols` lists the candidates) with the comment block right above them (a named
+Python class keeps its code; only its docstrings are trimmed).
 Markers are written without the ref; `_place_refs` puts it on the first one and then on one
 every `REF_EVERY_CHARS` characters of output.
 """
@@ -475,6 +476,8 @@ class _Planner:
         elif kind in self.spec.containers:
             if kind not in _NAMESPACES and self._is_kept(node):
                 self.notes["bodies_kept_named"] += 1
+                if self.python:
+                    self._named_class_prose(node)
                 return
             body = node.child_by_field_name("body")
             if body is not None:
@@ -492,6 +495,30 @@ class _Planner:
             self.visit_scope(node)
         elif kind in self.spec.literals:
             self._literal(node)
+
+    def _named_class_prose(self, node: Any) -> None:
+        """A class the task names keeps every line of its code; only its prose folds as it does
+        anywhere else: the docstrings of the class, its methods and nested classes past their
+        first line (sentences stating defaults stay). A method the task names itself stays whole."""
+        body = node.child_by_field_name("body")
+        if body is None or node.has_error:
+            return
+        doc = self._docstring(body)
+        if doc is not None:
+            self._trim_docstring(doc)
+        for child in body.named_children:
+            member = child
+            while member is not None and member.type == "decorated_definition":
+                member = member.child_by_field_name("definition")
+            if member is None or self._is_kept(member):
+                continue
+            if member.type in self.spec.containers:
+                self._named_class_prose(member)
+            elif member.type in self.spec.functions:
+                method_body = member.child_by_field_name("body")
+                method_doc = self._docstring(method_body) if method_body is not None else None
+                if method_doc is not None and not member.has_error:
+                    self._trim_docstring(method_doc)
 
     def function(self, node: Any) -> None:
         body = node.child_by_field_name("body")
@@ -621,7 +648,7 @@ class _Planner:
         dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
         if tail is not None:
             dropped += self._tokens(*tail)
-        stub_cost = self.count(f"{indent}...  # {self._marker(f'body {self._span(b0, b1)}')}") + self.row_cost
+        stub_cost = self.count(f"{indent}... # {self._marker(f'body {self._span(b0, b1)}')}") + self.row_cost
         if code_start > b1 or dropped - stub_cost < MIN_SAVING:
             # Code and docstring tail too small to stub together (`raise NotImplementedError`):
             # keep the code and only trim a long docstring.
@@ -636,7 +663,7 @@ class _Planner:
             dropped += doc_dropped
         if tail is None:
             summary = f"body {self._span(code_start, b1)}{self._raises(code_start, b1)}"
-            edits.append(Edit(code_start, b1, f"{indent}...  # {self._marker(summary)}"))
+            edits.append(Edit(code_start, b1, f"{indent}... # {self._marker(summary)}"))
         else:
             # Docstring tail, closing quotes and code become one marker line that closes the
             # docstring: a body of only a docstring is valid Python, and needs no `...` line.

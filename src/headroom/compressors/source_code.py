@@ -10,7 +10,7 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
         [headroom: body lines 185-238 · ref=h_0123456789ab]\"\"\"
 
     def loads(s, *, cls=None, ...):
-        ...  # [headroom: body lines 300-341; raises TypeError(...)]
+        ... # [headroom: body lines 300-341; raises TypeError(...)]
 
 The first marker carries the unit's ref, and then one every few thousand characters
 (`_code_outline.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
@@ -18,10 +18,13 @@ is ~10 tokens, and a file has dozens of markers). Comment blocks keep their firs
 fold the rest, unless they sit right above a symbol the task names.
 
 Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
-too small for a stub to pay off. A symbol is named when the user turn or the tool call writes
-it as code (`formatException`, `Formatter.format`, a grep for `def _read_headers`), or when
-the task's words cover its word pieces ("formats exceptions" -> `formatException`): the best
-matches only, within a token budget, so a vague task does not unfold the file. Raise/throw
+too small for a stub to pay off; a Python class the task names keeps all of its code, and its
+docstrings (its own, its methods') fold past their first line as anywhere else. A symbol is
+named when the user turn or the tool call writes it as code (`formatException`,
+`Formatter.format`, a grep for `def _read_headers`), or when the task's words cover its word
+pieces ("formats exceptions" -> `formatException`): the best matches only (a phrase of the
+task beats the same pieces scattered over it), within a token budget, so a vague task does
+not unfold the file. Raise/throw
 messages of an elided body are listed in its marker. `cat -n` / `12→` line-number prefixes
 are detected, stripped for parsing and kept on every output line (blank lines between
 declarations are dropped there: each costs a prefix). Without the `[code]` extra, or when the
@@ -318,12 +321,22 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
     best = max(item[0] for item in scored)
     if best == 1:
         budget //= 2  # one shared word is a weak sign: a vague task gets fewer bodies
-    tier = sorted((item for item in scored if item[0] == best), key=lambda item: item[:5], reverse=True)
+    tier = [item for item in scored if item[0] == best]
+    if any(item[1] for item in tier):
+        # Task words written side by side ("formats exceptions" -> `formatException`) are far
+        # stronger evidence than the same pieces scattered over the task ("formats" ... "csv-style"
+        # -> `StrFormatStyle`): when some symbol of the tier is named as a phrase, only those stay.
+        tier = [item for item in tier if item[1]]
+    tier.sort(key=lambda item: item[:5], reverse=True)
     fuzzy = 0
     for *_, symbol in tier:
-        if symbol.tokens > budget:
-            continue
         if any(k in kept for k in _ancestors_or_self(symbol, symbols)):
+            # A kept class already shows this method's code; keeping the method too only keeps
+            # its docstring whole (a named class's docstrings fold past their first line).
+            kept.add(symbol.key)
+            fuzzy += 1
+            continue
+        if symbol.tokens > budget:
             continue
         budget -= symbol.tokens
         kept.add(symbol.key)
@@ -332,7 +345,7 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
 
 
 def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
-    """Keys of containers enclosing `symbol` (a kept class already shows its methods)."""
+    """Keys of containers enclosing `symbol` (a kept class already shows its methods' code)."""
     return [
         s.key
         for s in symbols
