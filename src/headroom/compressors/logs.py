@@ -270,6 +270,7 @@ class _Plan:
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
         self.listed: set[int] = set()  # records a marker lists by their own words (`cover_identifiers`)
+        self.variants: set[int] = set()  # records kept only for a key value not shown yet (`_variants`)
         self._filled: dict[int, list[str] | None] = {}
 
     def filled_words(self, rec: Record) -> list[str] | None:
@@ -318,8 +319,17 @@ class _Plan:
         }
         if not listing:
             return
-        wanted = self._wanted(sorted(m for key in listing for m in groups[key]), shown)
+        # A routine line kept only to show a new value is not needed where the marker lists
+        # every new value anyway, with its time: it joins the listing.
+        members = sorted(m for key in listing for m in groups[key])
+        variants = [m for m in members if m in self.variants and self.records[m].severity == 0]
+        for m in variants:
+            self.keep[m] = False
+        shown = {word for i, kept in enumerate(self.keep) if kept for word in self.identifiers(i)}
+        wanted = self._wanted(members, shown)
         if len(wanted) > max(_COVER_MIN, len(self.records) // _COVER_SHARE):
+            for m in variants:
+                self.keep[m] = True
             return
         self.listed = set(wanted)
         for first, unseen in list(self.unseen.items()):
@@ -406,6 +416,7 @@ class _Plan:
             if budget > 0:
                 budget -= 1
                 keep[m] = True
+                self.variants.add(m)
                 for k, j in enumerate(slots):
                     seen[k].add(v[j])
             else:
