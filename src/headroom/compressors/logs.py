@@ -50,6 +50,7 @@ _PLAIN_KINDS = frozenset({"ts", "dur", "num", "ip"})  # values that name nothing
 # Lines kept only to show an identifier no other kept line shows: at most a fifth of the log
 # (at least this many), else the markers name the identifiers instead.
 _COVER_MIN, _COVER_SHARE = 40, 5
+_LISTED_CHARS = 160  # one record's differing words, in a listing marker
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -155,6 +156,45 @@ def _time_range(first: str | None, last: str | None) -> str:
     return first if first == last else f"{first}–{last}"
 
 
+def _listing(lines: list[str], records: list[Record], first: int, omitted: list[int]) -> str | None:
+    """What each of these omitted one-line records says that the group's lines do not all
+    say, in log order: "among them, by time: 2025-06-24 14:36:29 perl:amd64 5.36.0-7,
+    libgdbm6:amd64 1.23-3; 2025-06-24 14:36:30 libssl3:amd64 3.0.16-1" for dpkg's installs.
+    Words shared by the group's first (kept) line and every listed one are said by that
+    line; each distinct time stamp is written once, whole, so a time searched for as the log
+    writes it is still found. None when a record spans several lines."""
+    if any(records[m].end - records[m].start != 1 for m in omitted):
+        return None
+    stamps: list[str | None] = []
+    words: list[list[str]] = []
+    for m in [first, *omitted]:
+        line = lines[records[m].start]
+        stamp = extract_timestamp(line)
+        stamps.append(stamp)
+        words.append((line.replace(stamp, " ", 1) if stamp else line).split())
+    width = len(words[0])
+    if all(len(w) == width for w in words):
+        varying = [j for j in range(width) if any(w[j] != words[0][j] for w in words)]
+        entries = [" ".join(w[j] for j in varying) for w in words[1:]]
+    else:
+        entries = [" ".join(w) for w in words[1:]]
+    parts: list[str] = []
+    last_stamp: str | None = None
+    for stamp, entry in zip(stamps[1:], entries, strict=True):
+        if not entry:
+            continue  # the same line again: counted, not listed
+        if len(entry) > _LISTED_CHARS:
+            entry = entry[: _LISTED_CHARS - 1] + "…"
+        if stamp is None or stamp == last_stamp:
+            parts.append(f", {entry}" if parts else entry)
+            continue
+        parts.append(f"{'; ' if parts else ''}{stamp} {entry}")
+        last_stamp = stamp
+    if not parts:
+        return None
+    return ("among them, by time: " if last_stamp else "among them: ") + "".join(parts)
+
+
 def _collapse_repeats(block: list[str], ref: str) -> list[str]:
     """Squeeze runs of a frame (or a cycle of up to 4 frames) repeated 4+ times: recursion."""
     out: list[str] = []
@@ -229,6 +269,8 @@ class _Plan:
         self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
+        self.listed: set[int] = set()  # records a marker lists by their own words (`cover_identifiers`)
+        self.variants: set[int] = set()  # records kept only for a key value not shown yet (`_variants`)
         self._filled: dict[int, list[str] | None] = {}
 
     def filled_words(self, rec: Record) -> list[str] | None:
@@ -259,12 +301,13 @@ class _Plan:
         return [w for w in filled or () if value_kind(w) not in _PLAIN_KINDS]
 
     def cover_identifiers(self, groups: dict[str, list[int]]) -> None:
-        """Every distinct identifier of a group that lists entities on a kept line. Walking
+        """Every distinct identifier of a group that lists entities stays visible. Walking
         the log in order, a record naming an identifier no kept line shows yet is *wanted*; a
         group most of whose records are wanted is a list of distinct things (the installs and
-        upgrades of a dpkg log, one package each), and its wanted records stay, unless that
-        would keep more than a fifth of the log. Other groups' identifiers, repeated by a few
-        lines among many, are named in their markers (`_variants`)."""
+        upgrades of a dpkg log, one package each): its marker lists what each omitted record
+        says beyond the words all of them share (`listing`), unless that would list more than
+        a fifth of the log. Other groups' identifiers, repeated by a few lines among many, are
+        named in their markers (`_variants`)."""
         shown: set[str] = set()
         for i, kept in enumerate(self.keep):
             if kept:
@@ -276,11 +319,19 @@ class _Plan:
         }
         if not listing:
             return
-        wanted = self._wanted(sorted(m for key in listing for m in groups[key]), shown)
+        # A routine line kept only to show a new value is not needed where the marker lists
+        # every new value anyway, with its time: it joins the listing.
+        members = sorted(m for key in listing for m in groups[key])
+        variants = [m for m in members if m in self.variants and self.records[m].severity == 0]
+        for m in variants:
+            self.keep[m] = False
+        shown = {word for i, kept in enumerate(self.keep) if kept for word in self.identifiers(i)}
+        wanted = self._wanted(members, shown)
         if len(wanted) > max(_COVER_MIN, len(self.records) // _COVER_SHARE):
+            for m in variants:
+                self.keep[m] = True
             return
-        for i in wanted:
-            self.keep[i] = True
+        self.listed = set(wanted)
         for first, unseen in list(self.unseen.items()):
             left = [w for w in unseen if w not in shown]
             if left:
@@ -365,6 +416,7 @@ class _Plan:
             if budget > 0:
                 budget -= 1
                 keep[m] = True
+                self.variants.add(m)
                 for k, j in enumerate(slots):
                     seen[k].add(v[j])
             else:
@@ -442,7 +494,21 @@ class LogCompressor:
                 for m in omitted:
                     keep[m] = True
                 continue
-            markers[members[0]] = marker(self._summary(plan, members[0], omitted), segment.ref)
+            listed = [m for m in omitted if m in plan.listed]
+            listing = _listing(lines, records, members[0], listed) if listed else None
+            listed_chars = sum(len(lines[records[m].start]) for m in listed)
+            if listed and (listing is None or len(listing) * 10 > listed_chars * 8):
+                # A listing that saves too little (or cannot be written): those lines stay.
+                for m in listed:
+                    keep[m] = True
+                omitted = [m for m in omitted if not keep[m]]
+                listing = None
+                dropped -= listed_chars
+                if len(omitted) < 2 or dropped < 2 * _MARKER_COST:
+                    for m in omitted:
+                        keep[m] = True
+                    continue
+            markers[members[0]] = marker(self._summary(plan, members[0], omitted, listing), segment.ref)
 
         out: list[str] = []
         kept_records = 0
@@ -463,7 +529,7 @@ class LogCompressor:
         return Compressed(result, lossy=True, notes=notes)
 
     @staticmethod
-    def _summary(plan: _Plan, first: int, omitted: list[int]) -> str:
+    def _summary(plan: _Plan, first: int, omitted: list[int], listing: str | None) -> str:
         records, lines = plan.records, plan.lines
         single = all(records[m].end - records[m].start == 1 for m in omitted)
         span = _time_range(
@@ -474,6 +540,9 @@ class LogCompressor:
         if span:
             summary += f" ({span})"
         unseen = plan.unseen.get(first)
+        if listing:
+            summary += f"; {listing}"
+            unseen = [value for value in unseen or () if value not in listing]
         if unseen:
             shown = ", ".join(value[:48] for value in unseen[:_MARKER_VALUES])
             more = len(unseen) - _MARKER_VALUES
