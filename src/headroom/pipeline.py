@@ -20,7 +20,7 @@ from cachetools import LRUCache
 from headroom.ccr.base import OriginalStore, put_original
 from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
-from headroom.compressors._short_ids import shorten_repeated_ids
+from headroom.compressors._short_ids import shorten_line_sources, shorten_repeated_ids
 from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
@@ -415,6 +415,9 @@ def _shorten_ids(text: str, envelope: Envelope, segment: Segment, lossy: bool) -
     head, tail = ("", "") if envelope.bare else (envelope.head, envelope.tail)
     body = text[len(head) : len(text) - len(tail)]
     body, shortened = shorten_repeated_ids(body, segment.text)
+    if segment.kind == ContentKind.LOGS:
+        body, sources = shorten_line_sources(body, segment.text)
+        shortened += sources
     if shortened and not lossy:
         note = marker(f"{shortened} repeated ids shortened to their first characters and …", segment.ref)
         body = f"{body}\n{note}" if body and not body.endswith("\n") else f"{body}{note}\n"

@@ -6,7 +6,7 @@ import re
 
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
-from headroom.compressors._short_ids import ELLIPSIS, shorten_repeated_ids
+from headroom.compressors._short_ids import ELLIPSIS, line_sources, shorten_line_sources, shorten_repeated_ids
 from headroom.pipeline import Pipeline
 from headroom.segments import ContentKind
 
@@ -104,3 +104,59 @@ def test_pipeline_marks_a_unit_whose_only_change_is_shortened_ids() -> None:
     (ref,) = find_refs(lines[-1])  # the marker the compressor did not write
     assert "repeated ids shortened" in lines[-1]
     assert store.get(ref).text == body
+
+
+COMPUTE = "nova-compute.log.1.2017-05-16_13:55:31"
+API = "nova-api.log.1.2017-05-16_13:53:08"
+
+
+def _gathered_lines(count: int) -> list[str]:
+    """loghub's OpenStack shape: each line starts with the file it came from."""
+    return [
+        f"{COMPUTE if i % 3 else API} 2017-05-16 00:06:{i:02d}.610 2931 INFO nova.compute.claims "
+        f"[instance: fecdd5a9-3ca0-4c82-9336-63b7774f738e] step {i} of the claim"
+        for i in range(count)
+    ]
+
+
+def test_a_source_starting_every_line_is_written_whole_once_then_as_a_unique_prefix() -> None:
+    lines = _gathered_lines(12)
+    text = "\n".join([*lines[:3], "[headroom: 5 more lines like this · ref=h_0123456789ab]", *lines[3:6]])
+    assert line_sources(text) == {COMPUTE, API}
+    out, shortened = shorten_line_sources(text, text)
+    shown = out.split("\n")
+    assert shown[0] == lines[0] and shown[1] == lines[1]  # API, then COMPUTE: each first use whole
+    assert shown[2] == lines[2].replace(COMPUTE, f"nova-com{ELLIPSIS}", 1)
+    assert shown[3].startswith("[headroom:")  # markers are left alone
+    assert shown[4] == lines[3].replace(API, f"nova-api{ELLIPSIS}", 1)
+    assert shortened == 4
+    assert all(line.split()[2] == original.split()[2] for line, original in zip(shown[4:], lines[3:6], strict=True))
+
+
+def test_first_words_holding_the_time_stamp_or_too_short_are_not_sources() -> None:
+    zookeeper = "\n".join(
+        f"2015-07-29 23:44:{i:02d},903 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:Follower@{i}] - step"
+        for i in range(20)
+    )
+    syslog = "\n".join(f"Dec 10 09:12:{i:02d} LabSZ sshd[24659]: Failed password for root" for i in range(20))
+    compose = "\n".join(f"web-1  | GET /health {i} 200" for i in range(20))
+    assert line_sources(zookeeper) == line_sources(syslog) == line_sources(compose) == set()
+    assert shorten_line_sources(zookeeper, zookeeper) == (zookeeper, 0)
+
+
+def test_pipeline_shortens_sources_of_a_numbered_read_and_keeps_line_numbers() -> None:
+    body = _gathered_lines(60)
+    numbered = "\n".join(f"{n}\t{line}" for n, line in enumerate(body, start=481))
+    store = MemoryStore()
+    out, report = Pipeline(store=store).compress_text(numbered, kind=ContentKind.LOGS)
+    assert report.notes.get("ids_shortened", 0) > 0
+    shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
+    assert shown[0] == f"481\t{body[0]}"
+    later = [line for line in shown if f"nova-com{ELLIPSIS} " in line or f"nova-api{ELLIPSIS} " in line]
+    assert later
+    for line in later:  # each keeps the number the agent saw for that line
+        number, text = line.split("\t", 1)
+        original = body[int(number) - 481]
+        assert text.split(" ", 1)[1].split(" [instance")[0] == original.split(" ", 1)[1].split(" [instance")[0]
+    (ref,) = set(find_refs(out))
+    assert store.get(ref).text == numbered

@@ -23,7 +23,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-__all__ = ["ELLIPSIS", "shorten_repeated_ids"]
+from headroom.compressors._log_templates import extract_timestamp
+
+__all__ = ["ELLIPSIS", "line_sources", "shorten_line_sources", "shorten_repeated_ids"]
 
 ELLIPSIS = "…"
 MIN_PREFIX = 8
@@ -99,4 +101,54 @@ def shorten_repeated_ids(shown: str, original: str) -> tuple[str, int]:
         return prefix + ELLIPSIS
 
     out = [line if _MARKER in line else _HEX_ID.sub(replace, line) for line in lines]
+    return "\n".join(out), shortened
+
+
+# A line's first word, after the line number an agent's Read put before it.
+_LINE_SOURCE = re.compile(r"^( *\d{1,9}(?:\t|→))?(\S+)(?=\s)")
+_MAX_SOURCES = 8
+_SOURCE_SHARE = 0.8
+_MIN_SOURCE_CHARS = 16
+
+
+def line_sources(original: str) -> set[str]:
+    """The words naming where each line of a gathered log came from (loghub's
+    `nova-compute.log.1.2017-05-16_13:55:31`, `kubectl logs --prefix`'s `[pod/api-7d9/app]`):
+    a few long first words that start most of its lines. A first word holding the line's time
+    stamp, or its start, is not a source (a date every line of a page shares)."""
+    lines = [line for line in original.split("\n") if line.strip()]
+    if len(lines) < 4:
+        return set()
+    firsts = Counter(line.split(None, 1)[0] for line in lines)
+    sources = {word for word, _ in firsts.most_common(_MAX_SOURCES) if len(word) >= _MIN_SOURCE_CHARS}
+    if sum(firsts[word] for word in sources) < _SOURCE_SHARE * len(lines):
+        return set()
+    for line in lines:
+        word = line.split(None, 1)[0]
+        if word in sources:
+            stamp = extract_timestamp(line)
+            if stamp is not None and 0 <= line.find(stamp) < len(word):
+                sources.discard(word)
+    return sources
+
+
+def shorten_line_sources(shown: str, original: str) -> tuple[str, int]:
+    """`shown` (a compressed log, lines possibly numbered) with each line source of `original`
+    written whole on its first line and as its shortest unique prefix and `…` after, as
+    repeated ids are; also the number of lines shortened."""
+    prefixes = _unique_prefixes(line_sources(original))
+    if not prefixes:
+        return shown, 0
+    seen: set[str] = set()
+    shortened = 0
+    out: list[str] = []
+    for line in shown.split("\n"):
+        found = _LINE_SOURCE.match(line) if _MARKER not in line else None
+        word = found.group(2) if found else ""
+        if found and word in prefixes:
+            if word in seen:
+                line = line[: found.start(2)] + prefixes[word] + ELLIPSIS + line[found.end(2) :]
+                shortened += 1
+            seen.add(word)
+        out.append(line)
     return "\n".join(out), shortened
