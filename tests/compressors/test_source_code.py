@@ -928,3 +928,34 @@ def test_numbered_class_comments_fold_and_their_blank_lines_go() -> None:
         "     9\t    # A class-level note: connections are handed out in LIFO order.\n    10\t    # [headroom:"
         in result.text
     )
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_an_enums_members_fold_like_a_table_and_the_marker_names_each(numbered: bool) -> None:
+    """The running Python's `http.HTTPStatus`: sixty-odd `NAME = code, phrase` members. The first
+    rows stay, the marker names every other member and its lines retrieve them exactly."""
+    text, path = _stdlib("http")
+    source = _numbered(text) if numbered else text
+    store = MemoryStore()
+    context = SegmentContext(user_query="How does http.client limit the headers it reads?", file_path=path)
+    out, _ = Pipeline(store=store).compress_text(source, context, kind=ContentKind.CODE)
+    (line,) = [line for line in out.split("\n") if "more members" in line]
+    first, last = map(int, re.search(r"more members, lines (\d+)-(\d+): ", line).groups())
+    folded = text.split("\n")[first - 1 : last]
+    names = [m.group(1) for row in folded if (m := re.match(r"    ([A-Z_]+) = ", row))]
+    assert "NOT_FOUND" in names and "IM_A_TEAPOT" in names
+    listed = re.search(r"more members, lines \d+-\d+: (.*?)(?: · ref=h_\w+)?\]$", line).group(1)
+    assert listed.split(", ") == names  # each member named, in order
+    assert "    CONTINUE = 100, 'Continue', 'Request received, please continue'" in out  # first rows stay
+    assert "IM_A_TEAPOT = (418" not in out
+    (ref,) = find_refs(out)
+    got = retrieve(store, ref, lines=f"{first}-{last}")
+    assert got.text == "\n".join(source.split("\n")[first - 1 : last])
+
+
+def test_a_member_the_task_names_keeps_its_table() -> None:
+    text, path = _stdlib("http")
+    context = SegmentContext(user_query="Which phrase does `IM_A_TEAPOT` carry?", file_path=path)
+    out, _ = Pipeline(store=MemoryStore()).compress_text(text, context, kind=ContentKind.CODE)
+    assert "more members" not in out.split("class HTTPMethod")[0]
+    assert "IM_A_TEAPOT = (418, 'I\\'m a Teapot'," in out

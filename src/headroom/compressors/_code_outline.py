@@ -4,8 +4,10 @@ The planner walks a tree-sitter tree and produces `Edit`s: runs of whole lines t
 replaced by one marker line written so the file stays syntactically valid (a `...` statement
 with a comment in Python bodies, or a marker line closing the docstring when the body's code
 goes with the docstring's tail; a comment in braced bodies / import runs / literal tables,
-plain text inside a docstring or block comment). Everything it does not touch is kept verbatim:
-signatures, decorators, class-level attributes, module constants, `__all__`, type definitions,
+plain text inside a docstring or block comment). A long run of plain `NAME = value` members in
+a Python class the task does not name (an enum's) folds like a literal table, its marker naming
+every folded member. Everything it does not touch is kept verbatim: signatures, decorators,
+short runs of class-level attributes, module constants, `__all__`, type definitions,
 the first line of each comment block, and the bodies `plan_outline(kept=...)` names
 (`collect_symbols` lists the candidates) with the comment block right above them (a named
 Python class keeps its code; only its docstrings are trimmed).
@@ -30,6 +32,8 @@ __all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", 
 MIN_SAVING = 12  # tokens an elision must save beyond its marker, else eliding costs more than it helps
 IMPORT_MIN_ROWS, IMPORT_KEEP_ROWS = 8, 3
 LITERAL_MIN_ROWS, LITERAL_KEEP_ROWS = 12, 4
+MEMBER_RUN_MIN = 8  # plain assignments in a row, in a class body, before they fold like a literal
+MAX_LISTED_MEMBERS = 80
 COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 3, 1
 MAX_RAISES, MAX_RAISE_CHARS = 3, 120
 # Output characters between markers that carry the unit's ref (` · ref=h_...` is ~10 tokens,
@@ -288,6 +292,17 @@ def _holds_function(spec: LangSpec, elem: Any) -> bool:
     return elem.type in spec.functions or (value is not None and value.type in spec.functions)
 
 
+def _is_member(node: Any) -> bool:
+    """A plain `NAME = value` statement (not a function bound to a name)."""
+    if node.type != "expression_statement" or node.named_child_count != 1:
+        return False
+    assignment = node.named_children[0]
+    if assignment.type != "assignment":
+        return False
+    left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+    return left is not None and left.type == "identifier" and right is not None and right.type != "lambda"
+
+
 def _comment_run_end(nodes: list[Any], i: int) -> int:
     """Index of the last comment of the run of line comments starting at `nodes[i]` (a block
     comment is a run of its own)."""
@@ -312,8 +327,10 @@ class _Planner:
         first_number: int,
         count: Callable[[str], int],
         row_cost: int = 0,
+        named_words: frozenset[str] = frozenset(),
     ) -> None:
         self.lines = lines
+        self.named_words = named_words
         self.row_cost = row_cost
         self.python = language == "python"
         self.spec = SPECS[language]
@@ -486,6 +503,7 @@ class _Planner:
                     doc = self._docstring(body)
                     if doc is not None:
                         self._trim_docstring(doc)
+                    self._member_runs(body)
                 self.visit_scope(body)
         elif self.python and kind == "if_statement" and self._is_main_guard(node):
             body = node.child_by_field_name("consequence")
@@ -495,6 +513,42 @@ class _Planner:
             self.visit_scope(node)
         elif kind in self.spec.literals:
             self._literal(node)
+
+    def _member_runs(self, body: Any) -> None:
+        """Runs of plain assignments in the body of a class the task does not name (an enum's
+        members, a class-level table) fold like a long literal: the first rows stay, and the
+        marker lists the names of the rest, so each member is still found by name."""
+        children = body.named_children
+        i = 0
+        while i < len(children):
+            if not _is_member(children[i]):
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(children) and (_is_member(children[j + 1]) or children[j + 1].type in _COMMENT_TYPES):
+                j += 1
+            while children[j].type in _COMMENT_TYPES:
+                j -= 1
+            self._member_run(children[i : j + 1])
+            i = j + 1
+
+    def _member_run(self, run: list[Any]) -> None:
+        members = [node for node in run if node.type not in _COMMENT_TYPES]
+        first, close = run[0].start_point.row, last_row(run[-1])
+        if len(members) < MEMBER_RUN_MIN or close - first + 1 < LITERAL_MIN_ROWS:
+            return
+        k = next((i for i, node in enumerate(members) if node.start_point.row >= first + LITERAL_KEEP_ROWS), None)
+        if k is None or k >= len(members) - 1:
+            return
+        names = [_node_text(node.named_children[0].child_by_field_name("left")) for node in members[k:]]
+        if any(name.lower() in self.named_words for name in names):
+            return  # the task names a member: the table stays whole
+        listed = ", ".join(names[:MAX_LISTED_MEMBERS]) + (", …" if len(names) > MAX_LISTED_MEMBERS else "")
+        a = members[k].start_point.row
+        summary = f"{len(names)} more members, {self._span(a, close)}: {listed}"
+        edit = Edit(a, close, f"{_indent(self.lines[a])}{self.spec.comment} {self._marker(summary)}")
+        if self._worth(self._tokens(a, close), [edit]):
+            self.notes["member_runs_collapsed"] += 1
 
     def _named_class_prose(self, node: Any) -> None:
         """A class the task names keeps every line of its code; only its prose folds as it does
@@ -761,12 +815,14 @@ def plan_outline(
     first_number: int,
     count: Callable[[str], int],
     row_cost: int = 0,
+    named_words: frozenset[str] = frozenset(),
 ) -> tuple[list[Edit], Counter[str]]:
     """The edits (sorted, non-overlapping) that turn `lines` into an outline, and counters.
 
     `row_cost`: tokens of each line's number prefix in a numbered read (0 when not numbered):
-    dropping a line saves them too, and blank lines between declarations are dropped."""
-    planner = _Planner(lines, language, kept, first_number, count, row_cost)
+    dropping a line saves them too, and blank lines between declarations are dropped.
+    `named_words`: lower-cased identifiers the task writes (a member it names keeps its table)."""
+    planner = _Planner(lines, language, kept, first_number, count, row_cost, named_words)
     if planner.python:
         doc = planner._docstring(root)
         if doc is not None:

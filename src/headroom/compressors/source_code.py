@@ -440,6 +440,7 @@ class CodeCompressor:
             numbered.first_number if numbered else segment.first_line,
             count_fragment_tokens,
             _prefix_cost(numbered),
+            names.exact,
         )
         notes = dict(counters)
         if named[0]:
