@@ -106,3 +106,17 @@ def test_a_kind_hint_that_saves_nothing_gives_way_to_the_detected_kind() -> None
     # Plain text is always honoured: the caller asked for the unit to be left as it is.
     as_text, report = Pipeline(store=MemoryStore()).compress_text(source, kind=ContentKind.TEXT)
     assert report.kind == "text" and len(as_text) >= len(source) - source.count(" \n")
+
+
+def test_an_ini_or_toml_file_is_not_reported_as_broken_json() -> None:
+    """`[build-system]` / `[console_scripts]` open many config files: a section header, not a
+    JSON array that failed to parse (the diagnostic users see in their stats)."""
+    site = Path(importlib.metadata.distribution("pytest").locate_file(""))
+    configs = sorted(site.glob("*.dist-info/entry_points.txt"))
+    configs = [c for c in configs if c.read_text().startswith("[")]
+    if not configs:
+        pytest.skip("no installed package ships an entry_points.txt")
+    for config in configs:
+        assert detect(config.read_text(), str(config)).note is None, config
+    broken = "[" + ", ".join(f'{{"n": {i}}}' for i in range(200)) + ",, {}]"  # a JSON array that does not parse
+    assert "does not parse" in (detect(broken).note or "")

@@ -32,6 +32,9 @@ class Detection:
 
 _SNIFF_CHARS = 8_000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \t \n \v \f \r
+# An INI / TOML section header ("[build-system]", "[console_scripts]") opens the text: not JSON
+# that failed to parse, so no such note. (`[true]`, `[null]` are JSON and parse first.)
+_SECTION_HEADER = re.compile(r"\[[A-Za-z_][\w.\- \"]*\][ \t]*\r?\n")
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
 _PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
@@ -82,7 +85,8 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            note = f"looks like JSON but does not parse ({str(exc)[:80]})"
+            if not _SECTION_HEADER.match(stripped):
+                note = f"looks like JSON but does not parse ({str(exc)[:80]})"
         else:
             if isinstance(value, (dict, list)):
                 return Detection(ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON)
