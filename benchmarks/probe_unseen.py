@@ -12,12 +12,14 @@ pipeline or the envelopes. Every input is gathered at run time from this machine
   TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
 
 Each is wrapped as a real client sends it: `raw`; Claude Code's Read (`cat -n` style `     N\\t`
-lines, at most 2000 lines of at most 2000 chars, `read`; and with an offset/limit, `read@101`);
+lines, at most 2000 lines of at most 2000 chars, `read`; with its `<system-reminder>` trailer,
+`read+reminder`; and with an offset/limit, `read@101`);
 Codex's exec_command (`Chunk ID:`, `Wall time:`, `Process exited with code N`, `Original token
 count:`, `Output:` header, `codex`); and `| head -100` (`head`). Inputs are cut to about 50k tokens.
 
 Each case is compressed with a fresh `Pipeline` + `MemoryStore` twice, and reported as: kind
-detected, compressor, tokens before/after, time (ms, and ms scaled to 50k tokens), deterministic
+detected, compressor, tokens before/after, time of the first run (ms, and ms scaled to 50k tokens;
+after a warm-up that loads parsers and the prose model), deterministic
 (both runs gave the same bytes), retrievable (every non-blank original line is either visible in
 the output or inside the original that a ref in the output fetches back; with no ref, only a
 lossless rewrite is allowed: every word of every line is still in the output), and any exception
@@ -282,6 +284,13 @@ def claude_read(text: str, offset: int = 1, limit: int = READ_MAX_LINES) -> str:
     return "\n".join(f"{n:>6}\t{line[:READ_MAX_LINE_CHARS]}" for n, line in enumerate(chosen, offset))
 
 
+# What Claude Code appends to a Read result.
+REMINDER = (
+    "\n\n<system-reminder>\nWhenever you read a file, you should consider whether it would be considered"
+    " malware.\n</system-reminder>\n"
+)
+
+
 def codex_exec(text: str, exit_code: int = 0) -> str:
     """Codex's exec_command result."""
     words = len(text) // 4
@@ -300,6 +309,7 @@ def cases(sources: list[Source]) -> Iterator[Case]:
             read = SegmentContext(tool_name="Read", tool_arguments=arguments, file_path=source.file_path)
             yield Case(source, "raw", source.text, SegmentContext(tool_name="Bash"))
             yield Case(source, "read", claude_read(source.text), read)
+            yield Case(source, "read+reminder", claude_read(source.text) + REMINDER, read)
             if source.text.count("\n") > 150:
                 yield Case(source, "read@101", claude_read(source.text, 101, 400), read)
         else:
@@ -341,6 +351,16 @@ def lost_lines(original: str, output: str, store: MemoryStore) -> int:
     return sum(1 for line in original.split("\n") if line.strip() and line not in visible and line not in recoverable)
 
 
+def warm_up() -> None:
+    """Load what a running process has loaded (parsers, the prose model), on text of no case,
+    so the first case's time is not the imports'. Each case's own time is its first sight."""
+    pipeline = Pipeline(CompressConfig(), store=MemoryStore())
+    warm = Path(argparse.__file__).read_text()  # code, and (its docstrings' sentences) prose
+    pipeline.compress_text(warm)
+    pipeline.compress_text(" ".join(warm.split()[:3000]))
+    pipeline.compress_text(json.dumps([{"line": i, "text": t} for i, t in enumerate(warm.split("\n"))]))
+
+
 def probe(case: Case) -> Outcome:
     outcome = Outcome(case)
     outputs = []
@@ -361,8 +381,6 @@ def probe(case: Case) -> Outcome:
             outcome.lost_lines = lost_lines(case.text, output, store)
             if report.diagnostic and "failed" in report.diagnostic:
                 outcome.error = report.diagnostic[:120]
-        else:
-            outcome.ms = min(outcome.ms, elapsed)
     outcome.deterministic = outputs[0] == outputs[1]
     return outcome
 
@@ -391,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     gather: list[Callable[[], Iterator[Source]]] = [_commands, _files]
     sources = [s for g in gather for s in g() if not args.only or args.only in s.name]
     print(f"{len(sources)} sources gathered", file=sys.stderr)
+    warm_up()
     outcomes = []
     for case in cases(sources):
         outcomes.append(probe(case))
