@@ -120,3 +120,37 @@ def test_an_ini_or_toml_file_is_not_reported_as_broken_json() -> None:
         assert detect(config.read_text(), str(config)).note is None, config
     broken = "[" + ", ".join(f'{{"n": {i}}}' for i in range(200)) + ",, {}]"  # a JSON array that does not parse
     assert "does not parse" in (detect(broken).note or "")
+
+
+# Article 1 of the Universal Declaration of Human Rights, in the UN's official languages (public domain).
+_DECLARATION = {
+    "fr": "Tous les êtres humains naissent libres et égaux en dignité et en droits. Ils sont doués de raison "
+    "et de conscience et doivent agir les uns envers les autres dans un esprit de fraternité. ",
+    "ru": "Все люди рождаются свободными и равными в своем достоинстве и правах. Они наделены разумом и "
+    "совестью и должны поступать в отношении друг друга в духе братства. ",
+    "es": "Todos los seres humanos nacen libres e iguales en dignidad y derechos y, dotados como están de "
+    "razón y conciencia, deben comportarse fraternalmente los unos con los otros. ",
+}
+_VIM_TUTORS = Path("/usr/share/vim/vim90/tutor")
+
+
+@pytest.mark.parametrize("language", sorted(_DECLARATION))
+def test_prose_in_other_scripts_and_accented_languages_is_prose(language: str) -> None:
+    """Words were counted in ASCII letters only: French lost its accented words, Russian all of them."""
+    text = "".join([_DECLARATION[language]] * 3 + [_DECLARATION[language].upper()] * 2)
+    assert detect(text).kind == ContentKind.PROSE
+
+
+@pytest.mark.parametrize("tutor", ["tutor.fr.utf-8", "tutor.ru.utf-8", "tutor.el.utf-8", "tutor.uk.utf-8"])
+def test_vims_translated_tutors_are_prose(tutor: str) -> None:
+    path = _VIM_TUTORS / tutor
+    if not path.is_file():
+        pytest.skip(f"{path} is not installed")
+    text = path.read_text(encoding="utf-8")
+    assert detect(text).kind == ContentKind.PROSE
+    store = MemoryStore()
+    out, report = Pipeline(store=store).compress_text(text)
+    assert report.kind == "prose" and report.tokens_after < report.tokens_before
+    for ref in find_refs(out):
+        stored = store.get(ref)
+        assert stored is not None and stored.text == text

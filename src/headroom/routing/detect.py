@@ -36,8 +36,10 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \
 # that failed to parse, so no such note. (`[true]`, `[null]` are JSON and parse first.)
 _SECTION_HEADER = re.compile(r"\[[A-Za-z_][\w.\- \"]*\][ \t]*\r?\n")
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
-_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
+# Letters of any script (Russian, Greek, Japanese prose is prose too); CJK sentences end in
+# full-width stops with no space after.
+_PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 # A test runner's report (pytest, tox): each section opens with a title set in a rule of `=`,
 # `_` or `-` ("===== FAILURES =====", "____ test_parity[3] ____"). The failures inside quote
 # source lines, which the language guess would take for code; the report is events (logs).
