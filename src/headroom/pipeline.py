@@ -192,14 +192,16 @@ class Pipeline:
                     try:  # the caller knows better than the sniffers, unless the content disagrees
                         segment = _segment(text, envelope, context, kind_hint, language)
                         applied = self._apply(segment, envelope, text, tokens_before, provenance)
-                        kind, hinted = kind_hint, True
                     except CompressorError as failed:
                         reason = type(failed.cause).__name__
                         diagnostic = f"kind hint {kind_hint.value} did not fit ({reason}); detected kind used"
                     else:
-                        if applied.text == text:  # the hinted compressor could do nothing with it
-                            hinted = False
+                        # Unless the caller asked for plain text, a hinted compressor that saved
+                        # nothing on the unit gives way to the detected kind's (reported as such).
+                        if applied.tokens >= tokens_before and kind_hint != ContentKind.TEXT:
                             diagnostic = f"kind hint {kind_hint.value} changed nothing; detected kind {kind.value} used"
+                        else:
+                            kind, hinted = kind_hint, True
             if not hinted:
                 segment = _segment(text, envelope, context, kind, language)
                 applied = self._apply(segment, envelope, text, tokens_before, provenance)

@@ -15,7 +15,7 @@ import orjson
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
-from headroom.compressors._tree_sitter import detect_language
+from headroom.compressors._tree_sitter import detect_language, language_from_path
 from headroom.compressors.base import Registry, default_registry
 from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
@@ -32,9 +32,18 @@ class Detection:
 
 _SNIFF_CHARS = 8_000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \t \n \v \f \r
+# An INI / TOML section header ("[build-system]", "[console_scripts]") opens the text: not JSON
+# that failed to parse, so no such note. (`[true]`, `[null]` are JSON and parse first.)
+_SECTION_HEADER = re.compile(r"\[[A-Za-z_][\w.\- \"]*\][ \t]*\r?\n")
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
-_PROSE_WORD = re.compile(r"[A-Za-z]{2,}")
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)")
+# Letters of any script (Russian, Greek, Japanese prose is prose too); CJK sentences end in
+# full-width stops with no space after.
+_PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
+# A test runner's report (pytest, tox): each section opens with a title set in a rule of `=`,
+# `_` or `-` ("===== FAILURES =====", "____ test_parity[3] ____"). The failures inside quote
+# source lines, which the language guess would take for code; the report is events (logs).
+_SECTION_RULE = re.compile(r"^([=_-])\1{4,} \S.{0,150}\S \1{5,}$", re.MULTILINE)
 
 
 def _is_binary(head: str) -> bool:
@@ -78,7 +87,8 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            note = f"looks like JSON but does not parse ({str(exc)[:80]})"
+            if not _SECTION_HEADER.match(stripped):
+                note = f"looks like JSON but does not parse ({str(exc)[:80]})"
         else:
             if isinstance(value, (dict, list)):
                 return Detection(ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON)
@@ -86,13 +96,16 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
         if sniffer(head):
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
     # A path naming a source file settles it; otherwise fenced blocks mean a document with
-    # code in it (markdown), and only then do content heuristics guess a language.
-    language = detect_language(head, file_path) if file_path else None
+    # code in it (markdown), and only then do content heuristics guess a language. A path
+    # without a source extension (METADATA, notes.txt) settles nothing before the fences.
+    language = language_from_path(file_path)
     if language:
         return Detection(ContentKind.CODE, language, note)
     if looks_mixed(text):  # fences may close far beyond the sniffed head
         return Detection(ContentKind.MIXED, note=note)
-    language = detect_language(head, None)
+    if len(_SECTION_RULE.findall(head)) >= 2:
+        return Detection(ContentKind.LOGS, note=note)
+    language = detect_language(head, file_path)  # None for a path naming a non-code file (.md, .yaml)
     if language:
         return Detection(ContentKind.CODE, language, note)
     if _looks_like_prose(head):

@@ -1,0 +1,156 @@
+"""Routing of real tool outputs of this machine, as agents send them (found by benchmarks/probe_unseen.py)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from headroom.pipeline import Pipeline
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind, SegmentContext
+
+
+def _claude_read(text: str) -> str:
+    """Claude Code's Read envelope: every line numbered `cat -n` style."""
+    return "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(text.split("\n"), 1))
+
+
+def _fenced_metadata() -> tuple[str, str]:
+    """An installed package's METADATA (a README with fenced code blocks) and its path."""
+    for name in ("pydantic", "typer", "rich", "anthropic", "openai", "httpx"):
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        text = distribution.read_text("METADATA") or ""
+        if text.count("```") >= 4 and len(text) > 4000:
+            return text, str(Path(str(distribution.locate_file(""))) / f"{name}.dist-info" / "METADATA")
+    pytest.skip("no installed package ships a METADATA with fenced code blocks")
+
+
+def test_a_read_of_a_document_with_no_source_extension_is_a_document_not_code() -> None:
+    """The path `.../METADATA` names no language: it must not let the line heuristics call a
+    markdown README with python examples code before its fences are seen."""
+    text, path = _fenced_metadata()
+    assert detect(text, None).kind == ContentKind.MIXED
+    assert detect(text, path).kind == ContentKind.MIXED
+    read = _claude_read(text)
+    store = MemoryStore()
+    out, report = Pipeline(store=store).compress_text(read, SegmentContext(tool_name="Read", file_path=path))
+    assert report.kind == "mixed"
+    for ref in find_refs(out):
+        stored = store.get(ref)
+        assert stored is not None and stored.text == read
+
+
+def test_a_path_naming_a_source_file_still_settles_code() -> None:
+    source = Path(argparse.__file__).read_text()
+    assert detect(source, argparse.__file__).kind == ContentKind.CODE
+    assert detect(source, argparse.__file__).language == "python"
+
+
+_TESTS_WITH_FAILURES = """
+import pytest
+
+@pytest.mark.parametrize("n", range(40))
+def test_square(n):
+    assert n * n == n ** 2
+
+@pytest.mark.parametrize("n", [3, 7, 11])
+def test_parity(n):
+    assert n % 2 == 0, f"{n} is odd"
+
+def test_parse():
+    def parse(value):
+        return int(value)
+    assert parse("12x") == 12
+"""
+
+
+@pytest.mark.parametrize("verbosity", ["-q", "-v"])
+def test_a_pytest_report_with_failures_is_routed_as_logs_not_code(tmp_path: Path, verbosity: str) -> None:
+    """pytest's failure sections quote the test's source: the report is not a python file."""
+    test_file = tmp_path / "test_report.py"
+    test_file.write_text(_TESTS_WITH_FAILURES)
+    command = [sys.executable, "-m", "pytest", verbosity, "-p", "no:cacheprovider", "-p", "no:randomly", str(test_file)]
+    report_text = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120).stdout
+    assert "FAILURES" in report_text
+    assert detect(report_text).kind == ContentKind.LOGS
+    store = MemoryStore()
+    out, report = Pipeline(store=store).compress_text(report_text, SegmentContext(tool_name="Bash"))
+    assert report.kind == "logs"
+    for failed in ("test_parity[3]", "test_parity[11]", "test_parse", "ValueError"):
+        assert failed in out
+    for ref in find_refs(out):
+        stored = store.get(ref)
+        assert stored is not None and stored.text == report_text
+
+
+def test_a_kind_hint_that_saves_nothing_gives_way_to_the_detected_kind() -> None:
+    """The logs compressor can do nothing with a python module: the unit is then compressed,
+    and reported, as the code it was detected to be (before, the hinted kind ran again)."""
+    source = Path(argparse.__file__).read_text()
+    detected, detected_report = Pipeline(store=MemoryStore()).compress_text(source)
+    assert detected_report.kind == "code" and detected_report.compressor == "code"
+    hinted, report = Pipeline(store=MemoryStore()).compress_text(source, kind=ContentKind.LOGS)
+    assert (report.kind, report.compressor) == ("code", "code")
+    assert hinted == detected
+    assert "kind hint logs changed nothing" in (report.diagnostic or "")
+    # Plain text is always honoured: the caller asked for the unit to be left as it is.
+    as_text, report = Pipeline(store=MemoryStore()).compress_text(source, kind=ContentKind.TEXT)
+    assert report.kind == "text" and len(as_text) >= len(source) - source.count(" \n")
+
+
+def test_an_ini_or_toml_file_is_not_reported_as_broken_json() -> None:
+    """`[build-system]` / `[console_scripts]` open many config files: a section header, not a
+    JSON array that failed to parse (the diagnostic users see in their stats)."""
+    site = Path(importlib.metadata.distribution("pytest").locate_file(""))
+    configs = sorted(site.glob("*.dist-info/entry_points.txt"))
+    configs = [c for c in configs if c.read_text().startswith("[")]
+    if not configs:
+        pytest.skip("no installed package ships an entry_points.txt")
+    for config in configs:
+        assert detect(config.read_text(), str(config)).note is None, config
+    broken = "[" + ", ".join(f'{{"n": {i}}}' for i in range(200)) + ",, {}]"  # a JSON array that does not parse
+    assert "does not parse" in (detect(broken).note or "")
+
+
+# Article 1 of the Universal Declaration of Human Rights, in the UN's official languages (public domain).
+_DECLARATION = {
+    "fr": "Tous les êtres humains naissent libres et égaux en dignité et en droits. Ils sont doués de raison "
+    "et de conscience et doivent agir les uns envers les autres dans un esprit de fraternité. ",
+    "ru": "Все люди рождаются свободными и равными в своем достоинстве и правах. Они наделены разумом и "
+    "совестью и должны поступать в отношении друг друга в духе братства. ",
+    "es": "Todos los seres humanos nacen libres e iguales en dignidad y derechos y, dotados como están de "
+    "razón y conciencia, deben comportarse fraternalmente los unos con los otros. ",
+}
+_VIM_TUTORS = Path("/usr/share/vim/vim90/tutor")
+
+
+@pytest.mark.parametrize("language", sorted(_DECLARATION))
+def test_prose_in_other_scripts_and_accented_languages_is_prose(language: str) -> None:
+    """Words were counted in ASCII letters only: French lost its accented words, Russian all of them."""
+    text = "".join([_DECLARATION[language]] * 3 + [_DECLARATION[language].upper()] * 2)
+    assert detect(text).kind == ContentKind.PROSE
+
+
+@pytest.mark.parametrize("tutor", ["tutor.fr.utf-8", "tutor.ru.utf-8", "tutor.el.utf-8", "tutor.uk.utf-8"])
+def test_vims_translated_tutors_are_prose(tutor: str) -> None:
+    path = _VIM_TUTORS / tutor
+    if not path.is_file():
+        pytest.skip(f"{path} is not installed")
+    text = path.read_text(encoding="utf-8")
+    assert detect(text).kind == ContentKind.PROSE
+    store = MemoryStore()
+    out, report = Pipeline(store=store).compress_text(text)
+    assert report.kind == "prose" and report.tokens_after < report.tokens_before
+    for ref in find_refs(out):
+        stored = store.get(ref)
+        assert stored is not None and stored.text == text
