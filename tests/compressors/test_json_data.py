@@ -580,6 +580,27 @@ def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
     assert [dict(sorted(r.items())) for r in restored] == [dict(sorted(r.items())) for r in flat]
 
 
+def test_the_witness_of_fields_constant_where_present_is_the_cheapest_one() -> None:
+    """The same milestone on every issue that has one: its fields are constant there, and the
+    column left to say where is its number, not its creator's URL."""
+    milestone = {
+        "creator": {"url": "https://api.github.com/users/bilderbuchi", "login": "bilderbuchi"},
+        "title": "0072 Release",
+        "number": 5,
+    }
+    rows = [
+        {"number": 900 + i, "title": f"issue {i} about {['video', 'gl', 'sound'][i % 3]}"}
+        | ({"milestone": milestone} if i % 3 == 0 else {})
+        for i in range(30)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    (witness,) = out["constant_where"]
+    assert witness == "milestone.number"
+    assert out["constant_where"][witness]["milestone.creator.url"] == "https://api.github.com/users/bilderbuchi"
+    assert [row[witness] for row in as_dicts(out)] == [5 if i % 3 == 0 else None for i in range(30)]
+
+
 def test_sparse_fields_stay_in_object_form_when_the_nulls_would_cost_more() -> None:
     rows = [{"id": i, "name": f"n{i}"} | ({f"extra{i}": "x"} if i % 3 == 0 else {}) for i in range(30)]
     out, _ = crush(rows)

@@ -342,7 +342,12 @@ class _Crusher:
                 # Constant wherever present (the same milestone creator on every issue that has a
                 # milestone): one column of the group stays as the witness of where that is.
                 local = self._constant_columns(group_rows, group)
-                witness = next((c for c in group if c not in local), group[0])
+                # A column that varies stays anyway; when all are constant there, the shortest
+                # value is the cheapest witness (a milestone's number, not its creator's URL).
+                witness = next(
+                    (c for c in group if c not in local),
+                    min(group, key=lambda c: len(orjson.dumps(group_rows[0][c]))),
+                )
                 local.pop(witness, None)
                 if local:
                     constant_with[witness] = local
