@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headroom.ccr.markers import find_refs, has_marker
+from headroom.ccr.markers import MARKER_PREFIX, find_refs, has_marker
 from headroom.compressors.diff import DiffCompressor, DiffOptions, is_generated_path, looks_like_diff
 from headroom.segments import ContentKind, Segment
 from headroom.tokens import count_tokens
@@ -34,7 +34,7 @@ def hunk_counts_hold(text: str) -> None:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         m = HUNK.match(line)
-        if not m or (i + 1 < len(lines) and has_marker(lines[i + 1])):
+        if not m or (i + 1 < len(lines) and lines[i + 1].startswith(MARKER_PREFIX)):
             continue
         old = int(m[2]) if m[2] is not None else 1
         new = int(m[4]) if m[4] is not None else 1
@@ -66,7 +66,7 @@ def test_multi_file_diff_keeps_changes_and_collapses_the_rest() -> None:
         "diff --git a/src/app/client.py b/src/app/client.py",
         "--- a/src/app/client.py",
         "+++ b/src/app/client.py",
-        "@@ -216,7 +216,8 @@ def _read_headers(fp):",
+        "@@ -218,3 +218,4 @@ def _read_headers(fp):",
         "-_MAXHEADERS = 100",
         "+_MAXHEADERS = 200",
         '+                "got more than %d headers (limit is configurable)" % _MAXHEADERS)',
@@ -74,6 +74,10 @@ def test_multi_file_diff_keeps_changes_and_collapses_the_rest() -> None:
         "+def dedent(text, *, keep_tabs=False):",
     ]:
         assert line in out.split("\n")
+    # One line of context each side; the rest of the hunk (git's -U3) is named by its lines.
+    assert "[headroom: unchanged lines 216-217, 222-223 folded]" in out.split("\n")
+    assert "         if line in (b'\\r\\n', b'\\n', b''):" in out.split("\n")
+    assert "         if not line:" not in out.split("\n")
     # Generated files: one marker line each, no content.
     assert "package-lock.json: generated file" in out
     assert "dist/bundle.min.js: generated file" in out
@@ -92,17 +96,19 @@ def test_long_context_is_trimmed_with_correct_hunk_headers() -> None:
     # The same change made with -U12: trimming to 3 lines of context must give exactly the
     # hunk headers git prints with the default -U3, function-name headings included.
     wide = fixture("multi_file_u12.diff")
-    result, _ = compress(wide)
+    result, _ = compress(wide, DiffOptions(context=3, min_gap=4))
     out = result.text.split("\n")
     assert "@@ -109,7 +109,7 @@ responses = {v: v.phrase for v in http.HTTPStatus.__members__.values()}" in out
     assert "@@ -216,7 +216,8 @@ def _read_headers(fp):" in out
     assert "@@ -26,7 +26,7 @@ class Full(Exception):" in out
-    assert any("unchanged lines omitted from src/app/client.py (context trimmed to 3 lines)" in x for x in out)
     default = fixture("multi_file.diff").split("\n")
-    client = out[out.index("diff --git a/src/app/client.py b/src/app/client.py") :]
-    client = client[: next(i for i, x in enumerate(client) if x.startswith("[headroom:"))]
-    start = default.index("diff --git a/src/app/client.py b/src/app/client.py")
-    assert client == default[start : start + len(client)]
+
+    def client_section(lines: list[str]) -> list[str]:
+        start = lines.index("diff --git a/src/app/client.py b/src/app/client.py")
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("diff --git", "[headroom: ren")))
+        return [line for line in lines[start:end] if not line.startswith(MARKER_PREFIX)]
+
+    assert client_section(out) == client_section(default)
     hunk_counts_hold(result.text)
 
 
@@ -116,7 +122,8 @@ def test_middle_gap_splits_the_hunk() -> None:
     result, _ = compress(text)
     headers = [x for x in result.text.split("\n") if x.startswith("@@")]
     # The second header names the last unindented line above it, as git does.
-    assert headers == ["@@ -1,8 +1,8 @@ top", "@@ -32,9 +32,9 @@ line 31"]
+    assert headers == ["@@ -4,3 +4,3 @@ line 3", "@@ -34,3 +34,3 @@ line 33"]
+    assert "[headroom: unchanged lines 1-3, 7-33, 37-40 folded · ref=" in result.text
     assert "-old five" in result.text and "+new thirty-five" in result.text
     assert " line 20" not in result.text
     hunk_counts_hold(result.text)
@@ -145,6 +152,7 @@ def test_git_log_keeps_commits_and_collapses_deleted_and_binary() -> None:
     ]:
         assert kept in lines
     assert "src/app/queue.py deleted: its 326 lines omitted" in out
+    assert "deleted file mode 100644" not in lines  # the summary line stands for the whole section
     assert "-class Queue:" not in lines
     assert "binary patch data for web/logo.png" in out
     assert "literal 608" not in out
