@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from headroom.ccr.markers import find_refs, has_marker
+from headroom.ccr.markers import MARKER_PREFIX, find_refs, has_marker
 from headroom.compressors.diff import DiffCompressor, DiffOptions, is_generated_path, looks_like_diff
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "diff"
+REPO = Path(__file__).resolve().parent.parent.parent
 COMPRESSOR = DiffCompressor()
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 
@@ -34,7 +37,7 @@ def hunk_counts_hold(text: str) -> None:
     lines = text.split("\n")
     for i, line in enumerate(lines):
         m = HUNK.match(line)
-        if not m or (i + 1 < len(lines) and has_marker(lines[i + 1])):
+        if not m or (i + 1 < len(lines) and lines[i + 1].startswith(MARKER_PREFIX)):
             continue
         old = int(m[2]) if m[2] is not None else 1
         new = int(m[4]) if m[4] is not None else 1
@@ -66,7 +69,7 @@ def test_multi_file_diff_keeps_changes_and_collapses_the_rest() -> None:
         "diff --git a/src/app/client.py b/src/app/client.py",
         "--- a/src/app/client.py",
         "+++ b/src/app/client.py",
-        "@@ -216,7 +216,8 @@ def _read_headers(fp):",
+        "@@ -218,3 +218,4 @@ def _read_headers(fp):",
         "-_MAXHEADERS = 100",
         "+_MAXHEADERS = 200",
         '+                "got more than %d headers (limit is configurable)" % _MAXHEADERS)',
@@ -74,6 +77,10 @@ def test_multi_file_diff_keeps_changes_and_collapses_the_rest() -> None:
         "+def dedent(text, *, keep_tabs=False):",
     ]:
         assert line in out.split("\n")
+    # One line of context each side; the rest of the hunk (git's -U3) is named by its lines.
+    assert "[headroom: unchanged lines 216-217, 222-223 folded]" in out.split("\n")
+    assert "         if line in (b'\\r\\n', b'\\n', b''):" in out.split("\n")
+    assert "         headers.append(line)" not in out.split("\n")
     # Generated files: one marker line each, no content.
     assert "package-lock.json: generated file" in out
     assert "dist/bundle.min.js: generated file" in out
@@ -92,17 +99,19 @@ def test_long_context_is_trimmed_with_correct_hunk_headers() -> None:
     # The same change made with -U12: trimming to 3 lines of context must give exactly the
     # hunk headers git prints with the default -U3, function-name headings included.
     wide = fixture("multi_file_u12.diff")
-    result, _ = compress(wide)
+    result, _ = compress(wide, DiffOptions(context=3, min_gap=4))
     out = result.text.split("\n")
     assert "@@ -109,7 +109,7 @@ responses = {v: v.phrase for v in http.HTTPStatus.__members__.values()}" in out
     assert "@@ -216,7 +216,8 @@ def _read_headers(fp):" in out
     assert "@@ -26,7 +26,7 @@ class Full(Exception):" in out
-    assert any("unchanged lines omitted from src/app/client.py (context trimmed to 3 lines)" in x for x in out)
     default = fixture("multi_file.diff").split("\n")
-    client = out[out.index("diff --git a/src/app/client.py b/src/app/client.py") :]
-    client = client[: next(i for i, x in enumerate(client) if x.startswith("[headroom:"))]
-    start = default.index("diff --git a/src/app/client.py b/src/app/client.py")
-    assert client == default[start : start + len(client)]
+
+    def client_section(lines: list[str]) -> list[str]:
+        start = lines.index("diff --git a/src/app/client.py b/src/app/client.py")
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(("diff --git", "[headroom: ren")))
+        return [line for line in lines[start:end] if not line.startswith(MARKER_PREFIX)]
+
+    assert client_section(out) == client_section(default)
     hunk_counts_hold(result.text)
 
 
@@ -116,7 +125,8 @@ def test_middle_gap_splits_the_hunk() -> None:
     result, _ = compress(text)
     headers = [x for x in result.text.split("\n") if x.startswith("@@")]
     # The second header names the last unindented line above it, as git does.
-    assert headers == ["@@ -1,8 +1,8 @@ top", "@@ -32,9 +32,9 @@ line 31"]
+    assert headers == ["@@ -4,3 +4,3 @@ line 3", "@@ -34,3 +34,3 @@ line 33"]
+    assert "[headroom: unchanged lines 1-3, 7-33, 37-40 folded · ref=" in result.text
     assert "-old five" in result.text and "+new thirty-five" in result.text
     assert " line 20" not in result.text
     hunk_counts_hold(result.text)
@@ -145,6 +155,7 @@ def test_git_log_keeps_commits_and_collapses_deleted_and_binary() -> None:
     ]:
         assert kept in lines
     assert "src/app/queue.py deleted: its 326 lines omitted" in out
+    assert "deleted file mode 100644" not in lines  # the summary line stands for the whole section
     assert "-class Queue:" not in lines
     assert "binary patch data for web/logo.png" in out
     assert "literal 608" not in out
@@ -274,3 +285,170 @@ def test_sniffer_rejects_other_text(text: str) -> None:
 )
 def test_generated_paths(path: str, generated: bool) -> None:
     assert is_generated_path(path) is generated
+
+
+# --- one line of context, task names, new files --------------------------------------------
+
+
+def _file_diff(path: str, old: list[str], new: list[str], hunk: str) -> str:
+    return "\n".join(["diff --git a/" + path + " b/" + path, "--- a/" + path, "+++ b/" + path, hunk, *old, *new])
+
+
+def test_context_the_task_names_stays() -> None:
+    before = [f"     step_{n} = prepare(step_{n - 1}, factor={n})" for n in range(1, 7)]
+    after = [f"     report_{n} = summarize(report_{n - 1}, width={n})" for n in range(1, 7)]
+    before[2] = "     total = compute_checksum(data, seed=42)"
+    body = [*before, "-    return x", "+    return x + 1", *after]
+    text = "\n".join(["diff --git a/m.py b/m.py", "--- a/m.py", "+++ b/m.py", "@@ -10,13 +10,13 @@", *body])
+    plain, _ = compress(text)
+    assert "     total = compute_checksum(data, seed=42)" not in plain.text.split("\n")
+    assert "unchanged lines 10-14, 18-22 folded" in plain.text
+    named = DiffCompressor().compress(
+        Segment(text, SegmentContext(user_query="why did compute_checksum change?"), kind=ContentKind.DIFF)
+    )
+    assert named.text == text  # the hunk keeps all its context: nothing else to drop
+
+
+def _new_file_diff(path: str, source: str) -> str:
+    lines = source.split("\n")
+    return "\n".join(
+        [f"diff --git a/{path} b/{path}", "new file mode 100644", "index 0000000..1111111", "--- /dev/null"]
+        + [f"+++ b/{path}", f"@@ -0,0 +1,{len(lines)} @@"]
+        + ["+" + line for line in lines]
+    )
+
+
+def shown_lines_are_true(out: str, new_file: list[str]) -> int:
+    """Every `+`/` ` line under each `@@` header of a one-file output is the new file's line at
+    the number the header gives. Returns how many lines were checked."""
+    checked = 0
+    number = 0
+    for line in out.split("\n"):
+        m = HUNK.match(line)
+        if m:
+            number = int(m[3])
+        elif line[:1] in ("+", " ") and not line.startswith("+++ ") and number:
+            assert line[1:] == new_file[number - 1], f"line {number} is not what the header says"
+            number += 1
+            checked += 1
+    return checked
+
+
+def test_new_source_file_is_outlined_under_true_headers() -> None:
+    pytest.importorskip("tree_sitter_python")
+    functions = [
+        f"def step_{n}(values, factor={n}):\n"
+        f'    """Scale the values by step {n}."""\n'
+        + "".join(f"    values = [v * factor + {k} for v in values if v % {k + 2}]\n" for k in range(12))
+        + "    return values\n"
+        for n in range(8)
+    ]
+    source = "import math\n\n\n" + "\n\n".join(functions)
+    text = _new_file_diff("pkg/steps.py", source)
+    result, segment = compress(text)
+    out = result.text
+    assert result.lossy and find_refs(out) == [segment.ref]
+    assert count_tokens(out) < 0.5 * count_tokens(text)
+    for n in range(8):  # every signature and docstring first line stays
+        assert f"+def step_{n}(values, factor={n}):" in out.split("\n")
+    assert re.search(r"\[headroom: lines \d+-\d+ folded", out)
+    assert shown_lines_are_true(out, source.split("\n")) > 16
+    hunk_counts_hold(out)
+
+
+def test_new_file_in_an_unknown_language_is_left_to_the_plain_rules() -> None:
+    text = _new_file_diff("notes/data.txt", "\n".join(f"row {n}" for n in range(60)))
+    result, _ = compress(text)
+    assert result.text == text
+
+
+def test_options_can_turn_new_file_outlines_off() -> None:
+    pytest.importorskip("tree_sitter_python")
+    source = "\n".join(f"def f{n}(x):\n" + "\n".join(f"    x = x * {k} + {n}" for k in range(10)) for n in range(6))
+    text = _new_file_diff("pkg/f.py", source)
+    assert compress(text, DiffOptions(fold_new_files=False))[0].text == text
+
+
+# --- real diffs from this repository's history ----------------------------------------------
+
+
+def _git(*args: str) -> str:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    try:
+        done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True)
+    except subprocess.CalledProcessError:
+        pytest.skip("no git history here")
+    if not done.stdout.strip():
+        pytest.skip("no such commit in this history")
+    return done.stdout
+
+
+def _commit_touching(diff_filter: str, path: str) -> str:
+    return _git("log", f"--diff-filter={diff_filter}", "--format=%H", "-n", "1", "--", path).split()[0]
+
+
+def _changes(text: str) -> list[str]:
+    return [x for x in text.split("\n") if x[:1] in ("+", "-") and not x.startswith(("+++ ", "--- "))]
+
+
+def test_real_commit_modifying_a_file_keeps_every_change_under_true_headers() -> None:
+    path = "src/headroom/compressors/diff.py"
+    sha = _commit_touching("M", path)
+    text = _git("show", "--format=", sha, "--", path)
+    result, segment = compress(text)
+    out = result.text
+    assert result.lossy and find_refs(out)[0] == segment.ref
+    assert _changes(out) == _changes(text)  # every change, in order
+    assert shown_lines_are_true(out, _git("show", f"{sha}:{path}").split("\n")) == len(
+        [x for x in out.split("\n") if x[:1] in (" ", "+") and not x.startswith("+++ ")]
+    )
+    # A piece git did not print as such starts and ends with at most one unchanged line.
+    original_headers = {x for x in text.split("\n") if HUNK.match(x)}
+    pieces = re.split(r"\n(?=@@ )", out)[1:]
+    trimmed = [p.split("\n") for p in pieces if p.split("\n")[0] not in original_headers]
+    assert trimmed
+    for piece in trimmed:
+        body = [x for x in piece[1:] if x[:1] in (" ", "+", "-")]
+        body = body[: next((i for i, x in enumerate(body) if x.startswith("diff ")), len(body))]
+        lead = next(i for i, x in enumerate(body) if x[:1] != " ")
+        tail = next(i for i, x in enumerate(reversed(body)) if x[:1] != " ")
+        assert lead <= 1 and tail <= 1, piece[0]
+    hunk_counts_hold(out)
+    assert count_tokens(out) < count_tokens(text)
+
+
+def test_real_commit_adding_a_source_file_outlines_it() -> None:
+    pytest.importorskip("tree_sitter_python")
+    path = "src/headroom/compressors/diff.py"
+    sha = _commit_touching("A", path)
+    text = _git("show", sha)
+    result, _ = compress(text)
+    out = result.text
+    assert result.lossy
+    # The commit header stays as git printed it.
+    header = text[: text.index("\ndiff --git")]
+    assert out.startswith(header)
+    section = out[out.index(f"diff --git a/{path}") :]
+    section = section[: section.find("\ndiff --git", 1) if "\ndiff --git" in section[1:] else len(section)]
+    assert "+class DiffCompressor:" in section.split("\n")
+    assert re.search(r"\[headroom: lines \d+-\d+ folded", section)
+    added = _git("show", f"{sha}:{path}").split("\n")
+    assert shown_lines_are_true(section, added) > 50
+    hunk_counts_hold(out)
+    assert count_tokens(out) < 0.7 * count_tokens(text)
+
+
+def test_real_git_log_p_keeps_every_commit_header() -> None:
+    text = _git("log", "-p", "-n", "4", "--", "src/headroom/compressors")
+    result, _ = compress(text)
+    out = result.text.split("\n")
+    in_header = False
+    headers = 0
+    for line in text.split("\n"):
+        in_header = line.startswith("commit ") or (in_header and not line.startswith("diff --git"))
+        if in_header:
+            assert line in out
+            headers += 1
+    assert headers >= 4 * 4
+    hunk_counts_hold(result.text)

@@ -1,17 +1,25 @@
-"""Unified diffs (git diff / git show / diff -u): keep every change, drop what did not change.
+"""Unified diffs (git diff / git show / git log -p / diff -u): keep every change, drop what did not change.
 
 Kept verbatim: file headers (`diff --git`, `index`, mode lines, `---`/`+++`), every `+`/`-`
-line, and up to 3 unchanged lines beside each change. Dropped, each with a marker:
+line, and one unchanged line on each side of a change. Dropped, each with a marker:
 
-- long unchanged runs inside a hunk (from `-U20`, `-W` or merged hunks): the hunk is split in
-  two with recomputed `@@` headers, so every line shown keeps its true line number;
+- the rest of each hunk's context: the hunk is cut to what stays, every piece under a
+  recomputed `@@` header (so every line shown keeps its true line number, and the function
+  name git puts after `@@` is kept or worked out as git does), and one marker after the hunk
+  names the folded lines by new-file number. A gap between two changes goes only when it pays
+  for the new header; a hunk whose context holds a name from the user's words keeps it all;
+- a new source file's added lines: the registry's code compressor outlines them (by the file's
+  extension) and the lines its outline keeps stay, each run under its own `@@` header; each fold
+  is a marker naming its new-file lines;
 - hunks that only change whitespace (same lines once whitespace is ignored, as `git diff -w`);
-- generated files (lockfiles, minified bundles, `dist/` output, source maps) and pure renames:
-  one marker line each;
+- generated files (lockfiles, minified bundles, `dist/` output, source maps), deleted files and
+  pure renames: one summary line each (path, line counts);
 - `GIT binary patch` data, and runs of more than 200 changed lines (head and tail stay).
 
-Lines outside file sections (commit headers, messages, stat lines) are kept as they are.
-Nothing is whitespace-normalized: trailing whitespace can be the very change a diff shows.
+Lines outside file sections (commit headers and messages of `git log -p`, stat lines) are kept
+as they are. The first marker carries the unit's ref, then one every few thousand characters
+(as the code compressor's do). Nothing is whitespace-normalized: trailing whitespace can be the
+very change a diff shows.
 
 The parsing is our own rather than `unidiff`'s: `unidiff.PatchSet` raises on a hunk shorter
 than its `@@` header says ("Hunk is shorter than expected"), which is what a diff cut by `head`
@@ -25,9 +33,12 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from headroom.ccr.markers import marker
-from headroom.compressors.base import Compressed, register
-from headroom.segments import ContentKind, Segment
+from headroom.ccr.markers import MARKER_PREFIX, marker
+from headroom.compressors._code_outline import REF_EVERY_CHARS
+from headroom.compressors._tree_sitter import language_from_path
+from headroom.compressors.base import Compressed, Compressor, Registry, default_registry, register
+from headroom.compressors.source_code import task_names
+from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
 __all__ = ["DiffCompressor", "DiffOptions", "is_generated_path", "looks_like_diff"]
@@ -55,6 +66,7 @@ _WS = re.compile(r"\s+")
 # `literal 608` / `delta 12` and base85 data lines (a length letter, then base85) of a GIT binary patch.
 _BINARY_DATA = re.compile(r"(?:literal|delta) \d+\Z|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+\Z")
 _FUNC_LINE = re.compile(r"[A-Za-z_$]")  # git's default hunk-heading rule: an unindented line
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 # Files nobody reads a diff of: dependency lockfiles, minified/bundled output, build output.
 _GENERATED_NAMES = frozenset(
@@ -109,11 +121,24 @@ def looks_like_diff(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class DiffOptions:
-    context: int = 3  # unchanged lines kept beside each change
-    min_drop: int = 4  # a marker costs ~20 tokens: drop a run only when it saves more
+    context: int = 1  # unchanged lines kept on each side of a change
+    # An unchanged run between two changes of a hunk goes only when this many lines go: the
+    # piece after it needs a new `@@` header (~12 tokens).
+    min_gap: int = 3
+    min_context_tokens: int = 12  # a hunk's context is folded only when it saves more than its marker costs
     max_changed_run: int = 200  # longer runs of +/- lines keep a head and a tail
     changed_head: int = 80
     changed_tail: int = 20
+    fold_new_files: bool = True  # a new source file's added lines are outlined by the code compressor
+    min_new_file_lines: int = 30  # shorter new files are shown whole
+    min_fold_tokens: int = 30  # a fold of a new file costs a marker and a new `@@` header
+
+
+@dataclass(frozen=True, slots=True)
+class _Marker:
+    """A marker to place: whether it carries the ref is decided once the output is laid out."""
+
+    summary: str
 
 
 @dataclass
@@ -222,12 +247,16 @@ class DiffCompressor:
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.DIFF})
     priority: ClassVar[int] = 10
 
-    def __init__(self, options: DiffOptions | None = None) -> None:
+    def __init__(self, options: DiffOptions | None = None, registry: Registry | None = None) -> None:
         self.options = options or DiffOptions()
+        self._registry = registry  # whose code compressor outlines new source files
 
     def compress(self, segment: Segment) -> Compressed:
         text = segment.text
-        run = _Run(self.options, segment.ref)
+        code = None
+        if self.options.fold_new_files:
+            code = (self._registry or default_registry()).for_kind(ContentKind.CODE)
+        run = _Run(self.options, segment, code)
         out = run.render(_parse(text.split("\n")))
         if not run.dropped or count_tokens(out) >= count_tokens(text):
             return Compressed(text, lossless_text=text)
@@ -237,29 +266,56 @@ class DiffCompressor:
 
 
 class _Run:
-    def __init__(self, options: DiffOptions, ref: str) -> None:
+    def __init__(self, options: DiffOptions, segment: Segment, code: Compressor | None) -> None:
         self.opt = options
-        self.ref = ref
+        self.segment = segment
+        self.ref = segment.ref
+        self.code = code
+        # Names from the user's words only: a diff command's own arguments are revisions and
+        # paths (`HEAD~15`, `-- src`), which would otherwise name every `head` in the diff.
+        self.names = task_names(SegmentContext(user_query=segment.context.user_query)).exact
         self.dropped = 0
-        self.trimmed = 0  # unchanged lines dropped in the current file
-        self.notes: dict[str, int] = {"files": 0, "files_collapsed": 0, "hunks_collapsed": 0, "lines_dropped": 0}
+        self.notes: dict[str, int] = {
+            "files": 0,
+            "files_collapsed": 0,
+            "hunks_collapsed": 0,
+            "lines_dropped": 0,
+            "context_lines_dropped": 0,
+            "new_file_lines_folded": 0,
+        }
 
-    def _mark(self, summary: str, lines: int) -> str:
+    def _mark(self, summary: str, lines: int) -> _Marker:
         self.dropped += max(lines, 1)
         self.notes["lines_dropped"] += lines
-        return marker(summary, self.ref)
+        return _Marker(summary)
 
     def render(self, items: list[str | _File]) -> str:
-        out: list[str] = []
+        out: list[str | _Marker] = []
         for item in items:
             if isinstance(item, str):
                 out.append(item)
             else:
                 self.notes["files"] += 1
                 out.extend(self._file(item))
-        return "\n".join(out)
+        return "\n".join(self._place_refs(out))
 
-    def _file(self, f: _File) -> list[str]:
+    def _place_refs(self, items: list[str | _Marker]) -> list[str]:
+        """The first marker carries the ref, then one every `REF_EVERY_CHARS` of output, as the
+        code compressor's do: a diff has a marker per hunk, and the ref is ~10 tokens."""
+        lines: list[str] = []
+        since = REF_EVERY_CHARS
+        for item in items:
+            if isinstance(item, str):
+                line = item
+            elif since >= REF_EVERY_CHARS:
+                line, since = marker(item.summary, self.ref), 0
+            else:
+                line = f"{MARKER_PREFIX} {item.summary}]"
+            since += len(line) + 1
+            lines.append(line)
+        return lines
+
+    def _file(self, f: _File) -> list[str | _Marker]:
         path = f.path()
         body_lines = sum(len(h.lines) for h in f.hunks) + f.binary_lines
         adds = sum(1 for h in f.hunks for line in h.lines if line[:1] == "+")
@@ -270,43 +326,74 @@ class _Run:
             what = f"{status}, " if status else ""
             summary = f"{path}: generated file ({what}+{adds} -{dels} lines in {len(f.hunks)} hunks) omitted"
             return [self._mark(summary, body_lines + len(f.header))]
-        if status == "deleted file" and dels > self.opt.context:
-            # The content of a deleted file is what it was before; a marker is enough.
+        if status == "deleted file" or (f.header and f.header[-1] == "+++ /dev/null" and dels and not adds):
+            # What a deleted file held is what it was before: one line says which file went.
             self.notes["files_collapsed"] += 1
-            return [*f.header, self._mark(f"{path} deleted: its {dels} lines omitted", body_lines)]
+            path = _deleted_path(f) or path
+            summary = f"{path} deleted: its {dels} lines omitted" if dels else f"{path} deleted"
+            return [self._mark(summary, body_lines + len(f.header))]
         renamed = [h.split(" ", 2)[2] for h in f.header if h.startswith(("rename from ", "rename to "))]
         if len(renamed) == 2 and not f.hunks and not f.binary_lines and not any(" mode " in h for h in f.header):
             self.notes["files_collapsed"] += 1
             similarity = next((h.split()[-1] for h in f.header if h.startswith("similarity index")), "")
             similar = f" ({similarity} similar)" if similarity else ""
             return [self._mark(f"renamed {renamed[0]} -> {renamed[1]}{similar}, no content change", len(f.header))]
-        out = list(f.header)
+        out: list[str | _Marker] = list(f.header)
         if f.binary_lines:
             out.append(self._mark(f"binary patch data for {path} ({f.binary_lines} lines) omitted", f.binary_lines))
-        self.trimmed = 0
+        is_new = status == "new file" or "--- /dev/null" in f.header
         for hunk in f.hunks:
-            out.extend(self._hunk(hunk))
-        if self.trimmed:
-            summary = (
-                f"{self.trimmed} unchanged lines omitted from {path} (context trimmed to {self.opt.context} lines)"
-            )
-            out.append(self._mark(summary, self.trimmed))
+            outline = self._outline(path, hunk) if is_new else None
+            out.extend(self._hunk(hunk, outline))
         return out
 
-    def _hunk(self, hunk: _Hunk) -> list[str]:
+    def _outline(self, path: str, hunk: _Hunk) -> list[bool] | None:
+        """Which lines of a new source file's hunk to show, as the code compressor would: it
+        outlines the added text, and the lines of its output found in order in the file stay
+        (its stubs become our folds, each under its own `@@` header). None when it cannot."""
+        added = [line[1:] for line in hunk.lines if line[:1] == "+"]
+        language = language_from_path(path)
+        if self.code is None or language is None or len(added) < self.opt.min_new_file_lines:
+            return None
+        part = Segment("\n".join(added), self.segment.context, ContentKind.CODE, language, parent_ref=self.ref)
+        try:
+            result = self.code.compress(part)
+        except Exception:  # a file the code compressor chokes on is shown as a diff shows it
+            return None
+        if not result.lossy:
+            return None
+        shown = [False] * len(added)
+        at = 0
+        for line in result.text.split("\n"):
+            if MARKER_PREFIX in line:
+                continue  # a stub standing for folded lines
+            while at < len(added) and added[at] != line:
+                at += 1
+            if at == len(added):
+                return None  # a line the file does not have: not an outline we can map
+            shown[at] = True
+            at += 1
+        _keep_small_folds(shown, added, self.opt.min_fold_tokens)
+        mask: list[bool] = []
+        lines = iter(shown)
+        for line in hunk.lines:
+            mask.append(next(lines) if line[:1] == "+" else True)
+        return mask
+
+    def _hunk(self, hunk: _Hunk, outline: list[bool] | None) -> list[str | _Marker]:
         minus = [line[1:] for line in hunk.lines if line[:1] == "-"]
         plus = [line[1:] for line in hunk.lines if line[:1] == "+"]
         if (minus or plus) and _squash(minus) == _squash(plus):
             self.notes["hunks_collapsed"] += 1
             summary = f"whitespace-only change (-{len(minus)} +{len(plus)} lines) omitted"
             return [hunk.header, self._mark(summary, len(hunk.lines))]
-        keep = self._keep_mask(hunk.lines)
+        keep = outline or self._keep_mask(hunk.lines)
         if all(keep):
             return [hunk.header, *hunk.lines]
-        return self._split(hunk, keep)
+        return self._split(hunk, keep, folding=outline is not None)
 
     def _keep_mask(self, lines: list[str]) -> list[bool]:
-        """Which body lines stay: changes, `opt.context` lines beside them, short runs."""
+        """Which body lines stay: changes, `opt.context` lines beside them, short gaps."""
         opt = self.opt
         changed = [line[:1] in ("+", "-", "\\") for line in lines]
         keep = list(changed)
@@ -321,13 +408,20 @@ class _Run:
                 j += 1
             before = opt.context if i > 0 else 0  # lines after the change above the run
             after = opt.context if j < n else 0  # lines before the change below the run
-            if (j - i) - before - after < opt.min_drop:
+            inner = i > 0 and j < n  # dropping it splits the hunk: worth a new header?
+            if (i == 0 and j == n) or (inner and (j - i) - before - after < opt.min_gap):
                 before, after = j - i, 0
             for k in range(i, min(j, i + before)):
                 keep[k] = True
             for k in range(max(i, j - after), j):
                 keep[k] = True
             i = j
+        unchanged_dropped = [line for line, kept in zip(lines, keep, strict=True) if not kept]
+        if unchanged_dropped and (
+            count_tokens("\n".join(unchanged_dropped)) <= opt.min_context_tokens or self._names_any(unchanged_dropped)
+        ):
+            # Too little to pay for a marker, or the task names something in it: all context stays.
+            keep = [True] * n
         i = 0
         while i < n:  # very long runs of changed lines: head and tail
             if not changed[i]:
@@ -342,14 +436,16 @@ class _Run:
             i = j
         return keep
 
-    def _split(self, hunk: _Hunk, keep: list[bool]) -> list[str]:
+    def _names_any(self, lines: list[str]) -> bool:
+        return bool(self.names) and any(w.lower() in self.names for line in lines for w in _IDENTIFIER.findall(line))
+
+    def _split(self, hunk: _Hunk, keep: list[bool], *, folding: bool) -> list[str | _Marker]:
         """Kept pieces of a hunk, each under a correct `@@` header.
 
-        Dropped unchanged lines are only counted here (the recomputed headers show where
-        they were; `_file` leaves one marker per file); dropped changed lines get a marker
-        in place.
+        Dropped unchanged lines are listed, by new-file line number, in one marker after the
+        hunk; dropped changed lines get a marker in place (`folding`: a new file's outline).
         """
-        out: list[str] = []
+        out: list[str | _Marker] = []
         old, new = hunk.old_next, hunk.new_next
         runs: list[tuple[bool, int, int, list[str]]] = []  # (kept, old_next, new_next, lines)
         for line, kept in zip(hunk.lines, keep, strict=True):
@@ -360,6 +456,7 @@ class _Run:
             old += tag in (" ", "", "-")
             new += tag in (" ", "", "+")
         heading = hunk.heading
+        context: list[str] = []  # new-file line ranges of folded unchanged lines
         for kept, old_next, new_next, lines in runs:
             if kept:
                 out.append(_header(old_next, new_next, lines, heading))
@@ -367,14 +464,52 @@ class _Run:
             else:
                 adds = sum(1 for line in lines if line[:1] == "+")
                 dels = sum(1 for line in lines if line[:1] == "-")
-                if adds or dels:
+                if folding and adds == len(lines):
+                    self.notes["new_file_lines_folded"] += adds
+                    out.append(self._mark(f"{_lines(new_next, adds)} folded", adds))
+                elif adds or dels:
                     out.append(self._mark(f"{len(lines)} changed lines omitted (+{adds} -{dels})", len(lines)))
                 else:
-                    self.trimmed += len(lines)
+                    context.append(_span(new_next, len(lines)))
+                    self.notes["context_lines_dropped"] += len(lines)
+                    self.dropped += len(lines)
+                    self.notes["lines_dropped"] += len(lines)
             # Like git, name the last unindented line above the next piece in its header.
             funcs = [line[1:] for line in lines if _FUNC_LINE.match(line[1:]) and line[:1] != "-"]
             heading = " " + funcs[-1][:80].rstrip() if funcs else heading
+        if context:
+            out.append(_Marker(f"unchanged lines {', '.join(context)} folded"))
         return out
+
+
+def _lines(first: int, count: int) -> str:
+    return f"line {first}" if count == 1 else f"lines {_span(first, count)}"
+
+
+def _span(first: int, count: int) -> str:
+    return str(first) if count == 1 else f"{first}-{first + count - 1}"
+
+
+def _deleted_path(f: _File) -> str | None:
+    for line in f.header:
+        if line.startswith("--- ") and "/dev/null" not in line:
+            return _strip_prefix(line[4:])
+    return None
+
+
+def _keep_small_folds(shown: list[bool], lines: list[str], min_tokens: int) -> None:
+    """Show again the folded runs too small to pay for their marker and `@@` header."""
+    i, n = 0, len(shown)
+    while i < n:
+        if shown[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and not shown[j]:
+            j += 1
+        if count_tokens("\n".join(lines[i:j])) < min_tokens:
+            shown[i:j] = [True] * (j - i)
+        i = j
 
 
 def _squash(lines: list[str]) -> list[str]:
