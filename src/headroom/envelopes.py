@@ -33,6 +33,9 @@ _MAX_HEADER_LINES = 8
 _REMINDER_OPEN = "<system-reminder>"
 _REMINDER_CLOSE = "</system-reminder>"
 _MAX_TRAILER_CHARS = 20_000
+# Renumbering after a gap: how many places of a repeated line are weighed, over how many lines.
+_MAX_ALIGN_CANDIDATES = 512
+_ALIGN_LOOKAHEAD = 64
 
 
 @dataclass(frozen=True)  # no slots: `_line_positions` is cached on the instance
@@ -69,11 +72,15 @@ class Envelope:
         return self.head + body + self.tail
 
     @cached_property
+    def _body_lines(self) -> list[str]:
+        return self.body.split("\n")
+
+    @cached_property
     def _line_positions(self) -> dict[str, list[int]]:
         """Body line -> where it stands; also by its text without trailing whitespace, which
         the whitespace normalization of some compressors strips."""
         positions: dict[str, list[int]] = {}
-        for i, line in enumerate(self.body.split("\n")):
+        for i, line in enumerate(self._body_lines):
             positions.setdefault(line, []).append(i)
             stripped = line.rstrip()
             if stripped != line:
@@ -87,17 +94,41 @@ class Envelope:
         positions = self._line_positions
         out: list[str] = []
         next_line = 0
-        for line in body.split("\n"):
+        gap = False  # a line of the compressor's own came since the last body line
+        output = body.split("\n")
+        for j, line in enumerate(output):
             candidates = positions.get(line) or positions.get(line.rstrip())
             if candidates:
                 k = bisect.bisect_left(candidates, next_line)
                 if k < len(candidates):
-                    i = candidates[k]
+                    follows = candidates[k] == next_line and not gap
+                    i = candidates[k] if follows else self._aligned(candidates[k:], output, j)
                     out.append(self.prefixes[i] + line)
-                    next_line = i + 1
+                    next_line, gap = i + 1, False
                     continue
             out.append(line)
+            gap = True
         return "\n".join(out)
+
+    def _aligned(self, candidates: list[int], output: list[str], j: int) -> int:
+        """After a gap (lines a compressor dropped or rewrote), the body line output line j is:
+        of the places its text stands, the one where the most lines after it follow as in the
+        body (a line like `},` after a compacted JSON run stands in many places; the earliest
+        is rarely it). The earliest wins ties."""
+        body = self._body_lines
+        best, best_run = candidates[0], -1
+        for i in candidates[:_MAX_ALIGN_CANDIDATES] if len(candidates) > 1 else []:
+            run = 0
+            while (
+                run < _ALIGN_LOOKAHEAD
+                and j + run + 1 < len(output)
+                and i + run + 1 < len(body)
+                and output[j + run + 1].rstrip() == body[i + run + 1].rstrip()
+            ):
+                run += 1
+            if run > best_run:
+                best, best_run = i, run
+        return best
 
 
 def _split_head(text: str) -> tuple[str, str]:

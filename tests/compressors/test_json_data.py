@@ -29,7 +29,7 @@ def crush(value: Any, query: str = "", args: str = "") -> tuple[Any, Any]:
 
 
 # Keys whose values are headroom's own notes or column names, not data values.
-STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted", "present_with", "element_field")
+STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted", "present_with", "element_field", "keyed")
 
 
 def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
@@ -631,3 +631,63 @@ def test_a_rank_counting_the_rows_from_one_is_their_position() -> None:
     assert not result.lossy
     assert out["counter"] == {"rank": 1} and "rank" not in out["columns"]
     assert [dict(zip(out["columns"], row, strict=True)) | {"rank": 1 + i} for i, row in enumerate(out["rows"])] == hits
+
+
+def _packages(n: int) -> dict[str, Any]:
+    """A lockfile's `packages`: records keyed by install path, a few with fields of their own."""
+    return {
+        f"node_modules/pkg-{i:03d}": {
+            "version": f"1.{i % 7}.{i}",
+            "resolved": f"https://registry.example.org/pkg-{i:03d}/-/pkg-{i:03d}-1.{i % 7}.{i}.tgz",
+            "integrity": "sha512-" + base64.b64encode(hashlib.sha512(str(i).encode()).digest()).decode(),
+            "license": "MIT" if i % 5 else "ISC",
+            "dev": True,
+            **({"engines": {"node": ">=18"}} if i % 9 == 0 else {}),
+        }
+        for i in range(n)
+    }
+
+
+def test_an_object_of_similar_records_keyed_by_name_is_a_table_with_a_key_column() -> None:
+    packages = _packages(120)
+    out, result = crush({"lockfileVersion": 3, "packages": packages})
+    table = out["packages"]
+    assert table["keyed"] == "key" and "keyed" in out[META_KEY]
+    assert table["constant"] == {"dev": True}
+    rows = (
+        table["rows"]
+        if "columns" not in table
+        else [dict(zip(table["columns"], r, strict=True)) for r in table["rows"]]
+    )
+    named = {row["key"] for row in rows}
+    if "other_rows" in table:
+        at = table["other_rows"]["columns"].index("key")
+        named |= {row[at] for row in table["other_rows"]["rows"]}
+    assert named == set(packages)  # every member named, by its own key
+    # Nulls stand for absent fields, as 'present_with' says.
+    allowed = original_leaves(packages) | {orjson.dumps(name).decode() for name in packages} | {"null"}
+    assert all(orjson.dumps(leaf).decode() in allowed for leaf in leaves(table))
+    assert len(result.text) < 0.6 * len(json.dumps({"lockfileVersion": 3, "packages": packages}))
+
+
+def test_the_key_column_takes_a_name_no_record_uses() -> None:
+    records = {f"user-{i}": {"key": f"k{i}", "name": f"User {i}", "team": "core"} for i in range(12)}
+    out, _ = crush(records)
+    assert out["keyed"] == "key_0"
+    assert out["constant"] == {"team": "core"}
+
+
+def test_objects_of_unrelated_or_few_records_stay_objects() -> None:
+    sections = {
+        "build": {"target": "es2022", "minify": True},
+        "lint": {"rules": 12},
+        "test": {"runner": "pytest", "workers": 2},
+        "deploy": {"region": "eu", "replicas": 3, "canary": False},
+    }
+    assert crush(sections)[0] == sections
+    three = dict(list(_packages(3).items()))
+    assert crush(three)[0] == three
+    off = JsonCompressor(JsonOptions(keyed_min_rows=None))
+    packages = _packages(50)
+    text = off.compress(Segment(json.dumps(packages), SegmentContext(), ContentKind.JSON)).text
+    assert "keyed" not in text and set(json.loads(text)) == set(packages)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
+from typing import Any
 
 import orjson
 
@@ -52,3 +56,140 @@ def test_a_page_with_no_whole_record_goes_to_the_prose_compressor() -> None:
     out, _, _ = _compress(text)
     assert detect(text).kind == ContentKind.JSON_PAGE
     assert all(line in text.split("\n") or "[headroom:" in line or "…" in line for line in out.split("\n"))
+
+
+def _bom(n: int) -> dict[str, Any]:
+    """A software bill of materials: a root object whose records sit in `"components": [...]`."""
+    return {
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.5",
+        "metadata": {"timestamp": "2026-01-02T03:04:05Z", "tools": [{"vendor": "CycloneDX", "name": "cargo"}]},
+        "components": [
+            {
+                "type": "library",
+                "bom-ref": f"registry+https://example.org/index#crate-{i}@0.{i}.1",
+                "name": f"crate-{i}",
+                "version": f"0.{i}.1",
+                "scope": "required",
+                "hashes": [{"alg": "SHA-256", "content": hashlib.sha256(str(i).encode()).hexdigest()}],
+                "licenses": [{"expression": "MIT OR Apache-2.0"}],
+                "purl": f"pkg:cargo/crate-{i}@0.{i}.1",
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def _lockfile(n: int) -> dict[str, Any]:
+    """npm's lockfile: `"packages"` maps install paths to similar records."""
+    return {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {
+            f"node_modules/pkg-{i:03d}": {
+                "version": f"2.{i % 5}.{i}",
+                "resolved": f"https://registry.example.org/pkg-{i:03d}/-/pkg-{i:03d}-2.{i % 5}.{i}.tgz",
+                "integrity": "sha512-" + base64.b64encode(hashlib.sha512(str(i).encode()).digest()).decode(),
+                "dev": True,
+                "license": "MIT",
+                **({"dependencies": {f"pkg-{i + 1:03d}": "^2.0.0"}} if i % 4 == 0 else {}),
+            }
+            for i in range(n)
+        },
+    }
+
+
+def _read(document: Any, first: int, count: int) -> tuple[str, list[str]]:
+    """Lines first..first+count-1 of the pretty-printed document as Claude Code's Read shows them,
+    and the file's lines."""
+    lines = json.dumps(document, indent=2).split("\n")
+    shown = "\n".join(f"{n:>6}\t{lines[n - 1]}" for n in range(first, min(first + count, len(lines) + 1)))
+    return shown, lines
+
+
+def _compacted_lines(out: str) -> set[int]:
+    """The line numbers the compacted runs' markers name."""
+    spans = re.findall(r"lines (\d+)-(\d+): \d+ records", out)
+    return {n for first, last in spans for n in range(int(first), int(last) + 1)}
+
+
+def _numbered(out: str) -> dict[int, str]:
+    """Output lines that carry a Read number -> their text."""
+    found = {}
+    for line in out.split("\n"):
+        number, tab, text = line.partition("\t")
+        if tab and number.strip().isdigit():
+            found[int(number)] = text
+    return found
+
+
+def test_records_nested_in_a_document_are_compacted_and_its_frame_kept_with_numbers() -> None:
+    page, lines = _read(_bom(60), 1, 700)  # from the top, cut inside a component
+    assert detect(open_envelope(page).body).kind == ContentKind.JSON_PAGE
+    out, store, ratio = _compress(page)
+    assert ratio < 0.6
+    numbered = _numbered(out)
+    assert numbered[1] == "{" and numbered[2] == '  "bomFormat": "CycloneDX",'
+    assert all(lines[n - 1] == text for n, text in numbered.items())  # every kept line keeps its own number
+    assert numbered[700] == lines[699]  # the partial record at the end stays, numbered
+    assert set(numbered) == set(range(1, 701)) - _compacted_lines(out)
+    (compact,) = [line for line in out.split("\n") if line.startswith("{") and "table of" in line]
+    table = orjson.loads(compact)
+    assert table["constant"]["type"] == "library"
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == page
+
+
+def test_a_page_of_an_object_of_records_keyed_by_name_becomes_a_keyed_table() -> None:
+    page, lines = _read(_lockfile(150), 40, 900)
+    out, store, ratio = _compress(page)
+    assert ratio < 0.5
+    marker_line = next(line for line in out.split("\n") if "members of an object" in line)
+    span = re.search(r"lines (\d+)-(\d+)", marker_line)
+    assert span is not None
+    first, last = int(span[1]), int(span[2])
+    assert lines[first - 1].strip().startswith('"node_modules/') and lines[last - 1].strip() in ("}", "},")
+    compact = next(line for line in out.split("\n") if line.startswith('{"_headroom"'))
+    table = orjson.loads(compact)
+    assert table["keyed"] == "key"
+    shown = {row[table["columns"].index("key")] for row in table["rows"]}
+    listed = {row[table["other_rows"]["columns"].index("key")] for row in table["other_rows"]["rows"]}
+    in_range = {line.strip().split('"')[1] for line in lines[first - 1 : last] if line.startswith('    "node_modules/')}
+    assert shown | listed == in_range  # every member of the run is named
+    numbered = _numbered(out)
+    assert all(lines[n - 1] == text for n, text in numbered.items())
+    assert set(numbered) == set(range(40, 940)) - _compacted_lines(out)
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == page
+
+
+def test_a_codex_exec_command_page_is_compacted_behind_its_header() -> None:
+    body = "\n".join(json.dumps(_lockfile(80), indent=2).split("\n")[25:500])
+    header = (
+        "Chunk ID: 3f9a1c\nWall time: 0.8731 seconds\nProcess exited with code 0\nOriginal token count: 9000\nOutput:\n"
+    )
+    out, store, ratio = _compress(header + body)
+    assert out.startswith(header) and ratio < 0.6
+    assert "members of an object" in out
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == header + body
+
+
+def test_a_partial_record_at_the_edge_stays_verbatim_even_with_similar_nested_objects() -> None:
+    record = [
+        '    "node_modules/tail": {',
+        '      "version": "1.0.0",',
+        '      "dependencies": {',
+        '        "a": "^1.0.0",',
+        '        "b": "^2.0.0"',
+        "      },",
+        '      "peerDependencies": {',
+        '        "a": "^1.0.0",',
+        '        "b": "^2.0.0"',
+        "      },",
+    ]
+    head = json.dumps(_lockfile(3), indent=2).split("\n")[:-3]  # up to the last record's end
+    head[-1] += ","
+    text = "\n".join([*head, *record])
+    out, _, _ = _compress(text)
+    assert out.split("\n")[-len(record) :] == record

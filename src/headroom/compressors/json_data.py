@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -29,11 +30,12 @@ from headroom.compressors.base import Compressed, Registry, register
 from headroom.compressors.prose import ProseOptions, compress_prose_fields
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["JsonCompressor", "JsonOptions", "identity_columns"]
+__all__ = ["JsonCompressor", "JsonOptions", "identity_columns", "similar_records"]
 
 META_KEY = "_headroom"
 _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
+KEYED_KEY = "keyed"  # meta entry naming the column that holds each row's member name
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
 _DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where it is"
@@ -123,6 +125,10 @@ class JsonOptions:
     # Identity fields kept per row cost at most about this many characters on average: ids and
     # titles fit, a table's whole text does not.
     identity_chars: int = 64
+    # An object whose values are at least this many similar records keyed by name (a lockfile's
+    # packages by path, a map of id -> record) is a table too: one row per member, its name in
+    # a key column. None keeps such objects as objects.
+    keyed_min_rows: int | None = 4
 
 
 @register
@@ -275,6 +281,26 @@ def _whole_object_paths(rows: list[dict[str, Any]], max_depth: int) -> set[str]:
     return dotted | maps
 
 
+def similar_records(records: list[dict[str, Any]]) -> bool:
+    """Records of one kind, not a bag of unrelated objects: the fields most of them have (in at
+    least half) are, on average, at least half of each record's fields. A lockfile's packages
+    share version, resolved and integrity beside their own few; a config's sections do not."""
+    counts: dict[str, int] = {}
+    for record in records:
+        for key in record:
+            counts[key] = counts.get(key, 0) + 1
+    common = {key for key, n in counts.items() if 2 * n >= len(records)}
+    shared = sum(1 for record in records for key in record if key in common)
+    return bool(common) and 2 * shared >= sum(len(record) for record in records)
+
+
+def _key_column_names() -> Iterator[str]:
+    """Names for the key column of a keyed table, the first no record uses as a field."""
+    yield "key"
+    for n in itertools.count():
+        yield f"key_{n}"
+
+
 class _Crusher:
     """One compression run over one JSON document."""
 
@@ -312,8 +338,59 @@ class _Crusher:
                 return self._table(value)
             return [self.crush(v) for v in value]
         if isinstance(value, dict):
+            keyed = self._keyed_table(value)
+            if keyed is not None:
+                return keyed
             return {k: self.crush(v) for k, v in value.items()}
         return value
+
+    def _keyed_table(self, members: dict[str, Any]) -> dict[str, Any] | None:
+        """An object of similar records keyed by name, as a table: each member a row with its
+        name in a key column (named in the `keyed` meta entry), so the records' shared fields
+        are factored and their rows selected like any table's. None when the object is not such
+        a map, or when the table would not be shorter than the object it replaces."""
+        least = self.options.keyed_min_rows
+        if least is None or len(members) < max(least, 2):
+            return None
+        records = list(members.values())
+        if not all(isinstance(r, dict) and r for r in records) or not similar_records(records):
+            return None
+        taken = {key for record in records for key in record}
+        column = next(name for name in _key_column_names() if name not in taken)
+        saved = self._state()
+        table = self._table([{column: name, **record} for name, record in members.items()])
+        if not isinstance(table, dict) or len(orjson.dumps(table)) >= len(orjson.dumps(members)):
+            self._restore(saved)  # the object stays an object, counted and noted as one
+            return None
+        self.legend[f"'{KEYED_KEY}' column: the table was an object; that column holds each row's member name"] = None
+        head = {META_KEY: table.pop(META_KEY)} if META_KEY in table else {}
+        return {**head, KEYED_KEY: column, **table}
+
+    def _state(self) -> tuple[Any, ...]:
+        return (
+            self.tables,
+            self.rows_in,
+            self.rows_dropped,
+            self.columns_factored,
+            self.columns_omitted,
+            set(self.own_values),
+            self.derived_nulls,
+            dict(self.bare_fields),
+            dict(self.legend),
+        )
+
+    def _restore(self, state: tuple[Any, ...]) -> None:
+        (
+            self.tables,
+            self.rows_in,
+            self.rows_dropped,
+            self.columns_factored,
+            self.columns_omitted,
+            self.own_values,
+            self.derived_nulls,
+            self.bare_fields,
+            self.legend,
+        ) = state
 
     # -- tables -------------------------------------------------------------------------
 
