@@ -21,7 +21,7 @@ from cachetools import LRUCache
 from headroom.compressors.base import Registry
 from headroom.compressors.logs import log_page
 from headroom.envelopes import open_envelope
-from headroom.routing.detect import detect
+from headroom.routing.detect import detect, sniffed_as
 from headroom.segments import ContentKind, EarlierLogs, LogPage
 
 __all__ = ["LogHistory"]
@@ -68,6 +68,9 @@ class LogHistory:
         cannot be read is no page (the same answer every time, so histories stay stable)."""
         try:
             envelope = open_envelope(text)
+            # The log sniffers first: most units are no log, and full detection parses JSON.
+            if not sniffed_as(ContentKind.LOGS, envelope.body, self._registry):
+                return None
             if detect(envelope.body, file_path, self._registry).kind != ContentKind.LOGS:
                 return None
             return log_page(envelope.body, _sent_body(sent, envelope.head, envelope.tail, envelope.prefixes))

@@ -78,6 +78,8 @@ _CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
 def _cache_key(text: str, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
     # 128-bit key: a collision would hand one unit another unit's output. The context holds
     # the digest of the log pages before the unit (`earlier_logs`): another history, another key.
+    if context.earlier_logs is not None:  # the digest only: a cached key keeps no pages alive
+        context = replace(context, earlier_logs=context.earlier_logs.without_pages())
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind
 
 

@@ -96,13 +96,13 @@ class LogPage:
     values: frozenset[str]
 
 
-@dataclass(frozen=True)  # no slots: the unions are cached on the instance
+@dataclass(frozen=True, slots=True)
 class EarlierLogs:
     """The log units that came before a unit in the same request, in order.
 
     Compared and hashed by `digest` alone (a hash chain over those units' texts, original and
-    as sent), so it is cheap in a cache key and two histories are equal only when the same
-    pages came before."""
+    as sent), so two histories are equal only when the same pages came before, and a cache key
+    can hold `without_pages()`: the digest, not the pages."""
 
     pages: tuple[LogPage, ...] = field(default=(), compare=False, repr=False)
     digest: bytes = b""
@@ -112,12 +112,16 @@ class EarlierLogs:
         chained = hashlib.blake2b(self.digest + page_digest, digest_size=16).digest()
         return EarlierLogs((*self.pages, page), chained)
 
-    @cached_property
+    def without_pages(self) -> EarlierLogs:
+        """An equal history that keeps none of the pages alive (for a long-lived cache key)."""
+        return EarlierLogs((), self.digest)
+
     def templates(self) -> frozenset[str]:
+        """Every template the pages showed (a union: computed on each call)."""
         return frozenset().union(*(page.templates for page in self.pages))
 
-    @cached_property
     def values(self) -> frozenset[str]:
+        """Every value and word the pages showed (a union: computed on each call)."""
         return frozenset().union(*(page.values for page in self.pages))
 
 

@@ -58,6 +58,7 @@ _PLAIN_KINDS = frozenset({"ts", "dur", "num", "ip"})  # values that name nothing
 # (at least this many), else the markers name the identifiers instead.
 _COVER_MIN, _COVER_SHARE = 40, 5
 _LISTED_CHARS = 160  # one record's differing words, in a listing marker
+_HINT_WORDS, _HINT_CHARS = 6, 60  # a template named in a marker without a kept event of it
 _WORD_EDGES = ",;()[]{}<>\"'"  # around a word in a line or a marker's list of values
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
@@ -239,6 +240,14 @@ def _listing(lines: list[str], records: list[Record], first: int, omitted: list[
     return ("among them, by time: " if last_stamp else "among them: ") + "".join(parts)
 
 
+def _template_hint(template: str) -> str:
+    """A few literal words of a template, to say which one a marker without a kept event of
+    it means: "INFO dfs.DataNode$DataXceiver: Got exception while serving"."""
+    words = [word for word in template.split() if PLACEHOLDER not in word and any(c.isalpha() for c in word)]
+    hint = " ".join(words[:_HINT_WORDS])
+    return f'"{hint[:_HINT_CHARS]}…"' if hint else "of another template"
+
+
 def _collapse_repeats(block: list[str], ref: str) -> list[str]:
     """Squeeze runs of a frame (or a cycle of up to 4 frames) repeated 4+ times: recursion."""
     out: list[str] = []
@@ -316,8 +325,8 @@ class _Plan:
         self.words = words
         self.records = records
         # What earlier log pages of the request showed: templates and values seen.
-        self.seen_templates = earlier.templates if earlier is not None else frozenset()
-        self.seen_values = earlier.values if earlier is not None else frozenset()
+        self.seen_templates = earlier.templates() if earlier is not None else frozenset()
+        self.seen_values = earlier.values() if earlier is not None else frozenset()
         self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
@@ -557,15 +566,24 @@ class LogCompressor:
                 if 0 <= j < len(records) and records[j].key != records[i].key:
                     keep[j] = True
 
-        # Each group's marker follows its first kept event; a group an earlier page showed may
-        # have none here: its marker then stands where its first omitted event was.
+        # Each group's marker follows its first kept event. A group an earlier page showed may
+        # have none here: with new values to name, its marker stands where its first omitted
+        # event was; else its events join one marker for all such groups (per-group markers
+        # naming nothing would only say "more of what you saw", once per template).
         markers: dict[int, str] = {}
+        seen_before: list[int] = []
+        kinds_seen_before = 0
         for members in groups.values():
             omitted = [m for m in members if not keep[m]]
             if not omitted:
                 continue
             listed = [m for m in omitted if m in plan.listed]
-            if listed and not any(keep[m] for m in members):
+            anchored = any(keep[m] for m in members)
+            if not anchored and not listed and members[0] not in plan.unseen:
+                seen_before.extend(omitted)
+                kinds_seen_before += 1
+                continue
+            if listed and not anchored:
                 # A listing says what each line adds to the group's first shown one: one stays.
                 keep[listed[0]] = True
                 omitted.remove(listed[0])
@@ -592,6 +610,15 @@ class LogCompressor:
             anchor = next((m for m in members if keep[m]), None)
             summary = self._summary(plan, members[0], omitted, listing, anchor is None)
             markers[omitted[0] if anchor is None else anchor] = marker(summary, segment.ref)
+        if seen_before:
+            seen_before.sort()
+            dropped = sum(len(lines[j]) for m in seen_before for j in range(records[m].start, records[m].end))
+            if len(seen_before) < 2 or dropped < 2 * _MARKER_COST:
+                for m in seen_before:
+                    keep[m] = True
+            else:
+                summary = self._seen_summary(plan, seen_before, kinds_seen_before)
+                markers[seen_before[0]] = marker(summary, segment.ref)
 
         out: list[str] = []
         kept_records = 0
@@ -613,6 +640,19 @@ class LogCompressor:
         return Compressed(result, lossy=True, notes=notes)
 
     @staticmethod
+    def _seen_summary(plan: _Plan, omitted: list[int], kinds: int) -> str:
+        """The events of groups an earlier page showed, naming nothing new: one marker."""
+        records, lines = plan.records, plan.lines
+        single = all(records[m].end - records[m].start == 1 for m in omitted)
+        span = _time_range(
+            extract_timestamp(lines[records[omitted[0]].start]),
+            extract_timestamp(lines[records[omitted[-1]].start]),
+        )
+        like = "like the one" if kinds == 1 else f"of {kinds} kinds"
+        summary = f"{len(omitted)} more {'lines' if single else 'entries'} {like} shown earlier"
+        return f"{summary} ({span})" if span else summary
+
+    @staticmethod
     def _summary(plan: _Plan, first: int, omitted: list[int], listing: str | None, shown_earlier: bool) -> str:
         records, lines = plan.records, plan.lines
         single = all(records[m].end - records[m].start == 1 for m in omitted)
@@ -620,7 +660,7 @@ class LogCompressor:
             extract_timestamp(lines[records[omitted[0]].start]),
             extract_timestamp(lines[records[omitted[-1]].start]),
         )
-        like = "the one shown earlier" if shown_earlier else "this"
+        like = f"the one shown earlier, {_template_hint(records[first].key)}," if shown_earlier else "this"
         summary = f"{len(omitted)} more {'lines' if single else 'entries'} like {like}"
         if span:
             summary += f" ({span})"
