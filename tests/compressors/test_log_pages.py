@@ -266,3 +266,29 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _scheduler_page(attempts: list[str], minute: int) -> str:
+    lines: list[str] = []
+    for second, attempt in enumerate(attempts):
+        stamp = f"2024-03-01 10:{minute:02d}:{second:02d}"
+        lines.append(f"{stamp},100 INFO scheduler.Worker: heartbeat from worker-3 ok queue depth {second}")
+        lines.append(
+            f"{stamp},200 ERROR scheduler.Runner: task attempt_{attempt} failed on node-7 with exit status 137"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def test_an_error_shown_earlier_keeps_its_first_and_last_new_id_and_names_the_others() -> None:
+    first = _scheduler_page([f"20240301_{n:04d}" for n in range(1, 13)], 1)
+    new_ids = [f"20240301_{n:04d}" for n in range(101, 113)]
+    second = _scheduler_page(new_ids, 2) + "2024-03-01 10:03:00,000 INFO scheduler.Worker: heartbeat from worker-3 ok\n"
+    earlier = EarlierLogs().then(log_page(first, first), b"page-1")
+    out = LogCompressor().compress(Segment(second, SegmentContext(earlier_logs=earlier), ContentKind.LOGS)).text
+    kept = shown_lines(out)
+    assert any(f"attempt_{new_ids[0]} failed" in line for line in kept)
+    assert any(f"attempt_{new_ids[-1]} failed" in line for line in kept)
+    assert all(f"attempt_{attempt}" in out for attempt in new_ids)  # the others named in the marker
+    # Errors naming only ids page 1 showed collapse with nothing kept.
+    again = LogCompressor().compress(Segment(first, SegmentContext(earlier_logs=earlier), ContentKind.LOGS)).text
+    assert sum("ERROR" in line for line in shown_lines(again)) <= 1  # the page's last event at most

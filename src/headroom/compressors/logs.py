@@ -429,8 +429,11 @@ class _Plan:
             # end; for routine events the marker's time range says that more cheaply.
             chosen = [members[0], members[-1]] if important else [members[0]]
         else:
-            # An earlier page showed (some of) these templates: only the first and last event
-            # of a template new here stay, and those naming a value not shown yet (below).
+            # An earlier page showed (some of) these templates: only the first event of a
+            # template new here stays, and those naming a value not shown yet (below). Of a
+            # warning/error, the first and last new one, or else naming an id not shown yet.
+            if important and not fresh:
+                fresh = [m for m in members if self._names_new_id(m)]
             chosen = [fresh[0], fresh[-1]] if important and fresh else fresh[:1]
         hits = [m for m in members if m in self.term_hits]
         chosen.extend(hits[: _MAX_TERM_HITS - 1] + hits[-1:])
@@ -501,6 +504,21 @@ class _Plan:
                     unseen.setdefault(self._word(m, id_slot, v[id_slot]), None)
         if unseen:
             self.unseen[members[0]] = list(unseen)
+
+    def _names_new_id(self, member: int) -> bool:
+        """The record names an id or host that no earlier page showed (times, sizes and
+        counts are no ids)."""
+        rec = self.records[member]
+        for j in range(rec.start, rec.end):
+            for value in self.values[j]:
+                kind = value_kind(value)
+                if kind == "ip":
+                    value = value.split(":", 1)[0]
+                elif kind != "other":
+                    continue
+                if value not in self.seen_values:
+                    return True
+        return False
 
     def _seen_earlier(self, member: int, slot: int, value: str) -> bool:
         """An earlier page showed this value: a word that differs between merged templates
