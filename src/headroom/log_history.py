@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # A line number a numbered read (`cat -n`, Claude Code's Read) put before a kept line.
 _LINE_NUMBER = re.compile(r"^ *\d{1,9}(?:\t|→)", re.MULTILINE)
 
-_PageKey = tuple[bytes, bytes, str | None]
+_PageKey = tuple[bytes, bytes]
 
 
 def _digest(text: str) -> bytes:
@@ -43,36 +43,56 @@ class LogHistory:
 
     def __init__(self, registry: Registry, maxsize: int) -> None:
         self._registry = registry
+        self._logs: LRUCache[tuple[bytes, str | None], bool] = LRUCache(maxsize=maxsize)
         self._pages: LRUCache[_PageKey, LogPage | None] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
-    def after(self, earlier: EarlierLogs, text: str, sent: str, file_path: str | None) -> EarlierLogs:
-        """`earlier` followed by this unit (`text`, sent as `sent`) when it is a log page;
-        `earlier` itself otherwise."""
-        text_digest = _digest(text)
+    def log_unit(self, text: str, file_path: str | None) -> bytes | None:
+        """The digest of `text` when the unit is a log (detected as the pipeline detects it);
+        None for any other unit, whose compression the history does not concern."""
+        digest = _digest(text)
+        key = (digest, file_path)
+        with self._lock:
+            found = self._logs.get(key)  # a hit makes it the most recently used
+        if found is None:
+            found = self._is_log(text, file_path)
+            with self._lock:
+                self._logs[key] = found
+        return digest if found else None
+
+    def after(self, earlier: EarlierLogs, text: str, text_digest: bytes, sent: str) -> EarlierLogs:
+        """`earlier` followed by this log unit (`text`, of digest `text_digest`, sent as
+        `sent`); `earlier` itself if the unit cannot be read as a page."""
         sent_digest = text_digest if sent == text else _digest(sent)
-        key = (text_digest, sent_digest, file_path)
+        key = (text_digest, sent_digest)
         with self._lock:
             known = key in self._pages
             page = self._pages.get(key)  # a hit makes it the most recently used
         if not known:
-            page = self._summarize(text, sent, file_path)
+            page = self._summarize(text, sent)
             with self._lock:
                 self._pages[key] = page
         if page is None:
             return earlier
         return earlier.then(page, text_digest + sent_digest)
 
-    def _summarize(self, text: str, sent: str, file_path: str | None) -> LogPage | None:
-        """The page a log unit makes, or None for any other unit. Never raises: a unit that
-        cannot be read is no page (the same answer every time, so histories stay stable)."""
+    def _is_log(self, text: str, file_path: str | None) -> bool:
+        """Never raises: a unit that cannot be read is no log (the same answer every time)."""
+        try:
+            body = open_envelope(text).body
+            # The log sniffers first: most units are no log, and full detection parses JSON.
+            if not sniffed_as(ContentKind.LOGS, body, self._registry):
+                return False
+            return detect(body, file_path, self._registry).kind == ContentKind.LOGS
+        except Exception as exc:
+            log.warning("log detection failed (%s): unit not taken as a log", type(exc).__name__)
+            return False
+
+    @staticmethod
+    def _summarize(text: str, sent: str) -> LogPage | None:
+        """The page a log unit makes; None (no page) if it cannot be read, every time alike."""
         try:
             envelope = open_envelope(text)
-            # The log sniffers first: most units are no log, and full detection parses JSON.
-            if not sniffed_as(ContentKind.LOGS, envelope.body, self._registry):
-                return None
-            if detect(envelope.body, file_path, self._registry).kind != ContentKind.LOGS:
-                return None
             return log_page(envelope.body, _sent_body(sent, envelope.head, envelope.tail, envelope.prefixes))
         except Exception as exc:
             log.warning("log page summary failed (%s): unit not taken as a log page", type(exc).__name__)

@@ -355,7 +355,10 @@ class Pipeline:
         reports: list[UnitReport] = []
         earlier = EarlierLogs()  # the log pages before the unit: later pages show only what is new
         for unit in split.units:
-            context = replace(unit.context, earlier_logs=earlier) if earlier.pages else unit.context
+            # Only a log's compression reads the pages before it: other units keep their key.
+            log_digest = self._log_history.log_unit(unit.text, unit.context.file_path)
+            with_pages = log_digest is not None and earlier.pages
+            context = replace(unit.context, earlier_logs=earlier) if with_pages else unit.context
             # Originals fetched back through CCR are what the model asked for: never re-compressed.
             if (
                 unit.context.tool_name == RETRIEVE_TOOL_NAME
@@ -364,7 +367,8 @@ class Pipeline:
             ):
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
-                earlier = self._log_history.after(earlier, unit.text, unit.text, unit.context.file_path)
+                if log_digest is not None:
+                    earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
                 continue
             if not_compressed is not None:
                 found = self.already_compressed(unit.text, context, location=_location(unit))
@@ -372,13 +376,15 @@ class Pipeline:
                     not_compressed.append(unit)
                     tokens = count_tokens(unit.text, encoding)
                     reports.append(UnitReport(_location(unit), "pending", "passthrough", tokens, tokens))
-                    earlier = self._log_history.after(earlier, unit.text, unit.text, unit.context.file_path)
+                    if log_digest is not None:
+                        earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
                     continue
                 output, report = found
             else:
                 output, report = self.compress_text(unit.text, context, location=_location(unit), provenance=provenance)
             reports.append(report)
-            earlier = self._log_history.after(earlier, unit.text, output, unit.context.file_path)
+            if log_digest is not None:
+                earlier = self._log_history.after(earlier, unit.text, log_digest, output)
             if output != unit.text:
                 replacements[unit.path] = output
         new_request = replace_paths(request, replacements) if replacements else dict(request)

@@ -13,6 +13,7 @@ import headroom.log_history
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs
 from headroom.compressors.logs import LogCompressor, log_page
+from headroom.formats import adapter_for
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import ContentKind, EarlierLogs, Segment, SegmentContext
 
@@ -292,3 +293,15 @@ def test_an_error_shown_earlier_keeps_its_first_and_last_new_id_and_names_the_ot
     # Errors naming only ids page 1 showed collapse with nothing kept.
     again = LogCompressor().compress(Segment(first, SegmentContext(earlier_logs=earlier), ContentKind.LOGS)).text
     assert sum("ERROR" in line for line in shown_lines(again)) <= 1  # the page's last event at most
+
+
+def test_units_that_are_not_logs_keep_their_cache_key_after_log_pages() -> None:
+    listing = "".join(f"{n:>6}\tdef handler_{n}(request):\n" for n in range(1, 120))
+    request = claude_request([*claude_pages(1), listing])
+    pipeline = Pipeline(CompressConfig(), MemoryStore())
+    pipeline.compress_request(request, "anthropic")
+    _, adapter = adapter_for("anthropic", request)
+    page, code = adapter.split(request, min_chars=CompressConfig().min_tokens).units
+    # Found by the unit's own context: a unit that is no log has no history in its key.
+    assert pipeline.already_compressed(code.text, code.context) is not None
+    assert pipeline.already_compressed(page.text, page.context) is not None  # the first page has none either
