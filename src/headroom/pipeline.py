@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cachetools import LRUCache
@@ -25,10 +25,11 @@ from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.formats import Unit, adapter_for, replace_paths
+from headroom.log_history import LogHistory
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
-from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
+from headroom.segments import ContentKind, EarlierLogs, Segment, SegmentContext, content_ref
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
 
 __all__ = ["CompressConfig", "Pipeline"]
@@ -75,7 +76,10 @@ _CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
 
 
 def _cache_key(text: str, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
-    # 128-bit key: a collision would hand one unit another unit's output.
+    # 128-bit key: a collision would hand one unit another unit's output. The context holds
+    # the digest of the log pages before the unit (`earlier_logs`): another history, another key.
+    if context.earlier_logs is not None:  # the digest only: a cached key keeps no pages alive
+        context = replace(context, earlier_logs=context.earlier_logs.without_pages())
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind
 
 
@@ -95,6 +99,8 @@ class Pipeline:
         # Compressed units remembered (agents re-send every turn), least recently used out first.
         self._cache: LRUCache[_CacheKey, _UnitOutcome] = LRUCache(maxsize=self.config.cache_size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
+        # What each log unit showed, for the log units after it in a request (paged reads).
+        self._log_history = LogHistory(self.registry, self.config.cache_size)
 
     # -- units ----------------------------------------------------------------------------
 
@@ -349,7 +355,12 @@ class Pipeline:
         fixed_tokens = sum(count_tokens(t, encoding) for t in split.fixed_texts)
         replacements: dict[tuple[str | int, ...], str] = {}
         reports: list[UnitReport] = []
+        earlier = EarlierLogs()  # the log pages before the unit: later pages show only what is new
         for unit in split.units:
+            # Only a log's compression reads the pages before it: other units keep their key.
+            log_digest = self._log_history.log_unit(unit.text, unit.context.file_path)
+            with_pages = log_digest is not None and earlier.pages
+            context = replace(unit.context, earlier_logs=earlier) if with_pages else unit.context
             # Originals fetched back through CCR are what the model asked for: never re-compressed.
             if (
                 unit.context.tool_name == RETRIEVE_TOOL_NAME
@@ -358,20 +369,24 @@ class Pipeline:
             ):
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
+                if log_digest is not None:
+                    earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
                 continue
             if not_compressed is not None:
-                found = self.already_compressed(unit.text, unit.context, location=_location(unit))
+                found = self.already_compressed(unit.text, context, location=_location(unit))
                 if found is None:
                     not_compressed.append(unit)
                     tokens = count_tokens(unit.text, encoding)
                     reports.append(UnitReport(_location(unit), "pending", "passthrough", tokens, tokens))
+                    if log_digest is not None:
+                        earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
                     continue
                 output, report = found
             else:
-                output, report = self.compress_text(
-                    unit.text, unit.context, location=_location(unit), provenance=provenance
-                )
+                output, report = self.compress_text(unit.text, context, location=_location(unit), provenance=provenance)
             reports.append(report)
+            if log_digest is not None:
+                earlier = self._log_history.after(earlier, unit.text, log_digest, output)
             if output != unit.text:
                 replacements[unit.path] = output
         new_request = replace_paths(request, replacements) if replacements else dict(request)

@@ -17,6 +17,8 @@ __all__ = [
     "PATH_ARGUMENT_KEYS",
     "REF_BYTES",
     "ContentKind",
+    "EarlierLogs",
+    "LogPage",
     "Segment",
     "SegmentContext",
     "content_ref",
@@ -85,17 +87,59 @@ def ref_matches(ref: str, text: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class LogPage:
+    """What one earlier log unit of the request put before the model: the templates of its
+    events (every one was shown, there or on a page before it) and the values and words its
+    text as sent shows (kept lines, and those its markers name)."""
+
+    templates: frozenset[str]
+    values: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierLogs:
+    """The log units that came before a unit in the same request, in order.
+
+    Compared and hashed by `digest` alone (a hash chain over those units' texts, original and
+    as sent), so two histories are equal only when the same pages came before, and a cache key
+    can hold `without_pages()`: the digest, not the pages."""
+
+    pages: tuple[LogPage, ...] = field(default=(), compare=False, repr=False)
+    digest: bytes = b""
+
+    def then(self, page: LogPage, page_digest: bytes) -> EarlierLogs:
+        """This history with one more page after it."""
+        chained = hashlib.blake2b(self.digest + page_digest, digest_size=16).digest()
+        return EarlierLogs((*self.pages, page), chained)
+
+    def without_pages(self) -> EarlierLogs:
+        """An equal history that keeps none of the pages alive (for a long-lived cache key)."""
+        return EarlierLogs((), self.digest)
+
+    def templates(self) -> frozenset[str]:
+        """Every template the pages showed (a union: computed on each call)."""
+        return frozenset().union(*(page.templates for page in self.pages))
+
+    def values(self) -> frozenset[str]:
+        """Every value and word the pages showed (a union: computed on each call)."""
+        return frozenset().union(*(page.values for page in self.pages))
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentContext:
     """What is known about a unit from the conversation *before and around* it.
 
-    Only the user turn that led to the tool call and the call's own arguments are used —
-    never later turns — so a unit compresses to the same bytes on every later request.
+    Only the user turn that led to the tool call, the call's own arguments and the log units
+    that came before it in the request are used — never later turns — so a unit compresses
+    to the same bytes on every later request.
     """
 
     tool_name: str | None = None
     tool_arguments: str | None = None  # raw JSON string (or text) of the call's arguments
     user_query: str = ""  # the latest user text *before* this unit
     file_path: str | None = None  # a path argument, if the tool call named one
+    # Earlier log pages of the same request (None: none, or not walked as a request).
+    earlier_logs: EarlierLogs | None = None
 
     def terms(self) -> frozenset[str]:
         """Lower-cased search terms from the user query and the tool arguments."""

@@ -7,6 +7,12 @@ one marker with the count and time range of the rest. Kept verbatim: errors and 
 (collapsed only when they repeat a lot, and then with every distinct key value shown), whole
 stack traces, one event of context on each side of an error, unique events, the first and
 last event, and events naming a term from the user's task or the tool arguments.
+
+A log read in pages (an agent's Read with offset/limit, `sed -n`, `tail`) comes as several
+units of one request. A unit after earlier log pages (`SegmentContext.earlier_logs`) takes the
+templates they showed as seen: their events collapse into its markers ("N more lines like the
+one shown earlier"), unless they name a value no earlier page showed; events of a new template
+are selected as above.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import ClassVar
 from headroom.ccr.markers import marker
 from headroom.compressors._log_templates import (
     HEADER,
+    MASK_CHARS,
     PLACEHOLDER,
     Record,
     extract_timestamp,
@@ -30,10 +37,10 @@ from headroom.compressors._log_templates import (
     variable_words,
 )
 from headroom.compressors.base import Compressed, register
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind, EarlierLogs, LogPage, Segment
 from headroom.tokens import count_tokens
 
-__all__ = ["LogCompressor", "looks_like_logs"]
+__all__ = ["LogCompressor", "log_page", "looks_like_logs"]
 
 _MIN_LINES = 12  # below this a log is read faster than any summary of it
 _KEEP_ALL = (2, 4)  # groups this small are kept whole: (normal, warning/error)
@@ -51,6 +58,8 @@ _PLAIN_KINDS = frozenset({"ts", "dur", "num", "ip"})  # values that name nothing
 # (at least this many), else the markers name the identifiers instead.
 _COVER_MIN, _COVER_SHARE = 40, 5
 _LISTED_CHARS = 160  # one record's differing words, in a listing marker
+_HINT_WORDS, _HINT_CHARS = 6, 60  # a template named in a marker without a kept event of it
+_WORD_EDGES = ",;()[]{}<>\"'"  # around a word in a line or a marker's list of values
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\ufffd]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -96,6 +105,42 @@ def looks_like_logs(text: str) -> bool:
         elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line) or _PACKAGE_TOOL.match(line):
             hits += 1
     return total >= 2 and hits * 2 >= total and hits >= 2
+
+
+def _log_lines(body: str) -> list[str]:
+    """The lines of a log body as the compressor reads them (no final empty line, no "\r")."""
+    body = body[:-1] if body.endswith("\n") else body
+    raw = body.split("\n")
+    return [line.rstrip("\r") for line in raw] if "\r" in body else raw
+
+
+def _record_template(templates: list[str], record: Record) -> str:
+    """A record's own template: its line's, or its lines' joined (a header and its trace)."""
+    if record.end - record.start == 1:
+        return templates[record.start]
+    return "\n".join(templates[record.start : record.end])
+
+
+def log_page(body: str, sent_body: str) -> LogPage:
+    """What a log unit put before the model, for the log units after it: the templates of
+    the events of `body` (the original; its compression kept an event of every template no
+    page before it showed) and the values and words of `sent_body` (the body as sent: kept
+    lines and the values its markers name)."""
+    lines = _log_lines(body)
+    templates, per_line = template_lines(lines)
+    seen = {_record_template(templates, record) for record in split_records(lines)}
+    sent_lines = lines
+    if sent_body != body:
+        sent_lines = _log_lines(sent_body)
+        _, per_line = template_lines(sent_lines)
+    values: set[str] = set()
+    for found in per_line:
+        values.update(found)
+    values.update(value.split(":", 1)[0] for value in values.copy() if value_kind(value) == "ip")
+    for line in sent_lines:
+        values.update(word.strip(_WORD_EDGES) for word in line[:MASK_CHARS].split())
+    values.discard("")
+    return LogPage(frozenset(seen), frozenset(values))
 
 
 def _malformed(text: str) -> bool:
@@ -195,6 +240,14 @@ def _listing(lines: list[str], records: list[Record], first: int, omitted: list[
     return ("among them, by time: " if last_stamp else "among them: ") + "".join(parts)
 
 
+def _template_hint(template: str) -> str:
+    """A few literal words of a template, to say which one a marker without a kept event of
+    it means: "INFO dfs.DataNode$DataXceiver: Got exception while serving"."""
+    words = [word for word in template.split() if PLACEHOLDER not in word and any(c.isalpha() for c in word)]
+    hint = " ".join(words[:_HINT_WORDS])
+    return f'"{hint[:_HINT_CHARS]}…"' if hint else "of another template"
+
+
 def _collapse_repeats(block: list[str], ref: str) -> list[str]:
     """Squeeze runs of a frame (or a cycle of up to 4 frames) repeated 4+ times: recursion."""
     out: list[str] = []
@@ -260,18 +313,30 @@ class _Plan:
     """The selection for one log: which records stay, and the key values no kept line shows."""
 
     def __init__(
-        self, lines: list[str], values: list[list[str]], words: dict[str, tuple[int, ...]], records: list[Record]
+        self,
+        lines: list[str],
+        values: list[list[str]],
+        words: dict[str, tuple[int, ...]],
+        records: list[Record],
+        earlier: EarlierLogs | None = None,
     ) -> None:
         self.lines = lines
         self.values = values
         self.words = words
         self.records = records
+        # What earlier log pages of the request showed: templates and values seen.
+        self.seen_templates = earlier.templates() if earlier is not None else frozenset()
+        self.seen_values = earlier.values() if earlier is not None else frozenset()
         self.term_hits: set[int] = set()
         self.keep = [False] * len(records)
         self.unseen: dict[int, list[str]] = {}  # group's first record -> key values not shown
         self.listed: set[int] = set()  # records a marker lists by their own words (`cover_identifiers`)
         self.variants: set[int] = set()  # records kept only for a key value not shown yet (`_variants`)
         self._filled: dict[int, list[str] | None] = {}
+
+    def shown_earlier(self, index: int) -> bool:
+        """An earlier page of the request showed this record's template."""
+        return self.records[index].template in self.seen_templates
 
     def filled_words(self, rec: Record) -> list[str] | None:
         """A merged one-line record's differing words, read whole from its line (`fill_words`);
@@ -346,7 +411,7 @@ class _Plan:
             if self.keep[i]:
                 continue
             found = self.identifiers(i)
-            if any(w not in shown for w in found):
+            if any(w not in shown and w not in self.seen_values for w in found):
                 wanted.append(i)
                 shown.update(found)
         return wanted
@@ -354,13 +419,22 @@ class _Plan:
     def select_group(self, members: list[int], important: bool) -> None:
         keep = self.keep
         level = 1 if important else 0
-        if len(members) <= _KEEP_ALL[level]:
-            for m in members:
-                keep[m] = True
-            return
-        # The last occurrence of a warning/error shows whether it still happens at the end;
-        # for routine events the marker's time range says that more cheaply.
-        chosen = [members[0], members[-1]] if important else [members[0]]
+        fresh = [m for m in members if not self.shown_earlier(m)] if self.seen_templates else members
+        if len(fresh) == len(members):
+            if len(members) <= _KEEP_ALL[level]:
+                for m in members:
+                    keep[m] = True
+                return
+            # The last occurrence of a warning/error shows whether it still happens at the
+            # end; for routine events the marker's time range says that more cheaply.
+            chosen = [members[0], members[-1]] if important else [members[0]]
+        else:
+            # An earlier page showed (some of) these templates: only the first event of a
+            # template new here stays, and those naming a value not shown yet (below). Of a
+            # warning/error, the first and last new one, or else naming an id not shown yet.
+            if important and not fresh:
+                fresh = [m for m in members if self._names_new_id(m)]
+            chosen = [fresh[0], fresh[-1]] if important and fresh else fresh[:1]
         hits = [m for m in members if m in self.term_hits]
         chosen.extend(hits[: _MAX_TERM_HITS - 1] + hits[-1:])
         for m in chosen:
@@ -410,7 +484,7 @@ class _Plan:
         for m, v in rows:
             if keep[m]:
                 continue
-            new = [j for k, j in enumerate(slots) if v[j] not in seen[k]]
+            new = [j for k, j in enumerate(slots) if v[j] not in seen[k] and not self._seen_earlier(m, j, v[j])]
             if not new:
                 continue
             if budget > 0:
@@ -426,10 +500,35 @@ class _Plan:
         if id_slot >= 0 and len(unseen) < _MARKER_VALUES:
             shown = {v[id_slot] for m, v in rows if keep[m]}
             for m, v in rows:
-                if not keep[m] and v[id_slot] not in shown:
+                if not keep[m] and v[id_slot] not in shown and v[id_slot] not in self.seen_values:
                     unseen.setdefault(self._word(m, id_slot, v[id_slot]), None)
         if unseen:
             self.unseen[members[0]] = list(unseen)
+
+    def _names_new_id(self, member: int) -> bool:
+        """The record names an id or host that no earlier page showed (times, sizes and
+        counts are no ids)."""
+        rec = self.records[member]
+        for j in range(rec.start, rec.end):
+            for value in self.values[j]:
+                kind = value_kind(value)
+                if kind == "ip":
+                    value = value.split(":", 1)[0]
+                elif kind != "other":
+                    continue
+                if value not in self.seen_values:
+                    return True
+        return False
+
+    def _seen_earlier(self, member: int, slot: int, value: str) -> bool:
+        """An earlier page showed this value: a word that differs between merged templates
+        when its own template was shown, any other value when a page's text showed it."""
+        if not self.seen_templates:
+            return False
+        template = self.records[member].template
+        if slot >= len(self.values[self.records[member].start]) and template in self.words:
+            return template in self.seen_templates
+        return value in self.seen_values
 
     def _words(self, member: int) -> list[str]:
         """The record's variables as whole words, in `_vars` order (merged words last)."""
@@ -470,7 +569,8 @@ class LogCompressor:
         templates, values = template_lines(lines)
         groups, severity, words = _group(records, lines, templates)
 
-        plan = _Plan(lines, values, words, records)
+        earlier = segment.context.earlier_logs
+        plan = _Plan(lines, values, words, records, earlier if earlier is not None and earlier.pages else None)
         plan.term_hits = _useful_terms(segment, lines, records)
         for template, members in groups.items():
             plan.select_group(members, severity[template] >= 1)
@@ -484,18 +584,35 @@ class LogCompressor:
                 if 0 <= j < len(records) and records[j].key != records[i].key:
                     keep[j] = True
 
+        # Each group's marker follows its first kept event. A group an earlier page showed may
+        # have none here: with new values to name, its marker stands where its first omitted
+        # event was; else its events join one marker for all such groups (per-group markers
+        # naming nothing would only say "more of what you saw", once per template).
         markers: dict[int, str] = {}
+        seen_before: list[int] = []
+        kinds_seen_before = 0
         for members in groups.values():
             omitted = [m for m in members if not keep[m]]
             if not omitted:
                 continue
+            listed = [m for m in omitted if m in plan.listed]
+            anchored = any(keep[m] for m in members)
+            if not anchored and not listed and members[0] not in plan.unseen:
+                seen_before.extend(omitted)
+                kinds_seen_before += 1
+                continue
+            if listed and not anchored:
+                # A listing says what each line adds to the group's first shown one: one stays.
+                keep[listed[0]] = True
+                omitted.remove(listed[0])
+                listed = listed[1:]
             dropped = sum(len(lines[j]) for m in omitted for j in range(records[m].start, records[m].end))
             if len(omitted) < 2 or dropped < 2 * _MARKER_COST:  # a marker would not pay for itself
                 for m in omitted:
                     keep[m] = True
                 continue
-            listed = [m for m in omitted if m in plan.listed]
-            listing = _listing(lines, records, members[0], listed) if listed else None
+            first_kept = next((m for m in members if keep[m]), members[0])
+            listing = _listing(lines, records, first_kept, listed) if listed else None
             listed_chars = sum(len(lines[records[m].start]) for m in listed)
             if listed and (listing is None or len(listing) * 10 > listed_chars * 8):
                 # A listing that saves too little (or cannot be written): those lines stay.
@@ -508,16 +625,26 @@ class LogCompressor:
                     for m in omitted:
                         keep[m] = True
                     continue
-            markers[members[0]] = marker(self._summary(plan, members[0], omitted, listing), segment.ref)
+            anchor = next((m for m in members if keep[m]), None)
+            summary = self._summary(plan, members[0], omitted, listing, anchor is None)
+            markers[omitted[0] if anchor is None else anchor] = marker(summary, segment.ref)
+        if seen_before:
+            seen_before.sort()
+            dropped = sum(len(lines[j]) for m in seen_before for j in range(records[m].start, records[m].end))
+            if len(seen_before) < 2 or dropped < 2 * _MARKER_COST:
+                for m in seen_before:
+                    keep[m] = True
+            else:
+                summary = self._seen_summary(plan, seen_before, kinds_seen_before)
+                markers[seen_before[0]] = marker(summary, segment.ref)
 
         out: list[str] = []
         kept_records = 0
         for i, rec in enumerate(records):
-            if not keep[i]:
-                continue
-            kept_records += 1
-            block = raw[rec.start : rec.end]  # verbatim, "\r" included
-            out.extend(_collapse_repeats(block, segment.ref) if len(block) > _LONG_RECORD else block)
+            if keep[i]:
+                kept_records += 1
+                block = raw[rec.start : rec.end]  # verbatim, "\r" included
+                out.extend(_collapse_repeats(block, segment.ref) if len(block) > _LONG_RECORD else block)
             if i in markers:
                 out.append(markers[i])
         if len(out) == len(raw):  # nothing dropped
@@ -526,17 +653,33 @@ class LogCompressor:
         if len(result) * 10 > len(text) * 7 and count_tokens(result) >= count_tokens(text):
             return Compressed(text)
         notes = {"events": len(records), "events_kept": kept_records, "templates": len(groups)}
+        if plan.seen_templates:
+            notes["events_seen_earlier"] = sum(plan.shown_earlier(i) for i in range(len(records)))
         return Compressed(result, lossy=True, notes=notes)
 
     @staticmethod
-    def _summary(plan: _Plan, first: int, omitted: list[int], listing: str | None) -> str:
+    def _seen_summary(plan: _Plan, omitted: list[int], kinds: int) -> str:
+        """The events of groups an earlier page showed, naming nothing new: one marker."""
         records, lines = plan.records, plan.lines
         single = all(records[m].end - records[m].start == 1 for m in omitted)
         span = _time_range(
             extract_timestamp(lines[records[omitted[0]].start]),
             extract_timestamp(lines[records[omitted[-1]].start]),
         )
-        summary = f"{len(omitted)} more {'lines' if single else 'entries'} like this"
+        like = "like the one" if kinds == 1 else f"of {kinds} kinds"
+        summary = f"{len(omitted)} more {'lines' if single else 'entries'} {like} shown earlier"
+        return f"{summary} ({span})" if span else summary
+
+    @staticmethod
+    def _summary(plan: _Plan, first: int, omitted: list[int], listing: str | None, shown_earlier: bool) -> str:
+        records, lines = plan.records, plan.lines
+        single = all(records[m].end - records[m].start == 1 for m in omitted)
+        span = _time_range(
+            extract_timestamp(lines[records[omitted[0]].start]),
+            extract_timestamp(lines[records[omitted[-1]].start]),
+        )
+        like = f"the one shown earlier, {_template_hint(records[first].key)}," if shown_earlier else "this"
+        summary = f"{len(omitted)} more {'lines' if single else 'entries'} like {like}"
         if span:
             summary += f" ({span})"
         unseen = plan.unseen.get(first)

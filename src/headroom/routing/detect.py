@@ -20,7 +20,7 @@ from headroom.compressors.base import Registry, default_registry
 from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
 
-__all__ = ["Detection", "detect"]
+__all__ = ["Detection", "detect", "sniffed_as"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,13 @@ def _looks_like_prose(head: str) -> bool:
         return False
     letters = sum(len(w) for w in words)
     return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
+
+
+def sniffed_as(kind: ContentKind, text: str, registry: Registry | None = None) -> bool:
+    """Whether a sniffer of `kind` takes `text`: `detect` gives a sniffed kind only then, so
+    a caller that only wants to know "is it `kind`?" can stop here when it is not."""
+    head = text[:_SNIFF_CHARS]
+    return any(sniffer(head) for found, sniffer in (registry or default_registry()).sniffers() if found == kind)
 
 
 def detect(text: str, file_path: str | None = None, registry: Registry | None = None) -> Detection:
