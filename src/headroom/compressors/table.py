@@ -32,6 +32,7 @@ import bisect
 import csv
 import itertools
 import re
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -129,6 +130,7 @@ class _Aligned:
     spans: tuple[tuple[int, int], ...]  # the positions each column's values fill (the last: to the end)
     names: tuple[str, ...]
     ragged: frozenset[int]  # rows that do not fill the columns every other row fills: always kept
+    cells: tuple[list[str], ...]  # each row's cells
 
 
 def _column_spans(lines: list[str]) -> tuple[tuple[int, int], ...]:
@@ -207,7 +209,13 @@ def _aligned_table(lines: list[str], block: list[int]) -> _Aligned | None:
     rule = next((k for k in range(1, min(len(block), _MAX_PREAMBLE + 2)) if _RULE.fullmatch(lines[block[k]])), None)
     if rule is not None:
         return _read_aligned(lines, block[rule - 1], block[rule + 1 :], min_columns=2)
+    # Preamble lines hold far fewer words than rows ("dir:", "total 68"): none is tried as the
+    # table's first line.
+    words = [len(lines[i].split()) for i in block]
+    typical = statistics.median(words)
     for skip in range(min(_MAX_PREAMBLE, len(block) - _MIN_BLOCK_ROWS) + 1):
+        if words[skip] * 2 < typical:
+            continue
         first, rest = block[skip], block[skip + 1 :]
         found = _read_aligned(lines, first, rest, min_columns=3)
         if found is None:
@@ -225,6 +233,9 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
     spans = _column_spans([lines[i] for i in rows])
     if len(spans) < min_columns:
         return None
+    header_cells = _cells(lines[header], spans) if header is not None else []
+    if header is not None and not _header_like(header_cells):
+        return None
     cells = [_cells(lines[i], spans) for i in rows]
     filled = [sum(bool(row[c]) for row in cells) for c in range(len(spans))]
     required = [c for c, count in enumerate(filled) if count >= _REQUIRED * len(rows)]
@@ -241,8 +252,7 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
             return None  # no column of numbers: more likely aligned text than records
         names = [f"column {c}" for c in range(1, len(spans) + 1)]
     else:
-        header_cells = _cells(lines[header], spans)
-        if not _header_like(header_cells) or _row_like(header_cells, cells):
+        if _row_like(header_cells, cells):
             return None
         names = [cell or f"column {c}" for c, cell in enumerate(header_cells, 1)]
         if len(set(names)) < len(names):
@@ -250,7 +260,7 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
     hex_cells = sum(bool(_HEX_GROUP.fullmatch(cell)) for row in cells for cell in row[:-1])
     if hex_cells > 0.6 * len(rows) * (len(spans) - 1):
         return None  # a hex dump (xxd, od): rows of bytes, not records
-    return _Aligned(header, tuple(rows), spans, tuple(names), ragged)
+    return _Aligned(header, tuple(rows), spans, tuple(names), ragged, tuple(cells))
 
 
 def _aligned_tables(lines: list[str]) -> list[_Aligned]:
@@ -379,9 +389,10 @@ def _drop_rows(
     row_lines = [i for table in tables for i in table.rows]
     if len(row_lines) < _MIN_ROWS:
         return []
-    spans = {i: table.spans for table in tables for i in table.rows}
     rows = [
-        {name: _typed(cell) for name, cell in zip(names, _cells(lines[i], spans[i]), strict=True)} for i in row_lines
+        {name: _typed(cell) for name, cell in zip(names, cells, strict=True)}
+        for table in tables
+        for cells in table.cells
     ]
     tables_rows = [range(start, start + len(table.rows)) for start, table in _offsets(tables)]
     identity = _identity(rows, names, tables_rows)
