@@ -85,3 +85,78 @@ def test_a_page_from_the_middle_of_a_csv_is_a_table_too() -> None:
     assert all(line in page.split("\n") or line.startswith("[headroom:") for line in out.split("\n"))
     (ref,) = find_refs(out)
     assert retrieve(store, ref).text == page
+
+
+def _pods(count: int) -> str:
+    """`kubectl get pods -o wide`'s shape: columns padded to their widest value, a cell with a
+    space in it (RESTARTS `2 (5m ago)`), one pod crash-looping, one restarted far more often."""
+    rows = [("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE")]
+    for n in range(count):
+        status = "CrashLoopBackOff" if n == 77 else "Running"
+        restarts = "412 (3m ago)" if n == 77 else "2 (5h ago)" if n % 5 == 0 else "0"
+        rows.append(
+            (
+                f"api-{n:03d}-7d9f{n % 10}",
+                "1/1",
+                status,
+                restarts,
+                f"{n % 9 + 1}d",
+                f"10.0.{n // 200}.{n % 200}",
+                f"node-{n % 4}",
+            )
+        )
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return (
+        "\n".join(
+            "   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+        )
+        + "\n"
+    )
+
+
+def test_a_space_aligned_table_keeps_the_telling_rows_and_names_the_rest() -> None:
+    text = _pods(300)
+    assert detect(text).kind == ContentKind.TABLE
+    out, store, ratio = _compress(text, query="why is api-150-7d9f0 slow?")
+    assert ratio < 0.6
+    lines = text.split("\n")
+    out_lines = out.split("\n")
+    assert out_lines[0] == lines[0]
+    crash = next(line for line in lines if "CrashLoopBackOff" in line)
+    asked = next(line for line in lines if line.startswith("api-150-"))
+    assert crash in out_lines and asked in out_lines
+    assert all(line in lines or line.startswith("[headroom:") for line in out_lines)
+    for n in range(300):  # each pod stays named, its row in full or in a marker's listing
+        assert f"api-{n:03d}-7d9f{n % 10}" in out
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == text
+    assert _compress(text, query="why is api-150-7d9f0 slow?")[0] == out  # same input, same bytes
+
+
+def test_tables_of_one_shape_in_blocks_are_read_together() -> None:
+    """`ls -laR`'s shape: a `dir:` line and a `total N` line before each directory's rows."""
+    blocks = []
+    for d in range(40):
+        rows = [
+            f"drwxr-xr-x  {d % 3 + 2} root root  4096 Nov 30 13:49 .",
+            "drwxr-xr-x 12 root root  4096 Nov 30 13:49 ..",
+        ]
+        rows += [
+            f"-rw-r--r--  1 root root {(f * 977 + d) % 9000 + 100:5d} Nov 30 13:49 mod_{d}_{f}.py" for f in range(4)
+        ]
+        blocks.append(f"/srv/app/pkg{d}:\ntotal {d + 8}\n" + "\n".join(rows))
+    text = "\n\n".join(blocks) + "\n"
+    assert detect(text).kind == ContentKind.TABLE
+    out, store, ratio = _compress(text, query="list the files")
+    assert ratio < 0.75
+    for d in range(40):
+        assert f"/srv/app/pkg{d}:\ntotal {d + 8}\n" in out
+        assert all(f"mod_{d}_{f}.py" in out for f in range(4))
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == text
+
+
+def test_a_small_aligned_table_passes_whole() -> None:
+    text = _pods(20)
+    assert detect(text).kind == ContentKind.TABLE
+    assert _compress(text)[0] == text

@@ -1,4 +1,5 @@
-"""Delimited tables (CSV, TSV, `;`- or `|`-separated): a header and the rows worth seeing.
+"""Tables (CSV, TSV, `;`- or `|`-separated, or columns aligned with spaces): a header and the rows
+worth seeing.
 
 Agents read data files with `cat` or Read; a 900-row CSV is mostly rows like their neighbours.
 The header stays, and the rows the JSON compressor would keep for the same table (first and
@@ -11,18 +12,36 @@ is read the same way, its columns unnamed.
 
 Parsing uses the standard `csv` module (quoted fields, embedded delimiters); a row whose field
 count differs from the header's is kept, never dropped.
+
+Command outputs (`ps aux`, `ls -la`, `dpkg -l`, `pip list`, `df -h`, `docker ps`, `kubectl get`)
+are tables whose columns are told by alignment, not by a delimiter: a column starts where the
+lines leave a gutter of spaces, one that (nearly) every line reaches and (nearly) no line fills.
+The last column runs to the line's end, so it may hold spaces (ps's COMMAND, a description). A
+text may hold several such tables, each in its own block of lines after a few lines of preamble
+(`ls -laR`: a `dir:` line and `total N` before each directory's rows); tables of the same shape
+are read as one, so a directory of three files can lose its rows as well as a big one. A row
+that leaves a gutter unfilled only in part (a value wider than its column) is kept. Every run
+of dropped rows is named in its marker by its identity columns when that is cheap (learned from
+the values, as the JSON compressor's `identity_columns`: a file name and size, a PID and its
+command, a package name), so the reader still sees what each dropped row was.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
+import itertools
 import re
+import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from headroom.ccr.markers import marker
 from headroom.compressors._table_rows import select_rows
 from headroom.compressors.base import Compressed, register
+from headroom.compressors.json_data import identity_columns
+from headroom.compressors.logs import looks_like_logs
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["TableCompressor", "looks_like_table"]
@@ -74,7 +93,197 @@ def looks_like_table(head: str) -> bool:
     lines = head.split("\n")
     if len(lines) > _SNIFF_LINES:
         lines = lines[:_SNIFF_LINES]  # the last sniffed line may be cut mid-row
-    return _layout(lines) is not None
+    if _layout(lines) is not None:
+        return True
+    # Logs are often aligned too (a timestamp, a level, a source): they stay logs.
+    return _looks_aligned(lines) and not looks_like_logs(head)
+
+
+_TOKEN = re.compile(r"\S+")
+# A rule under a header: runs of dashes or equals signs split by spaces, `+` or `|` (pip list,
+# dpkg -l, psql).
+_RULE = re.compile(r"[-=+| ]*[-=]{3}[-=+| ]*")
+_VARIABLE = re.compile(r"\d+")
+# A line of source: one closing on an open bracket, a comma or a semicolon (a comment aside), or
+# a comment.
+_CODE_LINE = re.compile(r"[,;{(\[]\s*(?:(?:#|//).*)?$|^\s*(?:#|//|/\*|--\s)")
+_CODE_SHARE = 0.3
+_HEX_GROUP = re.compile(r"[0-9a-f]{4,}:?")
+_MAX_PREAMBLE = 6  # lines before a table's header or first row (dpkg's legend, ls's "dir:", "total N")
+_MIN_BLOCK_ROWS = 3
+_REACH = 0.8  # a gutter is reached by (nearly) every line of the table...
+_SPILL = 0.05  # ...and filled by almost none (a value wider than its column)
+_FITTING = 0.9  # share of rows that must fit the columns
+_REQUIRED = 0.95  # a column this share of rows fill is one every row must fill
+_OPEN_END = 1 << 30
+_IDENTITY_CHARS = 40
+_IDENTITY_VALUE_CHARS = 48
+_LISTING_SHARE = 0.5  # dropped rows are listed by identity when that costs at most this share of them
+
+
+@dataclass(frozen=True, slots=True)
+class _Aligned:
+    """One space-aligned table in a block of lines (indices into the text's lines)."""
+
+    header: int | None
+    rows: tuple[int, ...]
+    spans: tuple[tuple[int, int], ...]  # the positions each column's values fill (the last: to the end)
+    names: tuple[str, ...]
+    ragged: frozenset[int]  # rows that do not fill the columns every other row fills: always kept
+    cells: tuple[list[str], ...]  # each row's cells
+
+
+def _column_spans(lines: list[str]) -> tuple[tuple[int, int], ...]:
+    """Columns as (start, end) of the positions their values fill, split by gutters: runs of
+    positions that nearly every line reaches and nearly none fills. Past the positions most
+    lines reach there is no telling a gutter from a line's end: the last column runs on."""
+    n = len(lines)
+    width = max(map(len, lines), default=0)
+    covering = [0] * (width + 1)  # difference array: +1 where a token starts, -1 where it ends
+    ending = [0] * (width + 1)  # lines of each length
+    for line in lines:
+        ending[len(line)] += 1
+        for token in _TOKEN.finditer(line):
+            covering[token.start()] += 1
+            covering[token.end()] -= 1
+    spill = int(n * _SPILL)
+    spans: list[list[int]] = []
+    covered = 0
+    reaching = n
+    after_gutter = True
+    for position in range(width):
+        covered += covering[position]
+        reaching -= ending[position]  # lines as long as this position end before it
+        if reaching < _REACH * n:
+            break
+        gutter = covered <= spill
+        if not gutter:
+            if after_gutter:
+                spans.append([position, position + 1])
+            spans[-1][1] = position + 1
+        after_gutter = gutter
+    if spans:
+        spans[-1][1] = _OPEN_END
+    return tuple((start, end) for start, end in spans)
+
+
+def _cells(line: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
+    """Each word of `line` under the column whose values it overlaps most: a value may be wider
+    than most of its column's (a right-aligned number of one digit more, ps's `%MEM` header
+    over `0.0`) or hold a space (df's `Mounted on`, docker's `Up 2 hours`). The last column
+    runs from its first word to the line's end, spaces and all."""
+    words: list[list[str]] = [[] for _ in spans]
+    last = len(spans) - 1
+    starts = [start for start, _ in spans]
+    for token in _TOKEN.finditer(line):
+        begin, end = token.span()
+        first = max(0, bisect.bisect_right(starts, begin) - 1)
+        if first < last and begin >= spans[first][1]:  # in a gutter: the nearer of its columns
+            first += begin - spans[first][1] >= spans[first + 1][0] - end
+        if first == last:
+            words[last].append(line[begin:].strip())
+            break
+        final = max(first, bisect.bisect_right(starts, end - 1) - 1)
+        column = max(range(first, final + 1), key=lambda c: min(end, spans[c][1]) - max(begin, spans[c][0]))
+        words[column].append(token.group())
+    return [" ".join(column) for column in words]
+
+
+def _header_like(cells: list[str]) -> bool:
+    filled = [cell for cell in cells if cell]
+    return len(filled) >= max(2, len(cells) - 1) and all(
+        _header_cell(cell) and not _NUMBER.fullmatch(cell) for cell in filled
+    )
+
+
+def _row_like(first: list[str], cells: list[list[str]]) -> bool:
+    """The first line's cells take the shapes of the values under them in most columns: one of
+    the rows (pytest's `test_x[0] PASSED [ 2%]` over `test_x[1] PASSED [ 4%]`), not a header."""
+    shapes = [{_VARIABLE.sub("#", row[c]) for row in cells} for c in range(len(first))]
+    return sum(_VARIABLE.sub("#", cell) in shapes[c] for c, cell in enumerate(first) if cell) * 2 >= len(first)
+
+
+def _aligned_table(lines: list[str], block: list[int]) -> _Aligned | None:
+    """The space-aligned table in a block of non-blank lines, after at most `_MAX_PREAMBLE`
+    lines that are not its rows: a header over a rule line, a header, or rows alone."""
+    rule = next((k for k in range(1, min(len(block), _MAX_PREAMBLE + 2)) if _RULE.fullmatch(lines[block[k]])), None)
+    if rule is not None:
+        return _read_aligned(lines, block[rule - 1], block[rule + 1 :], min_columns=2)
+    # Preamble lines hold far fewer words than rows ("dir:", "total 68"): none is tried as the
+    # table's first line.
+    words = [len(lines[i].split()) for i in block]
+    typical = statistics.median(words)
+    for skip in range(min(_MAX_PREAMBLE, len(block) - _MIN_BLOCK_ROWS) + 1):
+        if words[skip] * 2 < typical:
+            continue
+        first, rest = block[skip], block[skip + 1 :]
+        found = _read_aligned(lines, first, rest, min_columns=3)
+        if found is None:
+            found = _read_aligned(lines, None, [first, *rest], min_columns=4)
+        if found is not None:
+            return found
+    return None
+
+
+def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_columns: int) -> _Aligned | None:
+    """`rows` as a table of `min_columns`+ columns under `header` (None: rows alone, which need
+    a column of numbers and a first row that fits), or None when they are not one."""
+    if len(rows) < _MIN_BLOCK_ROWS:
+        return None
+    spans = _column_spans([lines[i] for i in rows])
+    if len(spans) < min_columns:
+        return None
+    header_cells = _cells(lines[header], spans) if header is not None else []
+    if header is not None and not _header_like(header_cells):
+        return None
+    cells = [_cells(lines[i], spans) for i in rows]
+    filled = [sum(bool(row[c]) for row in cells) for c in range(len(spans))]
+    required = [c for c, count in enumerate(filled) if count >= _REQUIRED * len(rows)]
+    ragged = frozenset(i for i, row in zip(rows, cells, strict=True) if not all(row[c] for c in required))
+    if len(ragged) > (1 - _FITTING) * len(rows) or rows[0] in ragged:
+        return None
+    if not all(cells[0][c] for c in range(len(spans)) if all(row[c] for row in cells[1:])):
+        return None  # a first line short of a column every other row fills (ls's "total 68")
+    if sum(bool(_CODE_LINE.search(lines[i])) for i in rows) > _CODE_SHARE * len(rows):
+        return None  # aligned source (a literal table, an ASCII-art comment): code, not records
+    numeric = [sum(bool(_NUMBER.fullmatch(row[c])) for row in cells) for c in range(len(spans))]
+    if header is None:
+        if max(numeric) < 0.6 * len(rows):
+            return None  # no column of numbers: more likely aligned text than records
+        names = [f"column {c}" for c in range(1, len(spans) + 1)]
+    else:
+        if _row_like(header_cells, cells):
+            return None
+        names = [cell or f"column {c}" for c, cell in enumerate(header_cells, 1)]
+        if len(set(names)) < len(names):
+            names = [f"{name} ({c})" for c, name in enumerate(names, 1)]
+    hex_cells = sum(bool(_HEX_GROUP.fullmatch(cell)) for row in cells for cell in row[:-1])
+    if hex_cells > 0.6 * len(rows) * (len(spans) - 1):
+        return None  # a hex dump (xxd, od): rows of bytes, not records
+    return _Aligned(header, tuple(rows), spans, tuple(names), ragged, tuple(cells))
+
+
+def _aligned_tables(lines: list[str]) -> list[_Aligned]:
+    """The space-aligned tables of a text, one per block of non-blank lines at most."""
+    tables: list[_Aligned] = []
+    block: list[int] = []
+    for i in range(len(lines) + 1):
+        if i < len(lines) and lines[i].strip():
+            block.append(i)
+            continue
+        if len(block) >= _MIN_BLOCK_ROWS:
+            table = _aligned_table(lines, block)
+            if table is not None:
+                tables.append(table)
+        block = []
+    return tables
+
+
+def _looks_aligned(lines: list[str]) -> bool:
+    """Most non-blank lines are the header or rows of space-aligned tables."""
+    tables = _aligned_tables(lines)
+    covered = sum(len(table.rows) + (table.header is not None) for table in tables)
+    return covered >= 5 and covered >= 0.5 * sum(bool(line.strip()) for line in lines)
 
 
 def _typed(cell: str) -> Any:
@@ -94,7 +303,7 @@ class TableCompressor:
         lines = segment.text.split("\n")
         layout = _layout(lines)
         if layout is None:
-            raise ValueError("not a delimited table")
+            return self._compress_aligned(segment, lines)
         delimiter = layout.delimiter
         first = next(i for i, line in enumerate(lines) if line.strip())
         header = next(csv.reader([lines[first]], delimiter=delimiter))
@@ -146,3 +355,109 @@ class TableCompressor:
             out.extend(lines[body[-1] + 1 :])  # blank lines after the last row (the final newline)
         notes = {"rows_kept": len(kept), "rows_dropped": len(rows) - len(kept)}
         return Compressed("\n".join(out), lossy=True, notes=notes)
+
+    def _compress_aligned(self, segment: Segment, lines: list[str]) -> Compressed:
+        """Space-aligned tables: tables of the same columns are read as one (the directories of
+        `ls -laR`), the telling rows stay verbatim, each run of dropped rows becomes a marker
+        naming its lines and, when cheap, what each row was."""
+        tables = _aligned_tables(lines)
+        if not tables:
+            raise ValueError("not a table")
+        shapes: dict[tuple[str, ...], list[_Aligned]] = defaultdict(list)
+        for table in tables:
+            shapes[table.names].append(table)
+        terms = segment.context.terms()
+        markers: dict[int, str] = {}  # first line of a dropped run -> its marker
+        dropped_lines: set[int] = set()
+        for shape in shapes.values():
+            dropped = _drop_rows(shape, lines, terms, segment)
+            for run, text in dropped:
+                markers[run[0]] = text
+                dropped_lines.update(run)
+        if not dropped_lines:
+            return Compressed(segment.text)
+        out = [markers.get(i, line) for i, line in enumerate(lines) if i in markers or i not in dropped_lines]
+        notes = {"rows_kept": sum(len(t.rows) for t in tables) - len(dropped_lines), "rows_dropped": len(dropped_lines)}
+        return Compressed("\n".join(out), lossy=True, notes=notes)
+
+
+def _drop_rows(
+    tables: list[_Aligned], lines: list[str], terms: frozenset[str], segment: Segment
+) -> list[tuple[list[int], str]]:
+    """The runs of rows to drop from tables of one shape (line indices) and each one's marker."""
+    names = list(tables[0].names)
+    row_lines = [i for table in tables for i in table.rows]
+    if len(row_lines) < _MIN_ROWS:
+        return []
+    rows = [
+        {name: _typed(cell) for name, cell in zip(names, cells, strict=True)}
+        for table in tables
+        for cells in table.cells
+    ]
+    tables_rows = [range(start, start + len(table.rows)) for start, table in _offsets(tables)]
+    identity = _identity(rows, names, tables_rows)
+    # A term naming a column ("version") is in every row's fields: it tells no row apart.
+    terms = frozenset(term for term in terms if not any(term in name.lower() for name in names))
+    selection = select_rows(
+        rows, names, terms, size_chars=sum(len(lines[i]) for i in row_lines), indexed=bool(identity)
+    )
+    ragged = {i for table in tables for i in table.ragged}
+    kept = {row_lines[k] for k in selection.kept} | ragged
+    if len(kept) == len(row_lines):
+        return []
+    position = {i: k for k, i in enumerate(row_lines)}
+    runs: list[list[int]] = []
+    for table in tables:
+        for i in table.rows:
+            if i in kept:
+                continue
+            if runs and runs[-1][-1] == i - 1 and runs[-1][-1] in table.rows:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    result: list[tuple[list[int], str]] = []
+    for n, run in enumerate(runs):
+        first, last = segment.first_line + run[0], segment.first_line + run[-1]
+        where = f"line {first}" if first == last else f"lines {first}-{last}"
+        count = f"{len(run)} row" if len(run) == 1 else f"{len(run)} rows"
+        summary = f"{selection.summary}; here {count}, {where}" if n == 0 else f"{count} omitted ({where})"
+        run_chars = sum(len(lines[i]) + 1 for i in run)
+        listing = _listing([rows[position[i]] for i in run], identity)
+        if listing and len(listing) <= _LISTING_SHARE * run_chars:
+            summary += f": {listing}"
+        note = marker(summary, segment.ref)
+        if len(note) < run_chars:  # else the rows cost less than the note standing for them
+            result.append((run, note))
+    return result
+
+
+def _offsets(tables: list[_Aligned]) -> list[tuple[int, _Aligned]]:
+    """Each table with the position of its first row among all their rows."""
+    starts = itertools.accumulate((len(table.rows) for table in tables[:-1]), initial=0)
+    return list(zip(starts, tables, strict=True))
+
+
+def _identity(rows: list[dict[str, Any]], names: list[str], tables: list[range]) -> list[str]:
+    """The columns naming what each row is, learned from the values (`identity_columns`, on
+    values cut to `_IDENTITY_VALUE_CHARS` as the listing shows them): the word columns first,
+    numbers added only while the rows of a table are not yet told apart (a PID beside a
+    command that repeats; not a file's size beside a name unique in its directory)."""
+    shown = [{name: _shown(value) for name, value in row.items()} for row in rows]
+    candidates = identity_columns(shown, names, _IDENTITY_CHARS)
+    words = [name for name in candidates if all(isinstance(row.get(name), str) for row in shown)]
+    chosen: list[str] = []
+    for name in words + [name for name in candidates if name not in words]:
+        chosen.append(name)
+        if all(len({tuple(shown[k].get(c) for c in chosen) for k in table}) == len(table) for table in tables):
+            break
+    return [name for name in names if name in chosen]
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > _IDENTITY_VALUE_CHARS:
+        return value[: _IDENTITY_VALUE_CHARS - 1] + "…"
+    return value
+
+
+def _listing(rows: list[dict[str, Any]], identity: list[str]) -> str:
+    return ", ".join(" ".join(str(_shown(row.get(name, ""))) for name in identity) for row in rows)
