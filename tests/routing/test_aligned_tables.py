@@ -133,6 +133,12 @@ def _hex_dump() -> str:
     return "\n".join(rows)
 
 
+def _sentence_template() -> str:
+    """Words one space apart at fixed offsets, no padding: a line template (logs without time
+    stamps), though its words line up like columns."""
+    return "\n".join(f"worker {i % 3} finished job {i} in {i % 7} ms" for i in range(400))
+
+
 def _grep_hits() -> str:
     hits = []
     for path in sorted((STDLIB / "json").glob("*.py")):
@@ -148,6 +154,7 @@ def _grep_hits() -> str:
         ("aligned log", _aligned_log, {ContentKind.LOGS}),
         ("hex dump", _hex_dump, {ContentKind.TEXT, ContentKind.BINARY}),
         ("grep hits", _grep_hits, {ContentKind.SEARCH}),
+        ("sentence template", _sentence_template, None),
         ("prose", lambda: (STDLIB / "LICENSE.txt").read_text() if (STDLIB / "LICENSE.txt").exists() else "", None),
     ],
 )

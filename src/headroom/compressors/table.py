@@ -107,6 +107,10 @@ _VARIABLE = re.compile(r"\d+")
 # A line of source: one closing on an open bracket, a comma or a semicolon (a comment aside), or
 # a comment.
 _CODE_LINE = re.compile(r"[,;{(\[]\s*(?:(?:#|//).*)?$|^\s*(?:#|//|/\*|--\s)")
+# Padding inside a line: aligned output pads its columns ("root         1  0.0"); words set one
+# space apart at fixed offsets ("worker 1 finished job 12 in 3 ms") are a sentence template.
+_PADDING = re.compile(r"\S {2,}\S")
+_PADDED_SHARE = 1 / 3
 _CODE_SHARE = 0.3
 _HEX_GROUP = re.compile(r"[0-9a-f]{4,}:?")
 _MAX_PREAMBLE = 6  # lines before a table's header or first row (dpkg's legend, ls's "dir:", "total N")
@@ -244,6 +248,8 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
         return None
     if not all(cells[0][c] for c in range(len(spans)) if all(row[c] for row in cells[1:])):
         return None  # a first line short of a column every other row fills (ls's "total 68")
+    if sum(bool(_PADDING.search(lines[i])) for i in rows) < _PADDED_SHARE * len(rows):
+        return None  # no padding between columns: words of a line template, not a table
     if sum(bool(_CODE_LINE.search(lines[i])) for i in rows) > _CODE_SHARE * len(rows):
         return None  # aligned source (a literal table, an ASCII-art comment): code, not records
     numeric = [sum(bool(_NUMBER.fullmatch(row[c])) for row in cells) for c in range(len(spans))]
