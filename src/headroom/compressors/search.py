@@ -4,7 +4,7 @@ A search result's signal is its match lines: `path:line:text`. The `-C` context 
 is most of the tokens and is what the model needs least, so it goes first. What stays:
 
 - every match line in grep's own `path:line:text` form, so a `file:line` pair is visible
-  verbatim, up to a budget of ~2.5k tokens of matches (more for very large outputs); past it
+  verbatim, up to a budget of ~1.5k tokens of matches (more for very large outputs); past it
   the best-ranked matches stay and each file gets a marker with the count and line numbers of
   its dropped matches;
 - up to two context lines next to the few best hits (ranked by definitions such as `def x`,
@@ -133,10 +133,11 @@ def looks_like_search(text: str) -> bool:
 class SearchOptions:
     # Every match line stays while the matches fit in max(min chars, ratio x input), capped;
     # beyond it the best-ranked matches stay and each file's marker names the lines dropped.
-    # 8k characters is ~2.5k tokens of match lines: a broad `grep -rn` an agent pages through
+    # 5k characters is ~1.5k tokens of match lines: a broad `grep -rn` an agent pages through
     # (20-30 KB of matches) keeps its definitions and task-term hits; 16k kept 90% of such a
-    # grep and saved 15% of it, 8k saves ~50% with the answer-bearing matches still shown.
-    match_budget_chars: int = 8_000
+    # grep and saved 15% of it, 8k ~50%, 5k ~65% with the answer-bearing matches still shown
+    # (the real-agent search sessions and every code_search case keep all their needles).
+    match_budget_chars: int = 5_000
     match_budget_ratio: float = 0.10
     match_budget_cap: int = 48_000
     best_hits: int = 6  # how many top-ranked hits get context lines
