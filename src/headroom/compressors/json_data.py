@@ -24,13 +24,13 @@ from typing import Any, ClassVar
 
 import orjson
 
-from headroom.ccr.markers import marker
+from headroom.ccr.markers import find_refs, marker
 from headroom.compressors._table_rows import RowSelection, select_rows
 from headroom.compressors.base import Compressed, Registry, register
 from headroom.compressors.prose import ProseOptions, compress_prose_fields
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind, JsonTables, Segment, ref_matches
 
-__all__ = ["JsonCompressor", "JsonOptions", "identity_columns", "similar_records"]
+__all__ = ["JsonCompressor", "JsonOptions", "identity_columns", "json_tables", "similar_records"]
 
 META_KEY = "_headroom"
 _MISSING = object()
@@ -42,6 +42,15 @@ _DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where i
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
+# Meta entries a table may take from an earlier JSON unit of the request instead of repeating
+# them (column -> rule maps): the pages of one API listing factor out the same ones.
+CITABLE_META = ("constant", "constant_where", "derived", "lookup", "present_with", "element_field", "counter")
+# A table's note citing them: "'derived', 'lookup' as in h_…, plus any here".
+_CITED = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in h_[0-9a-f]+, plus any here")
+_CITED_NOTE = (
+    "'x' as in h_…, plus any here: that earlier result's 'x' holds here too (a lookup's values "
+    "as well), with the entries this table adds"
+)
 
 
 def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_chars: int = 64) -> list[str]:
@@ -155,7 +164,7 @@ class JsonCompressor:
             crusher = _Crusher(self.options, segment)
             shortened, fields_shortened = _shorten_prose(value, segment, self.options, self._prose, field_markers=True)
             out = crusher.crush(shortened)
-        notes_for_root = list(crusher.legend)
+        notes_for_root = _cite_notes(list(crusher.legend), _earlier_tables(segment))
         if fields_shortened and isinstance(out, dict):
             notes_for_root.append(marker(f"… in {fields_shortened} text fields marks omitted sentences", segment.ref))
         if notes_for_root and isinstance(out, dict):
@@ -170,6 +179,68 @@ class JsonCompressor:
             return orjson.dumps(_Crusher(self.options, segment, select=False).crush(value)).decode()
 
         return Compressed(text, lossy=True, notes=notes, lossless_text=every_row)
+
+
+def _earlier_tables(segment: Segment) -> tuple[JsonTables, ...]:
+    earlier = segment.context.earlier_json
+    return earlier.tables if earlier is not None else ()
+
+
+def _cite_notes(notes: list[str], earlier: tuple[JsonTables, ...]) -> list[str]:
+    """`notes` with those an earlier JSON unit's note already said replaced by one note naming
+    that unit (the earliest that said each). Notes carrying a ref (markers) are this unit's own."""
+    cited: dict[str, None] = {}
+    kept: list[str] = []
+    for note in notes:
+        source = None if find_refs(note) else next((t.ref for t in earlier if note in t.note), None)
+        if source is None:
+            kept.append(note)
+        else:
+            if not cited:
+                kept.append("")  # the citation stands where the first note it replaces stood
+            cited[source] = None
+    if not cited:
+        return notes
+    citation = f"key notes as in {', '.join(cited)}"
+    return [citation if note == "" else note for note in kept]
+
+
+def json_tables(text: str, sent_body: str) -> JsonTables | None:
+    """What a JSON unit (`text`, whose JSON body was sent as `sent_body`) put before the model:
+    None unless the text as sent is JSON naming the unit's own ref (a unit sent whole explained
+    nothing, and one that names no ref cannot be cited). Its meta entries are those it sent in
+    full, each meta key only when it sent one value for it (anywhere in the document), so a
+    later unit citing that key means exactly that value."""
+    ref = next((r for r in find_refs(sent_body) if ref_matches(r, text)), None)
+    if ref is None:
+        return None
+    value = orjson.loads(sent_body)
+    note = value.get(META_KEY) if isinstance(value, dict) else None
+    found: dict[str, set[bytes]] = {}
+    partial: set[str] = set()
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            own = node.get(META_KEY)
+            if isinstance(own, str):
+                partial.update(key.strip("'") for keys in _CITED.findall(own) for key in keys.split(", "))
+            for key, child in node.items():
+                if key in CITABLE_META:
+                    found.setdefault(key, set()).add(_canonical(child))
+                stack.append(child)
+    meta = {
+        key: orjson.loads(next(iter(values)))
+        for key, values in found.items()
+        if len(values) == 1 and key not in partial
+    }
+    return JsonTables(ref, note if isinstance(note, str) else "", meta)
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _check_faithful(value: Any) -> None:
@@ -253,6 +324,37 @@ def _shorten_prose(
     return rebuild(value), len(changed)
 
 
+def _without_entries(ours: Any, theirs: Any, *, lookup: bool) -> dict[str, Any] | None:
+    """The entries of the meta map `ours` that the earlier map `theirs` does not give: None
+    unless every entry of `theirs` holds here (the same in `ours`; for a lookup, the same
+    'by' and no value that differs), so that reading `theirs` and then `ours` is exact."""
+    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+        return None
+    rest = dict(ours)
+    for column, rule in theirs.items():
+        mine = ours.get(column, _MISSING)
+        if mine is _MISSING:
+            return None
+        if not lookup:
+            if _canonical(mine) != _canonical(rule):
+                return None
+            del rest[column]
+            continue
+        if not (isinstance(mine, dict) and isinstance(rule, dict)) or mine.get("by") != rule.get("by"):
+            return None
+        values, known = mine.get("values"), rule.get("values")
+        if not isinstance(values, dict) or not isinstance(known, dict) or set(mine) != set(rule):
+            return None
+        if any(_canonical(values[k]) != _canonical(known[k]) for k in values if k in known):
+            return None
+        new = {k: v for k, v in values.items() if k not in known}
+        if new:
+            rest[column] = {**mine, "values": new}
+        else:
+            del rest[column]
+    return rest
+
+
 def _whole_object_paths(rows: list[dict[str, Any]], max_depth: int) -> set[str]:
     """Dotted paths (as flattening would name them) of the nested objects that stay whole in
     their column instead of becoming dotted columns:
@@ -322,6 +424,7 @@ class _Crusher:
         self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
+        self.earlier = _earlier_tables(segment)  # earlier JSON units of the request, to cite
 
     def notes(self) -> dict[str, int]:
         return {
@@ -553,6 +656,11 @@ class _Crusher:
         unchanged_shape = kept_columns == columns and all(len(f) == len(r) for f, r in zip(flat, rows, strict=True))
         if not meta and not selection and not columnar and unchanged_shape:
             return [self.crush(row) for row in rows]  # nothing factored: keep the original shape
+        if notes and self.earlier:  # a table with a note of its own can cite earlier units there
+            meta, citation = self._cite_meta(meta)
+            if citation:
+                notes.append(citation)
+                self.legend[_CITED_NOTE] = None
         result: dict[str, Any] = {META_KEY: "; ".join(notes)} if notes else {}
         result.update(meta)
         if columnar:
@@ -565,6 +673,36 @@ class _Crusher:
         if index:
             result[OTHER_ROWS_KEY] = index
         return result
+
+    def _cite_meta(self, meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """`meta` without the entries an earlier JSON unit sent identically (and, for a lookup,
+        the values it sent): each meta key cites at most one earlier unit, the one that spares
+        the most. Returns the meta left and the note citing them ("" if none)."""
+        cited: dict[str, list[str]] = {}  # ref -> meta keys
+        left = dict(meta)
+        for key in CITABLE_META:
+            if key not in meta:
+                continue
+            best: tuple[int, str, dict[str, Any]] | None = None
+            for table in self.earlier:
+                if key not in table.meta:
+                    continue
+                rest = _without_entries(meta[key], table.meta[key], lookup=key == "lookup")
+                if rest is None:
+                    continue
+                size = len(orjson.dumps(rest)) if rest else 0
+                if best is None or size < best[0]:
+                    best = (size, table.ref, rest)
+            # Citing costs the key's name and the ref: only worth it when that is less.
+            if best is None or best[0] + len(key) + 20 >= len(orjson.dumps(meta[key])):
+                continue
+            cited.setdefault(best[1], []).append(key)
+            if best[2]:
+                left[key] = best[2]
+            else:
+                del left[key]
+        notes = [f"{', '.join(repr(k) for k in keys)} as in {ref}, plus any here" for ref, keys in cited.items()]
+        return left, "; ".join(notes)
 
     def _identity_index(
         self, rows: list[dict[str, Any]], columns: list[str], selection: RowSelection
