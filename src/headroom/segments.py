@@ -105,12 +105,14 @@ class LogPage:
 class JsonTables:
     """What one earlier JSON unit of the request put before the model, read from its text as
     sent: the ref it names itself by, its `_headroom` note (the key notes it explained), and the
-    factored meta entries ('constant', 'derived', 'lookup', ...) it sent whole, by meta key: a
-    key only when the unit sent one value for it, so a later unit citing it is unambiguous."""
+    factored meta entries ('constant', 'derived', 'lookup', ...) it sent, by meta key: a key
+    only when the unit sent one value for it, so a later unit citing it is unambiguous; with
+    the earlier units it cited for that key (whose entries hold there too)."""
 
     ref: str
     note: str
     meta: Mapping[str, Any] = field(default_factory=dict)
+    cited: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _Summary = TypeVar("_Summary")

@@ -5,6 +5,7 @@ changing earlier units, and reading the earlier entry then its own gives its tab
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from tests.factories import github_issue_page
 
 SHARED_CASES = Path(__file__).resolve().parents[3] / "shared" / "bench" / "cases"
 CITED_NOTES = "key notes as in"
+CITATION = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in ((?:h_[0-9a-f]+, )*h_[0-9a-f]+), plus any here")
 
 
 def read_result(text: str) -> str:
@@ -50,15 +52,39 @@ def body(output: str) -> Any:
 
 
 def merged(earlier: Any, own: Any, key: str) -> Any:
-    """What a reader makes of a cited meta key: the earlier unit's entries, then this table's."""
-    if own is None:
-        return earlier
+    """A meta map read with the entries of another: for a lookup, value tables merge too."""
     if key != "lookup":
         return {**earlier, **own}
     out = {column: dict(rule) for column, rule in earlier.items()}
     for column, rule in own.items():
         out[column] = {**rule, "values": {**out.get(column, {}).get("values", {}), **rule["values"]}}
     return out
+
+
+def read_meta(outputs: dict[str, Any], document: Any, key: str) -> Any:
+    """What a reader makes of meta `key` of a page: the entries of the earlier results its note
+    cites for it (each read the same way), then its own."""
+    value: dict[str, Any] = {}
+    for keys, refs in CITATION.findall(document[META_KEY]):
+        if f"'{key}'" in keys.split(", "):
+            for ref in refs.split(", "):
+                value = merged(value, read_meta(outputs, outputs[ref], key), key)
+    return merged(value, document.get(key, {}), key)
+
+
+def assert_meta_reads_as_alone(outputs: dict[str, Any], document: Any, alone: Any) -> None:
+    """Every meta entry of a page, read through its citations, is the one the page gets alone (a
+    lookup may hold more values, never a different one), and its rows are the same."""
+    for key in CITABLE_META:
+        expected, reading = alone.get(key, {}), read_meta(outputs, document, key)
+        if key == "lookup":
+            assert expected.keys() == reading.keys()
+            for column, rule in expected.items():
+                assert reading[column]["by"] == rule["by"]
+                assert rule["values"].items() <= reading[column]["values"].items()
+        else:
+            assert reading == expected, key
+    assert document["rows"] == alone["rows"] and document.get("columns") == alone.get("columns")
 
 
 # --- Claude Code Read pages -------------------------------------------------------------------
@@ -72,26 +98,9 @@ def test_a_later_page_cites_the_notes_and_meta_the_first_page_sent() -> None:
     assert len(second) * 10 < len(alone) * 9  # the notes and the meta entries are not repeated
     note = body(second)[META_KEY]
     assert f"{CITED_NOTES} {first_ref}" in note and CITED_NOTES not in first
-    # Every meta entry is still exact: the cited unit's entry, with this table's added.
-    own, earlier, whole = body(second), body(first), body(alone)
-    cited = [key for key in CITABLE_META if f"'{key}'" in note.split(" as in ")[0] or key not in own]
-    assert "derived" in cited and "constant" in cited
-    for key in CITABLE_META:
-        if key not in whole:
-            continue
-        expected = whole[key]
-        if key in own and f"'{key}'" not in note:
-            assert own[key] == expected
-            continue
-        reading = merged(earlier[key], own.get(key), key)
-        if key == "lookup":
-            for column, rule in expected.items():
-                assert reading[column]["by"] == rule["by"]
-                assert rule["values"].items() <= reading[column]["values"].items()
-        else:
-            assert reading == expected
-    # The rows themselves are those the page gets alone.
-    assert own["rows"] == whole["rows"] and own.get("columns") == whole.get("columns")
+    own = body(second)
+    assert "'derived'" in note and "derived" not in own  # the same URL rules: cited, none left
+    assert_meta_reads_as_alone({first_ref: body(first)}, own, body(alone))
 
 
 def test_earlier_units_keep_their_bytes_when_a_page_is_appended() -> None:
@@ -104,10 +113,13 @@ def test_earlier_units_keep_their_bytes_when_a_page_is_appended() -> None:
     assert turns[2][:2] == turns[1]
     fresh, _ = compress(pages)
     assert fresh == turns[2]
-    # Page 3 cites page 1, which sent the notes whole, never page 2, which cited them itself.
-    first_ref = content_ref(pages[0])
-    third = body(turns[2][2])[META_KEY]
-    assert f"{CITED_NOTES} {first_ref}" in third and f"as in {content_ref(pages[1])}, plus" not in third
+    # Page 3's key notes are those page 1 sent whole (page 2 cited them itself); its meta
+    # entries, read through what it cites (page 2's through page 1's), are exactly its own.
+    assert f"{CITED_NOTES} {content_ref(pages[0])}" in body(turns[2][2])[META_KEY]
+    outputs = {content_ref(page): body(output) for page, output in zip(pages, turns[2], strict=True)}
+    for page, output in zip(pages[1:], turns[2][1:], strict=True):
+        (alone,), _ = compress([page])
+        assert_meta_reads_as_alone(outputs, body(output), body(alone))
 
 
 def test_a_page_sent_whole_explains_nothing() -> None:
@@ -118,13 +130,17 @@ def test_a_page_sent_whole_explains_nothing() -> None:
 
 
 def test_a_meta_entry_that_differs_is_sent_whole() -> None:
-    pages = [json.dumps(github_issue_page(1), indent=2), json.dumps(github_issue_page(2), indent=2)]
     closed = [{**issue, "state": "closed"} for issue in github_issue_page(2)]
-    (first, second), _ = compress([read_result(pages[0]), read_result(json.dumps(closed, indent=2))])
+    (_, second), _ = compress(
+        [read_result(json.dumps(github_issue_page(1), indent=2)), read_result(json.dumps(closed, indent=2))]
+    )
     own = body(second)
-    assert own["constant"]["state"] == "closed"
-    assert own["constant"] != body(first)["constant"] | own["constant"] or "'constant'" not in own[META_KEY]
-    assert "'derived'" in own[META_KEY] and "derived" not in own  # the same rules: cited
+    cited = {key.strip("'") for keys, _ in CITATION.findall(own[META_KEY]) for key in keys.split(", ")}
+    # 'state' is constant on both pages with another value: the earlier 'constant' does not hold.
+    assert "constant" not in cited and own["constant"]["state"] == "closed"
+    assert "derived" in cited and "derived" not in own  # the same URL rules: cited
+    (alone,), _ = compress([read_result(json.dumps(closed, indent=2))])
+    assert own["constant"] == body(alone)["constant"]
 
 
 def test_a_unit_with_two_different_values_of_a_meta_key_cannot_be_cited_for_it() -> None:
@@ -213,5 +229,8 @@ def test_shared_openframeworks_issue_pages() -> None:
     alone = [compress([page])[0][0] for page in pages]
     assert together[0] == alone[0]
     assert all(len(t) < len(a) for t, a in zip(together[1:], alone[1:], strict=True))
+    outputs = {content_ref(page): body(output) for page, output in zip(pages, together, strict=True)}
+    for output, single in zip(together[1:], alone[1:], strict=True):
+        assert_meta_reads_as_alone(outputs, body(output), body(single))
     visible = "".join(together)
     assert all(needle in visible for needle in case["needles"] if any(needle in a for a in alone))

@@ -46,10 +46,11 @@ _MAX_IDENTITY_COLUMNS = 4
 # them (column -> rule maps): the pages of one API listing factor out the same ones.
 CITABLE_META = ("constant", "constant_where", "derived", "lookup", "present_with", "element_field", "counter")
 # A table's note citing them: "'derived', 'lookup' as in h_…, plus any here".
-_CITED = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in h_[0-9a-f]+, plus any here")
+_CITED = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in ((?:h_[0-9a-f]{12,32}, )*h_[0-9a-f]{12,32}), plus any here")
+_MAX_CITED_UNITS = 3  # earlier units one meta key may cite
 _CITED_NOTE = (
-    "'x' as in h_…, plus any here: that earlier result's 'x' holds here too (a lookup's values "
-    "as well), with the entries this table adds"
+    "'x' as in h_…, plus any here: the 'x' of those earlier results (with what they cite) holds here too, "
+    "a lookup's values as well, with the entries this table adds"
 )
 
 
@@ -217,7 +218,7 @@ def json_tables(text: str, sent_body: str) -> JsonTables | None:
     value = orjson.loads(sent_body)
     note = value.get(META_KEY) if isinstance(value, dict) else None
     found: dict[str, set[bytes]] = {}
-    partial: set[str] = set()
+    cites: dict[str, set[tuple[str, ...]]] = {}  # meta key -> the units each table's note cites for it
     stack = [value]
     while stack:
         node = stack.pop()
@@ -225,18 +226,27 @@ def json_tables(text: str, sent_body: str) -> JsonTables | None:
             stack.extend(node)
         elif isinstance(node, dict):
             own = node.get(META_KEY)
-            if isinstance(own, str):
-                partial.update(key.strip("'") for keys in _CITED.findall(own) for key in keys.split(", "))
+            cited = {
+                key.strip("'"): tuple(refs.split(", "))
+                for keys, refs in _CITED.findall(own if isinstance(own, str) else "")
+                for key in keys.split(", ")
+            }
             for key, child in node.items():
                 if key in CITABLE_META:
                     found.setdefault(key, set()).add(_canonical(child))
+                    cites.setdefault(key, set()).add(cited.get(key, ()))
                 stack.append(child)
+            for key, refs in cited.items():  # a key cited with nothing left here is absent
+                if key not in node:
+                    found.setdefault(key, set()).add(_canonical({}))
+                    cites.setdefault(key, set()).add(refs)
     meta = {
         key: orjson.loads(next(iter(values)))
         for key, values in found.items()
-        if len(values) == 1 and key not in partial
+        if len(values) == 1 and len(cites[key]) == 1
     }
-    return JsonTables(ref, note if isinstance(note, str) else "", meta)
+    cited_units = {key: next(iter(cites[key])) for key in meta if next(iter(cites[key]))}
+    return JsonTables(ref, note if isinstance(note, str) else "", meta, cited_units)
 
 
 def _canonical(value: Any) -> bytes:
@@ -324,13 +334,14 @@ def _shorten_prose(
     return rebuild(value), len(changed)
 
 
-def _without_entries(ours: Any, theirs: Any, *, lookup: bool) -> dict[str, Any] | None:
-    """The entries of the meta map `ours` that the earlier map `theirs` does not give: None
-    unless every entry of `theirs` holds here (the same in `ours`; for a lookup, the same
-    'by' and no value that differs), so that reading `theirs` and then `ours` is exact."""
-    if not isinstance(ours, dict) or not isinstance(theirs, dict):
+def _covered(ours: dict[str, Any], theirs: Any, *, lookup: bool) -> set[tuple[str, str]] | None:
+    """The entries of the meta map `ours` that the earlier map `theirs` gives, as (column, "")
+    or, for a lookup, (column, value key): None unless every entry of `theirs` holds here (the
+    same in `ours`; for a lookup, the same 'by' and no value that differs), so that reading
+    `theirs` with `ours` is exact."""
+    if not isinstance(theirs, dict):
         return None
-    rest = dict(ours)
+    covered: set[tuple[str, str]] = set()
     for column, rule in theirs.items():
         mine = ours.get(column, _MISSING)
         if mine is _MISSING:
@@ -338,21 +349,57 @@ def _without_entries(ours: Any, theirs: Any, *, lookup: bool) -> dict[str, Any] 
         if not lookup:
             if _canonical(mine) != _canonical(rule):
                 return None
-            del rest[column]
+            covered.add((column, ""))
             continue
-        if not (isinstance(mine, dict) and isinstance(rule, dict)) or mine.get("by") != rule.get("by"):
+        if not (isinstance(mine, dict) and isinstance(rule, dict)) or set(mine) != set(rule):
             return None
         values, known = mine.get("values"), rule.get("values")
-        if not isinstance(values, dict) or not isinstance(known, dict) or set(mine) != set(rule):
+        if mine.get("by") != rule.get("by") or not isinstance(values, dict) or not isinstance(known, dict):
             return None
         if any(_canonical(values[k]) != _canonical(known[k]) for k in values if k in known):
             return None
-        new = {k: v for k, v in values.items() if k not in known}
-        if new:
-            rest[column] = {**mine, "values": new}
+        covered.update((column, k) for k in values if k in known)
+    return covered
+
+
+def _entries(meta: dict[str, Any], *, lookup: bool) -> set[tuple[str, str]]:
+    if not lookup:
+        return {(column, "") for column in meta}
+    return {(column, k) for column, rule in meta.items() for k in rule["values"]}
+
+
+def _uncovered(meta: dict[str, Any], covered: set[tuple[str, str]], *, lookup: bool) -> dict[str, Any]:
+    if not lookup:
+        return {column: rule for column, rule in meta.items() if (column, "") not in covered}
+    left: dict[str, Any] = {}
+    for column, rule in meta.items():
+        values = {k: v for k, v in rule["values"].items() if (column, k) not in covered}
+        if values:
+            left[column] = {**rule, "values": values}
+    return left
+
+
+def _effective(table: JsonTables, key: str, earlier: tuple[JsonTables, ...], *, lookup: bool) -> Any:
+    """The entries of meta `key` an earlier unit's table stands for: those it sent and those of
+    the units it cited for that key (recursively); None if one of those is not known."""
+    by_ref = {t.ref: t for t in earlier}
+    value = table.meta[key]
+    for ref in table.cited.get(key, ()):
+        source = by_ref.get(ref)
+        if source is None or key not in source.meta or source is table:
+            return None
+        inherited = _effective(source, key, earlier[: earlier.index(source)], lookup=lookup)
+        if not isinstance(inherited, dict) or not isinstance(value, dict):
+            return None
+        if lookup:
+            value = {**inherited, **value} | {
+                c: {**r, "values": {**inherited[c]["values"], **r["values"]}}
+                for c, r in value.items()
+                if c in inherited and isinstance(inherited[c], dict) and isinstance(r, dict)
+            }
         else:
-            del rest[column]
-    return rest
+            value = {**inherited, **value}
+    return value
 
 
 def _whole_object_paths(rows: list[dict[str, Any]], max_depth: int) -> set[str]:
@@ -675,33 +722,49 @@ class _Crusher:
         return result
 
     def _cite_meta(self, meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        """`meta` without the entries an earlier JSON unit sent identically (and, for a lookup,
-        the values it sent): each meta key cites at most one earlier unit, the one that spares
-        the most. Returns the meta left and the note citing them ("" if none)."""
-        cited: dict[str, list[str]] = {}  # ref -> meta keys
+        """`meta` without the entries earlier JSON units sent identically (for a lookup, the
+        values they sent): each meta key cites the few earlier units that spare the most of it,
+        each only if every entry it stands for holds here. Returns the meta left and the note
+        citing them ("" if none)."""
+        cited: dict[tuple[str, ...], list[str]] = {}  # refs -> meta keys
         left = dict(meta)
         for key in CITABLE_META:
-            if key not in meta:
+            ours = meta.get(key)
+            if not isinstance(ours, dict) or not ours:
                 continue
-            best: tuple[int, str, dict[str, Any]] | None = None
-            for table in self.earlier:
-                if key not in table.meta:
-                    continue
-                rest = _without_entries(meta[key], table.meta[key], lookup=key == "lookup")
-                if rest is None:
-                    continue
-                size = len(orjson.dumps(rest)) if rest else 0
-                if best is None or size < best[0]:
-                    best = (size, table.ref, rest)
-            # Citing costs the key's name and the ref: only worth it when that is less.
-            if best is None or best[0] + len(key) + 20 >= len(orjson.dumps(meta[key])):
+            lookup = key == "lookup"
+            if lookup and not all(isinstance(r, dict) and isinstance(r.get("values"), dict) for r in ours.values()):
                 continue
-            cited.setdefault(best[1], []).append(key)
-            if best[2]:
-                left[key] = best[2]
+            options: list[tuple[str, set[tuple[str, str]]]] = []
+            for position, table in enumerate(self.earlier):
+                if key in table.meta:
+                    effective = _effective(table, key, self.earlier[:position], lookup=lookup)
+                    covered = _covered(ours, effective, lookup=lookup)
+                    if covered:
+                        options.append((table.ref, covered))
+            refs: list[str] = []
+            done: set[tuple[str, str]] = set()
+            while options and len(refs) < _MAX_CITED_UNITS:
+                ref, covered = max(options, key=lambda option: len(option[1] - done))  # the first of the best
+                if not covered - done:
+                    break
+                refs.append(ref)
+                done |= covered
+                options = [o for o in options if o[0] != ref]
+            if not refs:
+                continue
+            rest = _uncovered(ours, done, lookup=lookup)
+            # Citing costs the key's name and the refs: only worth it when that is less.
+            if len(orjson.dumps(rest)) + len(key) + 16 * len(refs) >= len(orjson.dumps(ours)):
+                continue
+            cited.setdefault(tuple(refs), []).append(key)
+            if rest:
+                left[key] = rest
             else:
                 del left[key]
-        notes = [f"{', '.join(repr(k) for k in keys)} as in {ref}, plus any here" for ref, keys in cited.items()]
+        notes = [
+            f"{', '.join(repr(k) for k in keys)} as in {', '.join(refs)}, plus any here" for refs, keys in cited.items()
+        ]
         return left, "; ".join(notes)
 
     def _identity_index(
