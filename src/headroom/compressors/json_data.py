@@ -48,10 +48,7 @@ CITABLE_META = ("constant", "constant_where", "derived", "lookup", "present_with
 # A table's note citing them: "'derived', 'lookup' as in h_…, plus any here".
 _CITED = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in ((?:h_[0-9a-f]{12,32}, )*h_[0-9a-f]{12,32}), plus any here")
 _MAX_CITED_UNITS = 3  # earlier units one meta key may cite
-_CITED_NOTE = (
-    "'x' as in h_…, plus any here: the 'x' of those earlier results (with what they cite) holds here too, "
-    "a lookup's values as well, with the entries this table adds"
-)
+_CITED_NOTE = "'x' as in h_…, plus any here: those results' 'x' (with what they cite) and this table's hold here"
 
 
 def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_chars: int = 64) -> list[str]:
