@@ -93,3 +93,70 @@ def responses_request(tool_output: str) -> dict[str, Any]:
             {"role": "user", "content": "Which customer is suspended?"},
         ],
     }
+
+
+_REPO_API = "https://api.github.com/repos/acme/widgets"
+_LABELS = [("bug", "d73a4a"), ("docs", "0075ca"), ("feature", "a2eeef"), ("build", "fbca04"), ("windows", "244569")]
+_REPORTERS = ["mkowalski", "achen", "rdiaz", "tnguyen", "jsmith", "opatel", "lbrown"]
+_WORDS = "cache loader widget parser socket thread render config export import timeout locale".split()
+
+
+def github_issue_page(page: int, per_page: int = 25) -> list[dict[str, Any]]:
+    """One page of `GET /repos/acme/widgets/issues` as the GitHub REST API answers it: nested
+    users, label objects, a milestone on some issues, pull requests among them, prose bodies."""
+    issues = []
+    for k in range(per_page):
+        n = 2000 - (page - 1) * per_page - k
+        login = _REPORTERS[(n * 3) % len(_REPORTERS)]
+        word, other = _WORDS[n % len(_WORDS)], _WORDS[(n * 5) % len(_WORDS)]
+        labels = [_LABELS[(n + j) % len(_LABELS)] for j in range(n % 3)]
+        issue: dict[str, Any] = {
+            "url": f"{_REPO_API}/issues/{n}",
+            "html_url": f"https://github.com/acme/widgets/issues/{n}",
+            "id": 9_000_000 + n * 7,
+            "number": n,
+            "title": f"{word.title()} fails when the {other} is reloaded (#{n})",
+            "user": {
+                "login": login,
+                "id": 100 + _REPORTERS.index(login),
+                "url": f"https://api.github.com/users/{login}",
+                "html_url": f"https://github.com/{login}",
+                "type": "User",
+                "site_admin": False,
+            },
+            "labels": [
+                {"url": f"{_REPO_API}/labels/{name}", "name": name, "color": color, "default": False}
+                for name, color in labels
+            ],
+            "state": "open",
+            "locked": False,
+            "milestone": None
+            if n % 4
+            else {
+                "url": f"{_REPO_API}/milestones/3",
+                "number": 3,
+                "title": "v2.0",
+                "state": "open",
+                "creator": {"login": "achen", "id": 101, "url": "https://api.github.com/users/achen"},
+            },
+            "comments": n % 9,
+            "created_at": f"2024-0{1 + n % 9}-{10 + n % 18}T1{n % 10}:2{n % 6}:00Z",
+            "closed_at": None,
+            "body": (
+                f"When the {word} module reloads its {other} settings the process stops answering. "
+                f"Steps: start the service, change the {other} file, wait for the reload. "
+                f"Expected: the new {other} is used. Actual: requests hang until restart. Seen on build {n * 13}. "
+                f"The {word} log shows the reload starting and then nothing for {n % 50 + 10} seconds, while the "
+                f"worker pool keeps {n % 7 + 2} threads blocked on the {other} lock. Reverting the {other} file "
+                f"does not help; only a restart of the {word} service does. This started after the upgrade to "
+                f"release {n % 4 + 1}.{n % 10}, and happens on both the staging and the production clusters."
+            ),
+        }
+        if n % 5 == 0:
+            issue["pull_request"] = {
+                "url": f"{_REPO_API}/pulls/{n}",
+                "html_url": f"https://github.com/acme/widgets/pull/{n}",
+                "diff_url": f"https://github.com/acme/widgets/pull/{n}.diff",
+            }
+        issues.append(issue)
+    return issues

@@ -25,6 +25,8 @@ __all__ = ["Envelope", "numbering_shift", "open_envelope"]
 _NUMBERED = re.compile(r"^ *(\d{1,9})(\t|→)")
 _TAB_PREFIXES = re.compile(r"^( *(\d{1,9})\t)", re.MULTILINE)
 _ARROW_PREFIXES = re.compile(r"^( *(\d{1,9})→)", re.MULTILINE)
+# A line number a numbered read (`cat -n`, Claude Code's Read) put before a kept line.
+_LINE_NUMBER = re.compile(r"^ *\d{1,9}(?:\t|→)", re.MULTILINE)
 # Codex's exec_command / shell output header: a few short status lines ("Chunk ID: 5eab00",
 # "Wall time: 0.0 seconds", "Process exited with code 0"; in code mode "Script completed",
 # "Wall time 0.1 seconds"), then a line "Output:".
@@ -70,6 +72,15 @@ class Envelope:
         if self.prefixes is not None and renumber:
             body = self._renumber(body)
         return self.head + body + self.tail
+
+    def sent_body(self, sent: str, *, renumbered: bool = True) -> str:
+        """The body of this unit as `sent` (what `close` gave): the head and tail off, and the
+        line numbers its kept lines carry when they were `renumbered` (markers carry none)."""
+        if self.head and sent.startswith(self.head):
+            sent = sent[len(self.head) :]
+        if self.tail and sent.endswith(self.tail):
+            sent = sent[: len(sent) - len(self.tail)]
+        return _LINE_NUMBER.sub("", sent) if self.prefixes is not None and renumbered else sent
 
     @cached_property
     def _body_lines(self) -> list[str]:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cachetools import LRUCache
@@ -25,12 +25,14 @@ from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.formats import Unit, adapter_for, replace_paths
-from headroom.log_history import LogHistory
+from headroom.json_history import JsonPages
+from headroom.log_history import LogPages
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
-from headroom.segments import ContentKind, EarlierLogs, Segment, SegmentContext, content_ref
+from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
+from headroom.unit_history import Histories, UnitHistory
 
 __all__ = ["CompressConfig", "Pipeline"]
 
@@ -77,9 +79,9 @@ _CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
 
 def _cache_key(text: str, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
     # 128-bit key: a collision would hand one unit another unit's output. The context holds
-    # the digest of the log pages before the unit (`earlier_logs`): another history, another key.
-    if context.earlier_logs is not None:  # the digest only: a cached key keeps no pages alive
-        context = replace(context, earlier_logs=context.earlier_logs.without_pages())
+    # the digests of the earlier units of its kind (log pages, JSON pages): another history,
+    # another key. The digests only: a cached key keeps no summaries alive.
+    context = context.without_summaries()
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind
 
 
@@ -99,8 +101,9 @@ class Pipeline:
         # Compressed units remembered (agents re-send every turn), least recently used out first.
         self._cache: LRUCache[_CacheKey, _UnitOutcome] = LRUCache(maxsize=self.config.cache_size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
-        # What each log unit showed, for the log units after it in a request (paged reads).
-        self._log_history = LogHistory(self.registry, self.config.cache_size)
+        # What each log or JSON unit showed, for the units of its kind after it in a request.
+        kinds = (LogPages(self.registry), JsonPages())
+        self._history = UnitHistory(self.registry, self.config.cache_size, kinds)
 
     # -- units ----------------------------------------------------------------------------
 
@@ -355,12 +358,13 @@ class Pipeline:
         fixed_tokens = sum(count_tokens(t, encoding) for t in split.fixed_texts)
         replacements: dict[tuple[str | int, ...], str] = {}
         reports: list[UnitReport] = []
-        earlier = EarlierLogs()  # the log pages before the unit: later pages show only what is new
+        # The earlier units of each kind with a history (log pages, JSON pages): a later page
+        # does not repeat what they showed.
+        earlier: Histories = {}
         for unit in split.units:
-            # Only a log's compression reads the pages before it: other units keep their key.
-            log_digest = self._log_history.log_unit(unit.text, unit.context.file_path)
-            with_pages = log_digest is not None and earlier.pages
-            context = replace(unit.context, earlier_logs=earlier) if with_pages else unit.context
+            # Only units of a kind with a history read the units before them: others keep their key.
+            of_kind = self._history.member(unit.text, unit.context.file_path)
+            context = self._history.context(unit.context, earlier, of_kind)
             # Originals fetched back through CCR are what the model asked for: never re-compressed.
             if (
                 unit.context.tool_name == RETRIEVE_TOOL_NAME
@@ -369,8 +373,7 @@ class Pipeline:
             ):
                 tokens = count_tokens(unit.text, encoding)
                 reports.append(UnitReport(_location(unit), "protected", "passthrough", tokens, tokens))
-                if log_digest is not None:
-                    earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
+                earlier = self._history.after(earlier, of_kind, unit.text, unit.text)
                 continue
             if not_compressed is not None:
                 found = self.already_compressed(unit.text, context, location=_location(unit))
@@ -378,15 +381,13 @@ class Pipeline:
                     not_compressed.append(unit)
                     tokens = count_tokens(unit.text, encoding)
                     reports.append(UnitReport(_location(unit), "pending", "passthrough", tokens, tokens))
-                    if log_digest is not None:
-                        earlier = self._log_history.after(earlier, unit.text, log_digest, unit.text)
+                    earlier = self._history.after(earlier, of_kind, unit.text, unit.text)
                     continue
                 output, report = found
             else:
                 output, report = self.compress_text(unit.text, context, location=_location(unit), provenance=provenance)
             reports.append(report)
-            if log_digest is not None:
-                earlier = self._log_history.after(earlier, unit.text, log_digest, output)
+            earlier = self._history.after(earlier, of_kind, unit.text, output)
             if output != unit.text:
                 replacements[unit.path] = output
         new_request = replace_paths(request, replacements) if replacements else dict(request)

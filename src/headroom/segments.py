@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 __all__ = [
     "LONG_REF_BYTES",
     "PATH_ARGUMENT_KEYS",
     "REF_BYTES",
     "ContentKind",
+    "EarlierJson",
     "EarlierLogs",
+    "EarlierUnits",
+    "JsonTables",
     "LogPage",
     "Segment",
     "SegmentContext",
@@ -97,24 +102,55 @@ class LogPage:
 
 
 @dataclass(frozen=True, slots=True)
-class EarlierLogs:
-    """The log units that came before a unit in the same request, in order.
+class JsonTables:
+    """What one earlier JSON unit of the request put before the model, read from its text as
+    sent: the ref it names itself by, its `_headroom` note (the key notes it explained), and the
+    factored meta entries ('constant', 'derived', 'lookup', ...) it sent, by meta key: a key
+    only when the unit sent one value for it, so a later unit citing it is unambiguous; with
+    the earlier units it cited for that key (whose entries hold there too)."""
+
+    ref: str
+    note: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    cited: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+_Summary = TypeVar("_Summary")
+_History = TypeVar("_History", bound="EarlierUnits[Any]")
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierUnits(Generic[_Summary]):
+    """The units of one kind that came before a unit in the same request, in order, each as
+    a summary of what its text as sent showed.
 
     Compared and hashed by `digest` alone (a hash chain over those units' texts, original and
-    as sent), so two histories are equal only when the same pages came before, and a cache key
-    can hold `without_pages()`: the digest, not the pages."""
+    as sent), so two histories are equal only when the same units came before, and a cache
+    key can hold `without_summaries()`: the digest, not the summaries."""
 
-    pages: tuple[LogPage, ...] = field(default=(), compare=False, repr=False)
+    summaries: tuple[_Summary, ...] = field(default=(), compare=False, repr=False)
     digest: bytes = b""
 
-    def then(self, page: LogPage, page_digest: bytes) -> EarlierLogs:
-        """This history with one more page after it."""
-        chained = hashlib.blake2b(self.digest + page_digest, digest_size=16).digest()
-        return EarlierLogs((*self.pages, page), chained)
+    def then(self: _History, summary: Any, unit_digest: bytes) -> _History:
+        """This history with one more unit after it."""
+        chained = hashlib.blake2b(self.digest + unit_digest, digest_size=16).digest()
+        return type(self)((*self.summaries, summary), chained)
+
+    def without_summaries(self: _History) -> _History:
+        """An equal history that keeps none of the summaries alive (for a long-lived cache key)."""
+        return type(self)((), self.digest)
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierLogs(EarlierUnits[LogPage]):
+    """The log pages before a unit: a later page shows only what they did not."""
+
+    @property
+    def pages(self) -> tuple[LogPage, ...]:
+        return self.summaries
 
     def without_pages(self) -> EarlierLogs:
-        """An equal history that keeps none of the pages alive (for a long-lived cache key)."""
-        return EarlierLogs((), self.digest)
+        return self.without_summaries()
 
     def templates(self) -> frozenset[str]:
         """Every template the pages showed (a union: computed on each call)."""
@@ -123,6 +159,16 @@ class EarlierLogs:
     def values(self) -> frozenset[str]:
         """Every value and word the pages showed (a union: computed on each call)."""
         return frozenset().union(*(page.values for page in self.pages))
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierJson(EarlierUnits[JsonTables]):
+    """The JSON units before a unit: a later one does not repeat the key notes and meta
+    entries they sent, it names the unit that sent them."""
+
+    @property
+    def tables(self) -> tuple[JsonTables, ...]:
+        return self.summaries
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +184,19 @@ class SegmentContext:
     tool_arguments: str | None = None  # raw JSON string (or text) of the call's arguments
     user_query: str = ""  # the latest user text *before* this unit
     file_path: str | None = None  # a path argument, if the tool call named one
-    # Earlier log pages of the same request (None: none, or not walked as a request).
+    # Earlier units of the same request, of the unit's own kind (None: none, or not walked as
+    # a request): log pages for a log, JSON units for a JSON unit.
     earlier_logs: EarlierLogs | None = None
+    earlier_json: EarlierJson | None = None
+
+    def without_summaries(self) -> SegmentContext:
+        """An equal context that keeps no earlier unit's summary alive (for a cache key): the
+        histories compare by digest, so the key still tells which units came before."""
+        return replace(
+            self,
+            earlier_logs=self.earlier_logs.without_summaries() if self.earlier_logs is not None else None,
+            earlier_json=self.earlier_json.without_summaries() if self.earlier_json is not None else None,
+        )
 
     def terms(self) -> frozenset[str]:
         """Lower-cased search terms from the user query and the tool arguments."""

@@ -24,13 +24,13 @@ from typing import Any, ClassVar
 
 import orjson
 
-from headroom.ccr.markers import marker
+from headroom.ccr.markers import find_refs, marker
 from headroom.compressors._table_rows import RowSelection, select_rows
 from headroom.compressors.base import Compressed, Registry, register
 from headroom.compressors.prose import ProseOptions, compress_prose_fields
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind, JsonTables, Segment, ref_matches
 
-__all__ = ["JsonCompressor", "JsonOptions", "identity_columns", "similar_records"]
+__all__ = ["JsonCompressor", "JsonOptions", "identity_columns", "json_tables", "similar_records"]
 
 META_KEY = "_headroom"
 _MISSING = object()
@@ -42,6 +42,13 @@ _DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where i
 _CLOCK = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")  # a time of day, alone or in a timestamp
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _MAX_IDENTITY_COLUMNS = 4
+# Meta entries a table may take from an earlier JSON unit of the request instead of repeating
+# them (column -> rule maps): the pages of one API listing factor out the same ones.
+CITABLE_META = ("constant", "constant_where", "derived", "lookup", "present_with", "element_field", "counter")
+# A table's note citing them: "'derived', 'lookup' as in h_…, plus any here".
+_CITED = re.compile(r"((?:'[a-z_]+', )*'[a-z_]+') as in ((?:h_[0-9a-f]{12,32}, )*h_[0-9a-f]{12,32}), plus any here")
+_MAX_CITED_UNITS = 3  # earlier units one meta key may cite
+_CITED_NOTE = "'x' as in h_…, plus any here: those results' 'x' (with what they cite) and this table's hold here"
 
 
 def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_chars: int = 64) -> list[str]:
@@ -155,7 +162,7 @@ class JsonCompressor:
             crusher = _Crusher(self.options, segment)
             shortened, fields_shortened = _shorten_prose(value, segment, self.options, self._prose, field_markers=True)
             out = crusher.crush(shortened)
-        notes_for_root = list(crusher.legend)
+        notes_for_root = _cite_notes(list(crusher.legend), _earlier_tables(segment))
         if fields_shortened and isinstance(out, dict):
             notes_for_root.append(marker(f"… in {fields_shortened} text fields marks omitted sentences", segment.ref))
         if notes_for_root and isinstance(out, dict):
@@ -170,6 +177,77 @@ class JsonCompressor:
             return orjson.dumps(_Crusher(self.options, segment, select=False).crush(value)).decode()
 
         return Compressed(text, lossy=True, notes=notes, lossless_text=every_row)
+
+
+def _earlier_tables(segment: Segment) -> tuple[JsonTables, ...]:
+    earlier = segment.context.earlier_json
+    return earlier.tables if earlier is not None else ()
+
+
+def _cite_notes(notes: list[str], earlier: tuple[JsonTables, ...]) -> list[str]:
+    """`notes` with those an earlier JSON unit's note already said replaced by one note naming
+    that unit (the earliest that said each). Notes carrying a ref (markers) are this unit's own."""
+    cited: dict[str, None] = {}
+    kept: list[str] = []
+    for note in notes:
+        source = None if find_refs(note) else next((t.ref for t in earlier if note in t.note), None)
+        if source is None:
+            kept.append(note)
+        else:
+            if not cited:
+                kept.append("")  # the citation stands where the first note it replaces stood
+            cited[source] = None
+    if not cited:
+        return notes
+    citation = f"key notes as in {', '.join(cited)}"
+    return [citation if note == "" else note for note in kept]
+
+
+def json_tables(text: str, sent_body: str) -> JsonTables | None:
+    """What a JSON unit (`text`, whose JSON body was sent as `sent_body`) put before the model:
+    None unless the text as sent is JSON naming the unit's own ref (a unit sent whole explained
+    nothing, and one that names no ref cannot be cited). Its meta entries are those it sent in
+    full, each meta key only when it sent one value for it (anywhere in the document), so a
+    later unit citing that key means exactly that value."""
+    ref = next((r for r in find_refs(sent_body) if ref_matches(r, text)), None)
+    if ref is None:
+        return None
+    value = orjson.loads(sent_body)
+    note = value.get(META_KEY) if isinstance(value, dict) else None
+    found: dict[str, set[bytes]] = {}
+    cites: dict[str, set[tuple[str, ...]]] = {}  # meta key -> the units each table's note cites for it
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            own = node.get(META_KEY)
+            cited = {
+                key.strip("'"): tuple(refs.split(", "))
+                for keys, refs in _CITED.findall(own if isinstance(own, str) else "")
+                for key in keys.split(", ")
+            }
+            for key, child in node.items():
+                if key in CITABLE_META:
+                    found.setdefault(key, set()).add(_canonical(child))
+                    cites.setdefault(key, set()).add(cited.get(key, ()))
+                stack.append(child)
+            for key, refs in cited.items():  # a key cited with nothing left here is absent
+                if key not in node:
+                    found.setdefault(key, set()).add(_canonical({}))
+                    cites.setdefault(key, set()).add(refs)
+    meta = {
+        key: orjson.loads(next(iter(values)))
+        for key, values in found.items()
+        if len(values) == 1 and len(cites[key]) == 1
+    }
+    cited_units = {key: next(iter(cites[key])) for key in meta if next(iter(cites[key]))}
+    return JsonTables(ref, note if isinstance(note, str) else "", meta, cited_units)
+
+
+def _canonical(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _check_faithful(value: Any) -> None:
@@ -253,6 +331,74 @@ def _shorten_prose(
     return rebuild(value), len(changed)
 
 
+def _covered(ours: dict[str, Any], theirs: Any, *, lookup: bool) -> set[tuple[str, str]] | None:
+    """The entries of the meta map `ours` that the earlier map `theirs` gives, as (column, "")
+    or, for a lookup, (column, value key): None unless every entry of `theirs` holds here (the
+    same in `ours`; for a lookup, the same 'by' and no value that differs), so that reading
+    `theirs` with `ours` is exact."""
+    if not isinstance(theirs, dict):
+        return None
+    covered: set[tuple[str, str]] = set()
+    for column, rule in theirs.items():
+        mine = ours.get(column, _MISSING)
+        if mine is _MISSING:
+            return None
+        if not lookup:
+            if _canonical(mine) != _canonical(rule):
+                return None
+            covered.add((column, ""))
+            continue
+        if not (isinstance(mine, dict) and isinstance(rule, dict)) or set(mine) != set(rule):
+            return None
+        values, known = mine.get("values"), rule.get("values")
+        if mine.get("by") != rule.get("by") or not isinstance(values, dict) or not isinstance(known, dict):
+            return None
+        if any(_canonical(values[k]) != _canonical(known[k]) for k in values if k in known):
+            return None
+        covered.update((column, k) for k in values if k in known)
+    return covered
+
+
+def _entries(meta: dict[str, Any], *, lookup: bool) -> set[tuple[str, str]]:
+    if not lookup:
+        return {(column, "") for column in meta}
+    return {(column, k) for column, rule in meta.items() for k in rule["values"]}
+
+
+def _uncovered(meta: dict[str, Any], covered: set[tuple[str, str]], *, lookup: bool) -> dict[str, Any]:
+    if not lookup:
+        return {column: rule for column, rule in meta.items() if (column, "") not in covered}
+    left: dict[str, Any] = {}
+    for column, rule in meta.items():
+        values = {k: v for k, v in rule["values"].items() if (column, k) not in covered}
+        if values:
+            left[column] = {**rule, "values": values}
+    return left
+
+
+def _effective(table: JsonTables, key: str, earlier: tuple[JsonTables, ...], *, lookup: bool) -> Any:
+    """The entries of meta `key` an earlier unit's table stands for: those it sent and those of
+    the units it cited for that key (recursively); None if one of those is not known."""
+    by_ref = {t.ref: t for t in earlier}
+    value = table.meta[key]
+    for ref in table.cited.get(key, ()):
+        source = by_ref.get(ref)
+        if source is None or key not in source.meta or source is table:
+            return None
+        inherited = _effective(source, key, earlier[: earlier.index(source)], lookup=lookup)
+        if not isinstance(inherited, dict) or not isinstance(value, dict):
+            return None
+        if lookup:
+            value = {**inherited, **value} | {
+                c: {**r, "values": {**inherited[c]["values"], **r["values"]}}
+                for c, r in value.items()
+                if c in inherited and isinstance(inherited[c], dict) and isinstance(r, dict)
+            }
+        else:
+            value = {**inherited, **value}
+    return value
+
+
 def _whole_object_paths(rows: list[dict[str, Any]], max_depth: int) -> set[str]:
     """Dotted paths (as flattening would name them) of the nested objects that stay whole in
     their column instead of becoming dotted columns:
@@ -322,6 +468,7 @@ class _Crusher:
         self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
+        self.earlier = _earlier_tables(segment)  # earlier JSON units of the request, to cite
 
     def notes(self) -> dict[str, int]:
         return {
@@ -553,6 +700,11 @@ class _Crusher:
         unchanged_shape = kept_columns == columns and all(len(f) == len(r) for f, r in zip(flat, rows, strict=True))
         if not meta and not selection and not columnar and unchanged_shape:
             return [self.crush(row) for row in rows]  # nothing factored: keep the original shape
+        if notes and self.earlier:  # a table with a note of its own can cite earlier units there
+            meta, citation = self._cite_meta(meta)
+            if citation:
+                notes.append(citation)
+                self.legend[_CITED_NOTE] = None
         result: dict[str, Any] = {META_KEY: "; ".join(notes)} if notes else {}
         result.update(meta)
         if columnar:
@@ -565,6 +717,52 @@ class _Crusher:
         if index:
             result[OTHER_ROWS_KEY] = index
         return result
+
+    def _cite_meta(self, meta: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """`meta` without the entries earlier JSON units sent identically (for a lookup, the
+        values they sent): each meta key cites the few earlier units that spare the most of it,
+        each only if every entry it stands for holds here. Returns the meta left and the note
+        citing them ("" if none)."""
+        cited: dict[tuple[str, ...], list[str]] = {}  # refs -> meta keys
+        left = dict(meta)
+        for key in CITABLE_META:
+            ours = meta.get(key)
+            if not isinstance(ours, dict) or not ours:
+                continue
+            lookup = key == "lookup"
+            if lookup and not all(isinstance(r, dict) and isinstance(r.get("values"), dict) for r in ours.values()):
+                continue
+            options: list[tuple[str, set[tuple[str, str]]]] = []
+            for position, table in enumerate(self.earlier):
+                if key in table.meta:
+                    effective = _effective(table, key, self.earlier[:position], lookup=lookup)
+                    covered = _covered(ours, effective, lookup=lookup)
+                    if covered:
+                        options.append((table.ref, covered))
+            refs: list[str] = []
+            done: set[tuple[str, str]] = set()
+            while options and len(refs) < _MAX_CITED_UNITS:
+                ref, covered = max(options, key=lambda option: len(option[1] - done))  # the first of the best
+                if not covered - done:
+                    break
+                refs.append(ref)
+                done |= covered
+                options = [o for o in options if o[0] != ref]
+            if not refs:
+                continue
+            rest = _uncovered(ours, done, lookup=lookup)
+            # Citing costs the key's name and the refs: only worth it when that is less.
+            if len(orjson.dumps(rest)) + len(key) + 16 * len(refs) >= len(orjson.dumps(ours)):
+                continue
+            cited.setdefault(tuple(refs), []).append(key)
+            if rest:
+                left[key] = rest
+            else:
+                del left[key]
+        notes = [
+            f"{', '.join(repr(k) for k in keys)} as in {', '.join(refs)}, plus any here" for refs, keys in cited.items()
+        ]
+        return left, "; ".join(notes)
 
     def _identity_index(
         self, rows: list[dict[str, Any]], columns: list[str], selection: RowSelection
