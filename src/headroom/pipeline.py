@@ -25,14 +25,12 @@ from headroom.compressors.base import Registry
 from headroom.envelopes import Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.formats import Unit, adapter_for, replace_paths
-from headroom.json_history import JsonPages
-from headroom.log_history import LogPages
+from headroom.history import Histories, JsonPages, LogPages, UnitHistory
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
 from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
-from headroom.unit_history import Histories, UnitHistory
 
 __all__ = ["CompressConfig", "Pipeline"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-import headroom.json_history
+import headroom.history.json_pages
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.compressors.json_data import CITABLE_META, META_KEY, json_tables
@@ -161,7 +161,7 @@ def test_a_summary_is_computed_once_per_unit_text(monkeypatch: pytest.MonkeyPatc
         calls.append(text)
         return json_tables(text, sent)
 
-    monkeypatch.setattr(headroom.json_history, "json_tables", counted)
+    monkeypatch.setattr(headroom.history.json_pages, "json_tables", counted)
     pages = pretty_pages(3)
     pipeline = Pipeline(CompressConfig(), MemoryStore())
     for n in (1, 2, 3, 3):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import headroom.log_history
+import headroom.history.logs
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs
 from headroom.compressors.logs import LogCompressor, log_page
@@ -160,7 +160,7 @@ def test_a_page_summary_is_computed_once_per_unit_text(monkeypatch: pytest.Monke
         calls.append(body)
         return log_page(body, sent_body)
 
-    monkeypatch.setattr(headroom.log_history, "log_page", counted)
+    monkeypatch.setattr(headroom.history.logs, "log_page", counted)
     pages = claude_pages(3)
     pipeline = Pipeline(CompressConfig(), MemoryStore())
     for n in (1, 2, 3, 3):
@@ -176,7 +176,7 @@ def test_a_failing_page_summary_leaves_later_units_compressed_on_their_own(monke
     alone = claude_results(
         Pipeline(CompressConfig(), MemoryStore()).compress_request(claude_request(pages[1:]), "anthropic").request
     )[0]
-    monkeypatch.setattr(headroom.log_history, "log_page", broken)
+    monkeypatch.setattr(headroom.history.logs, "log_page", broken)
     result = Pipeline(CompressConfig(), MemoryStore()).compress_request(claude_request(pages), "anthropic")
     assert claude_results(result.request)[1] == alone
 
