@@ -11,8 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs, has_marker
+from headroom.ccr.retrieval import retrieve
 from headroom.compressors.diff import DiffCompressor, DiffOptions, is_generated_path, looks_like_diff
+from headroom.pipeline import Pipeline
 from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
@@ -78,7 +81,7 @@ def test_multi_file_diff_keeps_changes_and_collapses_the_rest() -> None:
     ]:
         assert line in out.split("\n")
     # One line of context each side; the rest of the hunk (git's -U3) is named by its lines.
-    assert "[headroom: unchanged lines 216-217, 222-223 folded]" in out.split("\n")
+    assert "[headroom: unchanged lines 22-23, 29-30 folded]" in out.split("\n")  # lines of the diff itself
     assert "         if line in (b'\\r\\n', b'\\n', b''):" in out.split("\n")
     assert "         headers.append(line)" not in out.split("\n")
     # Generated files: one marker line each, no content.
@@ -126,7 +129,7 @@ def test_middle_gap_splits_the_hunk() -> None:
     headers = [x for x in result.text.split("\n") if x.startswith("@@")]
     # The second header names the last unindented line above it, as git does.
     assert headers == ["@@ -4,3 +4,3 @@ line 3", "@@ -34,3 +34,3 @@ line 33"]
-    assert "[headroom: unchanged lines 1-3, 7-33, 37-40 folded · ref=" in result.text
+    assert "[headroom: unchanged lines 5-7, 12-38, 43-46 folded · ref=" in result.text
     assert "-old five" in result.text and "+new thirty-five" in result.text
     assert " line 20" not in result.text
     hunk_counts_hold(result.text)
@@ -302,7 +305,7 @@ def test_context_the_task_names_stays() -> None:
     text = "\n".join(["diff --git a/m.py b/m.py", "--- a/m.py", "+++ b/m.py", "@@ -10,13 +10,13 @@", *body])
     plain, _ = compress(text)
     assert "     total = compute_checksum(data, seed=42)" not in plain.text.split("\n")
-    assert "unchanged lines 10-14, 18-22 folded" in plain.text
+    assert "unchanged lines 5-9, 14-18 folded" in plain.text
     named = DiffCompressor().compress(
         Segment(text, SegmentContext(user_query="why did compute_checksum change?"), kind=ContentKind.DIFF)
     )
@@ -452,3 +455,28 @@ def test_real_git_log_p_keeps_every_commit_header() -> None:
             headers += 1
     assert headers >= 4 * 4
     hunk_counts_hold(result.text)
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_every_marker_names_diff_lines_that_retrieve_what_it_folded(numbered: bool) -> None:
+    """Markers cite the diff's own lines (as the agent numbers them), which is what retrieval by
+    `lines` returns: unchanged context for a context marker, added lines for a new file's fold."""
+    pytest.importorskip("tree_sitter_python")
+    path = "src/headroom/compressors/diff.py"
+    text = _git("show", _commit_touching("A", path)) + _git("show", "--format=", _commit_touching("M", path))
+    source = "\n".join(f"{n:6d}\t{line}" for n, line in enumerate(text.split("\n"), 1)) if numbered else text
+    store = MemoryStore()
+    out, _ = Pipeline(store=store).compress_text(source, kind=ContentKind.DIFF)
+    (ref,) = set(find_refs(out))
+    checked = 0
+    for line in out.split("\n"):
+        found = re.match(r"\[headroom: (unchanged )?lines? ([\d, -]+) folded", line)
+        if not found:
+            continue
+        for span in found.group(2).split(", "):
+            got = retrieve(store, ref, lines=span).text.split("\n")
+            bodies = [x.split("\t", 1)[1] if numbered else x for x in got]
+            wanted = (" ", "") if found.group(1) else ("+",)
+            assert all(body[:1] in wanted for body in bodies), (span, bodies[:3])
+            checked += 1
+    assert checked >= 5

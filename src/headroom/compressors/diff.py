@@ -6,11 +6,12 @@ line, and one unchanged line on each side of a change. Dropped, each with a mark
 - the rest of each hunk's context: the hunk is cut to what stays, every piece under a
   recomputed `@@` header (so every line shown keeps its true line number, and the function
   name git puts after `@@` is kept or worked out as git does), and one marker after the hunk
-  names the folded lines by new-file number. A gap between two changes goes only when it pays
-  for the new header; a hunk whose context holds a name from the user's words keeps it all;
+  names the folded lines by their line in the diff (what `retrieve(ref, lines=...)` takes).
+  A gap between two changes goes only when it pays for the new header; a hunk whose context
+  holds a name from the user's words keeps it all;
 - a new source file's added lines: the registry's code compressor outlines them (by the file's
   extension) and the lines its outline keeps stay, each run under its own `@@` header; each fold
-  is a marker naming its new-file lines;
+  is a marker naming its lines in the diff and where it starts in the new file;
 - hunks that only change whitespace (same lines once whitespace is ignored, as `git diff -w`);
 - generated files (lockfiles, minified bundles, `dist/` output, source maps), deleted files and
   pure renames: one summary line each (path, line counts);
@@ -148,6 +149,7 @@ class _Hunk:
     new_next: int
     heading: str
     lines: list[str]  # body lines, each starting with ' ', '+', '-' or '\'
+    start: int = 0  # index of its first body line in the unit's text (markers name unit lines)
 
 
 @dataclass
@@ -214,6 +216,7 @@ def _parse(lines: list[str]) -> list[str | _File]:
 
 
 def _parse_hunk(lines: list[str], i: int, match: re.Match[str], file: _File) -> int:
+    start = i
     old_left = int(match[2]) if match[2] is not None else 1
     new_left = int(match[4]) if match[4] is not None else 1
     body: list[str] = []
@@ -237,7 +240,7 @@ def _parse_hunk(lines: list[str], i: int, match: re.Match[str], file: _File) -> 
     # `@@ -10,0 +11,2 @@` means "after line 10": store the next line in both cases.
     old_next = int(match[1]) + (match[2] == "0")
     new_next = int(match[3]) + (match[4] == "0")
-    file.hunks.append(_Hunk(match[0], old_next, new_next, match[5], body))
+    file.hunks.append(_Hunk(match[0], old_next, new_next, match[5], body, start))
     return i
 
 
@@ -442,22 +445,24 @@ class _Run:
     def _split(self, hunk: _Hunk, keep: list[bool], *, folding: bool) -> list[str | _Marker]:
         """Kept pieces of a hunk, each under a correct `@@` header.
 
-        Dropped unchanged lines are listed, by new-file line number, in one marker after the
-        hunk; dropped changed lines get a marker in place (`folding`: a new file's outline).
+        Dropped unchanged lines are listed in one marker after the hunk; dropped changed lines
+        get a marker in place (`folding`: a new file's outline). Markers name the lines of the
+        diff itself, as the agent numbers them and `retrieve(ref, lines=...)` takes them.
         """
         out: list[str | _Marker] = []
         old, new = hunk.old_next, hunk.new_next
-        runs: list[tuple[bool, int, int, list[str]]] = []  # (kept, old_next, new_next, lines)
-        for line, kept in zip(hunk.lines, keep, strict=True):
+        runs: list[tuple[bool, int, int, int, list[str]]] = []  # (kept, old_next, new_next, unit line, lines)
+        first_line = self.segment.first_line + hunk.start
+        for offset, (line, kept) in enumerate(zip(hunk.lines, keep, strict=True)):
             if not runs or runs[-1][0] != kept:
-                runs.append((kept, old, new, []))
-            runs[-1][3].append(line)
+                runs.append((kept, old, new, first_line + offset, []))
+            runs[-1][4].append(line)
             tag = line[:1]
             old += tag in (" ", "", "-")
             new += tag in (" ", "", "+")
         heading = hunk.heading
-        context: list[str] = []  # new-file line ranges of folded unchanged lines
-        for kept, old_next, new_next, lines in runs:
+        context: list[str] = []  # diff line ranges of folded unchanged lines
+        for kept, old_next, new_next, at, lines in runs:
             if kept:
                 out.append(_header(old_next, new_next, lines, heading))
                 out.extend(lines)
@@ -466,11 +471,11 @@ class _Run:
                 dels = sum(1 for line in lines if line[:1] == "-")
                 if folding and adds == len(lines):
                     self.notes["new_file_lines_folded"] += adds
-                    out.append(self._mark(f"{_lines(new_next, adds)} folded", adds))
+                    out.append(self._mark(f"{_lines(at, adds)} folded (new file from line {new_next})", adds))
                 elif adds or dels:
                     out.append(self._mark(f"{len(lines)} changed lines omitted (+{adds} -{dels})", len(lines)))
                 else:
-                    context.append(_span(new_next, len(lines)))
+                    context.append(_span(at, len(lines)))
                     self.notes["context_lines_dropped"] += len(lines)
                     self.dropped += len(lines)
                     self.notes["lines_dropped"] += len(lines)
