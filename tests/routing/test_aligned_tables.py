@@ -176,3 +176,49 @@ def test_source_files_are_not_tables(module: str) -> None:
     text = (STDLIB / f"{module}.py").read_text()
     for start in range(0, min(len(text), 120_000), 8_000):  # every part, as a ranged read would show it
         assert detect(text[start:], None).kind != ContentKind.TABLE
+
+
+ALIGNED_DOCSTRING = '''"""Codes this module maps.
+
+    ==========  =======  ===========================
+    name        code     meaning
+    ==========  =======  ===========================
+    OK          200      request fulfilled
+    CREATED     201      resource created
+    ACCEPTED    202      queued for processing
+    NOT_FOUND   404      nothing matches the URI
+    GONE        410      removed for good
+    ==========  =======  ===========================
+"""
+
+def lookup(code):
+    return CODES[code]
+'''
+
+
+def test_a_source_file_with_an_aligned_table_in_its_docstring_stays_code() -> None:
+    assert detect(ALIGNED_DOCSTRING).kind == ContentKind.TABLE  # without a path, it reads as one
+    assert detect(ALIGNED_DOCSTRING, "pkg/codes.py").kind == ContentKind.CODE
+
+
+def test_an_rst_simple_table_is_not_a_test_report() -> None:
+    rst = "\n".join(
+        [
+            "Iris plants dataset",
+            "--------------------",
+            "",
+            "**Data Set Characteristics:**",
+            "",
+            "============== ==== ==== ======= ===== ====================",
+            "                Min  Max   Mean    SD   Class Correlation",
+            "============== ==== ==== ======= ===== ====================",
+            "sepal length:   4.3  7.9   5.84   0.83    0.7826",
+            "sepal width:    2.0  4.4   3.05   0.43   -0.4194",
+            "============== ==== ==== ======= ===== ====================",
+            "",
+            "The famous Iris database, first used by Sir R.A. Fisher. The dataset is taken from",
+            "Fisher's paper. Note that it's the same as in R, but not as in the UCI Machine",
+            "Learning Repository, which has two wrong data points.",
+        ]
+    )
+    assert detect(rst).kind != ContentKind.LOGS

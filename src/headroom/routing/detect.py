@@ -43,7 +43,7 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 # A test runner's report (pytest, tox): each section opens with a title set in a rule of `=`,
 # `_` or `-` ("===== FAILURES =====", "____ test_parity[3] ____"). The failures inside quote
 # source lines, which the language guess would take for code; the report is events (logs).
-_SECTION_RULE = re.compile(r"^([=_-])\1{4,} \S.{0,150}\S \1{5,}$", re.MULTILINE)
+_SECTION_RULE = re.compile(r"^([=_-])\1{4,} (?=[^\n]*[A-Za-z])\S.{0,150}\S \1{5,}$", re.MULTILINE)
 
 
 def _is_binary(head: str) -> bool:
@@ -99,13 +99,16 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
         else:
             if isinstance(value, (dict, list)):
                 return Detection(ContentKind.SEARCH if _is_search_hits(value) else ContentKind.JSON)
+    # A path naming a source file settles it (after the line formats a tool writes: grep's
+    # `path:line:`, a diff, a log); otherwise fenced blocks mean a document with code in it
+    # (markdown), and only then do content heuristics guess a language. A path without a
+    # source extension (METADATA, notes.txt) settles nothing before the fences.
+    language = language_from_path(file_path)
     for kind, sniffer in (registry or default_registry()).sniffers():
         if sniffer(head):
+            if kind == ContentKind.TABLE and language:
+                break  # columns lined up in a comment or docstring of a source file: still code
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
-    # A path naming a source file settles it; otherwise fenced blocks mean a document with
-    # code in it (markdown), and only then do content heuristics guess a language. A path
-    # without a source extension (METADATA, notes.txt) settles nothing before the fences.
-    language = language_from_path(file_path)
     if language:
         return Detection(ContentKind.CODE, language, note)
     if looks_mixed(text):  # fences may close far beyond the sniffed head
