@@ -306,3 +306,22 @@ def test_json_hits_without_line_numbers_stay_objects() -> None:
     assert {"path": "b.py", "text": "no line number"} in out["hits"]
     assert {"path": "a.py", "line": 7, "text": "A7 = 7"} in out["hits"]
     assert "null" not in result.text
+
+
+def test_a_definition_the_task_names_outranks_every_match_of_the_grep_pattern() -> None:
+    """`grep -rn "def \\|class "` over the running Python's urllib: every class line holds the
+    pattern's word `class`, which says nothing about which match the task wants."""
+    urllib_dir = Path(json.__file__).parent.parent / "urllib"
+    # request.py last, as grep may list it: among equal scores the first files win.
+    files = sorted(urllib_dir.glob("*.py"), key=lambda path: (path.name == "request.py", path.name))
+    hits = [
+        f"{path}:{n}:{line}"
+        for path in files
+        for n, line in enumerate(path.read_text().split("\n"), 1)
+        if "def " in line or "class " in line
+    ]
+    wanted = next(hit for hit in hits if ":def thishost(" in hit)
+    command = json.dumps({"command": f'grep -rn "def \\|class " {urllib_dir}/'})
+    result, _ = compress("\n".join(hits), query="where is thishost defined and what does it do?", args=command)
+    assert result.lossy
+    assert wanted in result.text.split("\n")

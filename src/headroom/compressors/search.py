@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import orjson
@@ -57,6 +57,12 @@ DEFINITION = re.compile(
     re.X,
 )
 
+# The name a definition line defines: `def thishost(`, `class Timeout`, `_MAXLINE = 65536`.
+_DEFINED_NAME = re.compile(
+    r"""\s*(?:[\w()]+\s+)*?(?:def|class|fn|func|function|interface|struct|enum|trait|impl|type|module|const|define)
+    \s+([\w$]+)|\s*(_*[A-Z][A-Z0-9_]+)\s*(?::[^=]+)?=""",
+    re.X,
+)
 _SNIFF_CHARS = 8_000
 _SNIFF_LINES = 60
 _RG_EVENT = re.compile(r'\{"type":"(?:begin|match|context|end|summary)","data":')
@@ -277,20 +283,29 @@ class _Run:
             self.context[key] = hit
 
     def _rank(self) -> dict[int, float]:
-        """Score per match: definitions, and task terms that single out a few of the matches."""
+        """Score per match: definitions (first those of a name the task writes), and task terms
+        that single out a few of the matches. The words of the tool call's own pattern are not
+        task terms here: every match has one of them (`def \\|class ` matches every class line)."""
         texts = [m.text.lower() for m in self.matches]
         paths = [m.path.lower() for m in self.matches]
         n = len(texts)
+        context = self.segment.context
+        pattern_terms = replace(context, user_query="").terms() if context.tool_arguments else frozenset()
+        task_terms = sorted(context.terms() - pattern_terms)
         informative = []
-        for term in sorted(self.segment.context.terms()):
+        for term in task_terms:
             count = sum(term in t for t in texts)
             # A term in most matches (the grep pattern itself) says nothing about which is best.
             if count and (n < 4 or count <= 0.6 * n):
                 informative.append(term)
-        path_terms = [t for t in sorted(self.segment.context.terms()) if any(t in p for p in paths)]
+        path_terms = [t for t in sorted(context.terms()) if any(t in p for p in paths)]
+        named = frozenset(task_terms)
         scores: dict[int, float] = {}
         for hit, low, path in zip(self.matches, texts, paths, strict=True):
-            score = 4.0 if DEFINITION.match(hit.text) else 0.0
+            score = 0.0
+            if DEFINITION.match(hit.text):
+                defined = _DEFINED_NAME.match(hit.text)
+                score = 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
             score += 2.0 * sum(t in low for t in informative)
             score += 0.5 * sum(t in path for t in path_terms)
             scores[id(hit)] = score
