@@ -959,3 +959,15 @@ def test_a_member_the_task_names_keeps_its_table() -> None:
     out, _ = Pipeline(store=MemoryStore()).compress_text(text, context, kind=ContentKind.CODE)
     assert "more members" not in out.split("class HTTPMethod")[0]
     assert "IM_A_TEAPOT = (418, 'I\\'m a Teapot'," in out
+
+
+def test_annotated_fields_of_a_dataclass_do_not_fold_as_members() -> None:
+    """`retries: int = 3  # …`: a field's type, default and comment are the class's API."""
+    fields = "\n".join(f"    retries_{i}: int = {i * 7}  # what knob {i} controls" for i in range(14))
+    functions = "\n".join(f"def step_{i}(x):\n    y = x + {i}\n    return y * 2\n" for i in range(20))
+    header = 'from dataclasses import dataclass\n\n\n@dataclass(frozen=True)\nclass Options:\n    """Knobs."""\n'
+    source = f"{header}\n{fields}\n\n{functions}"
+    context = SegmentContext(user_query="explain this module", file_path="opts.py")
+    out, _ = Pipeline(store=MemoryStore()).compress_text(source, context, kind=ContentKind.CODE)
+    assert "more members" not in out
+    assert all(f"    retries_{i}: int = {i * 7}  # what knob {i} controls" in out for i in range(14))

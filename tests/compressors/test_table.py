@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.ccr.retrieval import retrieve
+from headroom.compressors import table
 from headroom.compressors.table import looks_like_table
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
@@ -160,3 +165,16 @@ def test_a_small_aligned_table_passes_whole() -> None:
     text = _pods(20)
     assert detect(text).kind == ContentKind.TABLE
     assert _compress(text)[0] == text
+
+
+def test_a_marker_lists_rows_only_when_they_have_identity_cells() -> None:
+    """`ls -la /proc`: the process directories have numeric names and no column identifies them
+    by words; the marker names the lines, never a list of empty names (", , , ")."""
+    assert table._listing([{"name": "a"}, {"name": "b"}], []) == ""
+    assert table._listing([{"name": "a"}, {"name": ""}], ["name"]) == ""
+    assert table._listing([{"name": "a"}, {"name": "b"}], ["name"]) == "a, b"
+    if not Path("/proc/self").exists() or shutil.which("ls") is None:
+        pytest.skip("no /proc here")
+    listing = subprocess.run(["ls", "-la", "/proc"], capture_output=True, text=True, timeout=30).stdout
+    out, _ = Pipeline(store=MemoryStore()).compress_text(listing, SegmentContext(tool_name="Bash"))
+    assert not re.search(r": (?:, )+", out)

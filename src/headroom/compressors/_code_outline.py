@@ -293,13 +293,15 @@ def _holds_function(spec: LangSpec, elem: Any) -> bool:
 
 
 def _is_member(node: Any) -> bool:
-    """A plain `NAME = value` statement (not a function bound to a name)."""
+    """A plain `NAME = value` statement (not a function bound to a name, not an annotated field)."""
     if node.type != "expression_statement" or node.named_child_count != 1:
         return False
     assignment = node.named_children[0]
     if assignment.type != "assignment":
         return False
     left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+    if assignment.child_by_field_name("type") is not None:
+        return False  # `retries: int = 3`: a dataclass / model field, whose type and default are its API
     return left is not None and left.type == "identifier" and right is not None and right.type != "lambda"
 
 

@@ -466,4 +466,9 @@ def _shown(value: Any) -> Any:
 
 
 def _listing(rows: list[dict[str, Any]], identity: list[str]) -> str:
-    return ", ".join(" ".join(str(_shown(row.get(name, ""))) for name in identity) for row in rows)
+    """What each row is, by its identity cells; "" when the table has no identity columns or
+    the rows leave them empty (a marker then names only the lines)."""
+    if not identity:
+        return ""
+    names = [" ".join(str(_shown(row.get(name, ""))) for name in identity).strip() for row in rows]
+    return ", ".join(names) if all(names) else ""
