@@ -691,3 +691,44 @@ def test_objects_of_unrelated_or_few_records_stay_objects() -> None:
     packages = _packages(50)
     text = off.compress(Segment(json.dumps(packages), SegmentContext(), ContentKind.JSON)).text
     assert "keyed" not in text and set(json.loads(text)) == set(packages)
+
+
+def test_nested_maps_of_records_cost_work_in_proportion_to_their_depth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A map of records whose last record holds another such map, 20 levels deep (a dependency
+    tree): each keyed-table attempt crushes its subtree, and attempts inside attempts would
+    double the work per level (over 100k crush calls for 2 KB)."""
+    counter = iter(range(10**6))
+
+    def level(depth: int) -> dict[str, Any]:
+        members: dict[str, Any] = {f"k{next(counter)}": {"a": k, "s": {}} for k in range(3)}
+        members[f"k{next(counter)}"] = {"a": 9, "s": level(depth - 1) if depth else {}}
+        return members
+
+    calls = 0
+    crush_one = json_data._Crusher.crush
+
+    def counted(self: Any, value: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return crush_one(self, value)
+
+    monkeypatch.setattr(json_data._Crusher, "crush", counted)
+    document = level(20)
+    out, _ = crush(document)
+    assert calls < 5_000
+    assert json.loads(json.dumps(out)) == out
+
+
+def test_only_meta_keys_of_a_table_are_cited_not_data_fields_that_share_their_name() -> None:
+    """A data field called `constant` is no meta a later page may cite as "'constant' as in h_…"."""
+    rows = [
+        {"id": i, "kind": ["bug", "feature", "task"][i % 3], "title": f"module {i * 7919 % 1000} fails at startup"}
+        for i in range(300)
+    ]
+    document = {"settings": {"constant": {"state": "open", "locked": False}}, "events": rows}
+    segment = Segment(json.dumps(document), SegmentContext("tool"), ContentKind.JSON)
+    sent = CRUSHER.compress(segment).text
+    assert segment.ref in sent and '"constant":{"state":"open"' in sent  # the data field, sent as data
+    tables = json_data.json_tables(segment.text, sent)
+    assert tables is not None
+    assert "constant" not in tables.meta

@@ -228,8 +228,11 @@ def json_tables(text: str, sent_body: str) -> JsonTables | None:
                 for keys, refs in _CITED.findall(own if isinstance(own, str) else "")
                 for key in keys.split(", ")
             }
+            # Meta keys count only on a table this compressor wrote (it has `rows`): a data
+            # field that happens to be called `constant` is no meta a later unit may cite.
+            table = isinstance(node.get("rows"), list)
             for key, child in node.items():
-                if key in CITABLE_META:
+                if table and key in CITABLE_META:
                     found.setdefault(key, set()).add(_canonical(child))
                     cites.setdefault(key, set()).add(cited.get(key, ()))
                 stack.append(child)
@@ -468,6 +471,7 @@ class _Crusher:
         self.bare_fields: dict[str, str] = {}
         self.depth = 0  # tables inside table cells carry no note of their own unless rows went
         self.legend: dict[str, None] = {}  # explanations of the meta keys used, said once per document
+        self.trying_keyed = False  # crushing a map's members as a keyed table (see `_keyed_table`)
         self.earlier = _earlier_tables(segment)  # earlier JSON units of the request, to cite
 
     def notes(self) -> dict[str, int]:
@@ -497,7 +501,10 @@ class _Crusher:
         are factored and their rows selected like any table's. None when the object is not such
         a map, or when the table would not be shorter than the object it replaces."""
         least = self.options.keyed_min_rows
-        if least is None or len(members) < max(least, 2):
+        # Inside another keyed attempt, maps stay maps: an attempt crushes its whole subtree and
+        # a rejected one crushes it again, so nested attempts would double the work per level
+        # (a 2 KB dependency tree 24 levels deep took seconds).
+        if least is None or self.trying_keyed or len(members) < max(least, 2):
             return None
         records = list(members.values())
         if not all(isinstance(r, dict) and r for r in records) or not similar_records(records):
@@ -505,7 +512,11 @@ class _Crusher:
         taken = {key for record in records for key in record}
         column = next(name for name in _key_column_names() if name not in taken)
         saved = self._state()
-        table = self._table([{column: name, **record} for name, record in members.items()])
+        self.trying_keyed = True
+        try:
+            table = self._table([{column: name, **record} for name, record in members.items()])
+        finally:
+            self.trying_keyed = False
         if not isinstance(table, dict) or len(orjson.dumps(table)) >= len(orjson.dumps(members)):
             self._restore(saved)  # the object stays an object, counted and noted as one
             return None
