@@ -101,7 +101,7 @@ class Pipeline:
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
         # What each log or JSON unit showed, for the units of its kind after it in a request.
         kinds = (LogPages(self.registry), JsonPages())
-        self._history = UnitHistory(self.registry, self.config.cache_size, kinds)
+        self._history = UnitHistory(self.registry, self.config.cache_size, kinds, self.config.max_unit_chars)
 
     # -- units ----------------------------------------------------------------------------
 

@@ -131,6 +131,12 @@ class EarlierUnits(Generic[_Summary]):
     summaries: tuple[_Summary, ...] = field(default=(), compare=False, repr=False)
     digest: bytes = b""
 
+    def __post_init__(self) -> None:
+        # Equality is by digest: summaries without one would pass for any other history's (and
+        # be handed that history's cached output). Build histories with `then()`.
+        if self.summaries and not self.digest:
+            raise ValueError("a history with summaries needs their digest: build it with then()")
+
     def then(self: _History, summary: Any, unit_digest: bytes) -> _History:
         """This history with one more unit after it."""
         chained = hashlib.blake2b(self.digest + unit_digest, digest_size=16).digest()

@@ -305,3 +305,30 @@ def test_units_that_are_not_logs_keep_their_cache_key_after_log_pages() -> None:
     # Found by the unit's own context: a unit that is no log has no history in its key.
     assert pipeline.already_compressed(code.text, code.context) is not None
     assert pipeline.already_compressed(page.text, page.context) is not None  # the first page has none either
+
+
+def test_a_history_with_pages_but_no_digest_is_refused() -> None:
+    """Histories compare by digest: pages without one would pass for any other history's and be
+    handed its cached output."""
+    page = log_page("a\nb\n", "a\nb\n")
+    with pytest.raises(ValueError, match="digest"):
+        EarlierLogs((page,))
+    assert EarlierLogs() == EarlierLogs((), b"")
+
+
+def test_a_unit_too_big_to_compress_is_no_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units the pipeline leaves untouched for their size are not summarized either (that would
+    cost what compressing them costs, on the fail-open path too)."""
+    calls: list[str] = []
+
+    def counted(body: str, sent_body: str) -> Any:
+        calls.append(body)
+        return log_page(body, sent_body)
+
+    monkeypatch.setattr(headroom.history.logs, "log_page", counted)
+    pages = claude_pages(2)
+    small = Pipeline(CompressConfig(max_unit_chars=min(map(len, pages)) - 1), MemoryStore())
+    request = small.compress_request(claude_request(pages), "anthropic").request
+    assert calls == [] and claude_results(request) == pages  # both left whole, neither a page
+    Pipeline(CompressConfig(), MemoryStore()).compress_request(claude_request(pages), "anthropic")
+    assert len(calls) == 2

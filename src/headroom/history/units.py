@@ -72,8 +72,13 @@ class UnitOfKind:
 class UnitHistory:
     """The kinds of the units seen and the summaries of those units, by content; thread-safe."""
 
-    def __init__(self, registry: Registry, maxsize: int, kinds: Sequence[KindHistory]) -> None:
+    def __init__(
+        self, registry: Registry, maxsize: int, kinds: Sequence[KindHistory], max_chars: int | None = None
+    ) -> None:
         self._registry = registry
+        # Units the pipeline leaves untouched for their size are no page: summarizing them would
+        # cost as much as compressing them (and on the fail-open path too).
+        self._max_chars = max_chars
         self._kinds = {history.kind: history for history in kinds}
         self._members: LRUCache[tuple[bytes, str | None], ContentKind | None] = LRUCache(maxsize=maxsize)
         self._summaries: LRUCache[tuple[ContentKind, bytes, bytes], object | None] = LRUCache(maxsize=maxsize)
@@ -82,6 +87,8 @@ class UnitHistory:
     def member(self, text: str, file_path: str | None) -> UnitOfKind | None:
         """The unit's kind and digest when that kind has a history (detected as the pipeline
         detects it); None for any other unit, whose compression no history concerns."""
+        if self._max_chars is not None and len(text) > self._max_chars:
+            return None
         text_digest = digest(text)
         key = (text_digest, file_path)
         with self._lock:
