@@ -92,12 +92,12 @@ def test_a_page_from_the_middle_of_a_csv_is_a_table_too() -> None:
     assert retrieve(store, ref).text == page
 
 
-def _pods(count: int) -> str:
+def _pods(count: int, crashing: frozenset[int] = frozenset({77}), pending: frozenset[int] = frozenset()) -> str:
     """`kubectl get pods -o wide`'s shape: columns padded to their widest value, a cell with a
     space in it (RESTARTS `2 (5m ago)`), one pod crash-looping, one restarted far more often."""
     rows = [("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE")]
     for n in range(count):
-        status = "CrashLoopBackOff" if n == 77 else "Running"
+        status = "CrashLoopBackOff" if n in crashing else "Pending" if n in pending else "Running"
         restarts = "412 (3m ago)" if n == 77 else "2 (5h ago)" if n % 5 == 0 else "0"
         rows.append(
             (
@@ -178,3 +178,16 @@ def test_a_marker_lists_rows_only_when_they_have_identity_cells() -> None:
     listing = subprocess.run(["ls", "-la", "/proc"], capture_output=True, text=True, timeout=30).stdout
     out, _ = Pipeline(store=MemoryStore()).compress_text(listing, SegmentContext(tool_name="Bash"))
     assert not re.search(r": (?:, )+", out)
+
+
+def test_every_status_of_a_command_table_shows_one_row_even_when_it_is_not_rare() -> None:
+    """150 pods, 10 crash-looping and 8 pending (5-7% each: not rare, yet each a kind of row a
+    reader looks for): one row of each stays verbatim; the others are named in the markers."""
+    text = _pods(150, crashing=frozenset(range(20, 150, 13)), pending=frozenset(range(5, 150, 17)))
+    lines = text.split("\n")
+    for status in ("CrashLoopBackOff", " Pending "):
+        assert 0.05 * 150 < sum(status in line for line in lines) < 0.2 * 150  # not rare, not common
+    out, _, _ = _compress(text)
+    shown = set(out.split("\n"))
+    assert any("CrashLoopBackOff" in line and line in lines for line in shown)
+    assert any(" Pending " in line and line in lines for line in shown)

@@ -329,7 +329,7 @@ class TableCompressor:
             if len(cells) != len(header):
                 ragged.add(position)
             rows.append({column: _typed(cell) for column, cell in zip(header, cells, strict=False)})
-        selection = select_rows(rows, header, segment.context.terms(), size_chars=len(segment.text))
+        selection = select_rows(rows, header, segment.context.terms(), size_chars=len(segment.text), categories=True)
         kept = set(selection.kept) | ragged
         if len(kept) == len(rows):
             return Compressed(segment.text)
@@ -405,7 +405,7 @@ def _drop_rows(
     # A term naming a column ("version") is in every row's fields: it tells no row apart.
     terms = frozenset(term for term in terms if not any(term in name.lower() for name in names))
     selection = select_rows(
-        rows, names, terms, size_chars=sum(len(lines[i]) for i in row_lines), indexed=bool(identity)
+        rows, names, terms, size_chars=sum(len(lines[i]) for i in row_lines), indexed=bool(identity), categories=True
     )
     ragged = {i for table in tables for i in table.ragged}
     kept = {row_lines[k] for k in selection.kept} | ragged
