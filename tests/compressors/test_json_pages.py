@@ -20,6 +20,7 @@ from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import content_ref
 from tests.compressors.test_log_pages import claude_pages, claude_request, claude_results
 from tests.factories import github_issue_page
+from tests.spies import record_calls
 
 SHARED_CASES = Path(__file__).resolve().parents[3] / "shared" / "bench" / "cases"
 CITED_NOTES = "key notes as in"
@@ -155,13 +156,7 @@ def test_a_unit_with_two_different_values_of_a_meta_key_cannot_be_cited_for_it()
 
 
 def test_a_summary_is_computed_once_per_unit_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-
-    def counted(text: str, sent: str) -> Any:
-        calls.append(text)
-        return json_tables(text, sent)
-
-    monkeypatch.setattr(headroom.history.json_pages, "json_tables", counted)
+    calls = record_calls(monkeypatch, headroom.history.json_pages, "json_tables")
     pages = pretty_pages(3)
     pipeline = Pipeline(CompressConfig(), MemoryStore())
     for n in (1, 2, 3, 3):

@@ -16,6 +16,7 @@ from headroom.compressors.logs import LogCompressor, log_page
 from headroom.formats import adapter_for
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import ContentKind, EarlierLogs, Segment, SegmentContext
+from tests.spies import record_calls
 
 HDFS = Path(__file__).parent.parent / "fixtures" / "logs" / "hdfs.log"
 SHARED_CASES = Path(__file__).resolve().parents[3] / "shared" / "bench" / "cases"
@@ -154,13 +155,7 @@ def test_everything_dropped_from_a_later_page_is_retrievable_by_its_ref() -> Non
 
 
 def test_a_page_summary_is_computed_once_per_unit_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
-
-    def counted(body: str, sent_body: str) -> Any:
-        calls.append(body)
-        return log_page(body, sent_body)
-
-    monkeypatch.setattr(headroom.history.logs, "log_page", counted)
+    calls = record_calls(monkeypatch, headroom.history.logs, "log_page")
     pages = claude_pages(3)
     pipeline = Pipeline(CompressConfig(), MemoryStore())
     for n in (1, 2, 3, 3):
@@ -319,13 +314,7 @@ def test_a_history_with_pages_but_no_digest_is_refused() -> None:
 def test_a_unit_too_big_to_compress_is_no_page(monkeypatch: pytest.MonkeyPatch) -> None:
     """Units the pipeline leaves untouched for their size are not summarized either (that would
     cost what compressing them costs, on the fail-open path too)."""
-    calls: list[str] = []
-
-    def counted(body: str, sent_body: str) -> Any:
-        calls.append(body)
-        return log_page(body, sent_body)
-
-    monkeypatch.setattr(headroom.history.logs, "log_page", counted)
+    calls = record_calls(monkeypatch, headroom.history.logs, "log_page")
     pages = claude_pages(2)
     small = Pipeline(CompressConfig(max_unit_chars=min(map(len, pages)) - 1), MemoryStore())
     request = small.compress_request(claude_request(pages), "anthropic").request
