@@ -30,7 +30,9 @@ whatever it cannot place verbatim instead, so a cut diff still compresses.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -401,14 +403,7 @@ class _Run:
         changed = [line[:1] in ("+", "-", "\\") for line in lines]
         keep = list(changed)
         n = len(lines)
-        i = 0
-        while i < n:  # unchanged runs
-            if changed[i]:
-                i += 1
-                continue
-            j = i
-            while j < n and not changed[j]:
-                j += 1
+        for i, j in _runs(changed, False):  # unchanged runs
             before = opt.context if i > 0 else 0  # lines after the change above the run
             after = opt.context if j < n else 0  # lines before the change below the run
             inner = i > 0 and j < n  # dropping it splits the hunk: worth a new header?
@@ -418,25 +413,16 @@ class _Run:
                 keep[k] = True
             for k in range(max(i, j - after), j):
                 keep[k] = True
-            i = j
         unchanged_dropped = [line for line, kept in zip(lines, keep, strict=True) if not kept]
         if unchanged_dropped and (
             count_tokens("\n".join(unchanged_dropped)) <= opt.min_context_tokens or self._names_any(unchanged_dropped)
         ):
             # Too little to pay for a marker, or the task names something in it: all context stays.
             keep = [True] * n
-        i = 0
-        while i < n:  # very long runs of changed lines: head and tail
-            if not changed[i]:
-                i += 1
-                continue
-            j = i
-            while j < n and changed[j]:
-                j += 1
+        for i, j in _runs(changed, True):  # very long runs of changed lines: head and tail
             if j - i > opt.max_changed_run:
                 for k in range(i + opt.changed_head, j - opt.changed_tail):
                     keep[k] = False
-            i = j
         return keep
 
     def _names_any(self, lines: list[str]) -> bool:
@@ -504,17 +490,19 @@ def _deleted_path(f: _File) -> str | None:
 
 def _keep_small_folds(shown: list[bool], lines: list[str], min_tokens: int) -> None:
     """Show again the folded runs too small to pay for their marker and `@@` header."""
-    i, n = 0, len(shown)
-    while i < n:
-        if shown[i]:
-            i += 1
-            continue
-        j = i
-        while j < n and not shown[j]:
-            j += 1
+    for i, j in _runs(list(shown), False):
         if count_tokens("\n".join(lines[i:j])) < min_tokens:
             shown[i:j] = [True] * (j - i)
-        i = j
+
+
+def _runs(flags: list[bool], value: bool) -> Iterator[tuple[int, int]]:
+    """(start, end) of each maximal run of `value` in `flags`, end exclusive."""
+    start = 0
+    for flag, group in itertools.groupby(flags):
+        end = start + sum(1 for _ in group)
+        if flag == value:
+            yield start, end
+        start = end
 
 
 def _squash(lines: list[str]) -> list[str]:
