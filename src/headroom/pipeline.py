@@ -7,7 +7,6 @@ request re-sent with one more turn compresses its old part to the same bytes (pr
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -29,7 +28,7 @@ from headroom.history import Histories, JsonPages, LogPages, UnitHistory
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
-from headroom.segments import ContentKind, Segment, SegmentContext, content_ref
+from headroom.segments import ContentKind, Segment, SegmentContext, content_ref, text_digest
 from headroom.tokens import DEFAULT_ENCODING, count_tokens
 
 __all__ = ["CompressConfig", "Pipeline"]
@@ -75,12 +74,11 @@ class _Applied:
 _CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
 
 
-def _cache_key(text: str, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
-    # 128-bit key: a collision would hand one unit another unit's output. The context holds
-    # the digests of the earlier units of its kind (log pages, JSON pages): another history,
-    # another key. The digests only: a cached key keeps no summaries alive.
-    context = context.without_summaries()
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), context, kind
+def _cache_key(unit_digest: bytes, context: SegmentContext, kind: ContentKind | None) -> _CacheKey:
+    # `unit_digest` is `text_digest(text)`. The context holds the digests of the earlier units
+    # of its kind (log pages, JSON pages): another history, another key. The digests only: a
+    # cached key keeps no summaries alive.
+    return unit_digest, context.without_summaries(), kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +111,19 @@ class Pipeline:
         location: str = "text",
         provenance: Mapping[str, str] | None = None,
         kind: ContentKind | None = None,
+        unit_digest: bytes | None = None,
     ) -> tuple[str, UnitReport]:
         """Compress one unit of content; never raises on content, never returns a longer text.
 
         `provenance` (agent_id, session_id, parent_ref, ...) is recorded with the stored original
         the first time it is stored. `kind` overrides detection (a caller that knows the content
         type); binary or already-compressed content ignores it, and a compressor that cannot take
-        the content falls back to the detected kind."""
+        the content falls back to the detected kind. `unit_digest`: `text_digest(text)` when the
+        caller has it already (`compress_request` hashes each unit once per request)."""
         context = context or SegmentContext()
         if len(text) < self.config.min_tokens:  # fewer chars than tokens: surely under the bar
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
-        key = _cache_key(text, context, kind)
+        key = _cache_key(unit_digest or text_digest(text), context, kind)
         found = self._cached(key, text, location)
         if found is not None:
             return found
@@ -141,13 +141,13 @@ class Pipeline:
         return None
 
     def already_compressed(
-        self, text: str, context: SegmentContext, *, location: str = "text"
+        self, text: str, context: SegmentContext, *, location: str = "text", unit_digest: bytes | None = None
     ) -> tuple[str, UnitReport] | None:
         """The output `compress_text(text, context)` gave before, without compressing anything;
         None when this unit was never compressed (or is forgotten)."""
         if len(text) < self.config.min_tokens:
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
-        return self._cached(_cache_key(text, context, None), text, location)
+        return self._cached(_cache_key(unit_digest or text_digest(text), context, None), text, location)
 
     def _still_stored(self, ref: str | None, text: str) -> bool:
         """A remembered lossy result is only reusable while its original is in the store: the
@@ -361,7 +361,8 @@ class Pipeline:
         earlier: Histories = {}
         for unit in split.units:
             # Only units of a kind with a history read the units before them: others keep their key.
-            of_kind = self._history.member(unit.text, unit.context.file_path)
+            unit_digest = text_digest(unit.text)  # once: the history and the unit cache both key on it
+            of_kind = self._history.member(unit.text, unit.context.file_path, unit_digest)
             context = self._history.context(unit.context, earlier, of_kind)
             # Originals fetched back through CCR are what the model asked for: never re-compressed.
             if (
@@ -374,7 +375,7 @@ class Pipeline:
                 earlier = self._history.after(earlier, of_kind, unit.text, unit.text)
                 continue
             if not_compressed is not None:
-                found = self.already_compressed(unit.text, context, location=_location(unit))
+                found = self.already_compressed(unit.text, context, location=_location(unit), unit_digest=unit_digest)
                 if found is None:
                     not_compressed.append(unit)
                     tokens = count_tokens(unit.text, encoding)
@@ -383,7 +384,9 @@ class Pipeline:
                     continue
                 output, report = found
             else:
-                output, report = self.compress_text(unit.text, context, location=_location(unit), provenance=provenance)
+                output, report = self.compress_text(
+                    unit.text, context, location=_location(unit), provenance=provenance, unit_digest=unit_digest
+                )
             reports.append(report)
             earlier = self._history.after(earlier, of_kind, unit.text, output)
             if output != unit.text:

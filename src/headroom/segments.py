@@ -78,6 +78,12 @@ REF_BYTES = 6  # refs are short: the model reads and repeats them
 LONG_REF_BYTES = 16  # the ref an original gets when its short ref is taken by other content
 
 
+def text_digest(text: str) -> bytes:
+    """128-bit digest of a unit's text: the unit cache's key and the history's chain use it (a
+    collision would hand one unit another unit's output). Computed once per unit per request."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 def content_ref(text: str, digest_size: int = REF_BYTES) -> str:
     """Content address of an original: same text -> same ref, on every machine and turn."""
     return "h_" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=digest_size).hexdigest()

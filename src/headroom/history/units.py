@@ -14,7 +14,6 @@ LRUs: a 30-turn session reads each page once, not on every request.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -26,15 +25,11 @@ from cachetools import LRUCache
 from headroom.compressors.base import Registry
 from headroom.envelopes import open_envelope
 from headroom.routing.detect import detect
-from headroom.segments import ContentKind, EarlierUnits, SegmentContext
+from headroom.segments import ContentKind, EarlierUnits, SegmentContext, text_digest
 
-__all__ = ["Histories", "KindHistory", "UnitHistory", "UnitOfKind", "digest"]
+__all__ = ["Histories", "KindHistory", "UnitHistory", "UnitOfKind"]
 
 log = logging.getLogger(__name__)
-
-
-def digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class KindHistory(Protocol):
@@ -84,13 +79,13 @@ class UnitHistory:
         self._summaries: LRUCache[tuple[ContentKind, bytes, bytes], object | None] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
-    def member(self, text: str, file_path: str | None) -> UnitOfKind | None:
-        """The unit's kind and digest when that kind has a history (detected as the pipeline
-        detects it); None for any other unit, whose compression no history concerns."""
+    def member(self, text: str, file_path: str | None, unit_digest: bytes) -> UnitOfKind | None:
+        """The unit's kind and digest (`text_digest(text)`, which the caller has) when that kind
+        has a history (detected as the pipeline detects it); None for any other unit, whose
+        compression no history concerns."""
         if self._max_chars is not None and len(text) > self._max_chars:
             return None
-        text_digest = digest(text)
-        key = (text_digest, file_path)
+        key = (unit_digest, file_path)
         with self._lock:
             known = key in self._members
             kind = self._members.get(key)  # a hit makes it the most recently used
@@ -98,7 +93,7 @@ class UnitHistory:
             kind = self._detect(text, file_path)
             with self._lock:
                 self._members[key] = kind
-        return UnitOfKind(kind, text_digest) if kind is not None else None
+        return UnitOfKind(kind, unit_digest) if kind is not None else None
 
     def context(self, context: SegmentContext, earlier: Histories, unit: UnitOfKind | None) -> SegmentContext:
         """The context a unit is compressed with: its own, with the earlier units of its kind
@@ -115,7 +110,7 @@ class UnitHistory:
         unit's kind has no history or the unit cannot be summarized."""
         if unit is None:
             return earlier
-        sent_digest = unit.digest if sent == text else digest(sent)
+        sent_digest = unit.digest if sent == text else text_digest(sent)
         key = (unit.kind, unit.digest, sent_digest)
         with self._lock:
             known = key in self._summaries
