@@ -448,3 +448,31 @@ def test_short_passages_are_prose_when_they_make_up_the_document() -> None:
     assert all(len(p["passage"]) < 400 for p in notes)
     out = json.loads(result.text)
     assert "rebase" in json.dumps(out)
+
+
+def test_a_pasted_block_without_sentence_ends_does_not_take_the_budget() -> None:
+    """An issue body holding a linker command line of ~1k tokens in one "sentence": it is not
+    prose, so it does not compete for the document's budget on its score (it took the budget of
+    25 issue bodies in a real dump); the sentences about the task do."""
+    app = "/Users/dev/openframeworks/apps/devApps/GrabberExample"
+    flags = " ".join(f"-L{app}/../../../libs/lib{k}/lib/osx" for k in range(40))
+    pasted = f"Linking fails with this: *Ld bin/grabberExampleDebug.app normal i386 {flags} -framework QTKit*"
+    bodies = [
+        "I'm trying to run the grabber example on this laptop. Linking fails with no explanation at all. "
+        + pasted
+        + " So no explanation of the linker problem. What am I doing wrong with the linking step?",
+        *(
+            f"Issue {k}: the linking of example {k} breaks when the project is regenerated. "
+            f"The generator writes the wrong scheme into example {k}. Rebuilding example {k} by hand "
+            f"fixes the linking for a while. Nobody knows why the generator does that to example {k}. "
+            f"The same happens on the other machine with example {k}, also after a clean checkout. "
+            f"Reverting the last change to the generator did not help example {k} either."
+            for k in range(40)
+        ),
+    ]
+    context = SegmentContext(user_query="Why does linking the grabber example fail?")
+    out = compress_prose_fields(bodies, context, "h_0123456789ab", options=ProseOptions(learned=False))
+    assert count_tokens(pasted) > 800
+    first = out[0]
+    assert first is not None and flags not in first
+    assert "Linking fails with no explanation at all." in first

@@ -127,6 +127,10 @@ _MIN_PREFIX, _MAX_PREFIX = 16, 48
 _MODEL_FULL_UNITS = 256
 _MODEL_MIN_UNIT_TOKENS = 4 * _MIN_PREFIX
 _BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size (a passage, not a listing)
+# A unit longer than this is not a sentence but pasted output (a linker command line, a dump):
+# it stays only as a hard fact or a named one, never on its score, where one such unit took a
+# whole document's budget (1k tokens of `clang++ -L…` flags in one issue body).
+_LONG_UNIT_TOKENS = 200
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
@@ -355,7 +359,7 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
         live[order[0]].keep = True
         used += live[order[0]].tokens
     for i in order:
-        if live[i].keep or used + live[i].tokens > budget:
+        if live[i].keep or used + live[i].tokens > budget or live[i].tokens > _LONG_UNIT_TOKENS:
             continue
         live[i].keep = True
         used += live[i].tokens
