@@ -119,7 +119,8 @@ def _run(args: list[str], cwd: Path | None = None, ok_codes: tuple[int, ...] = (
         return None
     if done.returncode not in ok_codes:
         return None
-    out = done.stdout + done.stderr if done.returncode else done.stdout
+    # stderr when the command failed, or printed only there (gcc's warnings, exit code 0).
+    out = done.stdout + done.stderr if done.returncode or not done.stdout else done.stdout
     return out or None
 
 
@@ -204,6 +205,23 @@ def _commands() -> Iterator[Source]:
         ("git diff HEAD~15 -- src", ["git", "diff", "HEAD~15", "--", "src"], ROOT, frozenset({"diff"}), (0,)),
         ("journalctl", ["journalctl", "--no-pager", "-n", "3000"], None, logs, (0,)),
         ("python traceback", [py, "-c", _TRACEBACK_SCRIPT], None, logs | {"text"}, (1,)),
+        (
+            "ruff check --select ALL",
+            [str(Path(py).parent / "ruff"), "check", "--select", "ALL", "--no-cache", "--output-format", "full"]
+            + [str(SITE / "httpx")],
+            None,
+            frozenset({"diagnostics"}),
+            (1,),
+        ),
+        (
+            "gcc -Wall -Wextra",
+            ["gcc", "-c", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-o", "/dev/null"]
+            + [f"-I{sysconfig.get_paths()['include']}", f"-I{SITE / 'mypyc' / 'lib-rt'}"]
+            + [str(SITE / "mypyc" / "lib-rt" / "function_wrapper.c")],
+            None,
+            frozenset({"diagnostics"}),
+            (0, 1),
+        ),
     ]
     for name, args, cwd, expected, ok in specs:
         text = _run(args, cwd, ok)

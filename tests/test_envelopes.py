@@ -59,6 +59,9 @@ def _content(kind: str) -> tuple[str, str, str]:
         return _csv_rows(), "/data/customers.csv", "suspended"
     if kind == "search":
         return (FIXTURES / "search" / "grep_context.txt").read_text(), "", ""
+    if kind == "diagnostics":  # a build's output, saved by Claude Code and paged with Read
+        text = (FIXTURES / "diagnostics" / "cargo_clippy.txt").read_text()
+        return text, "/home/dev/.claude/tool-results/b7x2.txt", "error[E0308]: mismatched types"
     return (FIXTURES / "prose" / "deploy_guide.md").read_text(), "/repo/docs/deploy_guide.md", ""
 
 
@@ -75,7 +78,7 @@ def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, int, str]:
     return out, report.tokens_before - report.tokens_after, report.kind
 
 
-@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table"])
+@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table", "diagnostics"])
 @pytest.mark.parametrize("envelope", [e for e in ENVELOPES if e != "bare"])
 def test_every_kind_saves_as_much_inside_every_envelope(kind: str, envelope: str) -> None:
     content, path, needle = _content(kind)

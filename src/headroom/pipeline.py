@@ -413,6 +413,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.LOGS,
         ContentKind.SEARCH,
         ContentKind.DIFF,
+        ContentKind.DIAGNOSTICS,
         ContentKind.TABLE,
         ContentKind.PATHS,
     }

@@ -54,6 +54,7 @@ class ContentKind(str, Enum):
     LOGS = "logs"
     SEARCH = "search"
     DIFF = "diff"
+    DIAGNOSTICS = "diagnostics"  # compiler / linter / type-checker reports (gcc, rustc, ruff, mypy, tsc)
     PROSE = "prose"
     TABLE = "table"  # CSV / TSV: delimited rows under a header
     PATHS = "paths"  # a list of file paths (Glob, find, grep -l)

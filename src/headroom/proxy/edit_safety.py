@@ -74,6 +74,7 @@ _DATA_KINDS = frozenset(
     {
         ContentKind.LOGS,
         ContentKind.SEARCH,
+        ContentKind.DIAGNOSTICS,
         ContentKind.JSON,
         ContentKind.JSON_PAGE,
         ContentKind.TABLE,

@@ -1,0 +1,213 @@
+"""Compiler, linter and type-checker reports: real output of ruff, mypy, gcc and cargo."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import MARKER_PREFIX, find_refs
+from headroom.ccr.retrieval import retrieve
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind, SegmentContext
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "diagnostics"
+BIN = Path(sys.executable).parent
+
+# A module with something for many rules to say, in several functions.
+_SOURCE = """import os, sys
+import json
+from typing import Any
+
+
+def load(path, default=None):
+    f = open(path)
+    data = json.loads(f.read())
+    print("loaded", path)
+    return data or default
+
+
+def save(path, data: Any):
+    with open(path, "w") as f:
+        f.write(json.dumps(data))
+    print("saved", path)
+
+
+def total(values):
+    sum = 0
+    for i in range(len(values)):
+        sum = sum + values[i]
+    return sum
+
+
+def describe(name, size, tags):
+    return "%s (%d bytes) [%s]" % (name, size, ",".join(tags))
+
+
+class Store:
+    def __init__(self, root):
+        self.root = root
+
+    def get(self, key):
+        return load(os.path.join(self.root, key))
+
+    def put(self, key, value):
+        save(os.path.join(self.root, key), value)
+
+    def keys(self):
+        return [k for k in os.listdir(self.root)]
+
+
+def helper_{n}(x, y=[]):
+    y.append(x)
+    print(y)
+    return y
+"""
+
+
+def _module(directory: Path, name: str, copies: int = 1) -> Path:
+    path = directory / f"{name}.py"
+    head, _, tail = _SOURCE.partition("def helper_{n}")
+    path.write_text(head + "".join(f"def helper_{n}" + tail for n in range(copies)))
+    return path
+
+
+def _run(args: list[str], cwd: Path) -> str:
+    done = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    return done.stdout + done.stderr
+
+
+def _compress(text: str, command: str) -> tuple[str, MemoryStore]:
+    store = MemoryStore()
+    context = SegmentContext("Bash", f'{{"command": "{command}"}}', "Fix what the checker reports.")
+    out, report = Pipeline(CompressConfig(), store).compress_text(text, context)
+    assert report.compressor == "diagnostics", report
+    return out, store
+
+
+_RUFF_LOCATION = re.compile(r"^\s*--> (?P<path>\S+):(?P<line>\d+):(?P<col>\d+)$", re.M)
+_RUFF_HEADER = re.compile(r"^(?P<code>[A-Z]+\d+) ", re.M)
+
+
+def _shown(out: str, path: str, line: str, col: str) -> bool:
+    """Whether a diagnostic's location is in the output: its own line, or a marker listing it."""
+    if f"{path}:{line}:{col}" in out:
+        return True
+    return any(path in m and re.search(rf"\b{line}:{col}\b", m) for m in out.split("\n") if m.startswith(MARKER_PREFIX))
+
+
+@pytest.fixture(scope="module")
+def ruff_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    directory = tmp_path_factory.mktemp("ruff")
+    for name in ("store", "loader", "helpers"):
+        _module(directory, name, copies=6)
+    out = _run([str(BIN / "ruff"), "check", "--select", "ALL", "--no-cache", "--output-format", "full", "."], directory)
+    return out, directory
+
+
+def test_ruff_report_keeps_every_location_and_one_snippet_per_rule(ruff_report: tuple[str, Path]) -> None:
+    text, _ = ruff_report
+    assert detect(text).kind == ContentKind.DIAGNOSTICS
+    out, store = _compress(text, "ruff check --select ALL .")
+    assert len(out) < 0.5 * len(text)
+    locations = list(_RUFF_LOCATION.finditer(text))
+    assert len(locations) > 100
+    for found in locations:
+        assert _shown(out, found["path"], found["line"], found["col"]), found.group(0)
+    # Each rule's first diagnostic comes whole: its header, location and snippet lines.
+    first_of: dict[str, int] = {}
+    for found in _RUFF_HEADER.finditer(text):
+        first_of.setdefault(found["code"], found.start())
+    for code, start in first_of.items():
+        block = text[start:].split("\n\n", 1)[0].split("\n")[:4]
+        assert "\n".join(block) in out, code
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == text
+    assert _compress(text, "ruff check --select ALL .")[0] == out  # deterministic
+
+
+def test_diagnostics_the_task_names_keep_message_and_location(ruff_report: tuple[str, Path]) -> None:
+    text, _ = ruff_report
+    store = MemoryStore()
+    context = SegmentContext("Bash", '{"command": "ruff check ."}', "Fix the mutable argument defaults.")
+    out, _ = Pipeline(CompressConfig(), store).compress_text(text, context)
+    lines = text.split("\n")
+    named = [(line, lines[k + 1]) for k, line in enumerate(lines[:-1]) if line.startswith("B006 ")]
+    assert len(named) > 10
+    for message, location in named:
+        assert f"{message}\n{location}" in out
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_gcc_warnings_keep_each_location_and_function_context(tmp_path: Path) -> None:
+    body = "\n".join(
+        f"static int f{n}(int unused_{n}, const char *name) {{ char *p = name; int x = 3.5; return p[0]; }}"
+        for n in range(40)
+    )
+    (tmp_path / "many.c").write_text(body + "\nint main(void) { return 0; }\n")
+    text = _run(["gcc", "-c", "-Wall", "-Wextra", "-o", "/dev/null", "many.c"], tmp_path)
+    assert text.count("warning:") > 80
+    assert detect(text).kind == ContentKind.DIAGNOSTICS
+    out, _ = _compress(text, "gcc -Wall -Wextra -c many.c")
+    assert len(out) < 0.4 * len(text)
+    for found in re.finditer(r"^many\.c:(\d+):(\d+): warning:", text, re.M):
+        assert _shown(out, "many.c", found[1], found[2]), found.group(0)
+    # The function context line goes with the diagnostic it introduces.
+    kept = [line for line in out.split("\n") if line.startswith("many.c:") and ": warning:" in line]
+    for line in kept:
+        at = text.index(line)
+        context = text[:at].rstrip("\n").rsplit("\n", 1)[-1]
+        if "In function" in context:
+            assert context in out
+
+
+def test_mypy_pretty_report_keeps_wrapped_messages_with_their_code(tmp_path: Path) -> None:
+    for name in ("store", "loader"):
+        _module(tmp_path, name, copies=4)
+    text = _run(
+        [str(BIN / "mypy"), "--strict", "--pretty", "--no-incremental", "--no-error-summary", "store.py", "loader.py"],
+        tmp_path,
+    )
+    assert text.count(": error:") > 20
+    assert detect(text).kind == ContentKind.DIAGNOSTICS
+    out, _ = _compress(text, "mypy --strict --pretty .")
+    assert len(out) < 0.7 * len(text)
+    for found in re.finditer(r"^(\w+\.py):(\d+): error:", text, re.M):
+        assert f"{found[1]}:{found[2]}: error:" in out or any(
+            found[1] in m and re.search(rf"\b{found[2]}\b", m) for m in out.split("\n") if m.startswith(MARKER_PREFIX)
+        ), found.group(0)
+    # A wrapped message keeps its second line (where mypy puts the error code).
+    lines = text.split("\n")
+    for k, line in enumerate(lines[:-1]):
+        if line in out and ": error:" in line and not line.rstrip().endswith("]") and lines[k + 1].endswith("]"):
+            assert f"{line}\n{lines[k + 1]}" in out
+
+
+def test_rustc_notes_stay_inside_the_diagnostic_they_explain() -> None:
+    text = (FIXTURES / "cargo_clippy.txt").read_text()
+    assert detect(text).kind == ContentKind.DIAGNOSTICS
+    out, _ = _compress(text, "cargo clippy -- -W clippy::pedantic")
+    assert len(out) < 0.4 * len(text)
+    markers = [line for line in out.split("\n") if line.startswith(MARKER_PREFIX)]
+    assert not any(" more note:" in m or " more help:" in m for m in markers)
+    # The summary lines cargo prints after the diagnostics stay.
+    for line in text.rstrip("\n").split("\n")[-3:]:
+        assert line in out
+    for found in re.finditer(r"^\s*--> (src/\S+):(\d+):(\d+)$", text, re.M):
+        assert _shown(out, found[1], found[2], found[3]) or found[1] in out, found.group(0)
+
+
+def test_grep_hits_of_the_word_error_are_not_diagnostics(ruff_report: tuple[str, Path]) -> None:
+    _, directory = ruff_report
+    hits = "\n".join(f"src/app/mod{n}.py:{10 + n}:error: raise ValueError(name)" for n in range(3))
+    text = hits + "\n" + "\n".join(f"src/app/mod{n}.py:{20 + n}:    error = compute(x)" for n in range(30))
+    assert detect(text).kind == ContentKind.SEARCH
+    one_line = _run([str(BIN / "mypy"), "--strict", "--no-incremental", "store.py"], directory)
+    assert one_line.count(": error:") > 10
+    assert detect(one_line).kind == ContentKind.SEARCH  # one line each: the search compressor's form
