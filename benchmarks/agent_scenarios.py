@@ -422,7 +422,66 @@ SEARCH_HEAVY = Scenario(
     codex=_search_codex,
 )
 
-# (e) A long session: everything above, one task after the other (29 tool calls for Claude Code).
+# (e) Lint and fix: ruff over two stdlib packages (106 diagnostics, ~50 KB in ruff's default
+# format: over Claude Code's Bash output cap, so it is saved and read back), a fix, a re-check.
+LINT_TARGET = "lib/http/client.py"
+_REQUEST = "    def request(self, method, url, body=None, headers={}, *,"
+_REQUEST_TAIL = '\n                encode_chunked=False):\n        """Send a complete request to the server."""'
+OLD_DEFAULT = _REQUEST + _REQUEST_TAIL
+_DEFAULT_IN_BODY = "\n        if headers is None:\n            headers = {}"
+NEW_DEFAULT = _REQUEST.replace("headers={}", "headers=None") + _REQUEST_TAIL + _DEFAULT_IN_BODY
+LINT_NEEDLES = (
+    "http/client.py:326",
+    "http/client.py:377",
+    "http/client.py:1291",
+    "def request(self, method, url, body=None, headers={}, *,",
+    "if (status == NO_CONTENT or status == NOT_MODIFIED or",
+)
+LINT_EDIT = EditCheck(LINT_TARGET, before=OLD_DEFAULT, after=NEW_DEFAULT)
+LINT = "ruff check --exit-zero --select E,F,W,B"
+
+
+def _lint_claude(ws: Workspace) -> list[ClaudeStep]:
+    start = ws.line_of(LINT_TARGET, "def request(self, method, url, body=None, headers={}")
+    return [
+        _bash(f"{LINT} lib/http lib/email", "Lint http and email"),
+        ReadPersistedOutput(),  # ~50 KB: over Claude Code's Bash output cap
+        _read(ws, LINT_TARGET, offset=start - 2, limit=20),
+        Call("Edit", {"file_path": ws.path(LINT_TARGET), "old_string": OLD_DEFAULT, "new_string": NEW_DEFAULT}),
+        _bash(f"{LINT} {LINT_TARGET}", "Re-check client.py"),
+    ]
+
+
+def _lint_codex(ws: Workspace) -> list[CodexStep]:
+    start = ws.line_of(LINT_TARGET, "def request(self, method, url, body=None, headers={}")
+    old, new = OLD_DEFAULT.split("\n"), NEW_DEFAULT.split("\n")
+    patch = (
+        f"*** Update File: {LINT_TARGET}\n@@ class HTTPConnection:\n"
+        + "".join(f"-{line}\n" for line in old)
+        + "".join(f"+{line}\n" for line in new)
+    )
+    return [
+        Shell(f"{LINT} lib/http lib/email"),
+        Shell(f"sed -n '{start - 2},{start + 18}p' {LINT_TARGET}"),
+        Patch(patch),
+        Shell(f"{LINT} {LINT_TARGET}"),
+    ]
+
+
+LINT_FIX = Scenario(
+    name="lint_fix",
+    prompt=(
+        "Run ruff with the E, F, W and B rules over lib/http and lib/email. Which undefined names (F821) does "
+        "lib/http/client.py use, and on which lines? Then fix the mutable default argument (B006) of "
+        "HTTPConnection.request and re-check the file."
+    ),
+    needles=LINT_NEEDLES,
+    claude=_lint_claude,
+    codex=_lint_codex,
+    edit=LINT_EDIT,
+)
+
+# (f) A long session: everything above but the lint, one task after the other (29 tool calls for Claude Code).
 LONG_SESSION = Scenario(
     name="long_session",
     prompt="Work through these in order.\n1. "
@@ -433,7 +492,7 @@ LONG_SESSION = Scenario(
     edit=HEADERS_EDIT,
 )
 
-SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LONG_SESSION)
+SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LINT_FIX, LONG_SESSION)
 
 
 _PATH_NEEDLE = re.compile(r"^(?P<path>[\w./-]+\.\w+)(?::(?P<line>\d+))?$")

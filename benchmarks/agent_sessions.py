@@ -247,6 +247,12 @@ def bench_serve(api: str, script: Any, through_headroom: bool) -> Iterator[tuple
 def _agent_command(
     client: str, scenario: Scenario, url: str, env: dict[str, str], agents: Path, codex_model: str | None
 ) -> tuple[list[str], dict[str, str]]:
+    # The tools a scenario runs (ruff) come with this Python's environment, on the PATH as on a
+    # developer's machine: Codex runs commands in a login shell, which takes PATH from ~/.profile.
+    tools = Path(sys.executable).parent
+    env = {**env, "PATH": f"{tools}{os.pathsep}{env.get('PATH', '')}"}
+    profile = Path(env["HOME"]) / ".profile"
+    profile.write_text(f'export PATH="{tools}:$PATH"\n')
     if client == "claude":
         return [str(agents / "claude"), "-p", scenario.prompt, *CLAUDE_FLAGS], {**env, "ANTHROPIC_BASE_URL": url}
     model = ["-m", codex_model] if codex_model else []
@@ -378,7 +384,8 @@ def markdown(
         "",
         f"`benchmarks/agent_sessions.py`: Claude Code {PINS['@anthropic-ai/claude-code']} and Codex "
         f"{PINS['@openai/codex']} ({codex_tools}) work on real data (loghub logs, "
-        "GitHub API dumps, SSH events, the CPython stdlib) against a scripted model that makes the tool calls a "
+        "GitHub API dumps, SSH events, the CPython stdlib and ruff's report on it) against a scripted model that "
+        "makes the tool calls a "
         "real agent makes; each session runs direct and through the proxy. Tokens: exact o200k count of "
         "everything the model reads in the last request. $: all main-loop requests at $3/MTok, the part "
         "byte-identical to the previous request's prefix as cache reads (0.1x), the rest as cache writes (1.25x). "

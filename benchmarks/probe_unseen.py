@@ -207,17 +207,18 @@ def _commands() -> Iterator[Source]:
         ("python traceback", [py, "-c", _TRACEBACK_SCRIPT], None, logs | {"text"}, (1,)),
         (
             "ruff check --select ALL",
-            [str(Path(py).parent / "ruff"), "check", "--select", "ALL", "--no-cache", "--output-format", "full"]
-            + [str(SITE / "httpx")],
-            None,
+            [str(Path(py).parent / "ruff"), "check", "--select=ALL", "--no-cache", "--output-format=full", "httpx"],
+            SITE,
             frozenset({"diagnostics"}),
             (1,),
         ),
         (
             "gcc -Wall -Wextra",
-            ["gcc", "-c", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-o", "/dev/null"]
-            + [f"-I{sysconfig.get_paths()['include']}", f"-I{SITE / 'mypyc' / 'lib-rt'}"]
-            + [str(SITE / "mypyc" / "lib-rt" / "function_wrapper.c")],
+            [
+                *("gcc", "-c", "-Wall", "-Wextra", "-Wconversion", "-Wsign-conversion", "-o", "/dev/null"),
+                *(f"-I{sysconfig.get_paths()['include']}", f"-I{SITE / 'mypyc' / 'lib-rt'}"),
+                str(SITE / "mypyc" / "lib-rt" / "function_wrapper.c"),
+            ],
             None,
             frozenset({"diagnostics"}),
             (0, 1),

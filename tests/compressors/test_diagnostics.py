@@ -127,6 +127,14 @@ def test_ruff_report_keeps_every_location_and_one_snippet_per_rule(ruff_report: 
     for code, start in first_of.items():
         block = text[start:].split("\n\n", 1)[0].split("\n")[:4]
         assert "\n".join(block) in out, code
+    # No piece of a dropped diagnostic is left behind: a snippet or suggested-fix line only
+    # follows its diagnostic's location, never a marker (ruff's "529 +  fixed" lines were).
+    last = ""
+    for line in out.split("\n"):
+        if re.match(r"^\s*\d+\s*[|+]", line):
+            assert not last.startswith(MARKER_PREFIX), line
+        if line.strip():
+            last = line if line.startswith(MARKER_PREFIX) or "-->" in line else last
     (ref,) = find_refs(out)
     assert retrieve(store, ref).text == text
     assert _compress(text, "ruff check --select ALL .")[0] == out  # deterministic

@@ -13,8 +13,9 @@ each diagnostic:
 
 Kept: every line that is not part of a diagnostic (warnings about the tool itself, the "Found
 312 errors" summary), the first diagnostic of each kind whole (a kind is the diagnostic's code,
-`[-Wunused-parameter]`, `E0308`, `F401`, or else its message with quoted names masked), the
-message and location of the next few of each kind, and of every one naming a term of the task.
+`[-Wunused-parameter]`, `E0308`, `F401`, or else its message with quoted names masked) and the
+first dozen naming a term of the task, and the message and location of the next few of each
+kind whose message quotes other names, and of every other one naming a term of the task.
 The others of a kind are listed by location in one marker where the first of them was, with
 the names their messages quote when those differ. One marker at the top says what was left out;
 the whole report is retrievable by its ref. Context lines such as gcc's "In function 'f':"
@@ -56,11 +57,14 @@ _CONTEXT = re.compile(
 _TRAILING_CODE = re.compile(r"\s\s?\[(?P<code>[-\w.:=/]+)\]$|\s\((?P<paren>report\w+|[a-z]+(?:-[a-z]+)+)\)$")
 _QUOTED = re.compile(r"[`'\"‘“]([^`'\"‘’“”\n]{1,60})[`'\"’”]")
 _NUMBER = re.compile(r"\d+")
-_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?\|")  # " 14 |     code" and "    |   ^^^"
+# " 14 |     code", "    |   ^^^", and a suggested fix's "529 +     new code" lines.
+_RULE = re.compile(r"^-{8,}$")
+_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?(?:\||[+-](?:\s|$))")
 
 _FULL_PER_KIND = 1  # diagnostics of a kind shown whole, snippet and notes included
-_HEADS_PER_KIND = 4  # then this many more by message and location
+_HEADS_PER_KIND = 4  # then this many more by message and location, when their messages differ
 _FULL_LINES = 12  # lines of a diagnostic shown in full past its message and location
+_NAMED_FULL = 12  # diagnostics naming a term of the task shown in full (more keep message and location)
 _LISTED_LOCATIONS = 40  # a kind's marker lists this many locations, then counts per file
 _MIN_DIAGNOSTICS = 4
 
@@ -94,8 +98,11 @@ def _names(message: str) -> tuple[str, ...]:
 
 
 def _is_continuation(line: str) -> bool:
-    """A line that goes on a diagnostic: a snippet, a caret line, an indented note or text."""
-    return bool(line) and (line[0] in " \t" or _SNIPPET.match(line) is not None or line.startswith("= "))
+    """A line that goes on a diagnostic: a snippet, a caret line, an indented note or text, the
+    rule between the hunks of a suggested fix."""
+    return bool(line) and (
+        line[0] in " \t" or _SNIPPET.match(line) is not None or line.startswith("= ") or _RULE.match(line) is not None
+    )
 
 
 def _parse(lines: list[str]) -> list[_Diagnostic]:
@@ -237,20 +244,22 @@ class DiagnosticsCompressor:
         by_kind: dict[str, list[_Diagnostic]] = defaultdict(list)
         for diagnostic in diagnostics:
             by_kind[diagnostic.kind].append(diagnostic)
-        # A term in most diagnostics (the package the command checked) tells none apart.
-        terms = [
-            term
-            for term in sorted(segment.context.terms())
-            if sum(term in d.text for d in diagnostics) * 4 <= len(diagnostics)
-        ]
-        for diagnostic in diagnostics:
-            diagnostic.matches_task = any(term in diagnostic.text for term in terms)
+        # Whole words only ("over" is not in "overrides"), and a term in most diagnostics (the
+        # package the command checked) tells none apart.
+        patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(segment.context.terms())]
+        found = [[p.search(d.text) is not None for d in diagnostics] for p in patterns]
+        telling = [hits for hits in found if sum(hits) * 4 <= len(diagnostics)]
+        for k, diagnostic in enumerate(diagnostics):
+            diagnostic.matches_task = any(hits[k] for hits in telling)
+        named_full = 0
         for group in by_kind.values():
             heads = 0
             for rank, diagnostic in enumerate(group):
-                if rank < _FULL_PER_KIND:
+                if rank < _FULL_PER_KIND or (diagnostic.matches_task and named_full < _NAMED_FULL):
                     diagnostic.keep = "full"
-                elif heads < _HEADS_PER_KIND or diagnostic.matches_task:
+                    named_full += rank >= _FULL_PER_KIND
+                elif diagnostic.matches_task or (heads < _HEADS_PER_KIND and diagnostic.names != group[0].names):
+                    # The same message again says nothing its location in the listing does not.
                     diagnostic.keep = "head"
                     heads += 1
         dropped_lines: set[int] = set()
