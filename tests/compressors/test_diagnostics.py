@@ -13,6 +13,7 @@ import pytest
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs
 from headroom.ccr.retrieval import retrieve
+from headroom.compressors.diagnostics import _parse
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
@@ -219,3 +220,87 @@ def test_grep_hits_of_the_word_error_are_not_diagnostics(ruff_report: tuple[str,
     one_line = _run([str(BIN / "mypy"), "--strict", "--no-incremental", "store.py"], directory)
     assert one_line.count(": error:") > 10
     assert detect(one_line).kind == ContentKind.SEARCH  # one line each: the search compressor's form
+
+
+def _owners(text: str) -> tuple[list[str], dict[int, int], set[int]]:
+    """The report's lines, the diagnostic (its first line) each line belongs to, and the lines
+    that open a diagnostic's message or location (which may stand alone in the output)."""
+    lines = text.split("\n")
+    parsed = _parse(lines)
+    assert parsed is not None
+    owner = {k: d.start for d in parsed.diagnostics for k in range(d.start, d.end)}
+    heads = {k for d in parsed.diagnostics for k in d.head}
+    return lines, owner, heads
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cargo_borrow.txt",
+        "cargo_clippy.txt",
+        "gcc_note.txt",
+        "mypy_from.txt",
+        "mypy_wrapped.txt",
+        "ruff_strings.txt",
+        "ws2.txt",
+    ],
+)
+def test_no_kept_line_sits_under_another_diagnostic(name: str) -> None:
+    """Each line of the output is a marker or a line of the report, in order; a line of a
+    diagnostic that is not its message or location follows a line of the same diagnostic (not a
+    marker, not another diagnostic): rustc's `...`, a mypy snippet reading `from x import (`, a
+    gcc note and a ruff snippet quoting `"a.c:3:33: warning: ..."` used to land elsewhere."""
+    text = (FIXTURES / name).read_text()
+    lines, owner, heads = _owners(text)
+    out, _ = _compress(text, "cargo build")
+    k, previous = 0, None
+    for line in out.split("\n"):
+        if line.startswith(MARKER_PREFIX):
+            previous = None
+            continue
+        while lines[k] != line:
+            k += 1
+        if k in owner and k not in heads:
+            assert previous is not None and owner.get(previous) == owner[k], (name, k, line)
+        previous, k = k, k + 1
+
+
+def test_lines_between_diagnostics_stay() -> None:
+    """Build-tool lines between diagnostics are not part of one: make's error line after tsc's
+    report, cargo's `Compiling` line per crate of a workspace."""
+    make_tsc = (FIXTURES / "make_tsc.txt").read_text()
+    out, _ = _compress(make_tsc, "make check")
+    assert "make: *** [Makefile:2: check] Error 2" in out
+    workspace = (FIXTURES / "ws2.txt").read_text()
+    out, _ = _compress(workspace, "cargo build")
+    compiling = [line for line in workspace.split("\n") if line.lstrip().startswith("Compiling ")]
+    assert len(compiling) == 8
+    assert all(line in out.split("\n") for line in compiling)
+
+
+def test_a_bug_report_quoting_a_build_is_a_document() -> None:
+    text = (FIXTURES / "tsc_in_issue.md").read_text()
+    assert detect(text).kind == ContentKind.MIXED
+    out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Read", None, "x"))
+    assert out.count("```") == text.count("```")
+
+
+def test_a_layout_it_does_not_know_passes_whole() -> None:
+    """tsc --pretty without colours: snippet lines at column 0 after a blank line, and detail
+    lines under the message. Where a line looks like part of a diagnostic yet belongs to none the
+    parser found, nothing is dropped."""
+    text = (FIXTURES / "tsc_pretty2.txt").read_text()
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(text, SegmentContext("Bash", None, "fix"))
+    assert out == text or report.compressor != "diagnostics"
+
+
+def test_pyright_rules_and_crlf_gcc_codes_name_the_kinds(tmp_path: Path) -> None:
+    text = (FIXTURES / "pyright.txt").read_text()
+    out, _ = _compress(text, "pyright")
+    markers = [line for line in out.split("\n") if line.startswith(MARKER_PREFIX) and " more " in line]
+    assert markers and all(" more report" in m for m in markers), markers
+    crlf = (FIXTURES / "gcc_note.txt").read_text().replace("\n", "\r\n")
+    out, _ = _compress(crlf, "gcc -Wall")
+    markers = [line for line in out.split("\r\n") if MARKER_PREFIX in line and " more " in line]
+    assert markers and all(" more -W" in m and "\r" not in m.rstrip("\r") for m in markers), markers

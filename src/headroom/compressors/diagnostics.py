@@ -6,40 +6,51 @@ the agent has on disk anyway, and most diagnostics repeating a few kinds. Two sh
 each diagnostic:
 
 - location first: `path:12:5: warning: msg [-Wflag]` (gcc, clang), `path:12: error: msg  [code]`
-  (mypy), `path(12,5): error TS2322: msg` and `path:12:5 - error TS2322: msg` (tsc, pyright),
-  followed by the snippet, carets and wrapped message lines;
+  (mypy), `path(12,5): error TS2322: msg` (tsc), `path:12:5 - error: msg (reportX)` (pyright),
+  followed by the snippet, carets, wrapped message lines and the `note:` lines explaining it
+  (with the include chain of a note in a header);
 - header, then location: `error[E0308]: msg` / `F401 msg` and ` --> path:12:5` (rustc, cargo,
-  clippy, ruff's default output), then the snippet, `= help:` notes and a blank line.
+  clippy, ruff's default output), then the snippet, `= help:` notes, `note:`/`help:` children
+  with their own `-->`, a suggested fix, and a blank line.
 
-Kept: every line that is not part of a diagnostic (warnings about the tool itself, the "Found
-312 errors" summary), the first diagnostic of each kind whole (a kind is the diagnostic's code,
-`[-Wunused-parameter]`, `E0308`, `F401`, or else its message with quoted names masked) and the
-first dozen naming a term of the task, and the message and location of the next few of each
-kind whose message quotes other names, and of every other one naming a term of the task.
-The others of a kind are listed by location in one marker where the first of them was, with
-the names their messages quote when those differ. One marker at the top says what was left out;
-the whole report is retrievable by its ref. Context lines such as gcc's "In function 'f':"
-belong to the diagnostic that follows them and go with it.
+Kept: every line that is not part of a diagnostic (warnings about the tool itself, cargo's
+`Compiling` lines, `make: *** Error 2`, the "Found 312 errors" summary), the first diagnostic of
+each kind whole (a kind is the diagnostic's code, `[-Wunused-parameter]`, `E0308`, `F401`,
+`reportUnusedImport`, or else its message with quoted names masked) and the first dozen naming
+a term of the task, and the message and location of the next few of each kind whose message
+quotes names none shown did, and of every other one naming a term of the task. The others of a
+kind are listed by location in one marker where the first of them was, with the names their
+messages quote. One marker at the top says what was left out; the whole report is retrievable
+by its ref. A gcc scope line ("f.c: In function 'g':") stays while a diagnostic under it does.
+
+When a line looks like part of a diagnostic (indented, a snippet) but belongs to none the parser
+found, the layout is not one it knows (tsc --pretty's column-0 snippets): the report passes whole
+rather than have kept lines read as part of the wrong diagnostic.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import ClassVar
 
+import orjson
+
 from headroom.ccr.markers import marker
 from headroom.compressors.base import Compressed, register
+from headroom.compressors.search import looks_like_search
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["DiagnosticsCompressor", "looks_like_diagnostics"]
 
 _SEVERITY = r"(?:fatal error|error|warning|note|info|hint|remark)"
-# Location first. The severity must follow the location directly and end in a colon (after an
-# optional TS code), so a grep hit whose text starts with "error" is not a diagnostic.
+# Location first. The path has no blanks, bars or quotes (a snippet quoting `"a.c:3: warning:"`
+# is code, not a diagnostic), and the severity follows the location directly and ends in a
+# colon (after an optional TS code), so a grep hit whose text starts with "error" is not one.
 _LOCATED = re.compile(
-    r"^\s*(?P<path>[^\s:()\[\]][^:()\n]*?)"
+    r"^\s*(?P<path>[^\s:()\[\]|\"'`][^\s:()|\"'`]*)"
     r"(?::(?P<line>\d+)(?::(?P<col>\d+))?:? |\((?P<pline>\d+),(?P<pcol>\d+)\): | - )"
     r"(?:- )?(?P<sev>" + _SEVERITY + r")(?: (?P<ts>TS\d+))?: (?P<msg>.*)$"
 )
@@ -49,17 +60,32 @@ _HEADER = re.compile(
     r"(?P<msg>\S.*)$"
 )
 _ARROW = re.compile(r"^\s*--> (?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?\s*$")
-# gcc/clang context before a diagnostic: "f.c: In function 'g':", "In file included from x.h:3,".
-_CONTEXT = re.compile(
-    r"^(?:In file included from |\s+from .+[:,]$|[^\s].*: (?:In (?:member )?function|In constructor|In destructor"
-    r"|In instantiation|In lambda function|At top level|At global scope)\b)"
+# gcc/clang scope lines before diagnostics ("f.c: In function 'g':"), and the include chain
+# before a diagnostic in a header ("In file included from x.h:3," then "    from y.c:1:").
+_SCOPE = re.compile(
+    r"^[^\s].*: (?:In (?:member )?function|In constructor|In destructor|In instantiation|In lambda function"
+    r"|At top level|At global scope)\b"
 )
-_TRAILING_CODE = re.compile(r"\s\s?\[(?P<code>[-\w.:=/]+)\]$|\s\((?P<paren>report\w+|[a-z]+(?:-[a-z]+)+)\)$")
+_INCLUDED = re.compile(r"^In file included from \S")
+_INCLUDED_MORE = re.compile(r"^\s+from \S+[:,]$")
+# Build-tool status lines between diagnostics (cargo's right-aligned verbs): never part of one.
+_STATUS = re.compile(
+    r"^\s*(?:Compiling|Checking|Finished|Running|Fresh|Building|Documenting|Downloaded|Downloading|Updating"
+    r"|Locking|Adding|Blocking|Installing|Installed)\s"
+)
+_FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
+# A code closing a message: mypy's `  [arg-type]` (alone on a line when the message wrapped),
+# gcc's ` [-Wunused-parameter]`, pyright's ` (reportUnusedImport)`.
+_TRAILING_CODE = re.compile(
+    r"(?:^|\s\s?)\[(?P<code>[-\w.:=/]+)\]$|(?:^|\s)\((?P<paren>report\w+|[a-z]+(?:-[a-z]+)+)\)$"
+)
 _QUOTED = re.compile(r"[`'\"‘“]([^`'\"‘’“”\n]{1,60})[`'\"’”]")
 _NUMBER = re.compile(r"\d+")
-# " 14 |     code", "    |   ^^^", and a suggested fix's "529 +     new code" lines.
-_RULE = re.compile(r"^-{8,}$")
-_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?(?:\||[+-](?:\s|$))")
+_RULE = re.compile(r"^-{8,}$")  # between the hunks of a suggested fix
+# " 14 |     code", "    |   ^^^", a suggested fix's "529 +     new code", rustc's "..." for
+# skipped lines, and caret lines under a snippet.
+_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?(?:\||[+-](?:\s|$))|^\s*\.\.\.\s*$|^\s*[~^][~^\s]*$")
+_NUMBERED_CODE = re.compile(r"^\d+ ")  # tsc --pretty's snippet lines, after a blank line
 
 _FULL_PER_KIND = 1  # diagnostics of a kind shown whole, snippet and notes included
 _HEADS_PER_KIND = 4  # then this many more by message and location, when their messages differ
@@ -67,13 +93,14 @@ _FULL_LINES = 12  # lines of a diagnostic shown in full past its message and loc
 _NAMED_FULL = 12  # diagnostics naming a term of the task shown in full (more keep message and location)
 _LISTED_LOCATIONS = 40  # a kind's marker lists this many locations, then counts per file
 _MIN_DIAGNOSTICS = 4
+_MAX_WRAPPED = 8  # mypy --pretty wraps a long message (a long type) over this many more lines at most
 
 
 @dataclass(slots=True)
 class _Diagnostic:
-    start: int  # first line (its context lines included)
+    start: int  # first line (the include chain before a diagnostic in a header included)
     end: int  # one past the last line
-    head: list[int]  # the lines kept when the snippet goes: context, message, location
+    head: list[int]  # the lines kept when the snippet goes: message and location
     kind: str  # what groups it with others: its code, or its message with names masked
     location: str  # "path line:col"
     path: str
@@ -83,12 +110,19 @@ class _Diagnostic:
     keep: str = "drop"  # "full", "head" or "drop"
 
 
-def _kind_of(severity: str, code: str | None, message: str) -> str:
+@dataclass(slots=True)
+class _Parsed:
+    diagnostics: list[_Diagnostic]
+    scopes: list[int]  # gcc scope lines ("In function 'g':"): kept while a diagnostic under them is
+
+
+def _kind_of(severity: str, code: str | None, message: str, lines: list[str]) -> str:
     if code:
         return code
-    trailing = _TRAILING_CODE.search(message)
-    if trailing:
-        return trailing["code"] or trailing["paren"]
+    for text in (message, *lines):  # pyright ends the last line of a diagnostic with its rule
+        trailing = _TRAILING_CODE.search(text)
+        if trailing:
+            return trailing["code"] or trailing["paren"]
     masked = _NUMBER.sub("#", _QUOTED.sub("`_`", message))
     return f"{severity}: {masked[:80]}"
 
@@ -99,114 +133,176 @@ def _names(message: str) -> tuple[str, ...]:
 
 def _is_continuation(line: str) -> bool:
     """A line that goes on a diagnostic: a snippet, a caret line, an indented note or text, the
-    rule between the hunks of a suggested fix."""
-    return bool(line) and (
+    rule between the hunks of a suggested fix, rustc's `= note:`."""
+    if not line or _STATUS.match(line):
+        return False
+    return (
         line[0] in " \t" or _SNIPPET.match(line) is not None or line.startswith("= ") or _RULE.match(line) is not None
     )
 
 
-def _parse(lines: list[str]) -> list[_Diagnostic]:
-    diagnostics: list[_Diagnostic] = []
-    pending_context: int | None = None  # first line of a run of context lines before a diagnostic
-    i = 0
-    n = len(lines)
-    while i < n:
-        line = lines[i]
-        located = _LOCATED.match(line)
-        header = _HEADER.match(line) if located is None else None
-        arrow = _ARROW.match(lines[i + 1]) if header is not None and i + 1 < n else None
-        if located is None and arrow is None:
-            is_context = _CONTEXT.match(line) is not None
-            pending_context = (i if pending_context is None else pending_context) if is_context else None
-            i += 1
-            continue
-        start = i if pending_context is None else pending_context
-        head = list(range(start, i + 1))
-        if located is not None:
-            path = located["path"].strip()
-            line_no = located["line"] or located["pline"] or ""
-            col = located["col"] or located["pcol"]
-            severity, code, message = located["sev"], located["ts"], located["msg"]
-            j = i + 1
-            # Wrapped message lines (mypy --pretty) come before the indented snippet.
-            while j < n and lines[j].strip() and not _is_continuation(lines[j]):
-                if _starts(lines, j, children=False):
-                    break
-                head.append(j)
-                j += 1
-        else:
-            assert header is not None and arrow is not None
-            path, line_no, col = arrow["path"], arrow["line"], arrow["col"]
-            severity, code, message = header["sev"] or "", header["code"] or header["rule"], header["msg"]
-            head.append(i + 1)
-            j = i + 2
-        # The rest of the diagnostic: its snippet and notes, up to the next diagnostic, a line
-        # that is not part of one, or a blank line (kept with it) not followed by more snippet.
-        while j < n and not _starts(lines, j, children=header is not None):
-            if not lines[j].strip():
-                if j + 1 < n and _is_continuation(lines[j + 1]) and not _starts(lines, j + 1, children=False):
-                    j += 1
-                    continue
-                j += 1  # the blank line closing this diagnostic
-                break
-            if not _is_continuation(lines[j]) and located is not None:
-                break
-            if header is not None and not _is_continuation(lines[j]) and not lines[j].startswith(("help:", "note:")):
-                break
-            j += 1
-        message_text = " ".join(lines[k] for k in head)
-        wrapped = " ".join(lines[k].strip() for k in head if k > i and located is not None)
-        message = f"{message} {wrapped}" if wrapped else message
-        where = f"{line_no}:{col}" if col else line_no
-        diagnostics.append(
-            _Diagnostic(
-                start=start,
-                end=j,
-                head=head,
-                kind=_kind_of(severity, code, message),
-                location=f"{path} {where}",
-                path=path,
-                names=_names(message),
-                text=message_text.lower(),
-            )
-        )
-        pending_context = None
-        i = j
-    return diagnostics
+def _include_chain(lines: list[str], j: int) -> int:
+    """One past the include chain starting at `j` ("In file included from", "    from ..."),
+    or `j` when none starts there."""
+    if not _INCLUDED.match(lines[j]):
+        return j
+    j += 1
+    while j < len(lines) and _INCLUDED_MORE.match(lines[j]):
+        j += 1
+    return j
 
 
 def _starts(lines: list[str], j: int, *, children: bool) -> bool:
-    """Whether line `j` opens a diagnostic (or its context). With `children`, a `note:` or
-    `help:` with its own `-->` does not: rustc prints those inside the diagnostic they explain."""
+    """Whether line `j` opens a diagnostic or a scope. With `children`, a `note:` or `help:`
+    does not: rustc prints those (with their own `-->`) and gcc and mypy their `note:` lines
+    inside the diagnostic they explain."""
     line = lines[j]
-    if _LOCATED.match(line) or _CONTEXT.match(line):
+    located = _LOCATED.match(line)
+    if located is not None:
+        return not (children and located["sev"] == "note")
+    if _SCOPE.match(line):
         return True
+    if _INCLUDED.match(line):
+        after = _include_chain(lines, j)
+        child = after < len(lines) and (m := _LOCATED.match(lines[after])) is not None and m["sev"] == "note"
+        return not (children and child)
     header = _HEADER.match(line)
     if header is None or j + 1 >= len(lines) or _ARROW.match(lines[j + 1]) is None:
         return False
     return not (children and header["sev"] in ("note", "help"))
 
 
+def _wrapped(lines: list[str], i: int, message: str) -> list[int]:
+    """The lines a message wrapped onto (mypy --pretty): taken only when one of them ends with
+    the diagnostic's `[code]`, so a `make: *** Error 2` or a closing fence stays outside."""
+    if _TRAILING_CODE.search(message):
+        return []
+    taken: list[int] = []
+    for j in range(i + 1, min(len(lines), i + 1 + _MAX_WRAPPED)):
+        line = lines[j]
+        if not line.strip() or _starts(lines, j, children=False):
+            return []
+        if _TRAILING_CODE.search(line):  # mypy may indent the line holding only the code
+            return [*taken, j]
+        if _is_continuation(line):
+            return []
+        taken.append(j)
+    return []
+
+
+def _parse(raw: list[str]) -> _Parsed | None:
+    """The diagnostics of a report, or None when some line looks like part of a diagnostic yet
+    belongs to none: the layout is not one this parser knows, and dropping would misplace lines."""
+    lines = [line.rstrip("\r") for line in raw]
+    n = len(lines)
+    diagnostics: list[_Diagnostic] = []
+    scopes: list[int] = []
+    outside: list[int] = []
+    i = 0
+    while i < n:
+        line = lines[i]
+        if _SCOPE.match(line):
+            scopes.append(i)
+            i += 1
+            continue
+        chain_end = _include_chain(lines, i)
+        located = _LOCATED.match(lines[chain_end]) if chain_end < n else None
+        header = _HEADER.match(line) if located is None else None
+        arrow = _ARROW.match(lines[i + 1]) if header is not None and i + 1 < n else None
+        if located is None and arrow is None:
+            outside.append(i)
+            i += 1
+            continue
+        start = i
+        if located is not None:
+            at = chain_end
+            path = located["path"]
+            line_no = located["line"] or located["pline"] or ""
+            col = located["col"] or located["pcol"]
+            severity, code, message = located["sev"], located["ts"], located["msg"]
+            wrapped = _wrapped(lines, at, message)
+            head = [at, *wrapped]
+            message = " ".join([message, *(lines[k].strip() for k in wrapped)])
+            j = head[-1] + 1
+        else:
+            assert header is not None and arrow is not None
+            path, line_no, col = arrow["path"], arrow["line"], arrow["col"]
+            severity, code, message = header["sev"] or "", header["code"] or header["rule"], header["msg"]
+            head = [i, i + 1]
+            j = i + 2
+        # The rest: snippet, notes and children, up to the next diagnostic or scope, a line that
+        # is part of none, or a blank line (kept with it) not followed by more snippet.
+        while j < n and not _starts(lines, j, children=True):
+            current = lines[j]
+            if not current.strip():
+                after = lines[j + 1] if j + 1 < n else ""
+                more = _SNIPPET.match(after) is not None or (located is not None and _NUMBERED_CODE.match(after))
+                j += 1  # a blank line goes with the diagnostic before it
+                if more and not _starts(lines, j, children=False):
+                    continue
+                break
+            child = _LOCATED.match(current) or _INCLUDED.match(current)
+            if child:  # a note with its include chain
+                j = _include_chain(lines, j) + 1
+                continue
+            if _is_continuation(current) or (header is not None and current.startswith(("help:", "note:"))):
+                j += 1
+                continue
+            if located is not None and _NUMBERED_CODE.match(current) and not lines[j - 1].strip():
+                j += 1  # tsc --pretty: "12 code" after a blank line
+                continue
+            break
+        where = f"{line_no}:{col}" if col else line_no
+        diagnostics.append(
+            _Diagnostic(
+                start=start,
+                end=j,
+                head=head,
+                kind=_kind_of(severity, code, message, lines[head[-1] + 1 : j]),
+                location=f"{path} {where}",
+                path=path,
+                names=_names(message),
+                text=" ".join(lines[k] for k in head).lower(),
+            )
+        )
+        i = j
+    if any(_SNIPPET.match(lines[k]) or lines[k][:1] in (" ", "\t") for k in outside if not _STATUS.match(lines[k])):
+        return None
+    return _Parsed(diagnostics, scopes)
+
+
 def looks_like_diagnostics(head: str) -> bool:
-    """At least two header + `-->` diagnostics, or three location-first diagnostics of which
-    one goes on over more lines (a snippet, wrapped text) or uses tsc's `path(12,5):` form. A
-    one-line-per-diagnostic report in grep's `path:N:` form is left to the search compressor."""
+    """At least two header + `-->` diagnostics, or three location-first diagnostics that go on
+    over more lines (a snippet, wrapped text) or make up most of the text. Never a document with
+    fenced blocks (a bug report quoting a build): that is a markdown document."""
+    if _FENCE.search(head):
+        return False
     lines = head.split("\n")[:-1]  # the last may be cut
-    arrows = located = continued = parens = 0
+    arrows = located = continued = 0
     for k, line in enumerate(lines):
         if line.startswith((" ", "\t")) and _ARROW.match(line) and k and _HEADER.match(lines[k - 1]):
             arrows += 1
             if arrows >= 2:
                 return True
             continue
-        m = _LOCATED.match(line)
-        if m is None:
+        if _LOCATED.match(line) is None:
             continue
         located += 1
-        parens += m["pline"] is not None
-        if k + 1 < len(lines) and _is_continuation(lines[k + 1]):
-            continued += 1
-    return located >= 3 and (continued >= 1 or parens >= 3)
+        for after in lines[k + 1 : k + 2 + _MAX_WRAPPED]:  # past the lines a message wrapped onto
+            if not after.strip() or _LOCATED.match(after):
+                break
+            if _is_continuation(after):
+                continued += 1
+                break
+    if located < 3:
+        return False
+    if continued:
+        return True
+    # One line per diagnostic (plain mypy, gcc -fdiagnostics-plain-output): grep's `path:N:`
+    # form, which the search compressor lists more tightly; taken here only when it declines
+    # (mypy's notes repeat a line number, which a grep never does).
+    filled = sum(1 for line in lines if line.strip())
+    return located * 2 >= filled and not looks_like_search(head)
 
 
 def _listing(dropped: list[_Diagnostic], first: _Diagnostic) -> str:
@@ -238,30 +334,15 @@ class DiagnosticsCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         lines = segment.text.split("\n")
-        diagnostics = _parse(lines)
-        if len(diagnostics) < _MIN_DIAGNOSTICS:
+        parsed = _parse(lines)
+        if parsed is None or len(parsed.diagnostics) < _MIN_DIAGNOSTICS:
             return Compressed(segment.text)
+        diagnostics = parsed.diagnostics
         by_kind: dict[str, list[_Diagnostic]] = defaultdict(list)
         for diagnostic in diagnostics:
             by_kind[diagnostic.kind].append(diagnostic)
-        # Whole words only ("over" is not in "overrides"), and a term in most diagnostics (the
-        # package the command checked) tells none apart.
-        patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(segment.context.terms())]
-        found = [[p.search(d.text) is not None for d in diagnostics] for p in patterns]
-        telling = [hits for hits in found if sum(hits) * 4 <= len(diagnostics)]
-        for k, diagnostic in enumerate(diagnostics):
-            diagnostic.matches_task = any(hits[k] for hits in telling)
-        named_full = 0
-        for group in by_kind.values():
-            heads = 0
-            for rank, diagnostic in enumerate(group):
-                if rank < _FULL_PER_KIND or (diagnostic.matches_task and named_full < _NAMED_FULL):
-                    diagnostic.keep = "full"
-                    named_full += rank >= _FULL_PER_KIND
-                elif diagnostic.matches_task or (heads < _HEADS_PER_KIND and diagnostic.names != group[0].names):
-                    # The same message again says nothing its location in the listing does not.
-                    diagnostic.keep = "head"
-                    heads += 1
+        _match_task(diagnostics, segment)
+        _choose(by_kind)
         dropped_lines: set[int] = set()
         markers_at: dict[int, str] = {}
         for kind, group in by_kind.items():
@@ -281,13 +362,19 @@ class DiagnosticsCompressor:
                 continue
             keep = set(diagnostic.head) if diagnostic.keep == "head" else set()
             dropped_lines.update(k for k in span if k not in keep)
+        # A scope line ("f.c: In function 'g':") stays while a diagnostic under it does.
+        bounds = [*parsed.scopes, len(lines)]
+        for scope, bound in itertools.pairwise(bounds):
+            if not any(scope < d.start < bound and d.keep != "drop" for d in diagnostics):
+                dropped_lines.add(scope)
         if not dropped_lines:
             return Compressed(segment.text)
-        shown = sum(d.keep != "drop" for d in diagnostics)
-        listed = len(diagnostics) - shown
+        full = sum(d.keep == "full" for d in diagnostics)
+        heads = sum(d.keep == "head" for d in diagnostics)
+        listed = len(diagnostics) - full - heads
         summary = (
-            f"{len(diagnostics)} diagnostics of {len(by_kind)} kinds: the first of each kind in full, "
-            f"{shown - len(by_kind)} more by message and location without their code snippets"
+            f"{len(diagnostics)} diagnostics of {len(by_kind)} kinds: {full} in full (the first of each kind and "
+            f"those naming the task), {heads} by message and location without their code snippets"
         )
         top = marker(summary + (f", the other {listed} listed by location" if listed else ""), segment.ref)
         out = [top]
@@ -298,3 +385,43 @@ class DiagnosticsCompressor:
                 out.append(line)
         notes = {"diagnostics": len(diagnostics), "kinds": len(by_kind), "diagnostics_listed": listed}
         return Compressed("\n".join(out), lossy=True, notes=notes)
+
+
+def _match_task(diagnostics: list[_Diagnostic], segment: Segment) -> None:
+    """Mark the diagnostics whose message or location holds a word of the task: whole words
+    only ("over" is not in "overrides"), not the tool call's own argument names ("command"),
+    and not a word in most diagnostics (the package the command checked tells none apart)."""
+    terms = segment.context.terms() - _argument_keys(segment.context.tool_arguments)
+    patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(terms)]
+    found = [[p.search(d.text) is not None for d in diagnostics] for p in patterns]
+    telling = [hits for hits in found if sum(hits) * 4 <= len(diagnostics)]
+    for k, diagnostic in enumerate(diagnostics):
+        diagnostic.matches_task = any(hits[k] for hits in telling)
+
+
+def _argument_keys(arguments: str | None) -> frozenset[str]:
+    try:
+        value = orjson.loads(arguments or "")
+    except orjson.JSONDecodeError:
+        return frozenset()
+    return frozenset(str(key).lower() for key in value) if isinstance(value, dict) else frozenset()
+
+
+def _choose(by_kind: dict[str, list[_Diagnostic]]) -> None:
+    """What each diagnostic keeps: the first of its kind and the first dozen naming the task
+    whole; then, by message and location, the others naming the task and a few whose message
+    quotes names none shown before did (the same message again says nothing its location in the
+    listing does not); the rest only their location, in the listing."""
+    named_full = 0
+    for group in by_kind.values():
+        heads = 0
+        shown: set[tuple[str, ...]] = set()
+        for rank, diagnostic in enumerate(group):
+            if rank < _FULL_PER_KIND or (diagnostic.matches_task and named_full < _NAMED_FULL):
+                diagnostic.keep = "full"
+                named_full += rank >= _FULL_PER_KIND
+            elif diagnostic.matches_task or (heads < _HEADS_PER_KIND and diagnostic.names not in shown):
+                diagnostic.keep = "head"
+                heads += 1
+            if diagnostic.keep != "drop":
+                shown.add(diagnostic.names)
