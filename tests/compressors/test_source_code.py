@@ -971,3 +971,23 @@ def test_annotated_fields_of_a_dataclass_do_not_fold_as_members() -> None:
     out, _ = Pipeline(store=MemoryStore()).compress_text(source, context, kind=ContentKind.CODE)
     assert "more members" not in out
     assert all(f"    retries_{i}: int = {i * 7}  # what knob {i} controls" in out for i in range(14))
+
+
+def test_doc_comments_of_interface_members_fold_like_other_comments() -> None:
+    """A TypeScript types module is mostly interfaces whose fields carry long doc comments: they
+    fold to their first line as comments anywhere else do; every field stays."""
+    fields = "".join(
+        f"  /**\n   * The {name} of the thing, as the service returns it. It is set when the thing is made\n"
+        "   * and never changes afterwards; clients compare it byte for byte, so it is not normalized,\n"
+        "   * trimmed or case-folded on the way, and an empty value means the service did not say.\n"
+        "   * See the service's reference for the values it uses today.\n   */\n"
+        f"  {name}: string;\n\n"
+        for name in ("id", "name", "kind", "owner", "region", "status")
+    )
+    ts = f"export interface Thing {{\n{fields}}}\n"
+    _, result = _compress(ts, path="types.ts")
+    for name in ("id", "name", "kind", "owner", "region", "status"):
+        assert f"  {name}: string;" in result.text
+        assert f"   * The {name} of the thing, as the service returns it." in result.text
+    assert "never changes afterwards" not in result.text and "[headroom: comment lines" in result.text
+    assert not get_parser("typescript").parse(result.text.encode()).root_node.has_error

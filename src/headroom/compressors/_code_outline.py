@@ -21,7 +21,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from headroom.ccr.markers import MARKER_PREFIX
@@ -170,7 +170,11 @@ SPECS: dict[str, LangSpec] = {
         raise_word="throws",
     ),
 }  # fmt: skip
-SPECS["typescript"] = SPECS["tsx"] = SPECS["javascript"]
+# TypeScript: an interface's members are a scope like a class body's, so the doc comments on
+# its fields fold as comments do anywhere (a types module is mostly those comments).
+SPECS["typescript"] = SPECS["tsx"] = replace(
+    SPECS["javascript"], containers=SPECS["javascript"].containers | {"interface_declaration"}
+)
 
 
 def last_row(node: Any) -> int:
