@@ -132,6 +132,24 @@ def test_terms_rank_hits_when_the_budget_forces_drops() -> None:
     assert len(result.text) < 0.3 * len(text)
 
 
+def test_per_file_markers_cite_the_ref_only_now_and_then() -> None:
+    """The ref is on the top marker and then on a file's marker only every few thousand
+    characters: the same ~8 tokens on each of a tree's per-file markers said nothing new."""
+    lines = [
+        f"pkg/mod{f:02d}.py:{n * 7}:    result = compute_{'deadline' if n == 1 else 'filler'}(value_{n}, step={n})"
+        for f in range(40)
+        for n in range(1, 13)
+    ]
+    text = "\n".join(lines)
+    result, segment = compress(text, "where is compute_deadline called?")
+    markers = [line for line in result.text.split("\n") if line.startswith("[headroom:")]
+    per_file = [m for m in markers if " more matches in pkg/" in m]
+    assert len(per_file) >= 10
+    assert markers[0].endswith(f"ref={segment.ref}]")
+    assert sum(f"ref={segment.ref}" in m for m in per_file) < len(per_file) / 2
+    assert set(find_refs(result.text)) == {segment.ref}
+
+
 def test_grep_trailer_lines_are_kept() -> None:
     text = fixture("grep_context.txt") + "\n[showing first 38 of 51 matches]"
     result, _ = compress(text)

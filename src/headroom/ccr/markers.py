@@ -15,9 +15,11 @@ MARKER_PREFIX = "[headroom:"
 _REF = re.compile(r"ref=(h_[0-9a-f]{12}(?:[0-9a-f]{20})?)\]")
 
 
-def marker(summary: str, ref: str) -> str:
-    """One omission marker. `summary` says what was dropped, e.g. "288 rows omitted"."""
-    return f"{MARKER_PREFIX} {summary} · ref={ref}]"
+def marker(summary: str, ref: str | None) -> str:
+    """One omission marker. `summary` says what was dropped, e.g. "288 rows omitted". Without a
+    ref it cites the ref of a marker near it in the same unit (each ref costs ~8 tokens; a unit
+    with dozens of markers need not repeat it on each)."""
+    return f"{MARKER_PREFIX} {summary} · ref={ref}]" if ref is not None else f"{MARKER_PREFIX} {summary}]"
 
 
 def find_refs(text: str) -> list[str]:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from headroom.ccr.markers import MARKER_PREFIX
+from headroom.ccr.markers import marker
 
 __all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", "plan_outline"]
 
@@ -358,7 +358,7 @@ class _Planner:
     def _marker(summary: str) -> str:
         """A marker without its ref: `_place_refs` adds the ref to the first marker of the unit
         and to one every `REF_EVERY_CHARS` of output; the rest cite only their lines."""
-        return f"{MARKER_PREFIX} {summary}]"
+        return marker(summary, None)
 
     def _tokens(self, a: int, b: int) -> int:
         """Tokens in rows a..b: exact when it can decide an elision, else a cheap lower bound.
