@@ -13,10 +13,10 @@ import pytest
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs
 from headroom.ccr.retrieval import retrieve
-from headroom.compressors.diagnostics import _parse
+from headroom.compressors.diagnostics import DiagnosticsCompressor, _parse
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
-from headroom.segments import ContentKind, SegmentContext
+from headroom.segments import ContentKind, Segment, SegmentContext
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "diagnostics"
 BIN = Path(sys.executable).parent
@@ -92,6 +92,8 @@ def _compress(text: str, command: str) -> tuple[str, MemoryStore]:
     return out, store
 
 
+# Lines of a scope: the include chain, "In function", "In instantiation", "required from".
+_CONTEXT_LINE = re.compile(r"^(?:In file included from |\s+from |\S.*: In |\S+:\d+:\d+:\s+required )")
 _RUFF_LOCATION = re.compile(r"^\s*--> (?P<path>\S+):(?P<line>\d+):(?P<col>\d+)$", re.M)
 _RUFF_HEADER = re.compile(r"^(?P<code>[A-Z]+\d+) ", re.M)
 
@@ -239,7 +241,10 @@ def _owners(text: str) -> tuple[list[str], dict[int, int], set[int]]:
         "cargo_borrow.txt",
         "cargo_clippy.txt",
         "gcc_note.txt",
+        "gcc_include_chain.txt",
+        "gpp_template.txt",
         "mypy_from.txt",
+        "mypy_notes.txt",
         "mypy_wrapped.txt",
         "ruff_strings.txt",
         "ws2.txt",
@@ -288,11 +293,42 @@ def test_a_bug_report_quoting_a_build_is_a_document() -> None:
 def test_a_layout_it_does_not_know_passes_whole() -> None:
     """tsc --pretty without colours: snippet lines at column 0 after a blank line, and detail
     lines under the message. Where a line looks like part of a diagnostic yet belongs to none the
-    parser found, nothing is dropped."""
+    parser found, nothing is dropped (asked directly: the router does not send it here)."""
     text = (FIXTURES / "tsc_pretty2.txt").read_text()
-    store = MemoryStore()
-    out, report = Pipeline(CompressConfig(), store).compress_text(text, SegmentContext("Bash", None, "fix"))
-    assert out == text or report.compressor != "diagnostics"
+    assert len(re.findall(r"^\S+:\d+:\d+ - error TS\d+:", text, re.M)) > 10
+    segment = Segment(text, SegmentContext("Bash", None, "fix"), ContentKind.DIAGNOSTICS)
+    assert DiagnosticsCompressor().compress(segment).text == text
+
+
+def test_scopes_and_include_chains_go_with_their_diagnostics() -> None:
+    """gcc's "In file included from ..." chain before a scope in a header, and g++'s template
+    instantiation context ("In instantiation of", "required from"): kept with a diagnostic
+    under them, dropped with the last of them, and never left in front of a marker."""
+    for name in ("gcc_include_chain.txt", "gpp_template.txt"):
+        text = (FIXTURES / name).read_text()
+        out, _ = _compress(text, "make")
+        assert len(out) < 0.5 * len(text), name
+        # Each kept scope has a kept diagnostic under it, before the next scope.
+        lines = out.split("\n")
+        for k, line in enumerate(lines):
+            if not re.match(r"^\S.*: In (?:function|instantiation) ", line) or _CONTEXT_LINE.match(lines[k + 1]):
+                continue
+            under = []
+            for after in lines[k + 1 :]:
+                if _CONTEXT_LINE.match(after):
+                    break
+                under.append(after)
+            assert any(re.match(r"^\S+:\d+:\d+: (?:warning|error):", x) for x in under), (name, line)
+
+
+def test_notes_of_their_own_stay_diagnostics() -> None:
+    """mypy's `reveal_type` notes and notes with their own code are not part of the error before
+    them: dropped ones are listed by location like any other."""
+    text = (FIXTURES / "mypy_notes.txt").read_text()
+    out, _ = _compress(text, "mypy --pretty .")
+    assert 'm6.py:8: note: Revealed type is "def (x: int) -> str"' in out
+    assert re.search(r"more note: Revealed type is [^:]*: m5\.py 8; m4\.py 8", out)
+    assert re.search(r"more annotation-unchecked: m5\.py 5", out)
 
 
 def test_pyright_rules_and_crlf_gcc_codes_name_the_kinds(tmp_path: Path) -> None:

@@ -476,3 +476,24 @@ def test_a_pasted_block_without_sentence_ends_does_not_take_the_budget() -> None
     first = out[0]
     assert first is not None and flags not in first
     assert "Linking fails with no explanation at all." in first
+
+
+def test_a_document_of_long_units_still_keeps_the_best_of_them() -> None:
+    """Run-on paragraphs only (each one "sentence" of ~350 tokens): the long units yield to
+    shorter ones for the budget, but with no shorter ones they still fill it."""
+    subjects = ["the server", "the cache", "the worker pool", "the flusher", "every request", "the retry loop"]
+    verbs = ["restarts", "fills up", "drains slowly", "holds the lock", "times out", "backs off"]
+    paragraphs = [
+        "; ".join(
+            f"{subjects[(p + k) % 6]} {verbs[(p * k) % 6]} when {subjects[(p * 3 + k) % 6]} {verbs[(k + 2) % 6]}"
+            for k in range(30)
+        )
+        + "."
+        for p in range(10)
+    ]
+    text = "\n\n".join(paragraphs)
+    context = SegmentContext(tool_name="Read", user_query="why does the server restart when the cache fills up?")
+    result = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE))
+    assert all(count_tokens(p) > 200 for p in paragraphs)
+    kept = [p for p in paragraphs if p in result.text]
+    assert kept and len(result.text) > 0.2 * len(text)

@@ -15,6 +15,7 @@ from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.ccr.retrieval import retrieve
 from headroom.compressors import table
+from headroom.compressors._table_rows import select_rows
 from headroom.compressors.table import looks_like_table
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
@@ -216,3 +217,13 @@ def test_one_off_events_stay_when_mid_sized_kinds_would_fill_the_rows() -> None:
     assert ratio < 0.5
     for message in one_offs:
         assert message in out
+
+
+def test_a_one_off_value_in_a_small_table_is_rare() -> None:
+    """Seven states of three rows each and one FAILED: the typical state has 3 rows, a quarter
+    of which is 0, yet a value held by one row among values held by three is rare."""
+    states = [f"S{k}" for k in range(7) for _ in range(3)]
+    states.insert(12, "FAILED")
+    rows: list[dict[str, object]] = [{"id": 1000 + i, "name": f"job-{i}", "state": s} for i, s in enumerate(states)]
+    selection = select_rows(rows, ["id", "name", "state"], frozenset(), size_chars=3000, indexed=True)
+    assert any(rows[i]["state"] == "FAILED" for i in selection.kept)

@@ -56,12 +56,15 @@ def _id_column(rows: list[dict[str, Any]], columns: list[str]) -> str | None:
 
 def _rare_limit(values: list[str], counts: Counter[str]) -> int:
     """How many rows a value (or template) may have and still be rare in its column: at most 5%
-    of the rows, and at most a quarter of what the typical row's value has. In an event-id
+    of the rows, and at most a quarter of what the typical row's value has (but a one-off is
+    always rare, unless every value is one: a FAILED among a small table's few states). In an event-id
     column of 19 values, one held by 8 of 200 rows is under 5% yet an ordinary kind when the
     typical row's kind has 18 rows; taking every such row filled the budget with the first
     kinds' rows, where the one-off events were the telling ones."""
     typical = sorted(counts[value] for value in values)[len(values) // 2]
-    return min(max(1, int(len(values) * _RARE_SHARE)), typical // 4)
+    if typical <= 1:
+        return 0  # every value is one-off: none is rarer than the others
+    return max(1, min(int(len(values) * _RARE_SHARE), typical // 4))
 
 
 def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[int]:

@@ -30,7 +30,6 @@ rather than have kept lines read as part of the wrong diagnostic.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -60,18 +59,22 @@ _HEADER = re.compile(
     r"(?P<msg>\S.*)$"
 )
 _ARROW = re.compile(r"^\s*--> (?P<path>.+?):(?P<line>\d+)(?::(?P<col>\d+))?\s*$")
-# gcc/clang scope lines before diagnostics ("f.c: In function 'g':"), and the include chain
-# before a diagnostic in a header ("In file included from x.h:3," then "    from y.c:1:").
+# Scope lines before diagnostics: gcc/clang's "f.c: In function 'g':" and g++'s "In instantiation
+# of ..." with its "x.h:12:5:   required from ..." chain, mypy's "m.py: note: In function "f":";
+# and the include chain before a diagnostic or scope in a header ("In file included from x.h:3,"
+# then "    from y.c:1:").
 _SCOPE = re.compile(
     r"^[^\s].*: (?:In (?:member )?function|In constructor|In destructor|In instantiation|In lambda function"
-    r"|At top level|At global scope)\b"
+    r"|At top level|At global scope)\b|^\S+: note: In (?:function|class|member) "
 )
+_REQUIRED = re.compile(r"^\S+:\d+(?::\d+)?:\s+(?:recursively )?required (?:from|by)\b")
 _INCLUDED = re.compile(r"^In file included from \S")
 _INCLUDED_MORE = re.compile(r"^\s+from \S+[:,]$")
 # Build-tool status lines between diagnostics (cargo's right-aligned verbs): never part of one.
 _STATUS = re.compile(
     r"^\s*(?:Compiling|Checking|Finished|Running|Fresh|Building|Documenting|Downloaded|Downloading|Updating"
-    r"|Locking|Adding|Blocking|Installing|Installed)\s"
+    r"|Locking|Adding|Blocking|Installing|Installed|Doc-tests|Fixed|Packaging|Verifying|Archiving|Uploading"
+    r"|Removed|Summary|Waiting)\s"
 )
 _FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
 # A code closing a message: mypy's `  [arg-type]` (alone on a line when the message wrapped),
@@ -82,9 +85,10 @@ _TRAILING_CODE = re.compile(
 _QUOTED = re.compile(r"[`'\"‘“]([^`'\"‘’“”\n]{1,60})[`'\"’”]")
 _NUMBER = re.compile(r"\d+")
 _RULE = re.compile(r"^-{8,}$")  # between the hunks of a suggested fix
-# " 14 |     code", "    |   ^^^", a suggested fix's "529 +     new code", rustc's "..." for
-# skipped lines, and caret lines under a snippet.
-_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?(?:\||[+-](?:\s|$))|^\s*\.\.\.\s*$|^\s*[~^][~^\s]*$")
+# " 14 |     code", "    |   ^^^", a suggested fix's "529 +     new code" and "    -  old code",
+# rustc's "..." for skipped lines, and caret lines under a snippet. (A "+ gcc ..." trace line
+# of `set -x` is none of these.)
+_SNIPPET = re.compile(r"^\s*(?:\d+\s*)?\||^\s*\d+\s*[+-](?:\s|$)|^\s+[+-](?:\s|$)|^\s*\.\.\.\s*$|^\s*[~^][~^\s]*$")
 _NUMBERED_CODE = re.compile(r"^\d+ ")  # tsc --pretty's snippet lines, after a blank line
 
 _FULL_PER_KIND = 1  # diagnostics of a kind shown whole, snippet and notes included
@@ -113,7 +117,7 @@ class _Diagnostic:
 @dataclass(slots=True)
 class _Parsed:
     diagnostics: list[_Diagnostic]
-    scopes: list[int]  # gcc scope lines ("In function 'g':"): kept while a diagnostic under them is
+    scopes: list[tuple[int, int]]  # scope lines [start, end): kept while a diagnostic under them is
 
 
 def _kind_of(severity: str, code: str | None, message: str, lines: list[str]) -> str:
@@ -153,23 +157,36 @@ def _include_chain(lines: list[str], j: int) -> int:
 
 
 def _starts(lines: list[str], j: int, *, children: bool) -> bool:
-    """Whether line `j` opens a diagnostic or a scope. With `children`, a `note:` or `help:`
-    does not: rustc prints those (with their own `-->`) and gcc and mypy their `note:` lines
-    inside the diagnostic they explain."""
+    """Whether line `j` opens a diagnostic or a scope. With `children`, rustc's `note:` and
+    `help:` with their own `-->` do not: rustc prints those inside the diagnostic they explain.
+    (Location-first notes are weighed by `_is_child_note`.)"""
     line = lines[j]
-    located = _LOCATED.match(line)
-    if located is not None:
-        return not (children and located["sev"] == "note")
-    if _SCOPE.match(line):
+    if _LOCATED.match(line) or _SCOPE.match(line) or _REQUIRED.match(line) or _INCLUDED.match(line):
         return True
-    if _INCLUDED.match(line):
-        after = _include_chain(lines, j)
-        child = after < len(lines) and (m := _LOCATED.match(lines[after])) is not None and m["sev"] == "note"
-        return not (children and child)
     header = _HEADER.match(line)
     if header is None or j + 1 >= len(lines) or _ARROW.match(lines[j + 1]) is None:
         return False
     return not (children and header["sev"] in ("note", "help"))
+
+
+def _is_child_note(note: re.Match[str], path: str, line: str) -> bool:
+    """Whether a location-first `note:` explains the diagnostic before it: gcc and clang write
+    theirs with a column (a macro expansion, a declaration in a header); mypy writes its
+    explanations at the error's own line, while a note with its own code
+    (`[annotation-unchecked]`) or at another line (`reveal_type`) stands alone."""
+    if note["sev"] != "note" or _TRAILING_CODE.search(note["msg"]):
+        return False
+    return note["col"] is not None or (note["path"] == path and (note["line"] or note["pline"]) == line)
+
+
+def _scope_end(lines: list[str], i: int) -> int:
+    """One past the scope group starting at `i` (an include chain, then scope and "required
+    from" lines), or `i` when no scope line follows."""
+    j = _include_chain(lines, i)
+    k = j
+    while k < len(lines) and (_SCOPE.match(lines[k]) or _REQUIRED.match(lines[k])):
+        k += 1
+    return k if k > j else i
 
 
 def _wrapped(lines: list[str], i: int, message: str) -> list[int]:
@@ -196,14 +213,15 @@ def _parse(raw: list[str]) -> _Parsed | None:
     lines = [line.rstrip("\r") for line in raw]
     n = len(lines)
     diagnostics: list[_Diagnostic] = []
-    scopes: list[int] = []
+    scopes: list[tuple[int, int]] = []
     outside: list[int] = []
     i = 0
     while i < n:
         line = lines[i]
-        if _SCOPE.match(line):
-            scopes.append(i)
-            i += 1
+        scope_end = _scope_end(lines, i)
+        if scope_end > i:
+            scopes.append((i, scope_end))
+            i = scope_end
             continue
         chain_end = _include_chain(lines, i)
         located = _LOCATED.match(lines[chain_end]) if chain_end < n else None
@@ -232,8 +250,16 @@ def _parse(raw: list[str]) -> _Parsed | None:
             j = i + 2
         # The rest: snippet, notes and children, up to the next diagnostic or scope, a line that
         # is part of none, or a blank line (kept with it) not followed by more snippet.
-        while j < n and not _starts(lines, j, children=True):
+        while j < n:
             current = lines[j]
+            # A note explaining this diagnostic, with the include chain of a header it is in.
+            chain = _include_chain(lines, j)
+            note = _LOCATED.match(lines[chain]) if chain < n else None
+            if note is not None and _is_child_note(note, path, line_no):
+                j = chain + 1
+                continue
+            if _starts(lines, j, children=header is not None):
+                break
             if not current.strip():
                 after = lines[j + 1] if j + 1 < n else ""
                 more = _SNIPPET.match(after) is not None or (located is not None and _NUMBERED_CODE.match(after))
@@ -241,10 +267,6 @@ def _parse(raw: list[str]) -> _Parsed | None:
                 if more and not _starts(lines, j, children=False):
                     continue
                 break
-            child = _LOCATED.match(current) or _INCLUDED.match(current)
-            if child:  # a note with its include chain
-                j = _include_chain(lines, j) + 1
-                continue
             if _is_continuation(current) or (header is not None and current.startswith(("help:", "note:"))):
                 j += 1
                 continue
@@ -266,8 +288,9 @@ def _parse(raw: list[str]) -> _Parsed | None:
             )
         )
         i = j
-    if any(_SNIPPET.match(lines[k]) or lines[k][:1] in (" ", "\t") for k in outside if not _STATUS.match(lines[k])):
-        return None
+    for k in outside:
+        if lines[k].strip() and not _STATUS.match(lines[k]) and (_SNIPPET.match(lines[k]) or lines[k][0] in " \t"):
+            return None
     return _Parsed(diagnostics, scopes)
 
 
@@ -362,11 +385,19 @@ class DiagnosticsCompressor:
                 continue
             keep = set(diagnostic.head) if diagnostic.keep == "head" else set()
             dropped_lines.update(k for k in span if k not in keep)
-        # A scope line ("f.c: In function 'g':") stays while a diagnostic under it does.
-        bounds = [*parsed.scopes, len(lines)]
-        for scope, bound in itertools.pairwise(bounds):
-            if not any(scope < d.start < bound and d.keep != "drop" for d in diagnostics):
-                dropped_lines.add(scope)
+        # A scope ("f.c: In function 'g':") stays while a diagnostic under it does. Diagnostics
+        # and scopes are both in line order: one walk pairs them.
+        bounds = [start for start, _ in parsed.scopes[1:]] + [len(lines)] if parsed.scopes else []
+        k = 0
+        for (start, end), bound in zip(parsed.scopes, bounds, strict=True):
+            while k < len(diagnostics) and diagnostics[k].start < end:
+                k += 1
+            shown = False
+            while k < len(diagnostics) and diagnostics[k].start < bound:
+                shown = shown or diagnostics[k].keep != "drop"
+                k += 1
+            if not shown:
+                dropped_lines.update(range(start, end))
         if not dropped_lines:
             return Compressed(segment.text)
         full = sum(d.keep == "full" for d in diagnostics)
@@ -390,11 +421,12 @@ class DiagnosticsCompressor:
 def _match_task(diagnostics: list[_Diagnostic], segment: Segment) -> None:
     """Mark the diagnostics whose message or location holds a word of the task: whole words
     only ("over" is not in "overrides"), not the tool call's own argument names ("command"),
-    and not a word in most diagnostics (the package the command checked tells none apart)."""
+    and not a word in more than a third of them (the package the command checked tells none
+    apart)."""
     terms = segment.context.terms() - _argument_keys(segment.context.tool_arguments)
     patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(terms)]
     found = [[p.search(d.text) is not None for d in diagnostics] for p in patterns]
-    telling = [hits for hits in found if sum(hits) * 4 <= len(diagnostics)]
+    telling = [hits for hits in found if sum(hits) * 3 <= len(diagnostics)]
     for k, diagnostic in enumerate(diagnostics):
         diagnostic.matches_task = any(hits[k] for hits in telling)
 

@@ -128,8 +128,8 @@ _MODEL_FULL_UNITS = 256
 _MODEL_MIN_UNIT_TOKENS = 4 * _MIN_PREFIX
 _BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size (a passage, not a listing)
 # A unit longer than this is not a sentence but pasted output (a linker command line, a dump):
-# it stays only as a hard fact or a named one, never on its score, where one such unit took a
-# whole document's budget (1k tokens of `clang++ -L…` flags in one issue body).
+# it competes for the budget only after the sentences, where one such unit took a whole
+# document's budget (1k tokens of `clang++ -L…` flags in one issue body).
 _LONG_UNIT_TOKENS = 200
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -358,11 +358,16 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     if order and live[order[0]].score > 0 and live[order[0]].tokens <= _BEST_UNIT_TOKENS:
         live[order[0]].keep = True
         used += live[order[0]].tokens
-    for i in order:
-        if live[i].keep or used + live[i].tokens > budget or live[i].tokens > _LONG_UNIT_TOKENS:
-            continue
-        live[i].keep = True
-        used += live[i].tokens
+    # Units longer than `_LONG_UNIT_TOKENS` come only after the others: they take what budget
+    # the sentences left (a document of nothing but run-on paragraphs still keeps some).
+    for long_units in (False, True):
+        for i in order:
+            candidate = live[i]
+            if candidate.keep or (candidate.tokens > _LONG_UNIT_TOKENS) != long_units:
+                continue
+            if used + candidate.tokens <= budget:
+                candidate.keep = True
+                used += candidate.tokens
 
     # A dropped run must save more than the marker that replaces it.
     run: list[_Item] = []
