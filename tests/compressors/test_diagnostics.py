@@ -140,6 +140,9 @@ def test_ruff_report_keeps_every_location_and_one_snippet_per_rule(ruff_report: 
             last = line if line.startswith(MARKER_PREFIX) or "-->" in line else last
     (ref,) = find_refs(out)
     assert retrieve(store, ref).text == text
+    # The ref is on the top marker, then only every few thousand characters.
+    markers = [line for line in out.split("\n") if line.startswith(MARKER_PREFIX)]
+    assert markers[0].endswith(f"ref={ref}]") and sum("ref=" in m for m in markers) < len(markers) / 2
     assert _compress(text, "ruff check --select ALL .")[0] == out  # deterministic
 
 

@@ -38,6 +38,7 @@ from typing import ClassVar
 import orjson
 
 from headroom.ccr.markers import marker
+from headroom.compressors._code_outline import REF_EVERY_CHARS
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
 from headroom.segments import ContentKind, Segment
@@ -367,13 +368,13 @@ class DiagnosticsCompressor:
         _match_task(diagnostics, segment)
         _choose(by_kind)
         dropped_lines: set[int] = set()
-        markers_at: dict[int, str] = {}
+        markers_at: dict[int, str] = {}  # line -> the summary of the marker put before it
         for kind, group in by_kind.items():
             dropped = [d for d in group if d.keep == "drop"]
             if dropped:
                 label = kind if len(kind) <= 60 else kind[:57] + "..."
                 summary = f"{len(dropped)} more {label}: {_listing(dropped, group[0])}"
-                markers_at[dropped[0].start] = marker(summary, segment.ref)
+                markers_at[dropped[0].start] = summary
         for diagnostic in diagnostics:
             span = range(diagnostic.start, diagnostic.end)
             if diagnostic.keep == "full":
@@ -381,7 +382,7 @@ class DiagnosticsCompressor:
                 cut = diagnostic.head[-1] + 1 + _FULL_LINES
                 if diagnostic.end - cut > 2:
                     dropped_lines.update(range(cut, diagnostic.end))
-                    markers_at[cut] = marker(f"{diagnostic.end - cut} more lines of this diagnostic", segment.ref)
+                    markers_at[cut] = f"{diagnostic.end - cut} more lines of this diagnostic"
                 continue
             keep = set(diagnostic.head) if diagnostic.keep == "head" else set()
             dropped_lines.update(k for k in span if k not in keep)
@@ -409,11 +410,17 @@ class DiagnosticsCompressor:
         )
         top = marker(summary + (f", the other {listed} listed by location" if listed else ""), segment.ref)
         out = [top]
+        since_ref = 0  # characters since the last marker with the ref
         for k, line in enumerate(lines):
             if k in markers_at:
-                out.append(markers_at[k])
+                # The ref only every few thousand characters (the top marker has it), as code
+                # outlines and search results do: it is the same on each of a report's markers.
+                cite = since_ref >= REF_EVERY_CHARS
+                out.append(marker(markers_at[k], segment.ref if cite else None))
+                since_ref = 0 if cite else since_ref
             if k not in dropped_lines:
                 out.append(line)
+                since_ref += len(line) + 1
         notes = {"diagnostics": len(diagnostics), "kinds": len(by_kind), "diagnostics_listed": listed}
         return Compressed("\n".join(out), lossy=True, notes=notes)
 
