@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from headroom.ccr.base import MemoryStore
-from headroom.ccr.markers import MARKER_PREFIX, find_refs, has_marker
+from headroom.ccr.markers import MARKER_PREFIX, REF_EVERY_CHARS, find_refs, has_marker
 from headroom.ccr.retrieval import retrieve
 from headroom.compressors import _code_outline, source_code
 from headroom.compressors._tree_sitter import detect_language, get_parser, split_line_numbers
@@ -832,7 +832,7 @@ def test_the_ref_rides_on_the_first_marker_and_then_every_few_thousand_character
         # A marker without the ref has one a few thousand characters back (the planner counts
         # code, not the number prefixes of marker lines: hence the slack).
         nearest = max(at for at in with_ref if at <= offset)
-        assert offset - nearest < 1.2 * _code_outline.REF_EVERY_CHARS, line
+        assert offset - nearest < 1.2 * REF_EVERY_CHARS, line
     assert find_refs(result.text) == [segment.ref]
     detected = detect(result.text[:8_000])  # the router's sniff window still sees an outline
     assert detected.kind is ContentKind.COMPRESSED

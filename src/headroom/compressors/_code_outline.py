@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from headroom.ccr.markers import marker
+from headroom.ccr.markers import REF_EVERY_CHARS, marker
 
 __all__ = ["SPECS", "Edit", "LangSpec", "Symbol", "collect_symbols", "name_of", "plan_outline"]
 
@@ -36,10 +36,6 @@ MEMBER_RUN_MIN = 8  # plain assignments in a row, in a class body, before they f
 MAX_LISTED_MEMBERS = 80
 COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 3, 1
 MAX_RAISES, MAX_RAISE_CHARS = 3, 120
-# Output characters between markers that carry the unit's ref (` · ref=h_...` is ~10 tokens,
-# and a file has dozens of markers): the first marker always does, so `find_refs`, the proxy
-# and a model reading any stretch of the outline find it; the others cite lines of that ref.
-REF_EVERY_CHARS = 6_000
 _EXACT_BELOW = 800  # visible chars: below this, token counts are exact (see `_tokens`)
 
 _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""

@@ -37,8 +37,7 @@ from typing import ClassVar
 
 import orjson
 
-from headroom.ccr.markers import marker
-from headroom.compressors._code_outline import REF_EVERY_CHARS
+from headroom.ccr.markers import SparseRefs, marker
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
 from headroom.segments import ContentKind, Segment
@@ -410,17 +409,13 @@ class DiagnosticsCompressor:
         )
         top = marker(summary + (f", the other {listed} listed by location" if listed else ""), segment.ref)
         out = [top]
-        since_ref = 0  # characters since the last marker with the ref
+        refs = SparseRefs(segment.ref)  # the ref on a kind's marker only now and then
         for k, line in enumerate(lines):
             if k in markers_at:
-                # The ref only every few thousand characters (the top marker has it), as code
-                # outlines and search results do: it is the same on each of a report's markers.
-                cite = since_ref >= REF_EVERY_CHARS
-                out.append(marker(markers_at[k], segment.ref if cite else None))
-                since_ref = 0 if cite else since_ref
+                out.append(refs.marker(markers_at[k]))
             if k not in dropped_lines:
                 out.append(line)
-                since_ref += len(line) + 1
+                refs.wrote(line)
         notes = {"diagnostics": len(diagnostics), "kinds": len(by_kind), "diagnostics_listed": listed}
         return Compressed("\n".join(out), lossy=True, notes=notes)
 

@@ -36,8 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from headroom.ccr.markers import MARKER_PREFIX, marker
-from headroom.compressors._code_outline import REF_EVERY_CHARS
+from headroom.ccr.markers import MARKER_PREFIX, SparseRefs
 from headroom.compressors._tree_sitter import language_from_path
 from headroom.compressors.base import Compressed, Compressor, Registry, default_registry, register
 from headroom.compressors.source_code import task_names
@@ -308,15 +307,10 @@ class _Run:
         """The first marker carries the ref, then one every `REF_EVERY_CHARS` of output, as the
         code compressor's do: a diff has a marker per hunk, and the ref is ~10 tokens."""
         lines: list[str] = []
-        since = REF_EVERY_CHARS
+        refs = SparseRefs(self.ref, cite_first=True)
         for item in items:
-            if isinstance(item, str):
-                line = item
-            elif since >= REF_EVERY_CHARS:
-                line, since = marker(item.summary, self.ref), 0
-            else:
-                line = f"{MARKER_PREFIX} {item.summary}]"
-            since += len(line) + 1
+            line = item if isinstance(item, str) else refs.marker(item.summary)
+            refs.wrote(line)
             lines.append(line)
         return lines
 

@@ -30,8 +30,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from headroom.ccr.markers import marker
-from headroom.compressors._code_outline import REF_EVERY_CHARS
+from headroom.ccr.markers import SparseRefs, marker
 from headroom.compressors._search_hits import CONTEXT, MATCH, OTHER, Hit, Parsed, parse_search
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.passthrough import normalize_whitespace
@@ -421,22 +420,20 @@ class _Run:
         last_at = {h.path: i for i, h in enumerate(ordered) if h.kind != OTHER}
         out: list[str] = []
         current: str | None = None
-        since_ref = 0  # characters since the last marker with the ref (the top one has it)
+        # A file's marker has the ref only every few thousand characters (the top one has it):
+        # a grep over a tree has a marker per file, and the ref is the same on all.
+        refs = SparseRefs(self.segment.ref)
         for i, hit in enumerate(ordered):
             if self.parsed.style == "heading" and hit.kind != OTHER and hit.path != current:
                 out.extend([""] if out else [])
                 out.append(hit.path)
                 current = hit.path
             out.append(self._render_line(hit))
-            since_ref += len(out[-1]) + 1
+            refs.wrote(out[-1])
             if hit.kind != OTHER and last_at.get(hit.path) == i and hit.path in dropped_by_file:
                 numbers = dropped_by_file.pop(hit.path)
                 summary = f"{len(numbers)} more matches in {hit.path or 'this file'} (lines {_line_ranges(numbers)})"
-                # The ref on a file's marker only every few thousand characters, as code outlines
-                # do: a grep over a tree has a marker per file, and the ref is the same on all.
-                cite = since_ref >= REF_EVERY_CHARS
-                out.append(marker(summary, self.segment.ref if cite else None))
-                since_ref = 0 if cite else since_ref
+                out.append(refs.marker(summary))
         if dropped_by_file:  # files none of whose matches made the cut
             listed = [f"{p} ({len(v)})" for p, v in list(dropped_by_file.items())[:8]]
             more = f", +{len(dropped_by_file) - 8} files" if len(dropped_by_file) > 8 else ""

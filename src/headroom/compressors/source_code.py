@@ -13,7 +13,7 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
         ... # [headroom: body lines 300-341; raises TypeError(...)]
 
 The first marker carries the unit's ref, and then one every few thousand characters
-(`_code_outline.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
+(`ccr.markers.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
 is ~10 tokens, and a file has dozens of markers). Comment blocks keep their first line and
 fold the rest, unless they sit right above a symbol the task names.
 
