@@ -106,8 +106,8 @@ class _Diagnostic:
     end: int  # one past the last line
     head: list[int]  # the lines kept when the snippet goes: message and location
     kind: str  # what groups it with others: its code, or its message with names masked
-    location: str  # "path line:col"
     path: str
+    where: str  # "line:col" (or "line") in `path`
     names: tuple[str, ...]  # the names its message quotes, for the marker listing it
     text: str  # its message lines, searched for the task's terms
     matches_task: bool = False
@@ -281,8 +281,8 @@ def _parse(raw: list[str]) -> _Parsed | None:
                 end=j,
                 head=head,
                 kind=_kind_of(severity, code, message, lines[head[-1] + 1 : j]),
-                location=f"{path} {where}",
                 path=path,
+                where=where,
                 names=_names(message),
                 text=" ".join(lines[k] for k in head).lower(),
             )
@@ -334,7 +334,7 @@ def _listing(dropped: list[_Diagnostic], first: _Diagnostic) -> str:
     `_LISTED_LOCATIONS` of them, then how many more per file."""
     by_path: dict[str, list[str]] = defaultdict(list)
     for diagnostic in dropped[:_LISTED_LOCATIONS]:
-        where = diagnostic.location[len(diagnostic.path) + 1 :]
+        where = diagnostic.where
         names = "/".join(name for name in diagnostic.names if name not in first.names)[:60]
         if names:
             where += f" ({names})"
