@@ -35,9 +35,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import ClassVar
 
-import orjson
-
 from headroom.ccr.markers import SparseRefs, marker
+from headroom.compressors._task_match import task_matches
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
 from headroom.segments import ContentKind, Segment
@@ -364,7 +363,10 @@ class DiagnosticsCompressor:
         by_kind: dict[str, list[_Diagnostic]] = defaultdict(list)
         for diagnostic in diagnostics:
             by_kind[diagnostic.kind].append(diagnostic)
-        _match_task(diagnostics, segment)
+        for diagnostic, named in zip(
+            diagnostics, task_matches([d.text for d in diagnostics], segment.context), strict=True
+        ):
+            diagnostic.matches_task = named
         _choose(by_kind)
         dropped_lines: set[int] = set()
         markers_at: dict[int, str] = {}  # line -> the summary of the marker put before it
@@ -418,27 +420,6 @@ class DiagnosticsCompressor:
                 refs.wrote(line)
         notes = {"diagnostics": len(diagnostics), "kinds": len(by_kind), "diagnostics_listed": listed}
         return Compressed("\n".join(out), lossy=True, notes=notes)
-
-
-def _match_task(diagnostics: list[_Diagnostic], segment: Segment) -> None:
-    """Mark the diagnostics whose message or location holds a word of the task: whole words
-    only ("over" is not in "overrides"), not the tool call's own argument names ("command"),
-    and not a word in more than a third of them (the package the command checked tells none
-    apart)."""
-    terms = segment.context.terms() - _argument_keys(segment.context.tool_arguments)
-    patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(terms)]
-    found = [[p.search(d.text) is not None for d in diagnostics] for p in patterns]
-    telling = [hits for hits in found if sum(hits) * 3 <= len(diagnostics)]
-    for k, diagnostic in enumerate(diagnostics):
-        diagnostic.matches_task = any(hits[k] for hits in telling)
-
-
-def _argument_keys(arguments: str | None) -> frozenset[str]:
-    try:
-        value = orjson.loads(arguments or "")
-    except orjson.JSONDecodeError:
-        return frozenset()
-    return frozenset(str(key).lower() for key in value) if isinstance(value, dict) else frozenset()
 
 
 def _choose(by_kind: dict[str, list[_Diagnostic]]) -> None:
