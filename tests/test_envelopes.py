@@ -2,7 +2,7 @@
 
 Envelopes: Claude Code's Read (`     N\\t` numbers, the older `N→` arrow, a `<system-reminder>`
 trailer, a read starting at an offset), Codex's `exec_command` header, and `nl -ba` output inside
-that header. Kinds: logs, JSON, code, grep output, markdown prose, CSV.
+that header. Kinds: logs, JSON, code, grep output, markdown prose, CSV, a build's diagnostics, a test run.
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def _content(kind: str) -> tuple[str, str, str]:
         return _csv_rows(), "/data/customers.csv", "suspended"
     if kind == "search":
         return (FIXTURES / "search" / "grep_context.txt").read_text(), "", ""
+    if kind == "test_report":  # a failing test run, saved by Claude Code and paged with Read
+        text = (FIXTURES / "test_reports" / "pytest_tb_short.txt").read_text()
+        return text, "/home/dev/.claude/tool-results/t9q4.txt", "E   ValueError: text too long to count"
     if kind == "diagnostics":  # a build's output, saved by Claude Code and paged with Read
         text = (FIXTURES / "diagnostics" / "cargo_clippy.txt").read_text()
         return text, "/home/dev/.claude/tool-results/b7x2.txt", "error[E0308]: mismatched types"
@@ -78,7 +81,7 @@ def _compress(text: str, path: str, store: MemoryStore) -> tuple[str, int, str]:
     return out, report.tokens_before - report.tokens_after, report.kind
 
 
-@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table", "diagnostics"])
+@pytest.mark.parametrize("kind", ["logs", "json", "code", "search", "prose", "table", "diagnostics", "test_report"])
 @pytest.mark.parametrize("envelope", [e for e in ENVELOPES if e != "bare"])
 def test_every_kind_saves_as_much_inside_every_envelope(kind: str, envelope: str) -> None:
     content, path, needle = _content(kind)

@@ -414,6 +414,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.SEARCH,
         ContentKind.DIFF,
         ContentKind.DIAGNOSTICS,
+        ContentKind.TEST_REPORT,
         ContentKind.TABLE,
         ContentKind.PATHS,
     }

@@ -55,6 +55,7 @@ class ContentKind(str, Enum):
     SEARCH = "search"
     DIFF = "diff"
     DIAGNOSTICS = "diagnostics"  # compiler / linter / type-checker reports (gcc, rustc, ruff, mypy, tsc)
+    TEST_REPORT = "test_report"  # a test run (pytest, unittest, cargo test, go test, jest, vitest)
     PROSE = "prose"
     TABLE = "table"  # CSV / TSV: delimited rows under a header
     PATHS = "paths"  # a list of file paths (Glob, find, grep -l)

@@ -46,6 +46,7 @@ def test_sniffers_run_in_rank_order() -> None:
     kinds = [kind for kind, _ in Registry().sniffers()]
     assert kinds == [
         ContentKind.DIFF,
+        ContentKind.TEST_REPORT,
         ContentKind.DIAGNOSTICS,
         ContentKind.SEARCH,
         ContentKind.PATHS,

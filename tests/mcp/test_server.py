@@ -85,6 +85,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "search",
             "diff",
             "diagnostics",
+            "test_report",
             "prose",
             "table",
             "paths",

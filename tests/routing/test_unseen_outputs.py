@@ -75,17 +75,17 @@ def test_parse():
 
 
 @pytest.mark.parametrize("verbosity", ["-q", "-v"])
-def test_a_pytest_report_with_failures_is_routed_as_logs_not_code(tmp_path: Path, verbosity: str) -> None:
+def test_a_pytest_report_with_failures_is_a_test_report_not_code(tmp_path: Path, verbosity: str) -> None:
     """pytest's failure sections quote the test's source: the report is not a python file."""
     test_file = tmp_path / "test_report.py"
     test_file.write_text(_TESTS_WITH_FAILURES)
     command = [sys.executable, "-m", "pytest", verbosity, "-p", "no:cacheprovider", "-p", "no:randomly", str(test_file)]
     report_text = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120).stdout
     assert "FAILURES" in report_text
-    assert detect(report_text).kind == ContentKind.LOGS
+    assert detect(report_text).kind == ContentKind.TEST_REPORT
     store = MemoryStore()
     out, report = Pipeline(store=store).compress_text(report_text, SegmentContext(tool_name="Bash"))
-    assert report.kind == "logs"
+    assert report.kind == "test_report"
     for failed in ("test_parity[3]", "test_parity[11]", "test_parse", "ValueError"):
         assert failed in out
     for ref in find_refs(out):

@@ -18,4 +18,5 @@ from headroom.compressors import (  # noqa: F401  (each module registers its com
     search,
     source_code,
     table,
+    test_report,
 )

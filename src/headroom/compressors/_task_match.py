@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import orjson
 
+from headroom.compressors.source_code import word_pieces
 from headroom.segments import SegmentContext
 
-__all__ = ["task_matches"]
+__all__ = ["named_by_pieces", "task_matches"]
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+_GENERIC_PIECES = frozenset({"test", "tests", "spec", "it", "should", "case"})
 
 
-def task_matches(texts: Sequence[str], context: SegmentContext) -> list[bool]:
+def task_matches(texts: Sequence[str], context: SegmentContext, *, with_arguments: bool = True) -> list[bool]:
     """For each record's text, whether it holds a word of the task: whole words only ("over" is
     not in "overrides"), not the tool call's own argument names ("command"), and not a word in
-    more than a third of the records (the package the command checked tells none apart)."""
+    more than a third of the records (the package the command checked tells none apart).
+    Without `with_arguments`, only the user's words count: the words of a test command
+    (`python -m pytest tests/routing`) name what ran, not which of its tests matter."""
+    if not with_arguments:
+        context = replace(context, tool_arguments=None)
     terms = context.terms() - _argument_keys(context.tool_arguments)
     patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(terms)]
     found = [[pattern.search(text) is not None for text in texts] for pattern in patterns]
@@ -31,3 +40,22 @@ def _argument_keys(arguments: str | None) -> frozenset[str]:
     except orjson.JSONDecodeError:
         return frozenset()
     return frozenset(str(key).lower() for key in value) if isinstance(value, dict) else frozenset()
+
+
+def named_by_pieces(names: Sequence[str], context: SegmentContext) -> list[bool]:
+    """For each identifier (a test's name), whether the user's words name it by its word pieces:
+    "does the receipt header test pass?" names `test_receipt_header` and `testReceiptHeader`.
+    Every piece but the generic ones (test, spec) must be among the task's (all but one of three
+    or more), a name of one piece (`json`) is named only by that word itself, and a name whose
+    pieces a third of the names share tells none apart."""
+    task = {piece for word in _WORD.findall(context.user_query) for piece in word_pieces(word)}
+    if not task:
+        return [False] * len(names)
+    hits = []
+    for name in names:
+        own = set(word_pieces(name)) - _GENERIC_PIECES
+        matched = len(own & task)
+        hits.append(len(own) >= 2 and matched >= len(own) - (1 if len(own) >= 3 else 0))
+    if sum(hits) * 3 > len(names):
+        return [False] * len(names)
+    return hits

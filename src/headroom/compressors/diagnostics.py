@@ -41,7 +41,7 @@ from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["DiagnosticsCompressor", "looks_like_diagnostics"]
+__all__ = ["FENCE_LINE", "DiagnosticsCompressor", "looks_like_diagnostics"]
 
 _SEVERITY = r"(?:fatal error|error|warning|note|info|hint|remark)"
 # Location first. The path has no blanks, bars or quotes (a snippet quoting `"a.c:3: warning:"`
@@ -75,7 +75,7 @@ _STATUS = re.compile(
     r"|Locking|Adding|Blocking|Installing|Installed|Doc-tests|Fixed|Packaging|Verifying|Archiving|Uploading"
     r"|Removed|Summary|Waiting)\s"
 )
-_FENCE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)
+FENCE_LINE = re.compile(r"^\s*(?:```|~~~)", re.MULTILINE)  # a markdown fence: a document quoting output
 # A code closing a message: mypy's `  [arg-type]` (alone on a line when the message wrapped),
 # gcc's ` [-Wunused-parameter]`, pyright's ` (reportUnusedImport)`.
 _TRAILING_CODE = re.compile(
@@ -297,7 +297,7 @@ def looks_like_diagnostics(head: str) -> bool:
     """At least two header + `-->` diagnostics, or three location-first diagnostics that go on
     over more lines (a snippet, wrapped text) or make up most of the text. Never a document with
     fenced blocks (a bug report quoting a build): that is a markdown document."""
-    if _FENCE.search(head):
+    if FENCE_LINE.search(head):
         return False
     lines = head.split("\n")[:-1]  # the last may be cut
     arrows = located = continued = 0

@@ -75,6 +75,7 @@ _DATA_KINDS = frozenset(
         ContentKind.LOGS,
         ContentKind.SEARCH,
         ContentKind.DIAGNOSTICS,
+        ContentKind.TEST_REPORT,
         ContentKind.JSON,
         ContentKind.JSON_PAGE,
         ContentKind.TABLE,

@@ -108,6 +108,11 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
         if sniffer(head):
             if kind == ContentKind.TABLE and language:
                 break  # columns lined up in a comment or docstring of a source file: still code
+            # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
+            # compressor takes the build's part as diagnostics. A run ends with its totals.
+            tail = text[-_SNIFF_CHARS:] if kind == ContentKind.DIAGNOSTICS and len(text) > _SNIFF_CHARS else ""
+            if tail and sniffed_as(ContentKind.TEST_REPORT, tail, registry):
+                return Detection(ContentKind.TEST_REPORT)
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
     if language:
         return Detection(ContentKind.CODE, language, note)
