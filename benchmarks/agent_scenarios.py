@@ -201,6 +201,8 @@ class Scenario:
     codex: Callable[[Workspace], list[CodexStep]]
     edit: EditCheck | None = None
     quick: bool = False
+    prepare: Callable[[Workspace], None] | None = None  # changes the scenario makes to the project first
+    failing_calls: int = 0  # tool calls that exit non-zero by design (the test run before the fix)
 
 
 def _read(ws: Workspace, relative: str, offset: int | None = None, limit: int | None = None) -> Call:
@@ -481,7 +483,72 @@ LINT_FIX = Scenario(
     edit=LINT_EDIT,
 )
 
-# (f) A long session: everything above but the lint, one task after the other (29 tool calls for Claude Code).
+# (f) Test and fix: lib/json's encoder has a bug (a surrogate pair's low half loses bits); the
+# project's suite is CPython's own test_json (under suite/, with test.support). The agent runs the
+# suite verbosely (168 tests, three failing), reads the function the tracebacks point at, fixes it
+# and runs the suite again.
+TEST_TARGET = "lib/json/encoder.py"
+_GOOD_PAIR = "                s2 = 0xdc00 | (n & 0x3ff)"
+_BAD_PAIR = "                s2 = 0xdc00 | (n & 0x3f)"
+TEST_RUN = "PYTHONPATH=lib:suite python -m unittest -v test.test_json 2>&1"
+TEST_NEEDLES = (
+    "test_encode_basestring_ascii",
+    "test_big_unicode_encode",
+    "test_bytes_decode",
+    "self.assertEqual(self.dumps(u), '\"\\\\ud834\\\\udd20\"')",
+    _BAD_PAIR.strip(),
+)
+
+
+def _break_the_encoder(ws: Workspace) -> None:
+    suite = ws.root / "suite" / "test"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(stdlib_dir() / "test" / "support", suite / "support", ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(stdlib_dir() / "test" / "test_json", suite / "test_json", ignore=ignore, dirs_exist_ok=True)
+    shutil.copy2(stdlib_dir() / "test" / "__init__.py", suite / "__init__.py")
+    target = ws.root / TEST_TARGET
+    source = target.read_text()
+    if _GOOD_PAIR not in source:
+        raise ValueError(f"{TEST_TARGET} no longer holds {_GOOD_PAIR.strip()!r}")
+    target.write_text(source.replace(_GOOD_PAIR, _BAD_PAIR, 1))
+
+
+def _test_claude(ws: Workspace) -> list[ClaudeStep]:
+    start = ws.line_of(TEST_TARGET, "def py_encode_basestring_ascii(s):")
+    return [
+        _bash(TEST_RUN, "Run the json tests"),
+        _read(ws, TEST_TARGET, offset=start, limit=25),
+        Call("Edit", {"file_path": ws.path(TEST_TARGET), "old_string": _BAD_PAIR, "new_string": _GOOD_PAIR}),
+        _bash(TEST_RUN, "Run the json tests again"),
+    ]
+
+
+def _test_codex(ws: Workspace) -> list[CodexStep]:
+    start = ws.line_of(TEST_TARGET, "def py_encode_basestring_ascii(s):")
+    patch = f"*** Update File: {TEST_TARGET}\n@@ def py_encode_basestring_ascii(s):\n-{_BAD_PAIR}\n+{_GOOD_PAIR}\n"
+    return [
+        Shell(TEST_RUN),
+        Shell(f"sed -n '{start},{start + 24}p' {TEST_TARGET}"),
+        Patch(patch),
+        Shell(TEST_RUN),
+    ]
+
+
+TEST_FIX = Scenario(
+    name="test_fix",
+    prompt=(
+        "The json tests fail since the last change to lib/json. Run them (PYTHONPATH=lib:suite python -m unittest "
+        "-v test.test_json), tell me which tests fail and why, fix lib/json/encoder.py and run them again."
+    ),
+    needles=TEST_NEEDLES,
+    claude=_test_claude,
+    codex=_test_codex,
+    edit=EditCheck(TEST_TARGET, before=_BAD_PAIR + "\n", after=_GOOD_PAIR + "\n"),
+    prepare=_break_the_encoder,
+    failing_calls=1,
+)
+
+# (g) A long session: everything above but the lint, one task after the other (29 tool calls for Claude Code).
 LONG_SESSION = Scenario(
     name="long_session",
     prompt="Work through these in order.\n1. "
@@ -492,7 +559,7 @@ LONG_SESSION = Scenario(
     edit=HEADERS_EDIT,
 )
 
-SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LINT_FIX, LONG_SESSION)
+SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LINT_FIX, TEST_FIX, LONG_SESSION)
 
 
 _PATH_NEEDLE = re.compile(r"^(?P<path>[\w./-]+\.\w+)(?::(?P<line>\d+))?$")
