@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -548,3 +550,23 @@ def test_real_dpkg_log_read_through_claude_code_keeps_the_numbers_it_saw() -> No
     body_lines = [line for line in out.split("\n") if line and not line.startswith(MARKER_PREFIX)]
     assert len(body_lines) > 10
     assert all(line in shown for line in body_lines)  # every kept line carries the number it had
+
+
+def test_pip_install_output_is_a_log_whose_repeated_lines_collapse() -> None:
+    """`pip install` of what is already there (run here, offline): one line per requirement."""
+    packages = ["openai", "anthropic", "httpx", "starlette", "uvicorn", "mcp"]
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", *packages]
+    text = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300).stdout
+    assert text.count("Requirement already satisfied: ") >= 20
+    assert looks_like_logs(text)
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(text, SegmentContext("Bash", None, "install deps"))
+    assert report.kind == "logs"
+    assert report.tokens_after < 0.75 * report.tokens_before
+    first = next(line for line in text.splitlines() if line.startswith("Requirement already satisfied: openai "))
+    assert first in out.splitlines()
+    for name in re.findall(r"^Requirement already satisfied: ([\w.-]+)", text, re.MULTILINE):
+        assert re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", out), name  # each package stays named
+    (ref,) = find_refs(out)
+    stored = store.get(ref)
+    assert stored is not None and stored.text == text

@@ -80,11 +80,16 @@ _TRACE_LINE = re.compile(
     r"|[\w.]+(?:Error|Exception): )"
 )
 # Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"
-# lines, maintainer-script messages): no timestamps, but one event per line all the same.
+# lines, maintainer-script messages; `pip install`): no timestamps, but one event per line all
+# the same.
 _PACKAGE_TOOL = re.compile(
     r"^(?:Log (?:started|ended): \d{4}-\d{2}-\d{2}|Selecting previously unselected package |\(Reading database \.\.\."
     r"|Preparing to unpack |Unpacking |Setting up |Processing triggers for |Removing |Purging configuration files for "
-    r"|(?:update-alternatives|invoke-rc\.d|dpkg|debconf): |Created symlink )"
+    r"|(?:update-alternatives|invoke-rc\.d|dpkg|debconf): |Created symlink "
+    # pip's: what it found, fetched, built and installed, one line each.
+    r"|Requirement already satisfied: |Collecting \S|\s+(?:Downloading|Using cached) \S|Installing collected packages: "
+    r"|Successfully (?:installed|built|uninstalled) |\s+Attempting uninstall: |\s+Found existing installation: "
+    r"|\s+(?:Building|Created) wheel for |Building wheels for collected packages: |\s+Stored in directory: )"
 )
 _JSON_LOG = re.compile(r'^\{.*"(?:level|severity|lvl|msg|message|@?timestamp|time|ts)"\s*:')
 _SNIFF_LINES = 60
