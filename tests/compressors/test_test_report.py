@@ -205,6 +205,17 @@ def test_a_page_read_from_the_middle_of_a_saved_run_compresses(tmp_path: Path) -
         "2024-05-01 10:00:00 INFO test run started\n2024-05-01 10:00:01 INFO ok\n2024-05-01 10:00:02 INFO ok\n",
         "The release ran the whole suite.\n\n```\n===== test session starts =====\ntests/a.py ... [100%]\n```\n",
         "def test_a():\n    assert f() ... ok\n\n\ndef test_b():\n    pass\n",
+        # docker compose: check marks, but no jest or mocha file or totals line
+        "".join(
+            f" ✔ Container shop-{name}-1  Started   0.{n}s\n" for n, name in enumerate("web db cache queue".split())
+        ),
+        # notes with bullets
+        "Q3 planning\n\n● Payments\n    ○ Status: on track\n    ○ Owner: Dana\n● Search\n    ○ Status: late\n",
+        # a log with one cargo test run in it
+        "".join(f"2024-05-01T10:00:{n:02d}Z step {n} done\n" for n in range(40))
+        + "running 2 tests\ntest a ... ok\ntest b ... ok\n",
+        # grep hits over saved pytest output
+        "".join(f"logs/ci_{n}.log:{17 + n}:tests/test_x.py::test_{n} PASSED [ {n}%]\n" for n in range(20)),
     ],
 )
 def test_other_text_is_no_test_report(text: str) -> None:
@@ -276,3 +287,86 @@ def test_node_test_tap_output_counts_passes_and_keeps_each_failure(tmp_path: Pat
             assert line in out.splitlines()
     assert "    # Subtest: cart total" in out.splitlines()  # the title a failure ran under
     _assert_retrievable(out, store, text)
+
+
+def _tap_failures(closed: bool) -> str:
+    lines = ["TAP version 13"]
+    for n in range(1, 7):
+        lines += [f"not ok {n} - parses price {n}", "  ---", "  operator: equal", f"  expected: {n}", "  actual: 0"]
+        lines += ["  at: Test.<anonymous> (/src/test/price.js:20:5)"] + (["  ..."] if closed else [])
+    return "\n".join([*lines, "", "1..6", "# tests 6", "# pass  0", "# fail  6", ""])
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_every_tap_failure_stays_or_is_named_even_when_its_yaml_block_is_left_open(closed: bool) -> None:
+    text = _tap_failures(closed)
+    out, store, _ = _compress(text, "node test/price.js")
+    shown = out.split("\n")
+    for n in range(1, 7):
+        assert f"not ok {n} - parses price {n}" in shown or f"#{n} parses price {n}" in out
+    assert shown[1:3] == ["TAP version 13", "not ok 1 - parses price 1"]  # no YAML line without its header
+    _assert_retrievable(out, store, text)
+
+
+_PRINTING_TESTS = """
+import pytest
+
+
+@pytest.mark.parametrize("n", range(12))
+def test_order_logs(n):
+    print(f"order {n} logged")
+    assert n >= 0
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_order_totals(n):
+    assert n * 10 == n + 10
+"""
+
+
+def test_what_passing_tests_printed_is_no_failure(tmp_path: Path) -> None:
+    """pytest -rA shows a PASSES block: one section per passing test with what it printed."""
+    (tmp_path / "test_orders.py").write_text(_PRINTING_TESTS)
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rA", "test_orders.py"]
+    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300).stdout
+    assert "= PASSES =" in text and "6 failed, 12 passed" in text
+    out, store, _ = _compress(text, "python -m pytest -rA")
+    assert out.startswith("[headroom: ") and "6 failures of 1 kind" in out.split("\n")[0]
+    assert "order 3 logged" not in out
+    assert "test_order_logs" not in "".join(line for line in out.split("\n") if "failures of this kind" in line)
+    _assert_retrievable(out, store, text)
+
+
+def test_a_truncation_note_stays_where_the_client_cut_the_output(tmp_path: Path) -> None:
+    text = _pytest_run(tmp_path, "-q")
+    lines = text.split("\n")
+    third = len(lines) // 3
+    note = f"... [{sum(len(line) + 1 for line in lines[third : 2 * third])} characters truncated] ..."
+    cut = "\n".join([*lines[:third], note, *lines[2 * third :]])
+    out, _, _ = _compress(cut, "python -m pytest -q")
+    assert note in out.split("\n")
+
+
+def test_a_unittest_failure_shown_by_head_keeps_its_exception_line(tmp_path: Path) -> None:
+    cases = "".join(
+        f"    def test_list_{n}(self):\n        self.assertEqual([1, 2, {n}], [1, 2, {n + 1}, 4])\n\n"
+        for n in range(30)
+    )
+    (tmp_path / "test_lists.py").write_text(f"import unittest\n\n\nclass ListTests(unittest.TestCase):\n{cases}")
+    command = [sys.executable, "-m", "unittest", "-v", "test_lists"]
+    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300).stderr
+    out, _, kind = _compress(text, "python -m unittest -v test_lists")
+    assert kind == "test_report"
+    assert out.count("AssertionError: Lists differ") == text.count("AssertionError: Lists differ") == 30
+
+
+def test_go_keeps_the_run_line_of_a_subtest_whose_output_stays() -> None:
+    lines = [f"=== RUN   TestRound/case_{n}" for n in range(30)]
+    lines[17:17] = ["    round_test.go:41: Round(2.5) = 2, want 3"]
+    lines += ["--- FAIL: TestRound (0.00s)", *[f"    --- PASS: TestRound/case_{n} (0.00s)" for n in range(30)]]
+    text = "\n".join([*lines, "FAIL", "FAIL\texample.com/round\t0.004s", ""])
+    out, _, _ = _compress(text, "go test -v ./...")
+    shown = out.split("\n")
+    at = shown.index("    round_test.go:41: Round(2.5) = 2, want 3")
+    assert shown[at - 1] == "=== RUN   TestRound/case_16"
+    assert "--- PASS: TestRound/case_3 (0.00s)" not in out

@@ -46,8 +46,9 @@ def named_by_pieces(names: Sequence[str], context: SegmentContext) -> list[bool]
     """For each identifier (a test's name), whether the user's words name it by its word pieces:
     "does the receipt header test pass?" names `test_receipt_header` and `testReceiptHeader`.
     Every piece but the generic ones (test, spec) must be among the task's (all but one of three
-    or more), a name of one piece (`json`) is named only by that word itself, and a name whose
-    pieces a third of the names share tells none apart."""
+    or more); a name of one piece (`test_json`) is left to the whole-word match of
+    `task_matches` (a task about json names every json test by pieces); and a name whose pieces
+    a third of the names share tells none apart."""
     task = {piece for word in _WORD.findall(context.user_query) for piece in word_pieces(word)}
     if not task:
         return [False] * len(names)

@@ -58,12 +58,15 @@ _PYTEST_SUMMARY = re.compile(r"^(?P<status>PASSED|SKIPPED|XFAIL|XPASS) (?:\[\d+\
 # pytest's progress lines: `tests/test_x.py ..F.s   [ 12%]` (`-q`: no file). Only dots and s: noise.
 _PROGRESS = re.compile(r"^(?:\S+\.py ?)?[.sSxXFEf]+\s*\[\s*\d+%\]\s*$")
 _PROGRESS_PASSED = re.compile(r"^(?:\S+\.py ?)?[.sSxX]+\s*\[\s*\d+%\]\s*$")
-# TAP (tape, node:test, prove): `ok 12 - name`, `not ok 3 name # TODO`, `# subtest` titles.
+# TAP (tape, node:test, prove): `ok 12 - name`, `not ok 3 name # TODO`, `# subtest` titles; node:test
+# running tape files passes their TAP on as comments (`# ok 3 ...`).
 _TAP_LINE = re.compile(
-    r"^\s*(?P<status>ok|not ok) (?P<number>\d+)(?: -)?(?: (?P<name>.*?))?(?:\s+# (?P<directive>SKIP|TODO)\b.*)?\s*$"
+    r"^\s*(?:#\s+)?(?P<status>ok|not ok) (?P<number>\d+)(?: -)?(?: (?P<name>.*?))?"
+    r"(?:\s+# (?P<directive>SKIP|TODO)\b.*)?\s*$"
 )
 _TAP_TITLE = re.compile(
-    r"^\s*# (?!(?:tests|suites|pass|fail|cancelled|skip(?:ped)?|todo|duration_ms|ok)\b)(?P<title>\S.*?)\s*$"
+    r"^\s*# (?!(?:tests|suites|pass|fail|cancelled|skip(?:ped)?|todo|duration_ms|ok|not ok)\b|TAP version)"
+    r"(?P<title>\S.*?)\s*$"
 )
 # A failure's YAML block: tape's `at: Test.<anonymous> (path:453:12)`, node:test's `location: 'path:4:1'`.
 _TAP_AT = re.compile(r"^\s+(?:at|location): .*?\(?'?(?:file://)?(?P<where>[^\s()']+:\d+):\d+")
@@ -85,7 +88,7 @@ _PY_FRAME = re.compile(r'^\s+File "(?P<path>[^"]+)", line (?P<line>\d+)')
 _PY_RAISED = re.compile(r"^(?P<exc>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Warning|Failure|Interrupt|Iteration))\b")
 _CARGO_SECTION = re.compile(r"^---- (?P<name>\S.*?) stdout ----\s*$")  # doctests: `src/lib.rs - (line 19)`
 _CARGO_PANIC = re.compile(r"panicked at (?P<where>\S+?:\d+:\d+)")
-_CARGO_END = re.compile(r"^(?:failures:|test result: |error: test failed)")
+_CARGO_END = re.compile(r"^(?:failures:|successes:|test result: |error: test failed)")
 _JS_SECTION = re.compile(r"^\s*● (?P<name>\S.*?)\s*$")
 _JS_AT = re.compile(r"\((?P<where>[^()\s]+:\d+):\d+\)\s*$|^\s*at (?P<bare>\S+:\d+):\d+\s*$")
 _JS_CONSOLE = re.compile(r"^(?P<indent>\s*)console\.(?:log|warn|error|info|debug|trace)\s*$")  # jest's captured console
@@ -101,12 +104,20 @@ _SESSION = re.compile(
 _SUMMARY_FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<node>\S+::\S+?)(?: - .*)?\s*$")
 # Where the tests start after a build: cargo's `Running unittests src/lib.rs (...)`.
 _CARGO_RUNNING = re.compile(r"^\s+Running \S")
+# A client's note that it cut the output (Claude Code's "... [12345 characters truncated] ...",
+# Codex's "…2000 tokens truncated…"): always stays, never part of a section.
+_TRUNCATED = re.compile(r"\[\d+ characters truncated\]|\d+ tokens truncated")
+_MAX_MATCHED_LINE = 2_000  # a longer line is no status line or header (and regexes stay linear)
+_GREP_HIT = re.compile(r"^[^\s:]+:\d+[:-]")  # grep -n's `path:12:` before a line it found
+_PYTEST_START = re.compile(r"^={3,} test session starts ={3,}\s*$")
+_JS_TOTALS = re.compile(r"^(?:Test Suites:|Tests:|PASS |FAIL )")
+_MOCHA_TOTALS = re.compile(r"^\s+\d+ (?:passing|failing|pending)(?: \(\d+m?s\))?\s*$")
 _NUMBER = re.compile(r"\d+")
 _QUOTED = re.compile(r"[`'\"]([^`'\"\n]{1,80})[`'\"]")
 
 # Per-line states a run of which becomes a marker: a test passed or skipped, go's `=== RUN`, a
 # TAP subtest title, a pytest progress line of dots.
-_COLLAPSIBLE = frozenset({"pass", "skip", "run", "title", "progress"})
+_COLLAPSIBLE = frozenset({"pass", "skip", "run", "title", "progress", "output"})
 _MIN_PASSES = 8  # fewer passed lines than this in all stay as they are
 _MIN_RUN = 3  # and so does a shorter run of them (a marker costs what two lines do)
 _GROUPS_LISTED = 12  # a run's marker counts the tests of this many files, then how many more
@@ -243,7 +254,9 @@ def _pytest_failure(lines: list[str], start: int, end: int, name: str) -> _Failu
 def _unittest_failure(lines: list[str], start: int, end: int, name: str) -> _Failure:
     frames = [k for k in range(start, end) if _PY_FRAME.match(lines[k])]
     body = [k for k in range(start + 2, end) if lines[k].strip()]
-    last = body[-1] if body else start
+    # The exception line follows the last frame and its code line (an assertion's diff after it).
+    after = frames[-1] + 1 if frames else start
+    last = next((k for k in body if k > after and _PY_RAISED.match(lines[k])), body[-1] if body else start)
     raised = _PY_RAISED.match(lines[last])
     where = ""
     if frames:
@@ -286,7 +299,8 @@ def _yaml_end(lines: list[str], start: int) -> int:
     end = start + 1
     while end < len(lines) and not _TAP_YAML_END.match(lines[end]) and lines[end][:1] in (" ", "\t"):
         end += 1
-    return min(len(lines), end + 1)
+    closed = end < len(lines) and _TAP_YAML_END.match(lines[end]) is not None
+    return end + 1 if closed else end  # a block left open ends before the next line of its own
 
 
 def _tap_failure(lines: list[str], start: int, end: int, name: str) -> _Failure:
@@ -301,17 +315,36 @@ def _tap_failure(lines: list[str], start: int, end: int, name: str) -> _Failure:
     return _Failure(start, end, name, kind, sorted(set(head)), message)
 
 
-def _sections(lines: list[str]) -> list[_Failure]:
-    """The failure sections of every layout found, in line order."""
+def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
+    """The failure sections of every layout found, in line order, and the sections of tests
+    that passed (pytest -rA's PASSES, cargo --show-output's `successes:`): their output."""
     failures: list[_Failure] = []
+    passes: list[tuple[int, int]] = []
+    passing = False  # inside pytest's PASSES block or cargo's `successes:` list
     k = 0
     n = len(lines)
     while k < n:
         line = lines[k]
+        if len(line) > _MAX_MATCHED_LINE or _TRUNCATED.search(line):
+            k += 1
+            continue
+        banner = _PYTEST_BANNER.match(line)
+        if banner or line.startswith(("successes:", "failures:", "test result: ")):
+            passing = (banner is not None and banner["title"] == "PASSES") or line.startswith("successes:")
+            k += 1
+            continue
+        section = _PYTEST_SECTION.match(line) or _CARGO_SECTION.match(line)
+        if section and passing:
+            end = k + 1
+            while end < n and not _ends_section(lines[end]):
+                end += 1
+            passes.append((k, end))
+            k = end
+            continue
         section = _PYTEST_SECTION.match(line)
         if section:
             end = k + 1
-            while end < n and not _PYTEST_SECTION.match(lines[end]) and not _PYTEST_BANNER.match(lines[end]):
+            while end < n and not _PYTEST_SECTION.match(lines[end]) and not _ends_section(lines[end]):
                 end += 1
             failures.append(_pytest_failure(lines, k, end, section["name"]))
             k = end
@@ -320,6 +353,8 @@ def _sections(lines: list[str]) -> list[_Failure]:
         if title and k + 1 < n and _UNITTEST_DASHES.match(lines[k + 1]):
             end = k + 2
             while end < n and not _UNITTEST_RULE.match(lines[end]) and not _UNITTEST_DASHES.match(lines[end]):
+                if _TRUNCATED.search(lines[end]):
+                    break
                 end += 1
             failures.append(_unittest_failure(lines, k, end, title["name"]))
             k = end
@@ -327,7 +362,7 @@ def _sections(lines: list[str]) -> list[_Failure]:
         cargo = _CARGO_SECTION.match(line)
         if cargo:
             end = k + 1
-            while end < n and not _CARGO_SECTION.match(lines[end]) and not _CARGO_END.match(lines[end]):
+            while end < n and not _CARGO_SECTION.match(lines[end]) and not _ends_section(lines[end]):
                 end += 1
             failures.append(_cargo_failure(lines, k, end, cargo["name"]))
             k = end
@@ -342,12 +377,19 @@ def _sections(lines: list[str]) -> list[_Failure]:
         if js and js["name"] != "Console":  # `● Console`: what the tests logged, not a failure
             end = k + 1
             while end < n and not _JS_SECTION.match(lines[end]) and not _JS_END.match(lines[end]):
+                if _TRUNCATED.search(lines[end]):
+                    break
                 end += 1
             failures.append(_js_failure(lines, k, end, js["name"]))
             k = end
             continue
         k += 1
-    return failures
+    return failures, passes
+
+
+def _ends_section(line: str) -> bool:
+    """A banner, cargo's lists and totals, or a client's truncation note end a section."""
+    return bool(_PYTEST_BANNER.match(line) or _CARGO_END.match(line) or _TRUNCATED.search(line))
 
 
 def _parse(lines: list[str]) -> _Parsed:
@@ -357,6 +399,8 @@ def _parse(lines: list[str]) -> _Parsed:
     js_file = ""
     title = -1  # the line of the TAP subtest title the lines after it are under
     for k, line in enumerate(lines):
+        if len(line) > _MAX_MATCHED_LINE:
+            continue
         found = _status_of(line)
         if found is None:
             js = _JS_FILE.match(line)
@@ -377,33 +421,73 @@ def _parse(lines: list[str]) -> _Parsed:
             group[k - 1] = "-"
         if not group[k] and _JS_LINE.match(line):
             group[k] = js_file
+    for k, state in enumerate(status):
+        # go's `=== RUN TestA/case_3` before the test's own output (`x_test.go:12: got 3`) says
+        # whose output it is: it stays.
+        if state == "run" and k + 1 < len(lines) and lines[k + 1].strip() and status[k + 1] not in _COLLAPSIBLE:
+            status[k] = None
     parsed = _Parsed(status, group, name)
-    parsed.failures = _sections(lines)
+    parsed.failures, passes = _sections(lines)
     for failure in parsed.failures:  # a per-test line quoted inside a failure belongs to it
         for k in range(failure.start, failure.end):
             status[k] = None
+    for start, end in passes:  # what tests that passed printed (pytest -rA, cargo --show-output)
+        for k in range(start, end):
+            status[k], group[k] = "output", "-"
     return parsed
 
 
 def looks_like_test_report(head: str) -> bool:
-    """A test runner's banner or totals, two failure sections, or per-test lines making up a
-    good part of the text. Never a document with fenced blocks (an issue quoting a test run):
-    that is a markdown document, whose blocks are compressed on their own."""
+    """A test runner's banner or totals with a failure section, or with per-test lines making
+    up a tenth of the text; two failure sections; or per-test lines making up a third of it.
+    Not: a document with fenced blocks (an issue quoting a test run is a markdown document,
+    whose blocks are compressed on their own); a log with one `running 2 tests` in it; grep
+    hits over test logs (`ci.log:17:tests/x.py::test_a PASSED`); check marks with no jest or
+    mocha file or totals line beside them (`✔ Container web Started`)."""
     if FENCE_LINE.search(head):
         return False
     lines = head.split("\n")[:-1]  # the last may be cut
-    filled = sections = statuses = 0
-    for line in lines:
+    filled = sections = statuses = marks = js_sections = 0
+    session = js_context = False
+    for k, line in enumerate(lines):
         if not line.strip():
             continue
         filled += 1
+        if len(line) > _MAX_MATCHED_LINE or _GREP_HIT.match(line):
+            continue
+        if _PYTEST_START.match(line):
+            return True  # pytest's own banner: nothing else writes it
         if _SESSION.match(line):
-            return True
-        if _PYTEST_SECTION.match(line) or _CARGO_SECTION.match(line):
+            session = True
+            js_context = js_context or bool(_JS_TOTALS.match(line))
+        elif _JS_FILE.match(line) or _MOCHA_TOTALS.match(line):
+            js_context = True
+        elif _is_section_start(lines, k):
             sections += 1
-        elif _status_of(line) is not None:
+        elif _JS_SECTION.match(line) and " › " in line:
+            js_sections += 1
+        elif _PROGRESS.match(line):
             statuses += 1
+        elif (found := _status_of(line)) is not None:
+            if not _JS_LINE.match(line):
+                statuses += 1
+            elif found[0] == "pass" and line.startswith("  "):
+                statuses += 1  # a passed test's check mark under its suite (mocha, jest --verbose)
+            else:
+                marks += 1  # ✕ ○ ↓ and unindented marks: jest's only beside a jest or mocha line
+    if js_context:
+        statuses += marks
+        sections += js_sections
+    if session and (sections or statuses * 10 >= filled):
+        return True
     return sections >= 2 or (statuses >= 3 and statuses * 3 >= filled)
+
+
+def _is_section_start(lines: list[str], k: int) -> bool:
+    line = lines[k]
+    if _PYTEST_SECTION.match(line) or _CARGO_SECTION.match(line):
+        return True
+    return k > 0 and _UNITTEST_TITLE.match(line) is not None and _UNITTEST_RULE.match(lines[k - 1]) is not None
 
 
 def _run_summary(counts: Counter[str], groups: Counter[str]) -> str:
@@ -412,8 +496,10 @@ def _run_summary(counts: Counter[str], groups: Counter[str]) -> str:
         said.append(f"{counts['pass']} passed")
     if counts["skip"]:
         said.append(f"{counts['skip']} skipped")
-    text = " and ".join(said) + " tests omitted" if said else ""
+    total = counts["pass"] + counts["skip"]
+    text = " and ".join(said) + (" test omitted" if total == 1 else " tests omitted") if said else ""
     others = [(counts["progress"], "progress lines of passed tests"), (counts["title"], "subtest titles")]
+    others.append((counts["output"], "lines that passing tests printed"))
     others.append((counts["run"], "lines starting tests"))
     extra = ", ".join(f"{n} {what}" for n, what in others if n)
     if extra:
@@ -422,7 +508,8 @@ def _run_summary(counts: Counter[str], groups: Counter[str]) -> str:
     if named:
         # The files' shared directory (module) once: "in tests/compressors/: test_diff.py 46, ..."
         common = os.path.commonprefix([g for g, _ in named])  # noqa: RUF071 (cut at a separator below)
-        cut = max(common.rfind("/"), common.rfind(".")) + 1 if len(named) > 1 else 0
+        separator = "/" if any("/" in g for g, _ in named) else "."  # a file's own dot is no module's
+        cut = common.rfind(separator) + 1 if len(named) > 1 else 0
         where = f"per file in {common[:cut]}" if cut >= 6 else "per file"
         listed = ", ".join(f"{g[cut if cut >= 6 else 0 :]} {c}" for g, c in named[:_GROUPS_LISTED])
         more = len(named) - _GROUPS_LISTED
@@ -524,9 +611,13 @@ class TestReportCompressor:
         if not dropped_lines and build_text is None:
             return Compressed(segment.text)
         listed = sum(f.keep == "drop" for f in failures)
+        heads = sum(f.keep == "head" for f in failures)
         said = [f"{passed} lines about tests that passed or were skipped, counted in markers"] if passed else []
         if failures:
-            said.append(f"{len(failures)} failures of {len(by_kind)} kinds")
+            failed = "1 failure" if len(failures) == 1 else f"{len(failures)} failures"
+            said.append(f"{failed} of {len(by_kind)} kind" + ("s" if len(by_kind) > 1 else ""))
+        if heads:
+            said.append(f"{heads} shown by header, error lines and location only")
         if listed:
             said.append(f"{listed} listed by name")
         if repeats:
@@ -573,7 +664,9 @@ class TestReportCompressor:
                 run.append(k)
                 continue
             if len(run) >= _MIN_RUN:
-                counts = Counter(parsed.status[j] or "" for j in run if parsed.group[j] != "-")
+                counts = Counter(
+                    parsed.status[j] or "" for j in run if parsed.group[j] != "-" or parsed.status[j] == "output"
+                )
                 groups = Counter(parsed.group[j] for j in run if parsed.status[j] in ("pass", "skip"))
                 dropped_lines.update(run)
                 markers_at[run[0]] = _run_summary(counts, groups)
