@@ -151,3 +151,17 @@ def test_lines_a_compressor_stripped_of_trailing_spaces_keep_their_numbers() -> 
     envelope = open_envelope(text)
     out = envelope.close("\n".join(line.rstrip() for line in envelope.body.split("\n")))
     assert [line.split("\t")[0] for line in out.split("\n")] == [str(n) for n in range(1, 40)]
+
+
+@pytest.mark.parametrize("kind", ["logs", "search", "diagnostics", "test_report"])
+@pytest.mark.parametrize("note", ["…4096 tokens truncated…", "\n\n... [9000 characters truncated] ...\n\n"])
+def test_the_model_still_sees_that_the_client_cut_the_output(kind: str, note: str) -> None:
+    """Codex cuts a long output in the middle of a line, Claude Code between lines: wherever the
+    cut falls and whatever the compressor drops around it, the note (or a marker quoting it)
+    stays."""
+    content, path, _ = _content(kind)
+    third = len(content) // 3
+    cut = content[:third] + note + content[2 * third :]
+    out, saved, _ = _compress(CODEX_HEADER + cut, path, MemoryStore())
+    assert saved > 0
+    assert note.strip() in out

@@ -21,7 +21,7 @@ from headroom.ccr.markers import marker
 from headroom.ccr.retrieval import TOOL_NAME as RETRIEVE_TOOL_NAME
 from headroom.compressors._short_ids import shorten_line_sources, shorten_repeated_ids
 from headroom.compressors.base import Registry
-from headroom.envelopes import Envelope, open_envelope
+from headroom.envelopes import TRUNCATION_NOTE, Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.formats import Unit, adapter_for, replace_paths
 from headroom.history import Histories, JsonPages, LogPages, UnitHistory
@@ -262,8 +262,8 @@ class Pipeline:
             # Code keeps its own numbers; JSON is re-laid out, so no line keeps its number.
             return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
 
-        text = close(result.text)
         lossy, notes = result.lossy, result.notes
+        text = close(_keep_truncation_note(segment.text, result.text) if lossy else result.text)
         if segment.kind in _SHORTENS_IDS:
             text, shortened = _shorten_ids(text, envelope, segment, lossy)
             if shortened:
@@ -443,6 +443,15 @@ def _shorten_ids(text: str, envelope: Envelope, segment: Segment, lossy: bool) -
         note = marker(f"{shortened} repeated ids shortened to their first characters and …", segment.ref)
         body = f"{body}\n{note}" if body and not body.endswith("\n") else f"{body}{note}\n"
     return head + body + tail, shortened
+
+
+def _keep_truncation_note(body: str, compressed: str) -> str:
+    """The compressed body, telling the model the client cut the output when the compressor
+    dropped the client's own note saying so (a Codex note falls mid-line, inside a record)."""
+    note = TRUNCATION_NOTE.search(body)
+    if note is None or note.group(0) in compressed:
+        return compressed
+    return marker(f"the client had already cut this output: {note.group(0)}", None) + "\n" + compressed
 
 
 def _segment(

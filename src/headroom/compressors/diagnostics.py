@@ -39,6 +39,7 @@ from headroom.ccr.markers import SparseRefs, marker
 from headroom.compressors._task_match import task_matches
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
+from headroom.envelopes import TRUNCATION_NOTE
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["FENCE_LINE", "DiagnosticsCompressor", "looks_like_diagnostics"]
@@ -287,7 +288,13 @@ def _parse(raw: list[str]) -> _Parsed | None:
             )
         )
         i = j
-    for k in outside:
+    orphaned = False  # past a client's truncation note, the rest of a cut diagnostic: it stays
+    previous = -2
+    for k in outside:  # in line order
+        orphaned = bool(TRUNCATION_NOTE.search(lines[k])) or (orphaned and k == previous + 1)
+        previous = k
+        if orphaned:
+            continue
         if lines[k].strip() and not _STATUS.match(lines[k]) and (_SNIPPET.match(lines[k]) or lines[k][0] in " \t"):
             return None
     return _Parsed(diagnostics, scopes)

@@ -33,6 +33,7 @@ from headroom.ccr.markers import SparseRefs, marker
 from headroom.compressors._task_match import named_by_pieces, task_matches
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.diagnostics import FENCE_LINE, DiagnosticsCompressor, looks_like_diagnostics
+from headroom.envelopes import TRUNCATION_NOTE
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["TestReportCompressor", "looks_like_test_report"]
@@ -104,9 +105,6 @@ _SESSION = re.compile(
 _SUMMARY_FAILED = re.compile(r"^(?:FAILED|ERROR) (?P<node>\S+::\S+?)(?: - .*)?\s*$")
 # Where the tests start after a build: cargo's `Running unittests src/lib.rs (...)`.
 _CARGO_RUNNING = re.compile(r"^\s+Running \S")
-# A client's note that it cut the output (Claude Code's "... [12345 characters truncated] ...",
-# Codex's "…2000 tokens truncated…"): always stays, never part of a section.
-_TRUNCATED = re.compile(r"\[\d+ characters truncated\]|\d+ tokens truncated")
 _MAX_MATCHED_LINE = 2_000  # a longer line is no status line or header (and regexes stay linear)
 _GREP_HIT = re.compile(r"^[^\s:]+:\d+[:-]")  # grep -n's `path:12:` before a line it found
 _PYTEST_START = re.compile(r"^={3,} test session starts ={3,}\s*$")
@@ -325,7 +323,7 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
     n = len(lines)
     while k < n:
         line = lines[k]
-        if len(line) > _MAX_MATCHED_LINE or _TRUNCATED.search(line):
+        if len(line) > _MAX_MATCHED_LINE or TRUNCATION_NOTE.search(line):
             k += 1
             continue
         banner = _PYTEST_BANNER.match(line)
@@ -353,7 +351,7 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
         if title and k + 1 < n and _UNITTEST_DASHES.match(lines[k + 1]):
             end = k + 2
             while end < n and not _UNITTEST_RULE.match(lines[end]) and not _UNITTEST_DASHES.match(lines[end]):
-                if _TRUNCATED.search(lines[end]):
+                if TRUNCATION_NOTE.search(lines[end]):
                     break
                 end += 1
             failures.append(_unittest_failure(lines, k, end, title["name"]))
@@ -377,7 +375,7 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
         if js and js["name"] != "Console":  # `● Console`: what the tests logged, not a failure
             end = k + 1
             while end < n and not _JS_SECTION.match(lines[end]) and not _JS_END.match(lines[end]):
-                if _TRUNCATED.search(lines[end]):
+                if TRUNCATION_NOTE.search(lines[end]):
                     break
                 end += 1
             failures.append(_js_failure(lines, k, end, js["name"]))
@@ -389,7 +387,7 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
 
 def _ends_section(line: str) -> bool:
     """A banner, cargo's lists and totals, or a client's truncation note end a section."""
-    return bool(_PYTEST_BANNER.match(line) or _CARGO_END.match(line) or _TRUNCATED.search(line))
+    return bool(_PYTEST_BANNER.match(line) or _CARGO_END.match(line) or TRUNCATION_NOTE.search(line))
 
 
 def _parse(lines: list[str]) -> _Parsed:
