@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -570,3 +571,28 @@ def test_pip_install_output_is_a_log_whose_repeated_lines_collapse() -> None:
     (ref,) = find_refs(out)
     stored = store.get(ref)
     assert stored is not None and stored.text == text
+
+
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("gcc") is None, reason="needs make and gcc")
+def test_a_build_echoing_its_compiler_commands_is_a_log_that_names_each_source(tmp_path: Path) -> None:
+    """`make` (run here) echoes one long compiler command per source file: they collapse into one
+    kept command and a marker listing what each of the others compiled."""
+    sources = """arena buffer cache codec config crypto digest encoder events frame hashmap http2 lexer logger
+    parser pool queue resolver router scheduler socket strings timer tls""".split()
+    for name in sources:
+        (tmp_path / f"{name}.c").write_text(f"int {name}(int x) {{ return x + {len(name)}; }}\n")
+    flags = "-O2 -Wall -Wextra -fPIC -DNDEBUG -DBUILD_VERSION=7 -I/usr/local/include -I/opt/vendor/include"
+    rules = "".join(f"{name}.o: {name}.c\n\tgcc {flags} -c {name}.c -o {name}.o\n" for name in sources)
+    objects = " ".join(f"{name}.o" for name in sources)
+    (tmp_path / "Makefile").write_text(f"libunits.so: {objects}\n\tgcc -shared -o libunits.so {objects}\n{rules}")
+    done = subprocess.run(["make", "-C", str(tmp_path)], capture_output=True, text=True, check=False, timeout=300)
+    text = done.stdout
+    assert done.returncode == 0 and text.count("gcc ") == len(sources) + 1
+    assert looks_like_logs(text)
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        text, SegmentContext("Bash", None, "build it")
+    )
+    assert report.kind == "logs" and report.tokens_after < 0.5 * report.tokens_before
+    for name in sources:
+        assert f"{name}.c" in out
+    assert next(line for line in text.splitlines() if line.startswith("gcc -shared")) in out.splitlines()

@@ -80,8 +80,8 @@ _TRACE_LINE = re.compile(
     r"|[\w.]+(?:Error|Exception): )"
 )
 # Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"
-# lines, maintainer-script messages; `pip install`): no timestamps, but one event per line all
-# the same.
+# lines, maintainer-script messages; `pip install`; a build echoing its setuptools steps and
+# compiler commands): no timestamps, but one event per line all the same.
 _PACKAGE_TOOL = re.compile(
     r"^(?:Log (?:started|ended): \d{4}-\d{2}-\d{2}|Selecting previously unselected package |\(Reading database \.\.\."
     r"|Preparing to unpack |Unpacking |Setting up |Processing triggers for |Removing |Purging configuration files for "
@@ -89,7 +89,10 @@ _PACKAGE_TOOL = re.compile(
     # pip's: what it found, fetched, built and installed, one line each.
     r"|Requirement already satisfied: |Collecting \S|\s+(?:Downloading|Using cached) \S|Installing collected packages: "
     r"|Successfully (?:installed|built|uninstalled) |\s+Attempting uninstall: |\s+Found existing installation: "
-    r"|\s+(?:Building|Created) wheel for |Building wheels for collected packages: |\s+Stored in directory: )"
+    r"|\s+(?:Building|Created) wheel for |Building wheels for collected packages: |\s+Stored in directory: "
+    # A build's echo of what it runs: setuptools' steps, make's compiler and linker commands.
+    r"|\s*(?:running (?:build|install|egg_info|dist_info|bdist_wheel|develop)\w*|copying \S+ -> |creating \S)"
+    r"|\s*(?:\S+-)?(?:gcc|g\+\+|cc|c\+\+|clang(?:\+\+)?|ld|ar|nvcc)(?:-\d+)? -\S)"
 )
 _JSON_LOG = re.compile(r'^\{.*"(?:level|severity|lvl|msg|message|@?timestamp|time|ts)"\s*:')
 _SNIFF_LINES = 60
