@@ -243,7 +243,7 @@ def _commands() -> Iterator[Source]:
         for flags in ("-q", "-v"):
             out = _run([sys.executable, "-m", "pytest", flags, "-p", "no:cacheprovider", str(test_file)], None, (1,))
             if out:
-                yield Source(f"pytest {flags} (failing)", out, logs | {"text"}, command=f"pytest {flags}")
+                yield Source(f"pytest {flags} (failing)", out, frozenset({"test_report"}), command=f"pytest {flags}")
         database = Path(tmp) / "probe.db"
         with sqlite3.connect(database) as connection:
             connection.execute("create table package (name text primary key, version text, summary text)")
