@@ -1,24 +1,29 @@
 """Test runs: every failure stays, the tests that passed are counted.
 
 Agents run the tests after every change and read what the runner prints: pytest (`-q`, `-v`,
-the FAILURES and ERRORS sections), `python -m unittest -v`, `cargo test`, `go test -v`, jest and
-vitest. Two things make the bulk of it:
+`-rA`, the FAILURES and ERRORS sections), `python -m unittest -v`, `cargo test`, `go test -v`,
+jest and mocha, TAP (tape, `node --test`). Two things make the bulk of it:
 
 - one line per test that ran (`tests/x.py::test_a PASSED [ 3%]`, `test_a (m.C.test_a) ... ok`,
-  `test a::b ... ok`, `--- PASS: TestA (0.00s)`, `✓ renders (3 ms)`): a run of them becomes one
-  marker counting them per file or module, keeping the failures, the lines naming the task and
-  runs too short to be worth a marker;
+  `test a::b ... ok`, `--- PASS: TestA (0.00s)`, `✓ renders (3 ms)`, `ok 12 - name`), with
+  pytest's progress dots, go's `=== RUN` lines, TAP's subtest titles and what passing tests
+  printed (pytest -rA's PASSES, cargo's `successes:`): a run of them becomes one marker
+  counting them per file or module, keeping the failures, the lines naming the task and runs
+  too short to be worth a marker;
 - one section per failure (pytest's `____ test_a ____`, unittest's `FAIL: test_a (...)`, cargo's
-  `---- a stdout ----`, jest's `● Suite › a`): when a change breaks many tests they fail the same
-  way, at the same line with the same exception. A failure's kind is where it crashed and what
-  it raised (or its first message line, masked). The first failure of each kind shows whole
-  (a very long one its start and its end), those naming the task too; a few more whose messages
-  differ show their header, error lines and location; the others of the kind are listed by name
-  in one marker where the first of them was.
+  `---- a stdout ----`, jest's `● Suite › a`, TAP's `not ok 3` and its YAML block): when a change
+  breaks many tests they fail the same way, at the same line with the same exception. A
+  failure's kind is where it crashed and what it raised (or its first message line, masked).
+  The first failure of each kind shows whole (a very long one its start and its end), those
+  naming the task too; a few more whose messages differ show their header, error lines and
+  location; the others of the kind are named in one marker where the first of them was (or
+  the marker says the runner's own summary below names each one).
 
-Everything else stays: the session header, progress dots, warnings, the short summary listing
-each failed test, the totals. One marker at the top says what was left out; the whole output is
-retrievable by its ref.
+Everything else stays: the session header, progress lines with a failure in them, warnings,
+the short summary listing each failed test, the totals, a client's truncation note. A build's
+warnings before `cargo test` ran go to the diagnostics compressor; a jest `console.warn` block
+the same as one before it goes. One marker at the top says what was left out; the whole output
+is retrievable by its ref.
 """
 
 from __future__ import annotations
