@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -338,35 +339,27 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
             continue
         section = _PYTEST_SECTION.match(line) or _CARGO_SECTION.match(line)
         if section and passing:
-            end = k + 1
-            while end < n and not _ends_section(lines[end]):
-                end += 1
+            end = _run_until(lines, k + 1, _ends_section)
             passes.append((k, end))
             k = end
             continue
         section = _PYTEST_SECTION.match(line)
         if section:
-            end = k + 1
-            while end < n and not _PYTEST_SECTION.match(lines[end]) and not _ends_section(lines[end]):
-                end += 1
+            end = _run_until(lines, k + 1, lambda line: bool(_PYTEST_SECTION.match(line)) or _ends_section(line))
             failures.append(_pytest_failure(lines, k, end, section["name"]))
             k = end
             continue
         title = _UNITTEST_TITLE.match(line) if k and _UNITTEST_RULE.match(lines[k - 1]) else None
         if title and k + 1 < n and _UNITTEST_DASHES.match(lines[k + 1]):
-            end = k + 2
-            while end < n and not _UNITTEST_RULE.match(lines[end]) and not _UNITTEST_DASHES.match(lines[end]):
-                if TRUNCATION_NOTE.search(lines[end]):
-                    break
-                end += 1
+            end = _run_until(
+                lines, k + 2, lambda line: bool(_UNITTEST_RULE.match(line) or _UNITTEST_DASHES.match(line))
+            )
             failures.append(_unittest_failure(lines, k, end, title["name"]))
             k = end
             continue
         cargo = _CARGO_SECTION.match(line)
         if cargo:
-            end = k + 1
-            while end < n and not _CARGO_SECTION.match(lines[end]) and not _ends_section(lines[end]):
-                end += 1
+            end = _run_until(lines, k + 1, lambda line: bool(_CARGO_SECTION.match(line)) or _ends_section(line))
             failures.append(_cargo_failure(lines, k, end, cargo["name"]))
             k = end
             continue
@@ -378,16 +371,21 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
             continue
         js = _JS_SECTION.match(line)
         if js and js["name"] != "Console":  # `● Console`: what the tests logged, not a failure
-            end = k + 1
-            while end < n and not _JS_SECTION.match(lines[end]) and not _JS_END.match(lines[end]):
-                if TRUNCATION_NOTE.search(lines[end]):
-                    break
-                end += 1
+            end = _run_until(lines, k + 1, lambda line: bool(_JS_SECTION.match(line) or _JS_END.match(line)))
             failures.append(_js_failure(lines, k, end, js["name"]))
             k = end
             continue
         k += 1
     return failures, passes
+
+
+def _run_until(lines: list[str], start: int, stops: Callable[[str], bool]) -> int:
+    """One past a section's last line: the first line from `start` that `stops` says begins
+    something else, or a client's truncation note."""
+    end = start
+    while end < len(lines) and not stops(lines[end]) and not TRUNCATION_NOTE.search(lines[end]):
+        end += 1
+    return end
 
 
 def _ends_section(line: str) -> bool:
