@@ -148,7 +148,7 @@ def test_unittest_verbose_run_counts_its_ok_lines_and_keeps_each_failure(tmp_pat
     assert "FAILED (errors=1)" in text
     assert detect(text).kind == ContentKind.TEST_REPORT
     out, store, _ = _compress(text, "python -m unittest -v test_shop")
-    assert count_tokens(out) < 0.3 * count_tokens(text)
+    assert count_tokens(out) < 0.4 * count_tokens(text)  # 3.10 names the class only: shorter lines
     assert " ... ok" not in out
     assert "ERROR: test_total (test_shop.ShopTest" in out
     assert "ValueError: could not convert string to float: '1,000.00'" in out
