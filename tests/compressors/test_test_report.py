@@ -370,3 +370,21 @@ def test_go_keeps_the_run_line_of_a_subtest_whose_output_stays() -> None:
     at = shown.index("    round_test.go:41: Round(2.5) = 2, want 3")
     assert shown[at - 1] == "=== RUN   TestRound/case_16"
     assert "--- PASS: TestRound/case_3 (0.00s)" not in out
+
+
+def test_a_traceback_caret_line_is_no_markdown_fence() -> None:
+    """Python 3.11+ underlines the code that raised with `~~~~^^^^`: that is not a `~~~` fence
+    (which would make the run a markdown document)."""
+    section = (
+        "======================================================================\n"
+        "FAIL: test_list_{n} (test_lists.ListTests.test_list_{n})\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        '  File "/src/test_lists.py", line {n}, in test_list_{n}\n'
+        "    self.assertEqual([1, 2, {n}], [1, 2, 9])\n"
+        "    ~~~~~~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+        "AssertionError: Lists differ: [1, 2, {n}] != [1, 2, 9]\n\n"
+    )
+    text = "".join(f"test_list_{n} (test_lists.ListTests.test_list_{n}) ... FAIL\n" for n in range(3))
+    text += "\n" + "".join(section.format(n=n) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
+    assert looks_like_test_report(text)
