@@ -343,11 +343,10 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
             passes.append((k, end))
             k = end
             continue
-        section = _PYTEST_SECTION.match(line)
-        if section:
-            end = _run_until(lines, k + 1, lambda line: bool(_PYTEST_SECTION.match(line)) or _ends_section(line))
-            failures.append(_pytest_failure(lines, k, end, section["name"]))
-            k = end
+        headed = _headed_failure(lines, k)  # pytest's `____ test_a ____`, cargo's `---- a stdout ----`
+        if headed is not None:
+            failures.append(headed)
+            k = headed.end
             continue
         title = _UNITTEST_TITLE.match(line) if k and _UNITTEST_RULE.match(lines[k - 1]) else None
         if title and k + 1 < n and _UNITTEST_DASHES.match(lines[k + 1]):
@@ -355,12 +354,6 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
                 lines, k + 2, lambda line: bool(_UNITTEST_RULE.match(line) or _UNITTEST_DASHES.match(line))
             )
             failures.append(_unittest_failure(lines, k, end, title["name"]))
-            k = end
-            continue
-        cargo = _CARGO_SECTION.match(line)
-        if cargo:
-            end = _run_until(lines, k + 1, lambda line: bool(_CARGO_SECTION.match(line)) or _ends_section(line))
-            failures.append(_cargo_failure(lines, k, end, cargo["name"]))
             k = end
             continue
         tap = _TAP_LINE.match(line) if line.lstrip().startswith("not ok") and k + 1 < n else None
@@ -377,6 +370,20 @@ def _sections(lines: list[str]) -> tuple[list[_Failure], list[tuple[int, int]]]:
             continue
         k += 1
     return failures, passes
+
+
+def _headed_failure(lines: list[str], k: int) -> _Failure | None:
+    """The failure whose header (pytest's or cargo's) is line `k`: it runs to the next header
+    of its layout, a banner, cargo's lists and totals, or a truncation note."""
+    for header, build in ((_PYTEST_SECTION, _pytest_failure), (_CARGO_SECTION, _cargo_failure)):
+        found = header.match(lines[k])
+        if found is not None:
+
+            def stops(line: str, header: re.Pattern[str] = header) -> bool:
+                return bool(header.match(line)) or _ends_section(line)
+
+            return build(lines, k, _run_until(lines, k + 1, stops), found["name"])
+    return None
 
 
 def _run_until(lines: list[str], start: int, stops: Callable[[str], bool]) -> int:
