@@ -165,3 +165,12 @@ def test_the_model_still_sees_that_the_client_cut_the_output(kind: str, note: st
     out, saved, _ = _compress(CODEX_HEADER + cut, path, MemoryStore())
     assert saved > 0
     assert note.strip() in out
+
+
+def test_a_json_unit_quoting_a_truncation_note_stays_json() -> None:
+    """The note is only a value here; a marker line before the output would not parse."""
+    rows = [{"id": n, "title": f"issue {n}", "body": "long text " * 30, "state": "open"} for n in range(200)]
+    rows[7]["body"] += "…12 tokens truncated…"
+    out, saved, kind = _compress(json.dumps(rows), "/data/issues.json", MemoryStore())
+    assert kind == "json" and saved > 0
+    json.loads(out)

@@ -263,7 +263,9 @@ class Pipeline:
             return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
 
         lossy, notes = result.lossy, result.notes
-        text = close(_keep_truncation_note(segment.text, result.text) if lossy else result.text)
+        # A JSON unit's output must stay JSON: a note line before it would not parse.
+        noted = lossy and segment.kind not in (ContentKind.JSON, ContentKind.JSON_PAGE)
+        text = close(_keep_truncation_note(segment.text, result.text) if noted else result.text)
         if segment.kind in _SHORTENS_IDS:
             text, shortened = _shorten_ids(text, envelope, segment, lossy)
             if shortened:
