@@ -44,7 +44,18 @@ def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
 
 
 def original_leaves(value: Any) -> set[str]:
-    return {orjson.dumps(leaf).decode() for leaf in leaves(value, skip_meta=False)}
+    """Every leaf of `value`, and every key of its objects: a keyed table (an object whose values
+    are alike records) lists its records with their keys as a `key` column."""
+    found = {orjson.dumps(leaf).decode() for leaf in leaves(value, skip_meta=False)}
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.update(orjson.dumps(key).decode() for key in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 def test_constant_and_derived_columns_are_factored_losslessly() -> None:
