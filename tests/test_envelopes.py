@@ -174,3 +174,32 @@ def test_a_json_unit_quoting_a_truncation_note_stays_json() -> None:
     out, saved, kind = _compress(json.dumps(rows), "/data/issues.json", MemoryStore())
     assert kind == "json" and saved > 0
     json.loads(out)
+
+
+def test_search_hits_given_as_json_that_quote_a_note_stay_json() -> None:
+    hits = [
+        {"path": f"src/pkg/mod{n % 25}.py", "line": 10 + n, "text": f"    compute(item_{n})  # {n}"} for n in range(300)
+    ]
+    hits[150]["text"] += " …12 tokens truncated…"
+    store = MemoryStore()
+    context = SegmentContext("mcp__search__find", None, "Where is compute called?")
+    out, report = Pipeline(CompressConfig(), store).compress_text(json.dumps(hits, indent=1), context)
+    assert report.kind == "search" and report.tokens_after < report.tokens_before
+    json.loads(out)
+
+
+def test_prose_that_mentions_truncated_tokens_gets_no_note() -> None:
+    """Only the clients' own notes count (both start with a literal dot or ellipsis)."""
+    text = (FIXTURES / "prose" / "deploy_guide.md").read_text()
+    text = text.replace("\n\n", "\n\nThe model saw 2048 tokens truncated at the limit.\n\n", 1)
+    out, _, _ = _compress(text, "/repo/docs/deploy_guide.md", MemoryStore())
+    assert "already cut" not in out
+
+
+def test_claude_codes_lines_truncated_note_stays() -> None:
+    content, path, _ = _content("test_report")
+    lines = content.split("\n")
+    note = "... [638 lines truncated] ..."
+    cut = "\n".join([*lines[:60], "", note, "", *lines[120:]])
+    out, saved, _ = _compress(cut, path, MemoryStore())
+    assert saved > 0 and note in out

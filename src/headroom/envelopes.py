@@ -21,9 +21,11 @@ from functools import cached_property
 __all__ = ["TRUNCATION_NOTE", "Envelope", "numbering_shift", "open_envelope"]
 
 # The note a client puts where it cut a long output: Claude Code's "... [12345 characters
-# truncated] ..." on a line of its own, Codex's "…2000 tokens truncated…" or "…800 chars
-# truncated…" (mid-line, where the cut fell). A model must still see that the output was cut.
-TRUNCATION_NOTE = re.compile(r"\.\.\. \[\d+ characters truncated\] \.\.\.|…?\d+ (?:tokens|chars) truncated…?")
+# truncated] ..." (or "[638 lines truncated]") on a line of its own, Codex's "…2000 tokens
+# truncated…" or "…800 chars truncated…" (mid-line, where the cut fell). A model must still see
+# that the output was cut. Both forms start with a literal dot or ellipsis: the search anchors
+# there, and prose that mentions "2048 tokens truncated" is no note.
+TRUNCATION_NOTE = re.compile(r"\.\.\. \[\d+ (?:characters|lines) truncated\] \.\.\.|…\d+ (?:tokens|chars) truncated…")
 
 # `cat -n` / `nl -ba` / Claude Code's Read ("     1\t"), and the older Read arrow ("     1→").
 # Only these two separators: `N:` is grep's format, which the search compressor reads itself.

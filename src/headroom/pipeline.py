@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 
 from headroom.ccr.base import OriginalStore, put_original
@@ -263,9 +264,7 @@ class Pipeline:
             return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
 
         lossy, notes = result.lossy, result.notes
-        # A JSON unit's output must stay JSON: a note line before it would not parse.
-        noted = lossy and segment.kind not in (ContentKind.JSON, ContentKind.JSON_PAGE)
-        text = close(_keep_truncation_note(segment.text, result.text) if noted else result.text)
+        text = close(_keep_truncation_note(segment.text, result.text) if lossy else result.text)
         if segment.kind in _SHORTENS_IDS:
             text, shortened = _shorten_ids(text, envelope, segment, lossy)
             if shortened:
@@ -453,6 +452,13 @@ def _keep_truncation_note(body: str, compressed: str) -> str:
     note = TRUNCATION_NOTE.search(body)
     if note is None or note.group(0) in compressed:
         return compressed
+    if compressed.lstrip()[:1] in ("{", "["):
+        try:  # an output that is JSON (a JSON unit, search hits given as JSON) must stay JSON
+            orjson.loads(compressed)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return compressed
     return marker(f"the client had already cut this output: {note.group(0)}", None) + "\n" + compressed
 
 

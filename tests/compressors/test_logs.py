@@ -596,3 +596,16 @@ def test_a_build_echoing_its_compiler_commands_is_a_log_that_names_each_source(t
     for name in sources:
         assert f"{name}.c" in out
     assert next(line for line in text.splitlines() if line.startswith("gcc -shared")) in out.splitlines()
+
+
+@pytest.mark.parametrize("wrap", ["markdown", "script"])
+def test_a_document_or_script_holding_build_commands_is_no_build_log(wrap: str) -> None:
+    """A README's fenced install steps or a build script are what a person wrote, not a log."""
+    commands = "".join(
+        f"gcc -O2 -Wall -fPIC -c src/{name}.c -o build/{name}.o\n" for name in "ab cd ef gh ij kl".split()
+    )
+    if wrap == "markdown":
+        text = f"# Building\n\nCompile each unit:\n\n```sh\n{commands}```\n\nThen link them.\n"
+    else:
+        text = f"#!/bin/sh\nset -e\n{commands}gcc -shared -o build/libx.so build/*.o\n"
+    assert not looks_like_logs(text)

@@ -388,3 +388,23 @@ def test_a_traceback_caret_line_is_no_markdown_fence() -> None:
     text = "".join(f"test_list_{n} (test_lists.ListTests.test_list_{n}) ... FAIL\n" for n in range(3))
     text += "\n" + "".join(section.format(n=n) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
     assert looks_like_test_report(text)
+
+
+def test_a_tilde_underline_of_a_multi_line_expression_is_no_markdown_fence() -> None:
+    """Python 3.13 underlines a failing expression that spans lines with tildes alone."""
+    section = (
+        "======================================================================\n"
+        "FAIL: test_sum_{n} (test_calc.CalcTests.test_sum_{n})\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        '  File "/src/test_calc.py", line {n}, in test_sum_{n}\n'
+        "    self.assertEqual(\n"
+        "    ~~~~~~~~~~~~~~~~^\n"
+        "        total([1, 2]),\n"
+        "        ^^^^^^^^^^^^^^\n"
+        "            ~~~~~~~~~~\n"
+        "AssertionError: 3 != 4\n\n"
+    )
+    text = "".join(f"test_sum_{n} (test_calc.CalcTests.test_sum_{n}) ... FAIL\n" for n in range(3))
+    text += "\n" + "".join(section.format(n=n) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
+    assert looks_like_test_report(text)

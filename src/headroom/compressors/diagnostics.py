@@ -76,9 +76,10 @@ _STATUS = re.compile(
     r"|Locking|Adding|Blocking|Installing|Installed|Doc-tests|Fixed|Packaging|Verifying|Archiving|Uploading"
     r"|Removed|Summary|Waiting)\s"
 )
-# A markdown fence (a document quoting output), not the `~~~~^^^^` a Python 3.11+ traceback puts
-# under the code that raised.
-FENCE_LINE = re.compile(r"^\s*(?:```|~~~(?![~^]*\^))", re.MULTILINE)
+# A markdown fence (a document quoting output). A `~~~` fence is indented three spaces at most
+# (CommonMark): the `~~~~^^^^` or `~~~~~~` a Python 3.11+ traceback puts under the code that
+# raised, and clang's `~~~~ ^ ~~`, are indented further (and an unindented one has a caret).
+FENCE_LINE = re.compile(r"^(?:\s*```| {0,3}~~~(?![~^ ]*\^))", re.MULTILINE)
 # A code closing a message: mypy's `  [arg-type]` (alone on a line when the message wrapped),
 # gcc's ` [-Wunused-parameter]`, pyright's ` (reportUnusedImport)`.
 _TRAILING_CODE = re.compile(

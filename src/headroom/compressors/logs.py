@@ -37,6 +37,7 @@ from headroom.compressors._log_templates import (
     variable_words,
 )
 from headroom.compressors.base import Compressed, register
+from headroom.compressors.diagnostics import FENCE_LINE
 from headroom.segments import ContentKind, EarlierLogs, LogPage, Segment
 from headroom.tokens import count_tokens
 
@@ -80,17 +81,20 @@ _TRACE_LINE = re.compile(
     r"|[\w.]+(?:Error|Exception): )"
 )
 # Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"
-# lines, maintainer-script messages; `pip install`; a build echoing its setuptools steps and
-# compiler commands): no timestamps, but one event per line all the same.
+# lines, maintainer-script messages): no timestamps, but one event per line all the same.
 _PACKAGE_TOOL = re.compile(
     r"^(?:Log (?:started|ended): \d{4}-\d{2}-\d{2}|Selecting previously unselected package |\(Reading database \.\.\."
     r"|Preparing to unpack |Unpacking |Setting up |Processing triggers for |Removing |Purging configuration files for "
-    r"|(?:update-alternatives|invoke-rc\.d|dpkg|debconf): |Created symlink "
-    # pip's: what it found, fetched, built and installed, one line each.
-    r"|Requirement already satisfied: |Collecting \S|\s+(?:Downloading|Using cached) \S|Installing collected packages: "
-    r"|Successfully (?:installed|built|uninstalled) |\s+Attempting uninstall: |\s+Found existing installation: "
-    r"|\s+(?:Building|Created) wheel for |Building wheels for collected packages: |\s+Stored in directory: "
-    # A build's echo of what it runs: setuptools' steps, make's compiler and linker commands.
+    r"|(?:update-alternatives|invoke-rc\.d|dpkg|debconf): |Created symlink )"
+)
+# What `pip install` and a build echo, one line each: what pip found, fetched, built and
+# installed; setuptools' steps; make's compiler and linker commands. A README or a script can
+# hold the same lines, so they count only in a text that is neither (no fence, no `#!`).
+_BUILD_TOOL = re.compile(
+    r"^(?:Requirement already satisfied: |Collecting \S|\s+(?:Downloading|Using cached) \S"
+    r"|Installing collected packages: |Successfully (?:installed|built|uninstalled) "
+    r"|\s+Attempting uninstall: |\s+Found existing installation: |\s+(?:Building|Created) wheel for "
+    r"|Building wheels for collected packages: |\s+Stored in directory: "
     r"|\s*(?:running (?:build|install|egg_info|dist_info|bdist_wheel|develop)\w*|copying \S+ -> |creating \S)"
     r"|\s*(?:\S+-)?(?:gcc|g\+\+|cc|c\+\+|clang(?:\+\+)?|ld|ar|nvcc)(?:-\d+)? -\S)"
 )
@@ -102,6 +106,7 @@ def looks_like_logs(text: str) -> bool:
     """Cheap check on a prefix: do most non-blank lines look like log events or trace lines?"""
     total = 0
     hits = 0
+    tool_output = not text.startswith("#!") and FENCE_LINE.search(text) is None
     for line in text.split("\n", _SNIFF_LINES)[:_SNIFF_LINES]:
         if not line.strip():
             continue
@@ -112,6 +117,8 @@ def looks_like_logs(text: str) -> bool:
             hits += not _CSV_ROW.match(line)  # a time series table is not a log
         elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line) or _PACKAGE_TOOL.match(line):
             hits += 1
+        else:
+            hits += tool_output and _BUILD_TOOL.match(line) is not None
     return total >= 2 and hits * 2 >= total and hits >= 2
 
 
