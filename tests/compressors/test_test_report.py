@@ -372,39 +372,27 @@ def test_go_keeps_the_run_line_of_a_subtest_whose_output_stays() -> None:
     assert "--- PASS: TestRound/case_3 (0.00s)" not in out
 
 
-def test_a_traceback_caret_line_is_no_markdown_fence() -> None:
-    """Python 3.11+ underlines the code that raised with `~~~~^^^^`: that is not a `~~~` fence
-    (which would make the run a markdown document)."""
-    section = (
-        "======================================================================\n"
-        "FAIL: test_list_{n} (test_lists.ListTests.test_list_{n})\n"
-        "----------------------------------------------------------------------\n"
-        "Traceback (most recent call last):\n"
-        '  File "/src/test_lists.py", line {n}, in test_list_{n}\n'
-        "    self.assertEqual([1, 2, {n}], [1, 2, 9])\n"
-        "    ~~~~~~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^^^^^\n"
-        "AssertionError: Lists differ: [1, 2, {n}] != [1, 2, 9]\n\n"
-    )
-    text = "".join(f"test_list_{n} (test_lists.ListTests.test_list_{n}) ... FAIL\n" for n in range(3))
-    text += "\n" + "".join(section.format(n=n) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
-    assert looks_like_test_report(text)
-
-
-def test_a_tilde_underline_of_a_multi_line_expression_is_no_markdown_fence() -> None:
-    """Python 3.13 underlines a failing expression that spans lines with tildes alone."""
+@pytest.mark.parametrize(
+    "code",
+    [
+        # 3.11+: the call that raised, underlined with carets
+        "    self.assertEqual([1, 2], [1, 2, 9])\n    ~~~~~~~~~~~~~~~~^^^^^^^^^^^^^^^^^^^^^^^^\n",
+        # 3.13: an expression over several lines, one of them underlined with tildes alone
+        "    self.assertEqual(\n    ~~~~~~~~~~~~~~~~^\n        total([1, 2]),\n            ~~~~~~~~~~\n",
+    ],
+)
+def test_a_traceback_underline_is_no_markdown_fence(code: str) -> None:
+    """The `~~~~^^^^` or `~~~~` under the code that raised is not a `~~~` fence (which would make
+    the run a markdown document, passed whole)."""
     section = (
         "======================================================================\n"
         "FAIL: test_sum_{n} (test_calc.CalcTests.test_sum_{n})\n"
         "----------------------------------------------------------------------\n"
         "Traceback (most recent call last):\n"
         '  File "/src/test_calc.py", line {n}, in test_sum_{n}\n'
-        "    self.assertEqual(\n"
-        "    ~~~~~~~~~~~~~~~~^\n"
-        "        total([1, 2]),\n"
-        "        ^^^^^^^^^^^^^^\n"
-        "            ~~~~~~~~~~\n"
+        "{code}"
         "AssertionError: 3 != 4\n\n"
     )
     text = "".join(f"test_sum_{n} (test_calc.CalcTests.test_sum_{n}) ... FAIL\n" for n in range(3))
-    text += "\n" + "".join(section.format(n=n) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
+    text += "\n" + "".join(section.format(n=n, code=code) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
     assert looks_like_test_report(text)
