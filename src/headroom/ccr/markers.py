@@ -7,6 +7,7 @@ Format: ``[headroom: 180 rows omitted (id 12-340) · ref=h_3f9a1c2b0d4e]``. Shor
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping, Sequence
 
 __all__ = ["MARKER_PREFIX", "REF_EVERY_CHARS", "SparseRefs", "find_refs", "has_marker", "marker"]
 
@@ -44,6 +45,20 @@ class SparseRefs:
             return marker(summary, None)
         self.since = 0
         return marker(summary, self.ref)
+
+    def weave(
+        self, lines: Sequence[str], dropped: Collection[int], markers_at: Mapping[int, str], start: int = 0
+    ) -> list[str]:
+        """`lines[start:]` as a compressor keeps them: the `dropped` ones left out, the marker of
+        `markers_at` (line -> summary) put before its line."""
+        out: list[str] = []
+        for k in range(start, len(lines)):
+            if k in markers_at:
+                out.append(self.marker(markers_at[k]))
+            if k not in dropped:
+                out.append(lines[k])
+                self.wrote(lines[k])
+        return out
 
 
 def find_refs(text: str) -> list[str]:

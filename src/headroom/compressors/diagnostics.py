@@ -420,14 +420,8 @@ class DiagnosticsCompressor:
             f"those naming the task), {heads} by message and location without their code snippets"
         )
         top = marker(summary + (f", the other {listed} listed by location" if listed else ""), segment.ref)
-        out = [top]
         refs = SparseRefs(segment.ref)  # the ref on a kind's marker only now and then
-        for k, line in enumerate(lines):
-            if k in markers_at:
-                out.append(refs.marker(markers_at[k]))
-            if k not in dropped_lines:
-                out.append(line)
-                refs.wrote(line)
+        out = [top, *refs.weave(lines, dropped_lines, markers_at)]
         notes = {"diagnostics": len(diagnostics), "kinds": len(by_kind), "diagnostics_listed": listed}
         return Compressed("\n".join(out), lossy=True, notes=notes)
 

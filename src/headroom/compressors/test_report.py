@@ -637,14 +637,7 @@ class TestReportCompressor:
         if build_text is not None:
             out.append(build_text)
             refs.wrote(build_text)
-        for k, line in enumerate(lines):
-            if build_text is not None and k < build:
-                continue
-            if k in markers_at:
-                out.append(refs.marker(markers_at[k]))
-            if k not in dropped_lines:
-                out.append(line)
-                refs.wrote(line)
+        out += refs.weave(lines, dropped_lines, markers_at, start=build if build_text is not None else 0)
         notes = {
             "failures": len(failures),
             "failure_kinds": len(by_kind),
