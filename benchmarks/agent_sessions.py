@@ -388,8 +388,10 @@ def markdown(
     codex_tools = (
         "code-mode `exec`, its default model" if codex_code_mode else f"`exec_command`, `-m {CODEX_FUNCTIONS_MODEL}`"
     )
+    conditions = [c for c, on in (("one core busy", busy), ("cold proxy", cold)) if on]
     lines = [
-        "## Agent sessions: real Claude Code and Codex, direct vs through headroom",
+        "## Agent sessions: real Claude Code and Codex, direct vs through headroom"
+        + (f" ({', '.join(conditions)})" if conditions else ""),
         "",
         f"`benchmarks/agent_sessions.py`: Claude Code {PINS['@anthropic-ai/claude-code']} and Codex "
         f"{PINS['@openai/codex']} ({codex_tools}) work on real data (loghub logs, "
