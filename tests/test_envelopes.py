@@ -19,6 +19,7 @@ from headroom.ccr.retrieval import retrieve
 from headroom.envelopes import numbering_shift, open_envelope
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import SegmentContext
+from headroom.tokens import count_tokens
 from tests.factories import customer_rows
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -203,3 +204,130 @@ def test_claude_codes_lines_truncated_note_stays() -> None:
     cut = "\n".join([*lines[:60], "", note, "", *lines[120:]])
     out, saved, _ = _compress(cut, path, MemoryStore())
     assert saved > 0 and note in out
+
+
+# -- terminal codes -----------------------------------------------------------------------------
+
+_FAILING_SUITE = """
+import pytest
+
+@pytest.mark.parametrize("n", range(60))
+def test_parses_row(n):
+    assert int(str(n)) == n
+
+@pytest.mark.parametrize("n", range(4))
+def test_totals_match(n):
+    totals = {"rows": n, "sum": n * 2}
+    assert totals["sum"] == n * 3, f"sum off for batch {n}"
+
+def test_connects():
+    raise ConnectionRefusedError("database refused the connection at 10.0.0.7:5432")
+"""
+
+
+def _test_run(tmp_path: Path, colour: str) -> str:
+    """A real pytest run over a suite with passes and failures, coloured or not."""
+    import subprocess
+    import sys
+
+    suite = tmp_path / "test_batches.py"
+    suite.write_text(_FAILING_SUITE)
+    command = [sys.executable, "-m", "pytest", f"--color={colour}", "-v", "-p", "no:cacheprovider", suite.name]
+    run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    return run.stdout
+
+
+@pytest.mark.parametrize("envelope", ["bare", "codex_exec", "claude_read"])
+def test_a_coloured_test_run_compresses_as_well_as_a_plain_one(tmp_path: Path, envelope: str) -> None:
+    """`pytest --color=yes` (or a pty, or FORCE_COLOR): every status and rule wrapped in codes
+    whose ESC bytes looked binary, so the whole run went to the model, codes and all."""
+    coloured, plain = _test_run(tmp_path, "yes"), _test_run(tmp_path, "no")
+    assert "\x1b[" in coloured and "\x1b" not in plain
+    wrapped = ENVELOPES[envelope](coloured)
+    store = MemoryStore()
+    out, saved, kind = _compress(wrapped, "", store)
+    plain_out, _, _ = _compress(ENVELOPES[envelope](plain), "", MemoryStore())
+
+    assert kind == "test_report" and "\x1b" not in out
+    assert saved > 0.8 * (count_tokens(wrapped)) and len(out) < 1.2 * len(plain_out)
+    for needle in ("ConnectionRefusedError: database refused the connection at 10.0.0.7:5432", "sum off for batch 1"):
+        assert needle in out
+    # The original, codes and all, is one ref away.
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == wrapped
+    assert _compress(wrapped, "", MemoryStore())[0] == out
+
+
+def test_coloured_grep_output_is_read_as_search_hits(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    for n in range(12):
+        (tmp_path / f"mod{n}.py").write_text(
+            "\n".join(f"def handler_{k}(timeout=30):\n    return wait(timeout)" for k in range(20)) + "\n"
+        )
+    grep = shutil.which("grep")
+    assert grep is not None
+    command = [grep, "--color=always", "-rn", "timeout", "."]
+    coloured = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    assert "\x1b[" in coloured
+    store = MemoryStore()
+    out, saved, kind = _compress(coloured, "", store)
+    assert kind == "search" and "\x1b" not in out and saved > 0
+    plain = subprocess.run([grep, "-rn", "timeout", "."], cwd=tmp_path, capture_output=True, text=True).stdout
+    hits = [line for line in out.split("\n") if line and not line.startswith("[headroom:")]
+    assert len(hits) > 20 and set(hits) <= set(plain.split("\n"))  # each kept hit as grep prints it plain
+    assert all(retrieve(store, ref).text == coloured for ref in find_refs(out))
+
+
+def test_codes_alone_are_taken_out_with_a_marker_that_gives_them_back() -> None:
+    """Text no compressor shortens (notes, one per line) still loses its codes; the marker
+    cites the original."""
+    lines = [f"\x1b[1;34m{n:03d}\x1b[0m \x1b[33mnote\x1b[0m the {word} is ready" for n, word in enumerate(WORDS * 8)]
+    coloured = "\n".join(lines) + "\n"
+    store = MemoryStore()
+    out, saved, _ = _compress(coloured, "", store)
+    assert "\x1b" not in out and saved > 0
+    first, rest = out.split("\n", 1)
+    assert "terminal colour and cursor codes removed" in first
+    assert rest == _strip(coloured)
+    (ref,) = find_refs(first)
+    assert retrieve(store, ref).text == coloured
+
+
+def test_coloured_json_keeps_its_codes_unless_a_marker_can_say_so() -> None:
+    """`jq -C`: no marker line may go before JSON. A lossless rendering has no ref to give the
+    codes back, so the unit goes as it came; a lossy one cites the original in its own notes."""
+    rows = [{"id": n, "status": "ok" if n % 7 else "failed", "region": "eu-west-1"} for n in range(300)]
+    coloured = "\x1b[1;39m" + json.dumps(rows, indent=2) + "\x1b[0m"
+    out, _, kind = _compress(coloured, "", MemoryStore())
+    assert kind == "json" and out == coloured
+    issues = [
+        {"id": n, "title": f"crash in module {n}", "body": " ".join(WORDS * 12) + f" seen {n} times."}
+        for n in range(300)
+    ]
+    coloured = "\x1b[1;39m" + json.dumps(issues, indent=2) + "\x1b[0m"
+    store = MemoryStore()
+    out, saved, kind = _compress(coloured, "", store)
+    assert kind == "json" and saved > 0 and "\x1b" not in out
+    json.loads(out)
+    assert {retrieve(store, ref).text for ref in find_refs(out)} == {coloured}
+
+
+def test_terminal_codes_leave_lines_and_numbers_where_they_were() -> None:
+    text = "\n".join(
+        f"{n:>6}\t\x1b[31mERROR\x1b[0m \x1b]8;;http://x/{n}\x07job {n}\x1b]8;;\x07\x1b(B" for n in range(1, 9)
+    )
+    envelope = open_envelope(text)
+    assert envelope.prefixes is not None and envelope.terminal_codes == 8 * 5
+    assert envelope.body.split("\n") == [f"ERROR job {n}" for n in range(1, 9)]
+    assert not envelope.bare
+    assert open_envelope("plain\x1bx text").terminal_codes == 1  # a lone two-byte escape
+    assert open_envelope("no codes here\n").bare
+
+
+WORDS = ["build", "cache", "index", "report", "bundle", "mirror", "archive", "snapshot"]
+
+
+def _strip(text: str) -> str:
+    return open_envelope(text).body

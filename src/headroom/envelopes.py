@@ -2,7 +2,8 @@
 
 Agents do not send clean tool outputs. Claude Code's Read numbers every line (`     1\\t...`) and
 appends a `<system-reminder>` block; Codex's `exec_command` puts a header (`Chunk ID: ...`,
-`Wall time: ...`, `Process exited with code 0`, `Output:`) before the command's output. A
+`Wall time: ...`, `Process exited with code 0`, `Output:`) before the command's output; a command
+run with colours forced wraps its words in terminal codes. A
 compressor that sees the wrapping mistakes a numbered log or JSON file for plain text and saves
 nothing, so the pipeline opens the envelope, compresses the body as its own kind, and closes it.
 
@@ -39,6 +40,12 @@ _LINE_NUMBER = re.compile(r"^ *\d{1,9}(?:\t|→)", re.MULTILINE)
 # "Wall time 0.1 seconds"), then a line "Output:".
 _HEADER_LABEL = re.compile(r"^[A-Z][A-Za-z]*(?: [\w.:-]+){0,8}$")
 _MAX_HEADER_LINES = 8
+# Terminal control sequences: colours and styles (`\x1b[31m`), cursor and erase commands
+# (`\x1b[2K`), window titles and hyperlinks (`\x1b]8;;url\x07`), charset switches (`\x1b(B`).
+# A command run with colours forced (`--color=always`, FORCE_COLOR, a pty) sends them to the
+# model verbatim: they show nothing, cost tokens (a tenth of a coloured test run), and their ESC
+# bytes make the text look binary, so nothing compressed it. None of these forms spans a line.
+_TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[()*+][0-~]|[0-~])")
 _REMINDER_OPEN = "<system-reminder>"
 _REMINDER_CLOSE = "</system-reminder>"
 _MAX_TRAILER_CHARS = 20_000
@@ -61,11 +68,12 @@ class Envelope:
     tail: str
     prefixes: tuple[str, ...] | None
     first_line: int
+    terminal_codes: int = 0  # terminal control sequences taken out of the body
 
     @property
     def bare(self) -> bool:
         """Nothing was taken off: the unit is its body."""
-        return not self.head and not self.tail and self.prefixes is None
+        return not self.head and not self.tail and self.prefixes is None and not self.terminal_codes
 
     def numbered_body(self) -> str:
         """The body with its number prefixes, as the tool sent it (for compressors that keep
@@ -216,8 +224,18 @@ def open_envelope(text: str) -> Envelope:
     numbers = _split_numbers(body)
     if numbers is not None:
         prefixes, plain, first = numbers
-        return Envelope(head, plain, tail, prefixes, first)
-    return Envelope(head, body, tail, None, head.count("\n") + 1)
+        plain, codes = _strip_terminal_codes(plain)
+        return Envelope(head, plain, tail, prefixes, first, codes)
+    body, codes = _strip_terminal_codes(body)
+    return Envelope(head, body, tail, None, head.count("\n") + 1, codes)
+
+
+def _strip_terminal_codes(body: str) -> tuple[str, int]:
+    """`body` without its terminal control sequences, and how many there were. The lines stay
+    the lines they were (no sequence holds a newline), so line numbers still address them."""
+    if "\x1b" not in body:
+        return body, 0
+    return _TERMINAL_CODE.subn("", body)
 
 
 def numbering_shift(text: str) -> int:

@@ -264,7 +264,14 @@ class Pipeline:
             return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
 
         lossy, notes = result.lossy, result.notes
-        text = close(_keep_truncation_note(segment.text, result.text) if lossy else result.text)
+        body = _keep_truncation_note(segment.text, result.text) if lossy else result.text
+        if envelope.terminal_codes:
+            # The codes are gone from whatever the compressor wrote: the original keeps them.
+            marked = _note_terminal_codes(body, segment.ref)
+            if marked is None:
+                return _Applied("passthrough", original, tokens_before, diagnostic=_CODES_KEPT)
+            body, lossy, notes = marked, True, {**notes, "terminal_codes": envelope.terminal_codes}
+        text = close(body)
         if segment.kind in _SHORTENS_IDS:
             text, shortened = _shorten_ids(text, envelope, segment, lossy)
             if shortened:
@@ -274,7 +281,9 @@ class Pipeline:
             return _Applied(compressor.name, text, tokens_after, notes=notes)
 
         def lossless() -> str:  # computed only when the lossy form cannot be used
-            return close(result.lossless(segment.text)) if result.lossless_text is not None else original
+            if result.lossless_text is None or envelope.terminal_codes:
+                return original
+            return close(result.lossless(segment.text))
 
         text, tokens, ref, diagnostic = self._settle_lossy(
             segment, original, text, lossless, tokens_before, tokens_after, provenance
@@ -452,14 +461,33 @@ def _keep_truncation_note(body: str, compressed: str) -> str:
     note = TRUNCATION_NOTE.search(body)
     if note is None or note.group(0) in compressed:
         return compressed
-    if compressed.lstrip()[:1] in ("{", "["):
-        try:  # an output that is JSON (a JSON unit, search hits given as JSON) must stay JSON
-            orjson.loads(compressed)
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            return compressed
+    if _parses_as_json(compressed):  # a JSON unit, search hits given as JSON: it must stay JSON
+        return compressed
     return marker(f"the client had already cut this output: {note.group(0)}", None) + "\n" + compressed
+
+
+_CODES_KEPT = "terminal codes kept: the output is JSON with no marker to say they were taken out"
+
+
+def _note_terminal_codes(body: str, ref: str) -> str | None:
+    """A compressed body whose envelope's terminal codes were taken out, with a marker citing
+    the original unless one already does; None when it is JSON, which no marker line may
+    precede."""
+    if f"ref={ref}]" in body:
+        return body
+    if _parses_as_json(body):
+        return None
+    return marker("terminal colour and cursor codes removed", ref) + "\n" + body
+
+
+def _parses_as_json(text: str) -> bool:
+    if text.lstrip()[:1] not in ("{", "["):
+        return False
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _segment(
