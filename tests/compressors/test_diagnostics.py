@@ -293,11 +293,43 @@ def test_a_bug_report_quoting_a_build_is_a_document() -> None:
     assert out.count("```") == text.count("```")
 
 
-def test_a_layout_it_does_not_know_passes_whole() -> None:
-    """tsc --pretty without colours: snippet lines at column 0 after a blank line, and detail
-    lines under the message. Where a line looks like part of a diagnostic yet belongs to none the
-    parser found, nothing is dropped (asked directly: the router does not send it here)."""
+def test_tsc_pretty_related_locations_stay_with_their_diagnostic() -> None:
+    """tsc --pretty: snippet lines at column 0 after a blank line, and a related location
+    indented under a blank line ("  f1.ts:2:18", its code, "'name' is declared here.")."""
     text = (FIXTURES / "tsc_pretty2.txt").read_text()
+    parsed = _parse(text.split("\n"))
+    assert parsed is not None and len(parsed.diagnostics) == 33
+    out, store = _compress(text, "npx tsc --noEmit --pretty")
+    assert len(out) < 0.5 * len(text)
+    # A kept diagnostic keeps its related location; the table tsc closes with stays.
+    first = out.index("f1.ts:3:44 - error TS2551")
+    assert out.index("'name' is declared here.") > first
+    assert out.index("'name' is declared here.") < out.index("f1.ts:4:7 - error TS2322")
+    assert "Errors  Files\n    11  f1.ts:3" in out
+    assert {retrieve(store, ref).text for ref in find_refs(out)} == {text}
+
+
+def test_a_coloured_tsc_pretty_run_compresses() -> None:
+    """A real `npx tsc --noEmit --pretty` (coloured, as tsc prints it forced or in a pty): 590
+    errors over three files, cut to 61 whole diagnostics and the closing table."""
+    text = (FIXTURES / "tsc_pretty_colour.txt").read_text()
+    assert "\x1b[" in text
+    out, store = _compress(text, "npx tsc --noEmit --pretty")
+    assert "\x1b" not in out and len(out) < 0.3 * len(text)
+    for kept in (
+        "error TS2683: 'this' implicitly has type 'any'",
+        "An outer value of 'this' is shadowed",
+        "275  node.js:2",
+    ):
+        assert kept in out
+    assert {retrieve(store, ref).text for ref in find_refs(out)} == {text}
+
+
+def test_a_layout_it_does_not_know_passes_whole() -> None:
+    """Where a line looks like part of a diagnostic yet belongs to none the parser found (here
+    a snippet line before the first diagnostic), nothing is dropped (asked directly: the router
+    does not send it here)."""
+    text = "  | stray snippet\n" + (FIXTURES / "tsc_pretty2.txt").read_text()
     assert len(re.findall(r"^\S+:\d+:\d+ - error TS\d+:", text, re.M)) > 10
     segment = Segment(text, SegmentContext("Bash", None, "fix"), ContentKind.DIAGNOSTICS)
     assert DiagnosticsCompressor().compress(segment).text == text

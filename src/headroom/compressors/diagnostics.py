@@ -93,6 +93,8 @@ _RULE = re.compile(r"^-{8,}$")  # between the hunks of a suggested fix
 # of `set -x` is none of these.)
 _SNIPPET = re.compile(r"^\s*(?:\d+\s*)?\||^\s*\d+\s*[+-](?:\s|$)|^\s+[+-](?:\s|$)|^\s*\.\.\.\s*$|^\s*[~^][~^\s]*$")
 _NUMBERED_CODE = re.compile(r"^\d+ ")  # tsc --pretty's snippet lines, after a blank line
+# tsc's closing table under "Errors  Files": "   244  src/stream.ts:2" (count, first error).
+_ERRORS_PER_FILE = re.compile(r"^\s+\d+  \S+:\d+$")
 
 _FULL_PER_KIND = 1  # diagnostics of a kind shown whole, snippet and notes included
 _HEADS_PER_KIND = 4  # then this many more by message and location, when their messages differ
@@ -265,7 +267,11 @@ def _parse(raw: list[str]) -> _Parsed | None:
                 break
             if not current.strip():
                 after = lines[j + 1] if j + 1 < n else ""
-                more = _SNIPPET.match(after) is not None or (located is not None and _NUMBERED_CODE.match(after))
+                # tsc --pretty: its numbered code line, or an indented related location
+                # ("  x.js:382:9", its code and "An outer value of 'this' is shadowed...").
+                more = _SNIPPET.match(after) is not None or (
+                    located is not None and (_NUMBERED_CODE.match(after) is not None or after[:1] in (" ", "\t"))
+                )
                 j += 1  # a blank line goes with the diagnostic before it
                 if more and not _starts(lines, j, children=False):
                     continue
@@ -298,7 +304,10 @@ def _parse(raw: list[str]) -> _Parsed | None:
         previous = k
         if orphaned:
             continue
-        if lines[k].strip() and not _STATUS.match(lines[k]) and (_SNIPPET.match(lines[k]) or lines[k][0] in " \t"):
+        line = lines[k]
+        if not line.strip() or _STATUS.match(line) or _ERRORS_PER_FILE.match(line):
+            continue
+        if _SNIPPET.match(line) or line[0] in " \t":
             return None
     return _Parsed(diagnostics, scopes)
 
@@ -320,6 +329,10 @@ def looks_like_diagnostics(head: str) -> bool:
         if _LOCATED.match(line) is None:
             continue
         located += 1
+        # tsc --pretty: a blank line, then the code line numbered ("12 code") and its underline.
+        if k + 2 < len(lines) and not lines[k + 1].strip() and _NUMBERED_CODE.match(lines[k + 2]):
+            continued += 1
+            continue
         for after in lines[k + 1 : k + 2 + _MAX_WRAPPED]:  # past the lines a message wrapped onto
             if not after.strip() or _LOCATED.match(after):
                 break
