@@ -289,7 +289,7 @@ def test_codes_alone_are_taken_out_with_a_marker_that_gives_them_back() -> None:
     out, saved, _ = _compress(coloured, "", store)
     assert "\x1b" not in out and saved > 0
     first, rest = out.split("\n", 1)
-    assert "terminal colour and cursor codes removed" in first
+    assert "what a terminal does not show" in first
     assert rest == _strip(coloured)
     (ref,) = find_refs(first)
     assert retrieve(store, ref).text == coloured
@@ -331,3 +331,40 @@ WORDS = ["build", "cache", "index", "report", "bundle", "mirror", "archive", "sn
 
 def _strip(text: str) -> str:
     return open_envelope(text).body
+
+
+def _progress_log() -> str:
+    """A training run's output as captured: log lines, and tqdm bars redrawn with a carriage
+    return before each update (tqdm does so whether or not it writes to a terminal)."""
+    out = []
+    for epoch in range(1, 5):
+        out.append(f"2026-12-01 00:31:2{epoch},908 INFO trainer: epoch {epoch} starting, lr=0.00{epoch}\n")
+        bar = [
+            f"epoch {epoch}: {s * 100 // 300:3d}%| {s}/300 [00:0{s // 100}<00:00, {51000 + s * 7}.12it/s]"
+            for s in range(301)
+        ]
+        out.append("\r" + "\r".join(bar) + "\n")
+        if epoch == 3:
+            out.append("WARNING: loss is nan at step 233, skipping batch 9233\n")
+        out.append(f"2026-12-01 00:31:2{epoch},951 INFO trainer: epoch {epoch} done: loss=0.{epoch}000\n")
+    out.append("2026-12-01 00:31:29,951 ERROR trainer: checkpoint upload failed: s3://models/run-17 (AccessDenied)\n")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("envelope", ["bare", "codex_exec", "claude_read"])
+def test_a_progress_bar_redrawn_in_place_shows_its_last_state(envelope: str) -> None:
+    wrapped = ENVELOPES[envelope](_progress_log())
+    store = MemoryStore()
+    out, saved, kind = _compress(wrapped, "", store)
+    assert kind == "logs" and "\r" not in out and saved > 0.9 * count_tokens(wrapped)
+    for kept in ("epoch 1: 100%| 300/300", "loss is nan at step 233", "checkpoint upload failed"):
+        assert kept in out
+    assert {retrieve(store, ref).text for ref in find_refs(out)} == {wrapped}
+
+
+def test_carriage_returns_that_end_lines_stay() -> None:
+    crlf = "".join(f"2026-12-01 10:00:{n:02d} INFO worker: job {n} done\r\n" for n in range(40))
+    assert open_envelope(crlf).bare and open_envelope(crlf).body == crlf
+    old_mac = crlf.replace("\r\n", "\r")  # no newline at all: every carriage return ends a line
+    assert open_envelope(old_mac).bare
+    assert open_envelope("a\rb\r\r\nc\n").body == "b\r\r\nc\n"

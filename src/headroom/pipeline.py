@@ -477,7 +477,7 @@ def _note_terminal_codes(body: str, ref: str) -> str | None:
         return body
     if _parses_as_json(body):
         return None
-    return marker("terminal colour and cursor codes removed", ref) + "\n" + body
+    return marker("what a terminal does not show (control codes, overwritten progress) removed", ref) + "\n" + body
 
 
 def _parses_as_json(text: str) -> bool:
