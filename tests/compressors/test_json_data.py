@@ -29,7 +29,17 @@ def crush(value: Any, query: str = "", args: str = "") -> tuple[Any, Any]:
 
 
 # Keys whose values are headroom's own notes or column names, not data values.
-STRUCTURE_KEYS = (META_KEY, "derived", "columns", "by", "omitted", "present_with", "element_field", "keyed")
+STRUCTURE_KEYS = (
+    META_KEY,
+    "derived",
+    "columns",
+    "by",
+    "omitted",
+    "present_with",
+    "element_field",
+    "keyed",
+    "grouped",
+)
 
 
 def leaves(value: Any, skip_meta: bool = True) -> list[Any]:
@@ -679,6 +689,57 @@ def test_an_object_of_similar_records_keyed_by_name_is_a_table_with_a_key_column
     allowed = original_leaves(packages) | {orjson.dumps(name).decode() for name in packages} | {"null"}
     assert all(orjson.dumps(leaf).decode() in allowed for leaf in leaves(table))
     assert len(result.text) < 0.6 * len(json.dumps({"lockfileVersion": 3, "packages": packages}))
+
+
+def _releases(n: int) -> dict[str, list[dict[str, Any]]]:
+    """PyPI's `releases`: each version's files (an sdist and a wheel), a few versions with none."""
+    releases: dict[str, list[dict[str, Any]]] = {}
+    for i in range(n):
+        version = f"0.{i // 10}.{i % 10}"
+        releases[version] = (
+            [
+                {
+                    "filename": f"pkg-{version}{suffix}",
+                    "packagetype": kind,
+                    "requires_python": ">=3.6" if i < n // 2 else ">=3.8",
+                    "size": 50_000 + 37 * i + len(suffix),
+                    "digests": {"sha256": hashlib.sha256(f"{version}{suffix}".encode()).hexdigest()},
+                    "upload_time": f"2020-{1 + i % 12:02d}-{1 + i % 28:02d}T10:{i % 60:02d}:07",
+                    "yanked": False,
+                }
+                for suffix, kind in ((".tar.gz", "sdist"), ("-py3-none-any.whl", "bdist_wheel"))
+            ]
+            if i % 17
+            else []
+        )
+    return releases
+
+
+def test_an_object_of_lists_of_records_is_one_table_with_a_key_column() -> None:
+    """Each version's list of files is too short to be a table of its own; all of them are one,
+    each row naming the version it was listed under, and the versions with no files named."""
+    releases = _releases(60)
+    out, result = crush({"info": {"name": "pkg"}, "releases": releases})
+    table = out["releases"]
+    assert table["grouped"] == "key" and "'grouped' column" in out[META_KEY]
+    assert table["empty_groups"] == [version for version, files in releases.items() if not files]
+    assert table["constant"] == {"yanked": False}
+    rows = [dict(zip(table["columns"], r, strict=True)) for r in table["rows"]]
+    if "other_rows" in table:
+        columns = table["other_rows"]["columns"]
+        rows += [dict(zip(columns, r, strict=True)) for r in table["other_rows"]["rows"]]
+    listed = [(version, f["filename"]) for version, files in releases.items() for f in files]
+    assert sorted((row["key"], row["filename"]) for row in rows) == sorted(listed)
+    allowed = original_leaves(releases) | {"null"}
+    assert all(orjson.dumps(leaf).decode() in allowed for leaf in leaves(table))
+    assert len(result.text) < 0.6 * len(json.dumps({"info": {"name": "pkg"}, "releases": releases}))
+
+
+def test_an_object_of_lists_that_are_not_records_stays_an_object() -> None:
+    tags = {f"team-{i}": [f"user{i}", f"user{i + 1}"] for i in range(20)}
+    assert crush({"tags": tags})[0] == {"tags": tags}
+    mixed = {f"v{i}": [{"a": i}] if i % 2 else {"a": i} for i in range(20)}
+    assert crush(mixed)[0] == mixed
 
 
 def test_the_key_column_takes_a_name_no_record_uses() -> None:

@@ -36,6 +36,8 @@ META_KEY = "_headroom"
 _MISSING = object()
 OTHER_ROWS_KEY = "other_rows"
 KEYED_KEY = "keyed"  # meta entry naming the column that holds each row's member name
+GROUPED_KEY = "grouped"  # the same, for an object whose members are lists of records
+EMPTY_GROUPS_KEY = "empty_groups"  # the members of such an object whose list was empty
 # Values that name nothing a reader would ask about: hashes, base64 node ids, signatures.
 _OPAQUE = re.compile(r"[0-9a-fA-F]{16,}|(?=[^=]*\d)(?=[^=]*[a-z])(?=[^=]*[A-Z])[A-Za-z0-9+/=_-]{12,}")
 _DERIVED_NOTE = "'derived' field = prefix + that column's value + suffix where it is"
@@ -490,6 +492,8 @@ class _Crusher:
             return [self.crush(v) for v in value]
         if isinstance(value, dict):
             keyed = self._keyed_table(value)
+            if keyed is None:
+                keyed = self._grouped_table(value)
             if keyed is not None:
                 return keyed
             return {k: self.crush(v) for k, v in value.items()}
@@ -509,20 +513,56 @@ class _Crusher:
         records = list(members.values())
         if not all(isinstance(r, dict) and r for r in records) or not similar_records(records):
             return None
-        taken = {key for record in records for key in record}
+        rows = [(name, record) for name, record in members.items()]
+        legend = f"'{KEYED_KEY}' column: the table was an object; that column holds each row's member name"
+        return self._member_table(members, rows, KEYED_KEY, legend, {})
+
+    def _grouped_table(self, members: dict[str, Any]) -> dict[str, Any] | None:
+        """An object whose members are lists of similar records (a package's files by release,
+        events by day), as one table: each record a row with the name of the member it was
+        listed under in a key column (named in the `grouped` meta entry); the members whose
+        list was empty are named in `empty_groups`. None when the object is not such a map, or
+        when the table would not be shorter. Each list alone is too short to be a table."""
+        least = self.options.keyed_min_rows
+        if least is None or self.trying_keyed or len(members) < max(least, 2):
+            return None
+        lists = list(members.values())
+        if not all(isinstance(group, list) and all(isinstance(r, dict) and r for r in group) for group in lists):
+            return None
+        rows = [(name, record) for name, group in members.items() for record in group]
+        if len(rows) < max(least, 2) or not similar_records([record for _, record in rows]):
+            return None
+        empty = [name for name, group in members.items() if not group]
+        legend = (
+            f"'{GROUPED_KEY}' column: the table was an object of lists; that column holds the member each row was"
+            f" listed under ('{EMPTY_GROUPS_KEY}': the members whose list was empty)"
+        )
+        return self._member_table(members, rows, GROUPED_KEY, legend, {EMPTY_GROUPS_KEY: empty} if empty else {})
+
+    def _member_table(
+        self,
+        members: dict[str, Any],
+        rows: list[tuple[str, dict[str, Any]]],
+        meta_key: str,
+        legend: str,
+        extra: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """The table of `rows` (member name, record), the name in a key column no record uses,
+        or None when it is not shorter than `members` (then nothing it counted stays counted)."""
+        taken = {key for _, record in rows for key in record}
         column = next(name for name in _key_column_names() if name not in taken)
         saved = self._state()
         self.trying_keyed = True
         try:
-            table = self._table([{column: name, **record} for name, record in members.items()])
+            table = self._table([{column: name, **record} for name, record in rows])
         finally:
             self.trying_keyed = False
-        if not isinstance(table, dict) or len(orjson.dumps(table)) >= len(orjson.dumps(members)):
+        if not isinstance(table, dict) or len(orjson.dumps({**extra, **table})) >= len(orjson.dumps(members)):
             self._restore(saved)  # the object stays an object, counted and noted as one
             return None
-        self.legend[f"'{KEYED_KEY}' column: the table was an object; that column holds each row's member name"] = None
+        self.legend[legend] = None
         head = {META_KEY: table.pop(META_KEY)} if META_KEY in table else {}
-        return {**head, KEYED_KEY: column, **table}
+        return {**head, meta_key: column, **extra, **table}
 
     def _state(self) -> tuple[Any, ...]:
         return (
