@@ -343,3 +343,36 @@ def test_a_definition_the_task_names_outranks_every_match_of_the_grep_pattern() 
     result, _ = compress("\n".join(hits), query="where is thishost defined and what does it do?", args=command)
     assert result.lossy
     assert wanted in result.text.split("\n")
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"pattern": "shutdown|shield|cancel", "path": "src", "output_mode": "content", "-n": true}',
+        '{"cmd": "rg -n \\"shutdown|shield|cancel\\" src"}',
+        '{"command": "grep -rn \'shutdown\\\\|shield\\\\|cancel\' src"}',
+    ],
+)
+def test_matches_of_several_words_of_the_pattern_stay(arguments: str) -> None:
+    """A plain `grep -n 'a|b|c'` of hundreds of matches, past the budget: the lines where two of
+    the searched words meet (a task cancelled at shutdown) are what the search was after."""
+    lines = []
+    for n in range(300):
+        word = ("shutdown", "shield", "cancel")[n % 3]
+        lines.append(f"src/svc/mod{n // 30}.py:{10 + n}:    self.{word}_handler_{n}(event, retries={n})")
+    lines[157] = 'src/svc/mod5.py:167:    t.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")'
+    lines[242] = "src/svc/mod8.py:252:    with CancelScope(shield=not abandon_on_cancel) as scope:"
+    text = "\n".join(lines) + "\n"
+    result, _ = compress(text, "The service hangs when it stops. Find where stopping is handled.", arguments)
+    assert result.lossy and len(result.text) < 0.6 * len(text)
+    kept = result.text.split("\n")  # indentation shown as one space
+    assert 'src/svc/mod5.py:167: t.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")' in kept
+    assert "src/svc/mod8.py:252: with CancelScope(shield=not abandon_on_cancel) as scope:" in kept
+
+
+def test_a_pattern_without_alternatives_ranks_as_before() -> None:
+    from headroom.compressors.search import pattern_alternatives
+
+    assert pattern_alternatives('{"pattern": "shutdown", "path": "src"}') == []
+    assert pattern_alternatives('{"command": "ps aux | grep python"}') == []
+    assert pattern_alternatives(None) == []

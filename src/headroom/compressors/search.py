@@ -74,6 +74,10 @@ _PLAUSIBLE_PATH = re.compile(r"(?:[A-Za-z]:[\\/])?[^\s:]*[A-Za-z][^\s:]*\Z")
 _GREP_LINE = re.compile(r"(?P<path>[^\s:]+?)(?P<sep>[:-])(?P<line>\d+)(?P=sep)")
 _BARE_LINE = re.compile(r"(?P<line>\d+)(?P<sep>[:-])")
 _INDENT = re.compile(r"\A[ \t]+")
+# An alternation in the search pattern (`shutdown|shield|cancel`, grep's `a\|b`): a line matching
+# several of its words sits where the things searched for meet (a task cancelled at shutdown).
+_ALTERNATION = re.compile(r"\w[\w-]*(?:\\*\|\w[\w-]*)+")
+_ALTERNATIVE_SPLIT = re.compile(r"\\*\|")
 _DOC_LINE = re.compile(r"""\s*(?:[rRbBuU]?(?:\"\"\"|\'\'\')|\#|//|/\*|\*\s|--\s)""")  # docstring or comment
 
 
@@ -133,6 +137,17 @@ def looks_like_search(text: str) -> bool:
         return False
     # Only `N:text` lines: a search of one file only if grep's context shapes show up.
     return with_path > 0 or context > 0 or separators > 0
+
+
+def pattern_alternatives(arguments: str | None) -> list[str]:
+    """The words of the alternations in a search call's arguments, lower-cased (`a|b|c` in a Grep
+    tool's pattern, in `rg -n "a|b"` or `grep -E`, grep's `a\\|b`); empty unless there are two."""
+    found: list[str] = []
+    for alternation in _ALTERNATION.finditer(arguments or ""):
+        for word in _ALTERNATIVE_SPLIT.split(alternation.group(0).lower()):
+            if len(word) >= 3 and word not in found:
+                found.append(word)
+    return found if len(found) >= 2 else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +314,7 @@ class _Run:
             if count and (n < 4 or count <= 0.6 * n):
                 informative.append(term)
         path_terms = [t for t in sorted(context.terms()) if any(t in p for p in paths)]
+        alternatives = pattern_alternatives(context.tool_arguments)
         named = frozenset(task_terms)
         scores: dict[int, float] = {}
         for hit, low, path in zip(self.matches, texts, paths, strict=True):
@@ -308,6 +324,8 @@ class _Run:
                 score = 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
             score += 2.0 * sum(t in low for t in informative)
             score += 0.5 * sum(t in path for t in path_terms)
+            met = sum(word in low for word in alternatives)
+            score += 3.0 * max(0, met - 1)
             scores[id(hit)] = score
         return scores
 
