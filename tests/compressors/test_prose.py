@@ -497,3 +497,28 @@ def test_a_document_of_long_units_still_keeps_the_best_of_them() -> None:
     assert all(count_tokens(p) > 200 for p in paragraphs)
     kept = [p for p in paragraphs if p in result.text]
     assert kept and len(result.text) > 0.2 * len(text)
+
+
+def test_a_described_term_is_a_unit_of_its_own() -> None:
+    """A man page's option, a definition list's term: the line an indented description hangs
+    under is kept (as a heading) whichever of its sentences go."""
+    text = "  -0, --null\n         Input items end in a null.  Quotes are not special.\n\n- item\n  continued"
+    units = [(text[u.start : u.end], u.kind) for u in split_units(text)]
+    assert units[:3] == [
+        ("-0, --null", UnitKind.HEADING),
+        ("Input items end in a null.", UnitKind.SENTENCE),
+        ("Quotes are not special.", UnitKind.SENTENCE),
+    ]
+    assert units[3] == ("- item\n  continued", UnitKind.ITEM)  # a list item's continuation is no term
+
+
+def test_every_option_of_a_man_page_stays_named(options: ProseOptions) -> None:
+    """xargs(1)'s OPTIONS (GPL-3.0+, rendered by man-db): what is dropped is description, never
+    the option it describes, so the model still sees which options there are."""
+    text = (FIXTURES / "xargs_options.txt").read_text()
+    context = SegmentContext("search_docs", '{"query": "xargs file names with spaces"}', "Why does xargs choke?")
+    result = ProseCompressor(options).compress(Segment(text, context, ContentKind.PROSE))
+    assert result.lossy and count_tokens(result.text) < 0.85 * count_tokens(text)
+    terms = [line.strip() for line in text.split("\n") if re.match(r"^ {7}-\S", line)]
+    assert len(terms) > 15
+    assert all(term in result.text for term in terms)

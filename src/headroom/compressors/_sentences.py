@@ -59,6 +59,7 @@ _SPECIAL_LINE = re.compile(
     r"\n[ \t]*(?:#{1,6}[ \t]+\S|([=*\-~^#])\1{2,}[ \t]*\r?(?:\n|$)|(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S"
     r"|>>>|\.\.\.|\$ |In \[\d+\]:|\|.*\|[ \t]*\r?(?:\n|$))"
 )
+_MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|vs|cf|al|approx|Mr|Mrs|Ms|Dr|Prof|St|No|Fig|Sec|Vol|Inc|Ltd|Jr|Sr)|\b[A-Z])\.$"
@@ -114,10 +115,43 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _indent(text: str, pos: int) -> int:
+    """How many spaces or tabs start the line that `pos` is at the start of (after them)."""
+    at = pos
+    while at > 0 and text[at - 1] in " \t":
+        at -= 1
+    return pos - at
+
+
+def _term_end(text: str, start: int, end: int) -> int | None:
+    """Where the first line of the block text[start:end] ends when it is a term its next line
+    describes, indented under it: a man page's or a `--help`'s option (`-0, --null`, `-atime n`),
+    a definition list's term, an API reference's `exception ValueError`. None otherwise."""
+    newline = text.find("\n", start, end)
+    if newline < 0:
+        return None
+    term = text[start:newline].rstrip()
+    if not term or len(term) > _MAX_TERM_CHARS or term.endswith((".", ",", ";")) or term.count(" ") >= 8:
+        return None
+    if _ITEM.match(term) or _HEADING_LINE.match(term) or _PROMPT.match(term) or _TABLE.match(term):
+        return None  # a list item's continuation, a heading, code, a table: their own units
+    below = newline + 1
+    while below < end and text[below] in " \t":
+        below += 1
+    if below >= end or text[below] in "\r\n" or below - newline - 1 <= _indent(text, start):
+        return None
+    return start + len(term)
+
+
 def _block_units(text: str, start: int, end: int, block: int, units: list[Unit]) -> None:
     start, end = _strip(text, start, end)
     if start >= end:
         return
+    term_end = _term_end(text, start, end)
+    while term_end is not None:  # the term stays with any part of what describes it
+        units.append(Unit(start, term_end, UnitKind.HEADING, block, True))
+        start, end = _strip(text, term_end, end)
+        term_end = _term_end(text, start, end)  # a section's title, then its first option
     lines = text[start:end].split("\n")
     first = len(units)
 
