@@ -277,7 +277,7 @@ def test_coloured_grep_output_is_read_as_search_hits(tmp_path: Path) -> None:
     plain = subprocess.run([grep, "-rn", "timeout", "."], cwd=tmp_path, capture_output=True, text=True).stdout
     hits = [line for line in out.split("\n") if line and not line.startswith("[headroom:")]
     assert len(hits) > 20 and set(hits) <= set(plain.split("\n"))  # each kept hit as grep prints it plain
-    assert all(retrieve(store, ref).text == coloured for ref in find_refs(out))
+    assert {retrieve(store, ref).text for ref in find_refs(out)} == {coloured}
 
 
 def test_codes_alone_are_taken_out_with_a_marker_that_gives_them_back() -> None:
@@ -367,4 +367,22 @@ def test_carriage_returns_that_end_lines_stay() -> None:
     assert open_envelope(crlf).bare and open_envelope(crlf).body == crlf
     old_mac = crlf.replace("\r\n", "\r")  # no newline at all: every carriage return ends a line
     assert open_envelope(old_mac).bare
-    assert open_envelope("a\rb\r\r\nc\n").body == "b\r\r\nc\n"
+    # A carriage return between records is no redraw: nothing is written over them.
+    csv = "id,name,status\r" + "".join(f"{n},user{n},active\r" for n in range(300)) + "\n"
+    hit = "legacy/config.txt:3:timeout=30\rretries=5\rmode=fast\nsrc/app.py:9:timeout = 5\n"
+    for text in (csv, hit, "a\rb\r\r\nc\n"):
+        assert open_envelope(text).bare
+    # A shorter update hides only the start of the one before: both stay.
+    assert open_envelope("x\r 50%|#####     |\r100%|##########|\r 9%\n").body == "x\r100%|##########|\r 9%\n"
+
+
+def test_long_runs_of_carriage_returns_and_long_words_are_read_in_one_pass() -> None:
+    """Both searches start only where a line or a word starts: a run of 200k carriage returns
+    or a 200k-character word in a command (a hex blob) is read once, not once per character
+    (minutes when it was quadratic)."""
+    from headroom.compressors.search import pattern_alternatives
+
+    assert open_envelope("\r" * 200_000 + "\n").bare
+    assert open_envelope("log line\n" + "x" + "\r" * 200_000 + "\n").bare
+    assert pattern_alternatives('{"command": "grep -rn ' + "f" * 200_000 + '"}') == []
+    assert pattern_alternatives('{"command": "grep -rn timeout src|head -200"}') == []  # a pipe, not a pattern

@@ -46,13 +46,15 @@ _MAX_HEADER_LINES = 8
 # model verbatim: they show nothing, cost tokens (a tenth of a coloured test run), and their ESC
 # bytes make the text look binary, so nothing compressed it. None of these forms spans a line.
 _TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07|\x1b\\)|[()*+][0-~]|[0-~])")
-# A progress bar redrawn in place (tqdm, curl, a pty's spinner): each update ends in a carriage
-# return the next overwrites, so a terminal shows only the last; a captured output keeps them
-# all on one line (68k tokens for 2,000 updates of five tqdm bars). What a carriage return before
-# anything but a newline ends is gone from the screen. (`\r\n` line ends are kept.) A piece
-# starts a line or follows a carriage return: unanchored, each position of a long `\r\n` line
-# would scan to its end (quadratic; 38 s for four 50k-character lines).
-_OVERWRITTEN = re.compile(r"(?:^|(?<=\r))[^\n\r]*\r+(?=[^\n\r])", re.MULTILINE)
+# A progress bar redrawn in place (tqdm, pip, curl): each update ends in a carriage return and the
+# next one is written over it, so a terminal shows only the last; a captured output keeps them all
+# on one line (68k tokens for 2,000 updates of five tqdm bars). An update is dropped only where a
+# terminal would hide it whole: the text written over it is at least as long, and both are
+# progress (a percentage, a bar, a rate) or the later one is blank (tqdm clearing its bar for a
+# message). A carriage return that ends a record (an old Mac file, a CR-separated CSV) drops
+# nothing. The line search is anchored at line starts: linear on any run of carriage returns.
+_LONE_CR_LINE = re.compile(r"^[^\n]*\r[^\n\r][^\n]*", re.MULTILINE)
+_PROGRESS = re.compile(r"\d%|[█▉▊▋▌▍▎▏]|\d(?:it|B)/s|\beta\b", re.IGNORECASE)
 _REMINDER_OPEN = "<system-reminder>"
 _REMINDER_CLOSE = "</system-reminder>"
 _MAX_TRAILER_CHARS = 20_000
@@ -246,9 +248,37 @@ def _strip_terminal_codes(body: str) -> tuple[str, int]:
     if "\x1b" in body:
         body, removed = _TERMINAL_CODE.subn("", body)
     if "\r" in body and "\n" in body:
-        body, overwritten = _OVERWRITTEN.subn("", body)
+        overwritten = 0
+
+        def shown(line: re.Match[str]) -> str:
+            nonlocal overwritten
+            text, hidden = _terminal_line(line.group(0))
+            overwritten += hidden
+            return text
+
+        body = _LONE_CR_LINE.sub(shown, body)
         removed += overwritten
     return body, removed
+
+
+def _terminal_line(line: str) -> tuple[str, int]:
+    """A line of carriage-return-separated updates as a terminal leaves it, and how many updates
+    it hid (0: the line as it was)."""
+    kept: list[str] = []
+    hidden = 0
+    for piece in line.split("\r"):
+        if kept and not piece:
+            continue  # another carriage return: nothing written
+        last = kept[-1] if kept else None
+        if last is not None and (
+            not last.strip()
+            or (len(piece) >= len(last) and (not piece.strip() or (_PROGRESS.search(piece) and _PROGRESS.search(last))))
+        ):
+            kept[-1] = piece
+            hidden += 1
+        else:
+            kept.append(piece)
+    return ("\r".join(kept), hidden) if hidden else (line, 0)
 
 
 def numbering_shift(text: str) -> int:

@@ -535,7 +535,7 @@ class _Crusher:
         empty = [name for name, group in members.items() if not group]
         legend = (
             f"'{GROUPED_KEY}' column: the table was an object of lists; that column holds the member each row was"
-            f" listed under ('{EMPTY_GROUPS_KEY}': the members whose list was empty)"
+            " listed under" + (f" ('{EMPTY_GROUPS_KEY}': the members whose list was empty)" if empty else "")
         )
         return self._member_table(members, rows, GROUPED_KEY, legend, {EMPTY_GROUPS_KEY: empty} if empty else {})
 

@@ -76,7 +76,10 @@ _BARE_LINE = re.compile(r"(?P<line>\d+)(?P<sep>[:-])")
 _INDENT = re.compile(r"\A[ \t]+")
 # An alternation in the search pattern (`shutdown|shield|cancel`, grep's `a\|b`): a line matching
 # several of its words sits where the things searched for meet (a task cancelled at shutdown).
-_ALTERNATION = re.compile(r"\w[\w-]*(?:\\*\|\w[\w-]*)+")
+# (Starting only where a word starts keeps the search linear on a long word.) A shell pipe into
+# a command (`src|head`) is no alternation.
+_ALTERNATION = re.compile(r"(?<![\w-])\w[\w-]*(?:\\*\|\w[\w-]*)+")
+_SHELL_COMMANDS = frozenset("head tail sort uniq grep egrep rg xargs less more cat awk sed cut tr tee".split())
 _ALTERNATIVE_SPLIT = re.compile(r"\\*\|")
 _DOC_LINE = re.compile(r"""\s*(?:[rRbBuU]?(?:\"\"\"|\'\'\')|\#|//|/\*|\*\s|--\s)""")  # docstring or comment
 
@@ -144,7 +147,10 @@ def pattern_alternatives(arguments: str | None) -> list[str]:
     tool's pattern, in `rg -n "a|b"` or `grep -E`, grep's `a\\|b`); empty unless there are two."""
     found: list[str] = []
     for alternation in _ALTERNATION.finditer(arguments or ""):
-        for word in _ALTERNATIVE_SPLIT.split(alternation.group(0).lower()):
+        words = _ALTERNATIVE_SPLIT.split(alternation.group(0).lower())
+        if _SHELL_COMMANDS.intersection(words):
+            continue
+        for word in words:
             if len(word) >= 3 and word not in found:
                 found.append(word)
     return found if len(found) >= 2 else []
