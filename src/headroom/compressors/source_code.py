@@ -24,7 +24,9 @@ named when the user turn or the tool call writes it as code (`formatException`,
 `Formatter.format`, a grep for `def _read_headers`), or when the task's words cover its word
 pieces ("formats exceptions" -> `formatException`): the best matches only (a phrase of the
 task beats the same pieces scattered over it), within a token budget, so a vague task does
-not unfold the file. Raise/throw
+not unfold the file. The bodies that use what the task names (read `self.keep_alive`, call
+`formatException`) stay whole too, within a budget of their own: the rule the task asks about
+lives where the concept is used (`select_users`). Raise/throw
 messages of an elided body are listed in its marker. `cat -n` / `12→` line-number prefixes
 are detected, stripped for parsing and kept on every output line (blank lines between
 declarations are dropped there: each costs a prefix). Without the `[code]` extra, or when the
@@ -33,6 +35,7 @@ text does not parse, the input comes back untouched.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -147,6 +150,9 @@ _ESCAPE = re.compile(r"\\.|[^\w$]+")  # regex escapes and operators in a grep pa
 _DECLARES = re.compile(r"\b(?:def|class|fn|func|function|struct|interface|trait|enum|type|impl)\s+([A-Za-z_$][\w$]*)")
 _PATTERN_KEYS = frozenset({"pattern", "query", "regex", "search", "symbol", "name", "q", "term", "identifier"})
 NAMED_BUDGET_SHARE, NAMED_BUDGET_MIN, NAMED_BUDGET_MAX = 0.08, 300, 2500  # tokens of kept bodies
+# Bodies using a concept the task names (`select_users`) are few when the concept is specific;
+# this share of the file only caps a concept used everywhere.
+USERS_BUDGET_SHARE = 0.25
 
 
 def stem(word: str) -> str:
@@ -344,6 +350,44 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
     return frozenset(kept), exact, fuzzy
 
 
+def select_users(
+    symbols: list[Symbol], kept: frozenset[int], names: TaskNames, code_lines: list[str], budget: int
+) -> frozenset[int]:
+    """Keys of the bodies that use what the task names, kept whole within `budget` tokens.
+
+    A task about "how h11 decides keep-alive" is answered by `_keep_alive` and by the code that
+    reads and sets `self.keep_alive` or calls `process_keep_alive_disabled()`: the rule is
+    where the concept is used. An identifier names the concept when the task names it exactly
+    or two of its word pieces run side by side in the task's words ("keep-alive" ->
+    `keep_alive`, `process_keep_alive_disabled`); a lone shared word ("connection") is too weak
+    to follow. Functions using the most such identifiers come first, then the smallest."""
+    bigrams = set(itertools.pairwise(names.pieces))
+    if not bigrams:
+        return frozenset()
+    concept: dict[str, bool] = {}
+
+    def names_concept(identifier: str) -> bool:
+        if identifier not in concept:
+            pieces = word_pieces(identifier)
+            concept[identifier] = any(pair in bigrams for pair in itertools.pairwise(pieces))
+        return concept[identifier]
+
+    candidates: list[tuple[int, int, int, Symbol]] = []
+    for symbol in symbols:
+        if symbol.is_container or symbol.key in kept or any(k in kept for k in _ancestors_or_self(symbol, symbols)):
+            continue
+        body = "\n".join(code_lines[symbol.start_row : symbol.end_row + 1])
+        used = {w for w in set(_WORD.findall(body)) if w != symbol.name and names_concept(w)}
+        if used:
+            candidates.append((-len(used), symbol.tokens, symbol.key, symbol))
+    users: set[int] = set()
+    for *_, symbol in sorted(candidates):
+        if symbol.tokens <= budget:
+            budget -= symbol.tokens
+            users.add(symbol.key)
+    return frozenset(users)
+
+
 def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
     """Keys of containers enclosing `symbol` (a kept class already shows its methods' code)."""
     return [
@@ -425,12 +469,16 @@ class CodeCompressor:
         names = task_names(segment.context)
         kept: frozenset[int] = frozenset()
         named = (0, 0)
+        users: frozenset[int] = frozenset()
         if not names.is_empty():
             symbols = collect_symbols(root, language)
             budget = int(len(source) / 4 * NAMED_BUDGET_SHARE)
             budget = min(max(budget, NAMED_BUDGET_MIN), NAMED_BUDGET_MAX)
             kept, *counts = select_named(symbols, names, budget)
             named = (counts[0], counts[1])
+            users_budget = min(max(int(len(source) / 4 * USERS_BUDGET_SHARE), NAMED_BUDGET_MIN), NAMED_BUDGET_MAX)
+            users = select_users(symbols, kept, names, code_lines, users_budget)
+            kept |= users
         edits, counters = plan_outline(
             root,
             code_lines,
@@ -447,6 +495,8 @@ class CodeCompressor:
             notes["named_exact"] = named[0]
         if named[1]:
             notes["named_by_pieces"] = named[1]
+        if users:
+            notes["named_users"] = len(users)
         notes["line_numbers"] = int(numbered is not None)
         if root.has_error:
             notes["parse_errors"] = 1
