@@ -116,7 +116,7 @@ def test_overlapping_windows_are_deduplicated() -> None:
 
 def test_terms_rank_hits_when_the_budget_forces_drops() -> None:
     lines = []
-    for f in range(30):
+    for f in range(120):  # more files than the budget has first lines for
         for n in range(1, 41):
             word = "needle_limit" if (f, n) == (17, 33) else "filler"
             lines.append(f"pkg/mod{f:02d}.py:{n * 3}:    value = compute_{word}({n})")
@@ -130,6 +130,34 @@ def test_terms_rank_hits_when_the_budget_forces_drops() -> None:
     assert "matches in other files omitted" in result.text
     assert set(find_refs(result.text)) == {segment.ref}
     assert len(result.text) < 0.3 * len(text)
+
+
+def test_each_file_shows_its_first_match_before_a_file_shows_its_second() -> None:
+    """A broad grep over a few packages: one file with many matches must not push the files with
+    one or two out of the index (a CLI option defined once in main.py). Without a better reason
+    (a task term, a definition), a file's first match outranks another file's later ones."""
+    lines = [f"pkg/server.py:{n}:        self.shutdown_event.set()  # step {n}" for n in range(1, 400)]
+    lines.insert(200, 'pkg/main.py:298:    "--timeout-graceful-shutdown",')
+    lines.insert(201, "pkg/main.py:432:    timeout_graceful_shutdown: int | None,")
+    text = "\n".join(lines)
+    options = SearchOptions(match_budget_chars=2_000, match_budget_ratio=0.0)
+    result, _ = compress(text, "why does the server hang?", options=options)
+    assert result.lossy and result.notes["matches_dropped"] > 300
+    assert 'pkg/main.py:298: "--timeout-graceful-shutdown",' in result.text
+    assert "pkg/main.py:432" not in result.text  # the second match waits its turn
+    assert "pkg/server.py:1: self.shutdown_event.set()  # step 1" in result.text
+
+
+def test_the_calls_own_path_argument_favours_no_file() -> None:
+    """`grep -rn cancel starlette sse_starlette`: every match lies under a path the call named,
+    and "sse_starlette" holds both of its words; that is no reason to rank its lines first."""
+    lines = [f"starlette/run.py:{n}:        scope.cancel()  # {n}" for n in range(1, 200)]
+    lines += [f"sse_starlette/sse.py:{n}:        scope.cancel()  # {n}" for n in range(1, 200)]
+    options = SearchOptions(match_budget_chars=2_000, match_budget_ratio=0.0)
+    args = '{"pattern": "cancel", "path": "starlette sse_starlette"}'
+    result, _ = compress("\n".join(lines), "why does the stream hang?", args, options=options)
+    assert "starlette/run.py:2: scope.cancel()  # 2" in result.text  # file order among equals
+    assert "sse_starlette/sse.py:2:" not in result.text
 
 
 def test_per_file_markers_cite_the_ref_only_now_and_then() -> None:

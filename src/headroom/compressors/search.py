@@ -156,6 +156,9 @@ def pattern_alternatives(arguments: str | None) -> list[str]:
     return found if len(found) >= 2 else []
 
 
+FIRST_IN_FILE = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class SearchOptions:
     # Every match line stays while the matches fit in max(min chars, ratio x input), capped;
@@ -319,15 +322,20 @@ class _Run:
             # A term in most matches (the grep pattern itself) says nothing about which is best.
             if count and (n < 4 or count <= 0.6 * n):
                 informative.append(term)
-        path_terms = [t for t in sorted(context.terms()) if any(t in p for p in paths)]
+        # The call's own path argument is in every match's path: only the user's words tell files apart.
+        path_terms = [t for t in task_terms if any(t in p for p in paths)]
         alternatives = pattern_alternatives(context.tool_arguments)
         named = frozenset(task_terms)
         scores: dict[int, float] = {}
+        seen_paths: set[str] = set()
         for hit, low, path in zip(self.matches, texts, paths, strict=True):
-            score = 0.0
+            # A file's first match says where in the file the hits begin; with one line per file
+            # the index names every file the search found, not only the files of the best hits.
+            score = 0.0 if path in seen_paths else FIRST_IN_FILE
+            seen_paths.add(path)
             if DEFINITION.match(hit.text):
                 defined = _DEFINED_NAME.match(hit.text)
-                score = 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
+                score += 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
             score += 2.0 * sum(t in low for t in informative)
             score += 0.5 * sum(t in path for t in path_terms)
             met = sum(word in low for word in alternatives)
