@@ -575,6 +575,24 @@ def test_rows_named_only_by_a_line_number_and_a_time_get_no_index_but_a_range() 
     assert identity_columns(named, ["line_id", "user", "time"]) == ["line_id", "user", "time"]
 
 
+def test_identity_prefers_the_fuller_of_two_renderings_of_one_value() -> None:
+    """PyPI lists each file's upload time twice: to the second and to the microsecond. The
+    index names rows by the fuller one; the shorter only restates part of it."""
+    rows = [
+        {
+            "filename": f"pkg-0.{i}.0.tar.gz",
+            "upload_time": f"2020-05-{1 + i % 28:02d}T10:{i % 60:02d}:07",
+            "upload_time_iso_8601": f"2020-05-{1 + i % 28:02d}T10:{i % 60:02d}:07.{629183 + i}Z",
+        }
+        for i in range(60)
+    ]
+    columns = ["filename", "upload_time", "upload_time_iso_8601"]
+    assert identity_columns(rows, columns) == ["filename", "upload_time_iso_8601"]
+    # A column that only sometimes starts the other is a value of its own: both compete.
+    rows[5]["upload_time"] = "2021-01-01T00:00:00"
+    assert identity_columns(rows, columns) == columns
+
+
 def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
     """Issues and pull requests in one list: only pull requests have `draft` and
     `pull_request.*`. Null-filled and named in 'present_with', every row has the same columns."""

@@ -62,10 +62,14 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     are usually derived from an id, the second no one asks for by sight. Words first (titles,
     names, logins, file names), then numbers, then digit-heavy strings (versions), then times,
     each in column order, while their average width stays within `budget_chars`. Integers
-    counting the rows (line numbers) and times come last, and never alone: they name nothing."""
+    counting the rows (line numbers) and times come last, and never alone: they name nothing.
+    Of two renderings of one value (`upload_time` "…T10:30:07" beside `upload_time_iso_8601`
+    "…T10:30:07.629183Z"), only the fuller one competes: the shorter says nothing more."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
     for position, column in enumerate(columns):
+        if _truncates_another(rows, column, columns):
+            continue
         values = [row.get(column, _MISSING) for row in rows]
         if any(v is _MISSING for v in values):
             continue
@@ -96,6 +100,24 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
             chosen.append((position, column))
             width += average
     return [column for _, column in sorted(chosen)]
+
+
+def _truncates_another(rows: list[dict[str, Any]], column: str, columns: list[str]) -> bool:
+    """Whether every row's `column` is a string that starts another column's longer string."""
+    if not rows or not isinstance(rows[0].get(column), str):
+        return False
+    for other in columns:
+        if other == column:
+            continue
+        if all(
+            isinstance(short := row.get(column), str)
+            and isinstance(full := row.get(other), str)
+            and len(full) > len(short)
+            and full.startswith(short)
+            for row in rows
+        ):
+            return True
+    return False
 
 
 def _counts_rows(values: list[Any]) -> bool:
