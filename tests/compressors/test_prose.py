@@ -522,3 +522,27 @@ def test_every_option_of_a_man_page_stays_named(options: ProseOptions) -> None:
     terms = [line.strip() for line in text.split("\n") if re.match(r"^ {7}-\S", line)]
     assert len(terms) > 15
     assert all(term in result.text for term in terms)
+
+
+def test_a_caveat_the_text_flags_stays(options: ProseOptions) -> None:
+    """A man page's "Warning:" paragraph is what a reader must not miss, whatever the task
+    asked: it stays like a hard fact; the same sentence without its flag competes as any other
+    (and loses, on the words alone)."""
+    caveat = (
+        "Warning: Don't forget that find evaluates the command line as an expression, so\n"
+        "putting -delete first will make find try to delete everything below the starting\n"
+        "points you specified."
+    )
+    filler = [
+        f"The {w} option of the tool changes how the listing looks when the output goes to a pipe."
+        for w in ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+    ]
+    text = "\n\n".join([*filler[:5], caveat, *filler[5:]])
+    context = SegmentContext(tool_name="man", user_query="why does the nightly cleanup keep files a day longer?")
+    result = ProseCompressor(options).compress(Segment(text, context, ContentKind.PROSE))
+    assert result.lossy
+    assert caveat in result.text
+    if not options.learned:  # (the model happens to rank the plain sentence high enough)
+        unflagged = text.replace("Warning: Don't", "Don't")
+        plain = ProseCompressor(options).compress(Segment(unflagged, context, ContentKind.PROSE))
+        assert caveat.replace("Warning: Don't", "Don't") not in plain.text

@@ -8,7 +8,8 @@ IDF-weighted match of the task's terms; without the extra, the lexical score alo
 (`notes["learned"] == 0`). Then:
 
 - units carrying hard facts always stay: numbers, versions, PEP/RFC/CVE/issue references,
-  identifiers (CamelCase, snake_case, dotted names, calls), code spans, quoted literals, URLs;
+  identifiers (CamelCase, snake_case, dotted names, calls), code spans, quoted literals, URLs,
+  and caveats the text flags ("Warning:", "Caution:", "Important:");
 - repeated units (same words as an earlier unit, or a near-identical embedding) and boilerplate
   (greetings, thanks, sign-offs, navigation text) go first;
 - the best-scoring remaining units fill a token budget (`keep_ratio` of the droppable tokens);
@@ -71,6 +72,9 @@ _HARD_FACT = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")  # in every form above: scanning for one first is much cheaper
+# A caveat the text itself flags ("Warning: putting -delete first will make find try to delete
+# everything"): what a reader must not miss, and rare enough in any text to keep whole.
+_CAVEAT = re.compile(r"\W{0,4}(?:warning|caution|danger|important)\b\W", re.IGNORECASE)
 # No form above starts more than 10 characters before its first digit ("versions v1.2"), so
 # the search starts there (lookbehinds and \b still see the characters before it).
 _HARD_LEAD = 10
@@ -278,7 +282,11 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
         for unit in split_units(text):
             piece = text[unit.start : unit.end]
             digit = _DIGIT.search(piece)
-            hard = unit.kind is UnitKind.HEADING or (digit is not None and _is_hard(piece, digit.start()))
+            hard = (
+                unit.kind is UnitKind.HEADING
+                or (digit is not None and _is_hard(piece, digit.start()))
+                or _CAVEAT.match(piece) is not None
+            )
             lower = piece.lower()
             words = _WORD.findall(lower)
             # The unit's words, any spacing or punctuation: equal keys are repeats.
