@@ -8,10 +8,13 @@ sniffers live beside their compressors (`looks_like_logs`, ...), registered with
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from dataclasses import dataclass
 
 import orjson
+from cachetools import LRUCache
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
@@ -80,9 +83,27 @@ def sniffed_as(kind: ContentKind, text: str, registry: Registry | None = None) -
     return any(sniffer(head) for found, sniffer in (registry or default_registry()).sniffers() if found == kind)
 
 
+# The last few detections, by text digest: a request's walk asks for a unit's kind (does its
+# kind keep a history?) just before the unit's compression asks again.
+_RECENT: LRUCache[tuple[bytes, str | None, Registry | None], Detection] = LRUCache(maxsize=64)
+_RECENT_LOCK = threading.Lock()  # cachetools caches are not thread-safe
+
+
 def detect(text: str, file_path: str | None = None, registry: Registry | None = None) -> Detection:
     """The kind of `text` and, for code, its language. The sniffers are those of the compressors
     in `registry` (default: every registered one), in their rank order."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    key = (digest, file_path, registry)
+    with _RECENT_LOCK:
+        found = _RECENT.get(key)
+    if found is None:
+        found = _detect(text, file_path, registry)
+        with _RECENT_LOCK:
+            _RECENT[key] = found
+    return found
+
+
+def _detect(text: str, file_path: str | None, registry: Registry | None) -> Detection:
     head = text[:_SNIFF_CHARS]
     stripped = head.lstrip()
     if has_marker(head):
