@@ -25,7 +25,7 @@ from headroom.compressors.base import Registry
 from headroom.envelopes import TRUNCATION_NOTE, Envelope, open_envelope
 from headroom.errors import CompressorError
 from headroom.formats import Unit, adapter_for, replace_paths
-from headroom.history import Histories, JsonPages, LogPages, UnitHistory
+from headroom.history import CodeReads, Histories, JsonPages, LogPages, UnitHistory
 from headroom.results import CompressedRequest, CompressStats, TransformStats, UnitReport
 from headroom.routing.detect import detect
 from headroom.routing.router import NEVER_COMPRESSED, route
@@ -98,8 +98,8 @@ class Pipeline:
         # Compressed units remembered (agents re-send every turn), least recently used out first.
         self._cache: LRUCache[_CacheKey, _UnitOutcome] = LRUCache(maxsize=self.config.cache_size)
         self._lock = threading.Lock()  # cachetools caches are not thread-safe
-        # What each log or JSON unit showed, for the units of its kind after it in a request.
-        kinds = (LogPages(self.registry), JsonPages())
+        # What each log, JSON or code unit showed, for the units of its kind after it in a request.
+        kinds = (LogPages(self.registry), JsonPages(), CodeReads())
         self._history = UnitHistory(self.registry, self.config.cache_size, kinds, self.config.max_unit_chars)
 
     # -- units ----------------------------------------------------------------------------

@@ -18,7 +18,9 @@ __all__ = [
     "LONG_REF_BYTES",
     "PATH_ARGUMENT_KEYS",
     "REF_BYTES",
+    "CodeRead",
     "ContentKind",
+    "EarlierCode",
     "EarlierJson",
     "EarlierLogs",
     "EarlierUnits",
@@ -97,6 +99,16 @@ def ref_matches(ref: str, text: str) -> bool:
     if not ref.startswith("h_") or digits % 2 or not 2 <= digits <= 128:
         return False
     return content_ref(text, digits // 2) == ref
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRead:
+    """What one earlier code unit of the request led to: the names called by the bodies it
+    showed whole for the task (beyond the small bodies every outline keeps). An agent that read
+    `_keep_alive`, which calls `get_comma_header`, and then opens the file defining it is
+    following that call."""
+
+    calls: tuple[tuple[str, int], ...]  # (name, how many of those bodies call it), by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +198,23 @@ class EarlierJson(EarlierUnits[JsonTables]):
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierCode(EarlierUnits[CodeRead]):
+    """The code units before a unit: what their task-kept bodies call."""
+
+    def callees(self) -> dict[str, int]:
+        """Every name the earlier units' kept bodies call, with how many bodies call it."""
+        counts: dict[str, int] = {}
+        for read in self.summaries:
+            for name, count in read.calls:
+                counts[name] = counts.get(name, 0) + count
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
 class SegmentContext:
     """What is known about a unit from the conversation *before and around* it.
 
-    Only the user turn that led to the tool call, the call's own arguments and the log units
+    Only the user turn that led to the tool call, the call's own arguments and the units of its kind
     that came before it in the request are used — never later turns — so a unit compresses
     to the same bytes on every later request.
     """
@@ -199,9 +224,10 @@ class SegmentContext:
     user_query: str = ""  # the latest user text *before* this unit
     file_path: str | None = None  # a path argument, if the tool call named one
     # Earlier units of the same request, of the unit's own kind (None: none, or not walked as
-    # a request): log pages for a log, JSON units for a JSON unit.
+    # a request): log pages for a log, JSON units for a JSON unit, code reads for code.
     earlier_logs: EarlierLogs | None = None
     earlier_json: EarlierJson | None = None
+    earlier_code: EarlierCode | None = None
 
     def without_summaries(self) -> SegmentContext:
         """An equal context that keeps no earlier unit's summary alive (for a cache key): the
@@ -210,6 +236,7 @@ class SegmentContext:
             self,
             earlier_logs=self.earlier_logs.without_summaries() if self.earlier_logs is not None else None,
             earlier_json=self.earlier_json.without_summaries() if self.earlier_json is not None else None,
+            earlier_code=self.earlier_code.without_summaries() if self.earlier_code is not None else None,
         )
 
     def terms(self) -> frozenset[str]:

@@ -39,10 +39,12 @@ import itertools
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, ClassVar
 
+from headroom.ccr.markers import MARKER_PREFIX
 from headroom.compressors._code_outline import Edit, Symbol, collect_symbols, plan_outline
 from headroom.compressors._tree_sitter import (
     NumberedLines,
@@ -54,12 +56,13 @@ from headroom.compressors._tree_sitter import (
     split_line_numbers,
 )
 from headroom.compressors.base import Compressed, register
-from headroom.segments import PATH_ARGUMENT_KEYS, ContentKind, Segment, SegmentContext
+from headroom.segments import PATH_ARGUMENT_KEYS, CodeRead, ContentKind, Segment, SegmentContext
 from headroom.tokens import count_fragment_tokens, count_tokens
 
 __all__ = [
     "CodeCompressor",
     "TaskNames",
+    "code_read",
     "detect_language",
     "resolve_language",
     "select_named",
@@ -351,41 +354,99 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
 
 
 def select_users(
-    symbols: list[Symbol], kept: frozenset[int], names: TaskNames, code_lines: list[str], budget: int
+    symbols: list[Symbol],
+    kept: frozenset[int],
+    names: TaskNames,
+    code_lines: list[str],
+    budget: int,
+    callees: Mapping[str, int] | None = None,
 ) -> frozenset[int]:
     """Keys of the bodies that use what the task names, kept whole within `budget` tokens.
 
     A task about "how h11 decides keep-alive" is answered by `_keep_alive` and by the code that
     reads and sets `self.keep_alive` or calls `process_keep_alive_disabled()`: the rule is
-    where the concept is used. An identifier names the concept when the task names it exactly
-    or two of its word pieces run side by side in the task's words ("keep-alive" ->
-    `keep_alive`, `process_keep_alive_disabled`); a lone shared word ("connection") is too weak
-    to follow. Functions using the most such identifiers come first, then the smallest."""
+    where the concept is used. An identifier names the concept when two of its word pieces run
+    side by side in the task's words ("keep-alive" -> `keep_alive`, `process_keep_alive_disabled`;
+    an identifier the task writes, `formatException`); a lone shared word ("connection") is too
+    weak to follow. Functions using the most such identifiers come first, then the smallest.
+    Then, with what budget is left, the functions that task-kept bodies of code read earlier in
+    the request call (`callees`, name -> bodies calling it: `_keep_alive` calls
+    `get_comma_header`, defined here): the most called first, names of one word piece (`close`,
+    `add`) left out."""
     bigrams = set(itertools.pairwise(names.pieces))
-    if not bigrams:
+    callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
+    source = "\n".join(code_lines)
+    concepts = (
+        {w for w in set(_WORD.findall(source)) if any(p in bigrams for p in itertools.pairwise(word_pieces(w)))}
+        if bigrams
+        else set()
+    )
+    if not concepts and not callees:
         return frozenset()
-    concept: dict[str, bool] = {}
-
-    def names_concept(identifier: str) -> bool:
-        if identifier not in concept:
-            pieces = word_pieces(identifier)
-            concept[identifier] = any(pair in bigrams for pair in itertools.pairwise(pieces))
-        return concept[identifier]
-
-    candidates: list[tuple[int, int, int, Symbol]] = []
+    uses = (
+        re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, sorted(concepts, key=lambda w: (-len(w), w))))})(?![\w$])")
+        if concepts
+        else None
+    )
+    starts = [0]
+    for line in code_lines:
+        starts.append(starts[-1] + len(line) + 1)
+    kept_containers = [(s.start_row, s.end_row) for s in symbols if s.is_container and s.key in kept]
+    candidates: list[tuple[int, int, int, int, Symbol]] = []
     for symbol in symbols:
-        if symbol.is_container or symbol.key in kept or any(k in kept for k in _ancestors_or_self(symbol, symbols)):
+        if symbol.is_container or symbol.key in kept:
             continue
-        body = "\n".join(code_lines[symbol.start_row : symbol.end_row + 1])
-        used = {w for w in set(_WORD.findall(body)) if w != symbol.name and names_concept(w)}
+        if any(a <= symbol.start_row and symbol.end_row <= b for a, b in kept_containers):
+            continue  # a kept class already shows this method's code
+        body = source[starts[symbol.start_row] : starts[symbol.end_row + 1]]
+        used = set(uses.findall(body)) - {symbol.name} if uses is not None else set()
         if used:
-            candidates.append((-len(used), symbol.tokens, symbol.key, symbol))
+            candidates.append((0, -len(used), symbol.tokens, symbol.key, symbol))
+        elif symbol.name in callees:
+            candidates.append((1, -callees[symbol.name], symbol.tokens, symbol.key, symbol))
     users: set[int] = set()
     for *_, symbol in sorted(candidates):
         if symbol.tokens <= budget:
             budget -= symbol.tokens
             users.add(symbol.key)
     return frozenset(users)
+
+
+# A body shown whole with at least this many tokens was kept for the task: the outline folds
+# every body whose stub saves `MIN_SAVING` tokens (a stub line costs ~15), so the bodies it keeps
+# for their size are smaller than this.
+_TASK_KEPT_MIN_TOKENS = 48
+_CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
+_BODY_MARKER = f"{MARKER_PREFIX} body "
+_NOT_CALLEES = frozenset(
+    """if elif while for return not and or in is assert del print lambda yield await with except
+    switch catch typeof sizeof new super this self cls function func fn def class""".split()
+)
+
+
+def code_read(text: str, sent: str) -> CodeRead | None:
+    """What a code unit sent as an outline led to (`CodeRead`): the names called by the bodies it
+    showed whole for the task. None when it was sent whole (that says nothing about the task),
+    is no code, or does not parse."""
+    if sent == text or MARKER_PREFIX not in sent:
+        return None
+    language = detect_language(sent)  # the outline is shorter to sniff, and reads the same
+    parser = get_parser(language) if language else None
+    if language is None or parser is None:
+        return None
+    lines = sent.split("\n")
+    numbered = split_line_numbers(lines)
+    code_lines = list(numbered.code_lines) if numbered else lines
+    root = parser.parse("\n".join(code_lines).encode("utf-8", "surrogatepass")).root_node
+    callees: Counter[str] = Counter()
+    for symbol in collect_symbols(root, language):
+        if symbol.is_container or symbol.tokens < _TASK_KEPT_MIN_TOKENS:
+            continue
+        body = "\n".join(code_lines[symbol.start_row : symbol.end_row + 1])
+        if _BODY_MARKER in body:
+            continue  # folded (a trimmed docstring or comment is no fold of the code)
+        callees.update({name for name in _CALL.findall(body) if name not in _NOT_CALLEES and name != symbol.name})
+    return CodeRead(tuple(sorted(callees.items())))
 
 
 def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
@@ -477,7 +538,9 @@ class CodeCompressor:
             kept, *counts = select_named(symbols, names, budget)
             named = (counts[0], counts[1])
             users_budget = min(max(int(len(source) / 4 * USERS_BUDGET_SHARE), NAMED_BUDGET_MIN), NAMED_BUDGET_MAX)
-            users = select_users(symbols, kept, names, code_lines, users_budget)
+            earlier = segment.context.earlier_code
+            callees = earlier.callees() if earlier is not None else None
+            users = select_users(symbols, kept, names, code_lines, users_budget, callees)
             kept |= users
         edits, counters = plan_outline(
             root,
