@@ -45,3 +45,18 @@ def test_names_with_a_comma_and_space_stay_on_their_own_line() -> None:
 def test_prose_and_log_lines_are_not_path_lists() -> None:
     assert not looks_like_path_list("This is a sentence.\n" * 30)
     assert not looks_like_path_list("2024-01-01 10:00:00 INFO started /srv/app\n" * 30)
+
+
+def test_grep_counts_stay_with_their_file_names() -> None:
+    """`grep -rc timeout lib | grep -v ':0$'`: each path with its count; grouped, every count
+    still reads beside its own file."""
+    counts = [
+        f"{p.relative_to(STDLIB.parent)}:{len(p.name) % 7 + 1}" for p in sorted(STDLIB.glob("[a-e]*/**/*.py"))
+    ][:200]
+    text = "\n".join(counts)
+    assert detect(text).kind == ContentKind.PATHS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
+    assert report.tokens_after < report.tokens_before * 0.8
+    assert _rebuild(out) == text
+    # A grep with matched text after the number is a search, not a listing.
+    assert not looks_like_path_list("\n".join(f"{c}:    timeout = 5" for c in counts))
