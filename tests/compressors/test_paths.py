@@ -50,9 +50,9 @@ def test_prose_and_log_lines_are_not_path_lists() -> None:
 def test_grep_counts_stay_with_their_file_names() -> None:
     """`grep -rc timeout lib | grep -v ':0$'`: each path with its count; grouped, every count
     still reads beside its own file."""
-    counts = [
-        f"{p.relative_to(STDLIB.parent)}:{len(p.name) % 7 + 1}" for p in sorted(STDLIB.glob("[a-e]*/**/*.py"))
-    ][:200]
+    counts = [f"{p.relative_to(STDLIB.parent)}:{len(p.name) % 7 + 1}" for p in sorted(STDLIB.glob("[a-e]*/**/*.py"))][
+        :200
+    ]
     text = "\n".join(counts)
     assert detect(text).kind == ContentKind.PATHS
     out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
