@@ -591,6 +591,16 @@ def test_identity_prefers_the_fuller_of_two_renderings_of_one_value() -> None:
     # A column that only sometimes starts the other is a value of its own: both compete.
     rows[5]["upload_time"] = "2021-01-01T00:00:00"
     assert identity_columns(rows, columns) == columns
+    # A fuller rendering too wide to name rows leaves the short one in place: a commit's
+    # subject is the start of its message.
+    commits = [
+        {"subject": f"Fix the {w} parser", "message": f"Fix the {w} parser\n\n" + "Long explanation. " * 20}
+        for w in ("json", "yaml", "toml", "ini", "csv", "xml", "html", "css", "sql", "md") * 6
+    ]
+    for i, commit in enumerate(commits):
+        commit["subject"] += f" ({i})"
+        commit["message"] = commit["subject"] + commit["message"][commit["message"].index("\n") :]
+    assert identity_columns(commits, ["subject", "message"]) == ["subject"]
 
 
 def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:

@@ -542,6 +542,11 @@ def test_a_caveat_the_text_flags_stays(options: ProseOptions) -> None:
     result = ProseCompressor(options).compress(Segment(text, context, ContentKind.PROSE))
     assert result.lossy
     assert caveat in result.text
+    # A sentence that only starts with the word is no flag.
+    assert prose._CAVEAT.match("Important changes in this release include a new parser.") is None
+    assert prose._CAVEAT.match("Warning messages are printed to standard error.") is None
+    assert prose._CAVEAT.match("**Caution**: the disk is erased.") is not None
+    assert prose._CAVEAT.match("> [!WARNING]") is not None
     if not options.learned:  # (the model happens to rank the plain sentence high enough)
         unflagged = text.replace("Warning: Don't", "Don't")
         plain = ProseCompressor(options).compress(Segment(unflagged, context, ContentKind.PROSE))

@@ -72,8 +72,10 @@ def _looks_toy(head: str) -> bool:
 
 
 def test_a_registered_class_with_a_sniffer_is_detected_and_routed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(base._CLASSES, "toy_logs", Registration(_ToyLogs, _looks_toy, sniff_rank=1))
     text = "TOY|boot ok\n" * 300 + "TOY|disk full\n"
+    assert detect(text).kind != ContentKind.LOGS  # asked before the plugin registers (and remembered)
+    monkeypatch.setitem(base._CLASSES, "toy_logs", Registration(_ToyLogs, _looks_toy, sniff_rank=1))
+    assert detect(text).kind == ContentKind.LOGS  # the default registry has it now
     pipeline = Pipeline()  # built after the registration: it has the toy
     assert detect(text, None, pipeline.registry).kind == ContentKind.LOGS
     out, report = pipeline.compress_text(text)

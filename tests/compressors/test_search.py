@@ -148,6 +148,24 @@ def test_each_file_shows_its_first_match_before_a_file_shows_its_second() -> Non
     assert "pkg/server.py:1: self.shutdown_event.set()  # step 1" in result.text
 
 
+def test_a_first_match_is_no_best_hit_for_context_lines() -> None:
+    """Without a task word or a definition among the hits, no hit earns context lines, first in
+    its file or not (the enclosing `def` of each file's first hit would be noise)."""
+    lines = []
+    for f in range(30):
+        for k in range(6):
+            base = 10 * k + 1
+            lines += [
+                f"pkg/mod{f}.py-{base}-def func_{f}_{k}(arg):",
+                f"pkg/mod{f}.py-{base + 1}-    value = compute(arg)",
+                f"pkg/mod{f}.py:{base + 2}:    return value + {k}",
+                "--",
+            ]
+    result, _ = compress("\n".join(lines), "", '{"command": "grep -rn -B2 \'return value\' pkg"}')
+    assert result.lossy and result.notes["matches_dropped"] > 0
+    assert "def func_" not in result.text
+
+
 def test_the_calls_own_path_argument_favours_no_file() -> None:
     """`grep -rn cancel starlette sse_starlette`: every match lies under a path the call named,
     and "sse_starlette" holds both of its words; that is no reason to rank its lines first."""

@@ -1046,3 +1046,19 @@ def test_a_concept_used_everywhere_unfolds_only_a_share_of_the_file() -> None:
     users = result.notes["named_users"]
     assert 0 < users < 40 * source_code.USERS_BUDGET_SHARE * 1.2
     assert count_tokens(result.text) < 0.5 * count_tokens(text)
+
+
+@pytest.mark.parametrize("identifier", ["keepAlive", "$keepAlive", "keepAlive$"])
+def test_an_identifier_with_a_dollar_names_the_concept_too(identifier: str) -> None:
+    functions = []
+    for i in range(40):
+        first = f"  var y = x.{identifier}(x) + 1;" if i % 8 == 0 else "  var y = x + 1;"
+        steps = "\n".join(f"  y += step{k}(y);" for k in range(12))
+        functions.append(f"function h{i}(x) {{\n{first}\n{steps}\n  return y;\n}}")
+    segment = Segment(
+        "\n".join(functions),
+        SegmentContext(user_query="how does keep alive work", file_path="lib/a.js"),
+        ContentKind.CODE,
+        "javascript",
+    )
+    assert CodeCompressor().compress(segment).notes.get("named_users") == 5

@@ -64,12 +64,10 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     each in column order, while their average width stays within `budget_chars`. Integers
     counting the rows (line numbers) and times come last, and never alone: they name nothing.
     Of two renderings of one value (`upload_time` "…T10:30:07" beside `upload_time_iso_8601`
-    "…T10:30:07.629183Z"), only the fuller one competes: the shorter says nothing more."""
+    "…T10:30:07.629183Z"), the fuller one is named when it fits: the shorter says nothing more."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
     for position, column in enumerate(columns):
-        if _truncates_another(rows, column, columns):
-            continue
         values = [row.get(column, _MISSING) for row in rows]
         if any(v is _MISSING for v in values):
             continue
@@ -99,25 +97,34 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
         if len(chosen) < _MAX_IDENTITY_COLUMNS and width + average <= budget_chars:
             chosen.append((position, column))
             width += average
-    return [column for _, column in sorted(chosen)]
+    # A column chosen whose every value starts a longer candidate's, row by row, gives way to
+    # that fuller rendering when it fits the width too (and to nothing when it is chosen too).
+    widths = {column: average for _, _, column, average in ranked}
+    for i, (_, column) in enumerate(chosen):
+        taken = {c for _, c in chosen}
+        for _, position, fuller, average in sorted(ranked):
+            if fuller == column or not _starts_every(rows, column, fuller):
+                continue
+            if fuller in taken:
+                chosen[i] = (-1, "")
+                width -= widths[column]
+                break
+            if width - widths[column] + average <= budget_chars:
+                chosen[i] = (position, fuller)
+                width += average - widths[column]
+                break
+    return [column for _, column in sorted(chosen) if column]
 
 
-def _truncates_another(rows: list[dict[str, Any]], column: str, columns: list[str]) -> bool:
-    """Whether every row's `column` is a string that starts another column's longer string."""
-    if not rows or not isinstance(rows[0].get(column), str):
-        return False
-    for other in columns:
-        if other == column:
-            continue
-        if all(
-            isinstance(short := row.get(column), str)
-            and isinstance(full := row.get(other), str)
-            and len(full) > len(short)
-            and full.startswith(short)
-            for row in rows
-        ):
-            return True
-    return False
+def _starts_every(rows: list[dict[str, Any]], short: str, full: str) -> bool:
+    """Whether in every row `full` is a longer string starting with `short`'s string."""
+    return all(
+        isinstance(head := row.get(short), str)
+        and isinstance(whole := row.get(full), str)
+        and len(whole) > len(head)
+        and whole.startswith(head)
+        for row in rows
+    )
 
 
 def _counts_rows(values: list[Any]) -> bool:

@@ -73,8 +73,9 @@ _HARD_FACT = re.compile(
 )
 _DIGIT = re.compile(r"\d")  # in every form above: scanning for one first is much cheaper
 # A caveat the text itself flags ("Warning: putting -delete first will make find try to delete
-# everything"): what a reader must not miss, and rare enough in any text to keep whole.
-_CAVEAT = re.compile(r"\W{0,4}(?:warning|caution|danger|important)\b\W", re.IGNORECASE)
+# everything", "**Caution**:", "> [!WARNING]"): what a reader must not miss, and rare enough in
+# any text to keep whole. The flag is a label: "Important changes include" is a sentence.
+_CAVEAT = re.compile(r"\W{0,4}(?:warning|caution|danger|important)(?:\**\s*:|\])", re.IGNORECASE)
 # No form above starts more than 10 characters before its first digit ("versions v1.2"), so
 # the search starts there (lookbehinds and \b still see the characters before it).
 _HARD_LEAD = 10

@@ -327,12 +327,8 @@ class _Run:
         alternatives = pattern_alternatives(context.tool_arguments)
         named = frozenset(task_terms)
         scores: dict[int, float] = {}
-        seen_paths: set[str] = set()
         for hit, low, path in zip(self.matches, texts, paths, strict=True):
-            # A file's first match says where in the file the hits begin; with one line per file
-            # the index names every file the search found, not only the files of the best hits.
-            score = 0.0 if path in seen_paths else FIRST_IN_FILE
-            seen_paths.add(path)
+            score = 0.0
             if DEFINITION.match(hit.text):
                 defined = _DEFINED_NAME.match(hit.text)
                 score += 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
@@ -363,9 +359,13 @@ class _Run:
         sizes = {id(m): len(self._render_line(m)) + 1 for m in self.matches}
         if sum(sizes.values()) <= budget:
             return set(sizes)
+        # A file's first match says where in the file the hits begin; with one line per file the
+        # index names every file the search found, not only the files of the best hits. (Only
+        # here: a first match is no better hit to give context lines to.)
+        firsts = {id(m) for m in {m.path: m for m in reversed(self.matches)}.values()}
         kept: set[int] = set()
         used = 0
-        for hit in sorted(self.matches, key=lambda m: (-scores[id(m)], m.order)):
+        for hit in sorted(self.matches, key=lambda m: (-scores[id(m)] - FIRST_IN_FILE * (id(m) in firsts), m.order)):
             if used + sizes[id(hit)] <= budget:
                 kept.add(id(hit))
                 used += sizes[id(hit)]

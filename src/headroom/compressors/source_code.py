@@ -35,6 +35,7 @@ text does not parse, the input comes back untouched.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
@@ -376,18 +377,21 @@ def select_users(
     bigrams = set(itertools.pairwise(names.pieces))
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
     source = "\n".join(code_lines)
-    concepts = (
-        {w for w in set(_WORD.findall(source)) if any(p in bigrams for p in itertools.pairwise(word_pieces(w)))}
-        if bigrams
-        else set()
-    )
-    if not concepts and not callees:
+    # One pass over the file: where each identifier naming the concept occurs (by offset).
+    where: list[int] = []
+    which: list[str] = []
+    if bigrams:
+        concept: dict[str, bool] = {}
+        for match in _IDENTIFIER.finditer(source):
+            word = match.group(0)
+            named = concept.get(word)
+            if named is None:
+                named = concept[word] = any(p in bigrams for p in itertools.pairwise(word_pieces(word)))
+            if named:
+                where.append(match.start())
+                which.append(word)
+    if not where and not callees:
         return frozenset()
-    uses = (
-        re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, sorted(concepts, key=lambda w: (-len(w), w))))})(?![\w$])")
-        if concepts
-        else None
-    )
     starts = [0]
     for line in code_lines:
         starts.append(starts[-1] + len(line) + 1)
@@ -398,8 +402,9 @@ def select_users(
             continue
         if any(a <= symbol.start_row and symbol.end_row <= b for a, b in kept_containers):
             continue  # a kept class already shows this method's code
-        body = source[starts[symbol.start_row] : starts[symbol.end_row + 1]]
-        used = set(uses.findall(body)) - {symbol.name} if uses is not None else set()
+        first = bisect.bisect_left(where, starts[symbol.start_row])
+        last = bisect.bisect_left(where, starts[symbol.end_row + 1])
+        used = set(which[first:last]) - {symbol.name}
         if used:
             candidates.append((0, -len(used), symbol.tokens, symbol.key, symbol))
         elif symbol.name in callees:
@@ -417,6 +422,7 @@ def select_users(
 # for their size are smaller than this.
 _TASK_KEPT_MIN_TOKENS = 48
 _CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")  # `$keepAlive` (JS) is one identifier
 _BODY_MARKER = f"{MARKER_PREFIX} body "
 _NOT_CALLEES = frozenset(
     """if elif while for return not and or in is assert del print lambda yield await with except

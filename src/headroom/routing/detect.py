@@ -85,13 +85,14 @@ def sniffed_as(kind: ContentKind, text: str, registry: Registry | None = None) -
 
 # The last few detections, by text digest: a request's walk asks for a unit's kind (does its
 # kind keep a history?) just before the unit's compression asks again.
-_RECENT: LRUCache[tuple[bytes, str | None, Registry | None], Detection] = LRUCache(maxsize=64)
+_RECENT: LRUCache[tuple[bytes, str | None, Registry], Detection] = LRUCache(maxsize=64)
 _RECENT_LOCK = threading.Lock()  # cachetools caches are not thread-safe
 
 
 def detect(text: str, file_path: str | None = None, registry: Registry | None = None) -> Detection:
     """The kind of `text` and, for code, its language. The sniffers are those of the compressors
     in `registry` (default: every registered one), in their rank order."""
+    registry = registry or default_registry()  # rebuilt when a compressor registers: a new key
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
     key = (digest, file_path, registry)
     with _RECENT_LOCK:
@@ -103,7 +104,7 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
     return found
 
 
-def _detect(text: str, file_path: str | None, registry: Registry | None) -> Detection:
+def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     head = text[:_SNIFF_CHARS]
     stripped = head.lstrip()
     if has_marker(head):
