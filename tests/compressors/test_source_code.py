@@ -1030,10 +1030,13 @@ def test_the_code_using_what_the_task_names_keeps_its_body() -> None:
     assert result.notes["named_users"] == 2
     assert "    connection = value.connection" not in result.text
     assert "helper_3_step_5" not in result.text
-    # Without a phrase of the task in them, the same bodies stay folded.
+    # Without a phrase of the task in them, the same bodies stay folded; two words side by side
+    # only across a sentence's end are no phrase.
     _, plain = _compress(text, path="pkg/conn.py", query="Our server closes connections. Why?")
     assert "        state.must_close = True" not in plain.text
     assert "named_users" not in plain.notes
+    _, split = _compress(text, path="pkg/conn.py", query="What do we keep? Alive sessions hang. Why?")
+    assert "named_users" not in split.notes
 
 
 def test_a_concept_used_everywhere_unfolds_only_a_share_of_the_file() -> None:

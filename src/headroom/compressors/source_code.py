@@ -78,6 +78,7 @@ _MIN_GOOD_SHARE = 0.6  # share of rows that must parse cleanly before we trust t
 _SPLIT_TERM = re.compile(r"[./:\\()\-]+")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _QUALIFIER = re.compile(r"\.[A-Za-z_]")
+_SENTENCE_BREAK = re.compile(r"[.!?;:]\s|\n")  # between two words: a new sentence or line
 
 
 def resolve_language(segment: Segment) -> str | None:
@@ -216,6 +217,9 @@ class TaskNames:
     exact: frozenset[str] = frozenset()  # lower-cased identifiers named literally
     qualified: frozenset[tuple[str, str]] = frozenset()  # (container, member), lower-cased
     pieces: tuple[str, ...] = ()  # stems of the task's words, in order (for phrase matches)
+    # Stems written side by side within one sentence ("keep-alive", "formats exceptions"); not
+    # across a sentence's end ("... the cache. Keys expire" names no `cache_key`).
+    pairs: frozenset[tuple[str, str]] = frozenset()
 
     def is_empty(self) -> bool:
         return not self.exact and not self.pieces
@@ -268,17 +272,26 @@ def task_names(ctx: SegmentContext) -> TaskNames:
             if value in patterns and not literal:
                 texts.append(plain)
     pieces: list[str] = []
+    pairs: set[tuple[str, str]] = set()
     for text in texts:
+        run: list[str] = []  # the pieces since the sentence began
+        last_end = 0
         for match in _WORD.finditer(text):
+            if _SENTENCE_BREAK.search(text, last_end, match.start()):
+                run = []
+            last_end = match.end()
             word = match.group(0)
             low = word.lower()
             if len(low) < 3 or low in _PLAIN_STOPWORDS or low in path_words:
                 continue
             if low in _INSTRUCTION and _starts_sentence(text, match.start()):
                 continue  # "Read the asyncio implementation": an instruction, not a name
-            pieces.extend(p for p in word_pieces(word) if p not in path_stems)
+            own = [p for p in word_pieces(word) if p not in path_stems]
+            pairs.update(itertools.pairwise(run[-1:] + own))
+            run.extend(own)
+            pieces.extend(own)
     exact = {w for w in exact if len(w) >= 2 and w not in path_words}
-    return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces))
+    return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces), frozenset(pairs))
 
 
 def _qualifier_ok(symbol: Symbol, names: TaskNames, containers: frozenset[str]) -> bool:
@@ -374,7 +387,7 @@ def select_users(
     the request call (`callees`, name -> bodies calling it: `_keep_alive` calls
     `get_comma_header`, defined here): the most called first, names of one word piece (`close`,
     `add`) left out."""
-    bigrams = set(itertools.pairwise(names.pieces))
+    bigrams = names.pairs
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
     source = "\n".join(code_lines)
     # One pass over the file: where each identifier naming the concept occurs (by offset).
