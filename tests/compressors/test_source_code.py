@@ -1037,6 +1037,10 @@ def test_the_code_using_what_the_task_names_keeps_its_body() -> None:
     assert "named_users" not in plain.notes
     _, split = _compress(text, path="pkg/conn.py", query="What do we keep? Alive sessions hang. Why?")
     assert "named_users" not in split.notes
+    # A task writing the symbol as code points at that symbol: its body, not its users.
+    _, exact = _compress(text, path="pkg/conn.py", query="Make `_keep_alive` also check the HTTP version.")
+    assert "    return b'close' not in event.headers" in exact.text
+    assert "named_users" not in exact.notes
 
 
 def test_a_concept_used_everywhere_unfolds_only_a_share_of_the_file() -> None:

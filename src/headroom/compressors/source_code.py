@@ -217,8 +217,9 @@ class TaskNames:
     exact: frozenset[str] = frozenset()  # lower-cased identifiers named literally
     qualified: frozenset[tuple[str, str]] = frozenset()  # (container, member), lower-cased
     pieces: tuple[str, ...] = ()  # stems of the task's words, in order (for phrase matches)
-    # Stems written side by side within one sentence ("keep-alive", "formats exceptions"); not
-    # across a sentence's end ("... the cache. Keys expire" names no `cache_key`).
+    # Stems of plain words written side by side within one sentence ("keep-alive", "formats
+    # exceptions"); not across a sentence's end ("... the cache. Keys expire" names no
+    # `cache_key`), and not the pieces of an identifier written as code.
     pairs: frozenset[tuple[str, str]] = frozenset()
 
     def is_empty(self) -> bool:
@@ -287,9 +288,15 @@ def task_names(ctx: SegmentContext) -> TaskNames:
             if low in _INSTRUCTION and _starts_sentence(text, match.start()):
                 continue  # "Read the asyncio implementation": an instruction, not a name
             own = [p for p in word_pieces(word) if p not in path_stems]
+            pieces.extend(own)
+            if _looks_like_code(word):
+                # A symbol written as code (`_read_headers`) points at that symbol, named exactly
+                # above; words describing behaviour ("decides keep-alive") point at wherever it
+                # is used, and only their pairs lead to the code using them.
+                run = []
+                continue
             pairs.update(itertools.pairwise(run[-1:] + own))
             run.extend(own)
-            pieces.extend(own)
     exact = {w for w in exact if len(w) >= 2 and w not in path_words}
     return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces), frozenset(pairs))
 
