@@ -397,21 +397,28 @@ def select_users(
     bigrams = names.pairs
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
     source = "\n".join(code_lines)
-    # One pass over the file: where each identifier naming the concept occurs (by offset).
+    concepts = (
+        sorted(
+            w for w in set(_IDENTIFIER.findall(source)) if any(p in bigrams for p in itertools.pairwise(word_pieces(w)))
+        )
+        if bigrams
+        else []
+    )
+    if not concepts and not callees:
+        return frozenset()
+    # Where each identifier naming the concept occurs (by offset), in one pass over the file: a
+    # pattern of them when they are few, else a look at every identifier.
     where: list[int] = []
     which: list[str] = []
-    if bigrams:
-        concept: dict[str, bool] = {}
-        for match in _IDENTIFIER.finditer(source):
-            word = match.group(0)
-            named = concept.get(word)
-            if named is None:
-                named = concept[word] = any(p in bigrams for p in itertools.pairwise(word_pieces(word)))
-            if named:
-                where.append(match.start())
-                which.append(word)
-    if not where and not callees:
-        return frozenset()
+    if len(concepts) <= _CONCEPT_PATTERN_MAX:
+        pattern = re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, concepts))})(?![\w$])") if concepts else None
+        matches = pattern.finditer(source) if pattern is not None else iter(())
+    else:
+        named = frozenset(concepts)
+        matches = (m for m in _IDENTIFIER.finditer(source) if m.group(0) in named)
+    for match in matches:
+        where.append(match.start())
+        which.append(match.group(0))
     starts = [0]
     for line in code_lines:
         starts.append(starts[-1] + len(line) + 1)
@@ -443,6 +450,7 @@ def select_users(
 _TASK_KEPT_MIN_TOKENS = 48
 _CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")  # `$keepAlive` (JS) is one identifier
+_CONCEPT_PATTERN_MAX = 64  # an alternation of more words costs more per character than it saves
 _BODY_MARKER = f"{MARKER_PREFIX} body "
 _NOT_CALLEES = frozenset(
     """if elif while for return not and or in is assert del print lambda yield await with except
@@ -456,7 +464,10 @@ def code_read(text: str, sent: str) -> CodeRead | None:
     is no code, or does not parse."""
     if sent == text or MARKER_PREFIX not in sent:
         return None
-    language = detect_language(sent)  # the outline is shorter to sniff, and reads the same
+    # The outline's own markers say Python (`... # [headroom: body`, docstring markers); other
+    # languages are told apart by a sniff of the outline, shorter than the file.
+    python = f"# {_BODY_MARKER}" in sent or f"{MARKER_PREFIX} docstring " in sent
+    language = "python" if python else detect_language(sent)
     parser = get_parser(language) if language else None
     if language is None or parser is None:
         return None
