@@ -154,3 +154,31 @@ def test_vims_translated_tutors_are_prose(tutor: str) -> None:
     for ref in find_refs(out):
         stored = store.get(ref)
         assert stored is not None and stored.text == text
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [("Makefile", "makefile"), ("pyproject.toml", "toml"), ("deploy.sh", "shell"), (".github/ci.yml", "yaml")],
+)
+def test_a_source_or_config_file_without_an_outline_is_read_whole(name: str, language: str) -> None:
+    """A script, a Makefile, a config: read to be edited, and no outline exists for them here. As
+    prose, lines were dropped for their words (Sphinx's Makefiles lost 40% of their tokens); they
+    stay whole."""
+    sources = {
+        "Makefile": (REPO / "Makefile").read_text(encoding="utf-8"),
+        "pyproject.toml": (REPO / "pyproject.toml").read_text(encoding="utf-8"),
+        "deploy.sh": (REPO / "scripts" / "ensure-redis.sh").read_text(encoding="utf-8"),
+        # The project's config lines as CI steps: real lines in a YAML shape.
+        ".github/ci.yml": "\n".join(
+            f"  - run: {line}" for line in (REPO / "pyproject.toml").read_text(encoding="utf-8").split("\n") if line
+        ),
+    }
+    text = _claude_read(sources[name] * 3)  # long enough to be worth compressing
+    path = f"/work/project/{name}"
+    context = SegmentContext("Read", f'{{"file_path": "{path}"}}', "why does the release build fail?", path)
+    out, report = Pipeline().compress_text(text, context)
+    assert out == text
+    assert report.kind == "code" and report.diagnostic == f"{language} file: no outline for it, left whole"

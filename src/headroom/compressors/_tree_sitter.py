@@ -26,6 +26,7 @@ __all__ = [
     "normalize_language",
     "path_from_arguments",
     "split_line_numbers",
+    "unoutlined_language",
 ]
 
 LANGUAGES = ("python", "javascript", "typescript", "tsx", "go", "rust", "java", "cpp")
@@ -68,6 +69,40 @@ def _extension(path: str) -> str:
 def language_from_path(path: str | None) -> str | None:
     """The language a file extension names, or None (unknown or not code)."""
     return _EXTENSIONS.get(_extension(path)) if path else None
+
+
+# Source and config files with no outline here: an agent reads them to edit them, and a line
+# dropped for its words (as prose) is a line of a script or a setting missing. They stay whole.
+_UNOUTLINED: dict[str, str] = {
+    **dict.fromkeys(("sh", "bash", "zsh", "ksh", "fish"), "shell"),
+    **dict.fromkeys(("ps1", "psm1", "bat", "cmd"), "windows shell"),
+    **dict.fromkeys(("rb", "rake", "gemspec"), "ruby"),
+    "php": "php", "pl": "perl", "pm": "perl", "lua": "lua", "r": "r", "swift": "swift",
+    "kt": "kotlin", "kts": "kotlin", "scala": "scala", "cs": "c#", "fs": "f#", "m": "objective-c",
+    "mm": "objective-c", "dart": "dart", "ex": "elixir", "exs": "elixir", "erl": "erlang",
+    "hs": "haskell", "clj": "clojure", "jl": "julia", "ml": "ocaml", "zig": "zig", "nim": "nim",
+    "groovy": "groovy", "gradle": "gradle", "sql": "sql", "proto": "protobuf", "graphql": "graphql",
+    "vue": "vue", "svelte": "svelte", "css": "css", "scss": "scss", "less": "less",
+    "tf": "terraform", "hcl": "hcl", "nix": "nix", "cmake": "cmake", "mk": "makefile",
+    **dict.fromkeys(("yaml", "yml"), "yaml"), "toml": "toml", "ini": "ini", "cfg": "ini",
+    "conf": "config", "properties": "properties", "env": "dotenv",
+}  # fmt: skip
+_UNOUTLINED_NAMES: dict[str, str] = {
+    **dict.fromkeys(("makefile", "gnumakefile"), "makefile"),
+    **dict.fromkeys(("dockerfile", "containerfile"), "dockerfile"),
+    **dict.fromkeys(("jenkinsfile", "vagrantfile", "rakefile", "gemfile", "podfile", "brewfile"), "ruby"),
+    **dict.fromkeys((".bashrc", ".bash_profile", ".zshrc", ".profile"), "shell"),
+    "cmakelists.txt": "cmake", "procfile": "procfile", ".env": "dotenv",
+}  # fmt: skip
+
+
+def unoutlined_language(path: str | None) -> str | None:
+    """The language of a source or config file this package cannot outline (`deploy.sh`,
+    `Makefile`, `ci.yml`), else None."""
+    if not path:
+        return None
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return _UNOUTLINED_NAMES.get(name) or _UNOUTLINED.get(_extension(name))
 
 
 _PATH_IN_TEXT = re.compile(r"[\w./\\-]+\.(?:" + "|".join(re.escape(e) for e in _EXTENSIONS) + r")\b")

@@ -545,6 +545,8 @@ class CodeCompressor:
             return Compressed(text, notes={"minified": 1})
         if len(text) > MAX_CHARS:
             return Compressed(text, notes={"too_large": 1})
+        if segment.language and normalize_language(segment.language) is None:
+            return Compressed(text, notes={"no_outline": 1})  # named (`shell`, `yaml`): no guessing
         language = resolve_language(segment)
         if language is None:
             return Compressed(text, notes={"unknown_language": 1})

@@ -18,7 +18,7 @@ from cachetools import LRUCache
 
 from headroom.ccr.markers import has_marker
 from headroom.compressors._search_hits import LINE_KEYS, PATH_KEYS, WRAPPER_KEYS
-from headroom.compressors._tree_sitter import detect_language, language_from_path
+from headroom.compressors._tree_sitter import detect_language, language_from_path, unoutlined_language
 from headroom.compressors.base import Registry, default_registry
 from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
@@ -138,6 +138,9 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
     if language:
         return Detection(ContentKind.CODE, language, note)
+    unoutlined = unoutlined_language(file_path)
+    if unoutlined:
+        return Detection(ContentKind.CODE, unoutlined, f"{unoutlined} file: no outline for it, left whole")
     if looks_mixed(text):  # fences may close far beyond the sniffed head
         return Detection(ContentKind.MIXED, note=note)
     if len(_SECTION_RULE.findall(head)) >= 2:
