@@ -9,8 +9,8 @@ import anthropic
 import pytest
 
 from headroom.ccr.markers import find_refs
+from headroom.formats.file_access import file_accesses
 from headroom.proxy import ProxyServer
-from headroom.proxy._file_access import file_accesses
 from headroom.proxy.edit_safety import protected_results
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind

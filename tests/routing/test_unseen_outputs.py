@@ -182,3 +182,30 @@ def test_a_source_or_config_file_without_an_outline_is_read_whole(name: str, lan
     out, report = Pipeline().compress_text(text, context)
     assert out == text
     assert report.kind == "code" and report.diagnostic == f"{language} file: no outline for it, left whole"
+
+
+def _codex_request(command: str, output: str) -> dict[str, object]:
+    header = (
+        "Chunk ID: 5e1f2a\nWall time: 0.0000 seconds\nProcess exited with code 0\nOriginal token count: 900\nOutput:\n"
+    )
+    return {
+        "model": "gpt-5",
+        "input": [
+            {"role": "user", "content": "why does the release build fail?"},
+            {"type": "function_call", "call_id": "c1", "name": "exec_command", "arguments": f'{{"cmd": "{command}"}}'},
+            {"type": "function_call_output", "call_id": "c1", "output": header + output},
+        ],
+    }
+
+
+def test_a_script_printed_by_a_shell_read_is_read_whole_too() -> None:
+    """Codex reads with `cat`, `sed -n`, `nl`: the file the command prints is named by the command.
+    A compound command prints more than the file (`cat Makefile && make`): nothing is named."""
+    script = (REPO / "scripts" / "ensure-redis.sh").read_text(encoding="utf-8") * 3
+    result = Pipeline().compress_request(_codex_request("cat scripts/ensure-redis.sh", script), "responses")
+    assert result.request["input"][2]["output"].endswith(script)
+    (unit,) = result.stats.units
+    assert unit.diagnostic == "shell file: no outline for it, left whole"
+    compound = Pipeline().compress_request(_codex_request("cat scripts/ensure-redis.sh && make", script), "responses")
+    (other,) = compound.stats.units
+    assert other.diagnostic != "shell file: no outline for it, left whole"

@@ -14,7 +14,7 @@ from headroom.formats.base import (
     UnitCollector,
     arguments_text,
     content_text,
-    file_path_from_arguments,
+    read_path,
     tool_name,
 )
 from headroom.formats.sse import SSEEvent, encode_event
@@ -85,7 +85,7 @@ class AnthropicFormat(WireFormat):
                     continue
                 if block.get("type") == "tool_result":
                     name, args = calls.get(str(block.get("tool_use_id")), (None, ""))
-                    context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
+                    context = SegmentContext(name, args, user_query, read_path(name, args))
                     collect.content((*path, j, "content"), block.get("content"), context, "tool_result")
                 elif block.get("type") == "text":
                     collect.content((*path, j, "text"), block.get("text"), document_context, "document")

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from headroom.formats.file_access import shell_read_path
 from headroom.segments import PATH_ARGUMENT_KEYS, SegmentContext
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "arguments_text",
     "content_text",
     "file_path_from_arguments",
+    "read_path",
     "replace_paths",
     "tool_name",
 ]
@@ -109,6 +111,12 @@ def tool_name(value: Any) -> str | None:
     """A tool call's name as text; a name that is not a string (an object, a number: a client
     bug or an attack) names no tool rather than breaking the request."""
     return value if isinstance(value, str) else None
+
+
+def read_path(name: str | None, arguments: Any) -> str | None:
+    """The file a tool call reads: a path argument (Read, open_file), else the one file a shell
+    command prints (Codex's `cat deploy.sh`, `sed -n 1,80p x.py`)."""
+    return file_path_from_arguments(arguments) or shell_read_path(name, arguments)
 
 
 def file_path_from_arguments(arguments: Any) -> str | None:

@@ -12,7 +12,7 @@ from headroom.formats.base import (
     UnitCollector,
     arguments_text,
     content_text,
-    file_path_from_arguments,
+    read_path,
     tool_name,
 )
 from headroom.formats.sse import SSEEvent, encode_event
@@ -57,7 +57,7 @@ class OpenAIChatFormat(WireFormat):
                 collect.content(path, content, None, "assistant")
             elif role in ("tool", "function"):
                 name, args = calls.get(str(message.get("tool_call_id")), (tool_name(message.get("name")), ""))
-                context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
+                context = SegmentContext(name, args, user_query, read_path(name, args))
                 collect.content(path, content, context, "tool_result")
             elif role == "user":
                 # The latest user turn is never altered; earlier large user documents may be.

@@ -11,7 +11,7 @@ from headroom.formats.base import (
     UnitCollector,
     arguments_text,
     content_text,
-    file_path_from_arguments,
+    read_path,
     tool_name,
 )
 from headroom.formats.sse import SSEEvent, encode_event
@@ -56,7 +56,7 @@ class OpenAIResponsesFormat(WireFormat):
                 collect.fixed_text(args)
             elif kind in _OUTPUTS:
                 name, args = calls.get(str(item.get("call_id")), (None, ""))
-                context = SegmentContext(name, args, user_query, file_path_from_arguments(args))
+                context = SegmentContext(name, args, user_query, read_path(name, args))
                 collect.content(("input", i, "output"), item.get("output"), context, "tool_result", _TEXT_PARTS)
             elif item.get("role") == "user":
                 document = SegmentContext(user_query=user_query) if i != latest_user else None

@@ -31,7 +31,7 @@ from typing import Any
 from headroom.envelopes import open_envelope
 from headroom.formats import FORMATS, ToolCall, ToolResult
 from headroom.formats.base import Path, content_text
-from headroom.proxy._file_access import FileAccess, file_accesses
+from headroom.formats.file_access import FileAccess, file_accesses
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind
 

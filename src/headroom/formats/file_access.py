@@ -1,4 +1,5 @@
-"""Which files a tool call reads or edits, from its name and arguments.
+"""Which files a tool call reads or edits, from its name and arguments (the proxy's edit-safety
+asks which files were read and edited; a unit's context asks which file a shell command read).
 
 Covers the agents' real tools: Claude Code (Read, Edit, MultiEdit, Write, NotebookEdit, Bash),
 Anthropic's text editor tool (str_replace_based_edit_tool), Codex (shell / exec_command with
@@ -20,7 +21,7 @@ import orjson
 
 from headroom.segments import PATH_ARGUMENT_KEYS
 
-__all__ = ["FileAccess", "file_accesses", "normalize_path"]
+__all__ = ["FileAccess", "file_accesses", "normalize_path", "shell_read_path"]
 
 _READ_TOOLS = frozenset(
     {"read", "read_file", "readfile", "view", "view_file", "open_file", "cat", "get_file_contents", "read_text_file"}
@@ -320,3 +321,22 @@ def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ..
     if name in _EDIT_TOOLS:
         return (FileAccess("edit", paths),)
     return ()
+
+
+_COMPOUND = re.compile(r"&&|\|\||;|\n")
+
+
+def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
+    """The one file a shell call reads and prints (`cat deploy.sh`, `sed -n 1,80p x.py`, `nl -ba
+    a.c | head`), else None: a compound command (`cat Makefile && make`) prints more than the
+    file, and a call reading several files prints several."""
+    if not tool_name or _base_name(tool_name) not in _SHELL_TOOLS:
+        return None
+    script = _shell_script(_parse_args(arguments))
+    if not script or _COMPOUND.search(_HEREDOC.sub("", script)):
+        return None
+    accesses = file_accesses(tool_name, arguments)
+    paths = {path for access in accesses for path in access.paths}
+    if len(accesses) != 1 or accesses[0].kind != "read" or len(paths) != 1:
+        return None
+    return paths.pop()
