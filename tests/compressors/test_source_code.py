@@ -1037,8 +1037,12 @@ def test_the_code_using_what_the_task_names_keeps_its_body() -> None:
     assert "named_users" not in plain.notes
     _, split = _compress(text, path="pkg/conn.py", query="What do we keep? Alive sessions hang. Why?")
     assert "named_users" not in split.notes
+    # An acronym is a word of the task, not code: "the SSL handshake" pairs its words.
+    assert ("ssl", "handshak") in source_code.task_names(
+        SegmentContext(user_query="Why does the SSL handshake fail?")
+    ).pairs
     # A task writing the symbol as code points at that symbol: its body, not its users.
-    _, exact = _compress(text, path="pkg/conn.py", query="Make `_keep_alive` also check the HTTP version.")
+    _, exact = _compress(text, path="pkg/conn.py", query="Make `_keep_alive` also check the protocol.")
     assert "    return b'close' not in event.headers" in exact.text
     assert "named_users" not in exact.notes
 

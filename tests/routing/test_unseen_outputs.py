@@ -12,6 +12,7 @@ import pytest
 
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
+from headroom.formats.base import read_path
 from headroom.pipeline import Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
@@ -206,6 +207,24 @@ def test_a_script_printed_by_a_shell_read_is_read_whole_too() -> None:
     assert result.request["input"][2]["output"].endswith(script)
     (unit,) = result.stats.units
     assert unit.diagnostic == "shell file: no outline for it, left whole"
-    compound = Pipeline().compress_request(_codex_request("cat scripts/ensure-redis.sh && make", script), "responses")
-    (other,) = compound.stats.units
-    assert other.diagnostic != "shell file: no outline for it, left whole"
+    for command in (
+        "cat scripts/ensure-redis.sh && make",  # prints more than the file
+        "cat scripts/ensure-redis.sh | bash",  # prints what the script does
+        "echo $(cat scripts/ensure-redis.sh)",
+        "cat scripts/*.sh",
+    ):
+        other = Pipeline().compress_request(_codex_request(command, script), "responses")
+        assert other.stats.units[0].diagnostic != "shell file: no outline for it, left whole", command
+    assert read_path("exec_command", '{"cmd": "nl -ba src/app.rb | sed -n 10,40p"}') == "src/app.rb"
+    assert read_path("exec_command", '{"cmd": "sed -i s/a/b/ src/app.rb"}') is None
+
+
+def test_a_file_too_big_to_be_edited_by_hand_takes_the_route_its_content_shows() -> None:
+    """A 300 KB YAML of generated definitions is data, not a config one edits by hand."""
+    text = "\n".join(
+        f"- name: op_{i}\n  doc: computes the {i}th value of the series for the caller" for i in range(4000)
+    )
+    path = "/work/project/gen/native_functions.yaml"
+    context = SegmentContext("Read", f'{{"file_path": "{path}"}}', "which op computes the series?", path)
+    _, report = Pipeline().compress_text(text, context)
+    assert len(text) > 100_000 and report.kind != "code" and report.diagnostic is None

@@ -78,6 +78,7 @@ _MIN_GOOD_SHARE = 0.6  # share of rows that must parse cleanly before we trust t
 _SPLIT_TERM = re.compile(r"[./:\\()\-]+")
 _WORD = re.compile(r"[A-Za-z_]\w*")
 _QUALIFIER = re.compile(r"\.[A-Za-z_]")
+_WRITTEN_AS_CODE = re.compile(r"[A-Za-z0-9]_[A-Za-z0-9]|[a-z][A-Z]")  # snake_case, camelCase; not SSL, UTF-8
 _SENTENCE_BREAK = re.compile(r"[.!?;:]\s|\n")  # between two words: a new sentence or line
 
 
@@ -289,10 +290,11 @@ def task_names(ctx: SegmentContext) -> TaskNames:
                 continue  # "Read the asyncio implementation": an instruction, not a name
             own = [p for p in word_pieces(word) if p not in path_stems]
             pieces.extend(own)
-            if _looks_like_code(word):
-                # A symbol written as code (`_read_headers`) points at that symbol, named exactly
-                # above; words describing behaviour ("decides keep-alive") point at wherever it
-                # is used, and only their pairs lead to the code using them.
+            if _WRITTEN_AS_CODE.search(word):
+                # A symbol written as code (`_read_headers`, `formatException`) points at that
+                # symbol, named exactly above; words describing behaviour ("decides keep-alive",
+                # "the SSL handshake") point at wherever it is used, and only their pairs lead to
+                # the code using them.
                 run = []
                 continue
             pairs.update(itertools.pairwise(run[-1:] + own))

@@ -323,20 +323,34 @@ def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ..
     return ()
 
 
-_COMPOUND = re.compile(r"&&|\|\||;|\n")
+# What may follow the read in a pipe and still print that file's own lines: ranges and filters.
+_LINE_FILTERS = frozenset({"cat", "nl", "head", "tail", "grep", "egrep", "fgrep", "rg", "cut", "sed", "less", "more"})
+_READ_SCRIPT_MAX = 1_000  # a command that only prints a file is short; anything longer is not read here
 
 
 def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
     """The one file a shell call reads and prints (`cat deploy.sh`, `sed -n 1,80p x.py`, `nl -ba
-    a.c | head`), else None: a compound command (`cat Makefile && make`) prints more than the
-    file, and a call reading several files prints several."""
+    a.c | head`), else None: not for a compound command (`cat Makefile && make`), a heredoc, a
+    command substitution, a redirection, a glob or several files, nor for a pipe into anything
+    but line ranges and filters (`cat install.sh | bash` prints what the script does)."""
     if not tool_name or _base_name(tool_name) not in _SHELL_TOOLS:
         return None
     script = _shell_script(_parse_args(arguments))
-    if not script or _COMPOUND.search(_HEREDOC.sub("", script)):
+    if not script:
         return None
+    script = script.strip()
+    if len(script) > _READ_SCRIPT_MAX or any(mark in script for mark in ("<", ">", "$(", "`", "\n", "&", ";", "||")):
+        return None
+    stages = [stage.split() for stage in script.split("|")]
+    for words in stages:
+        name = words[0].rsplit("/", 1)[-1] if words else ""
+        if name not in _LINE_FILTERS or (
+            name == "sed" and ("-n" not in words or any(w.startswith("-i") for w in words))
+        ):
+            return None
     accesses = file_accesses(tool_name, arguments)
     paths = {path for access in accesses for path in access.paths}
     if len(accesses) != 1 or accesses[0].kind != "read" or len(paths) != 1:
         return None
-    return paths.pop()
+    path = paths.pop()
+    return None if any(c in path for c in "*?[{") else path

@@ -34,6 +34,9 @@ class Detection:
 
 
 _SNIFF_CHARS = 8_000
+# A script or config file is read to be edited and stays whole; one this big (a 600 KB YAML of
+# generated definitions, a SQL dump) is data, and takes the route its content shows.
+_UNOUTLINED_MAX_CHARS = 100_000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \t \n \v \f \r
 # An INI / TOML section header ("[build-system]", "[console_scripts]") opens the text: not JSON
 # that failed to parse, so no such note. (`[true]`, `[null]` are JSON and parse first.)
@@ -139,7 +142,7 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     if language:
         return Detection(ContentKind.CODE, language, note)
     unoutlined = unoutlined_language(file_path)
-    if unoutlined:
+    if unoutlined and len(text) <= _UNOUTLINED_MAX_CHARS:
         return Detection(ContentKind.CODE, unoutlined, f"{unoutlined} file: no outline for it, left whole")
     if looks_mixed(text):  # fences may close far beyond the sniffed head
         return Detection(ContentKind.MIXED, note=note)
