@@ -389,9 +389,11 @@ def select_users(
     A task about "how h11 decides keep-alive" is answered by `_keep_alive` and by the code that
     reads and sets `self.keep_alive` or calls `process_keep_alive_disabled()`: the rule is
     where the concept is used. An identifier names the concept when two of its word pieces run
-    side by side in the task's words ("keep-alive" -> `keep_alive`, `process_keep_alive_disabled`;
-    an identifier the task writes, `formatException`); a lone shared word ("connection") is too
-    weak to follow. Functions using the most such identifiers come first, then the smallest.
+    side by side in the task's plain words (`TaskNames.pairs`: "keep-alive" -> `keep_alive`,
+    `process_keep_alive_disabled`; "formats exceptions" -> `formatException`, whose callers then
+    stay); a lone shared word ("connection") is too weak to follow, and a symbol the task writes
+    as code (`_read_headers`) is named itself, not its users. Functions using the most such
+    identifiers come first, then the smallest.
     Then, with what budget is left, the functions that task-kept bodies of code read earlier in
     the request call (`callees`, name -> bodies calling it: `_keep_alive` calls
     `get_comma_header`, defined here): the most called first, names of one word piece (`close`,
