@@ -228,3 +228,15 @@ def test_a_file_too_big_to_be_edited_by_hand_takes_the_route_its_content_shows()
     context = SegmentContext("Read", f'{{"file_path": "{path}"}}', "which op computes the series?", path)
     _, report = Pipeline().compress_text(text, context)
     assert len(text) > 100_000 and report.kind != "code" and report.diagnostic is None
+
+
+def test_columns_lined_up_in_a_config_file_are_that_file_not_a_table() -> None:
+    """An fstab-style `.conf`: a table to the sniffers, a file to edit by its path."""
+    rows = [
+        f"/dev/sd{chr(97 + i % 20)}{i // 20 + 1:<10}/mnt/disk{i:<5}{'ext4' if i % 3 else 'xfs':<8}"
+        f"{'defaults,noatime' if i % 2 else 'defaults':<20}0   2"
+        for i in range(40)
+    ]
+    text = "# <device>    <mount>       <type>  <options>           <dump> <pass>\n" + "\n".join(rows) + "\n"
+    assert detect(text).kind == ContentKind.TABLE
+    assert detect(text, "/etc/fstab.conf").kind == ContentKind.CODE

@@ -129,10 +129,11 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     # (markdown), and only then do content heuristics guess a language. A path without a
     # source extension (METADATA, notes.txt) settles nothing before the fences.
     language = language_from_path(file_path)
+    unoutlined = unoutlined_language(file_path) if len(text) <= _UNOUTLINED_MAX_CHARS else None
     for kind, sniffer in (registry or default_registry()).sniffers():
         if sniffer(head):
-            if kind == ContentKind.TABLE and language:
-                break  # columns lined up in a comment or docstring of a source file: still code
+            if kind == ContentKind.TABLE and (language or unoutlined):
+                break  # columns lined up in a source or config file (`KEY    = value`): still that file
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
             tail = text[-_SNIFF_CHARS:] if kind == ContentKind.DIAGNOSTICS and len(text) > _SNIFF_CHARS else ""
@@ -141,8 +142,7 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
     if language:
         return Detection(ContentKind.CODE, language, note)
-    unoutlined = unoutlined_language(file_path)
-    if unoutlined and len(text) <= _UNOUTLINED_MAX_CHARS:
+    if unoutlined:
         return Detection(ContentKind.CODE, unoutlined, f"{unoutlined} file: no outline for it, left whole")
     if looks_mixed(text):  # fences may close far beyond the sniffed head
         return Detection(ContentKind.MIXED, note=note)
