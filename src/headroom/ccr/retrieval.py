@@ -37,13 +37,15 @@ __all__ = [
 
 TOOL_NAME = "headroom_retrieve"
 _REF = re.compile(r"^h_[0-9a-f]{6,64}$")
+# Sent with every request (tools come first in the prompt: added later it would break the
+# cached prefix), so every token of it is paid on every turn; the parameters' own descriptions
+# stay short because this one explains them.
 TOOL_DESCRIPTION = (
-    "Get back content that headroom omitted from an earlier tool output. Omissions are marked "
-    "in place like [headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e] (a marker without a ref, such as "
-    "[headroom: body lines 47-56], has the ref of the nearest marker above it). Call with that ref to get "
-    "the complete original, or narrow it: `query` returns only the JSON rows (or text lines, with "
-    "line numbers) containing all the given words (falling back to any of them); `lines` returns "
-    "a line range such as '120-164'."
+    "Get back what headroom left out of an earlier tool output. Omissions are marked in place, e.g. "
+    "[headroom: 180 rows omitted · ref=h_3f9a1c2b0d4e]; a marker without a ref ([headroom: body lines "
+    "47-56]) has the ref of the nearest marker above it. The ref alone returns the whole original; "
+    "`query` only the JSON rows or numbered text lines holding all its words (else any of them); "
+    "`lines` a line range such as '120-164'."
 )
 
 
@@ -162,15 +164,9 @@ def tool_parameters() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "ref": {"type": "string", "description": "The ref from a headroom marker, e.g. h_3f9a1c2b0d4e."},
-            "query": {
-                "type": "string",
-                "description": "Optional words to look for; returns only the matching JSON rows or text lines.",
-            },
-            "lines": {
-                "type": "string",
-                "description": "Optional 1-based line range of the original, e.g. '120-164'.",
-            },
+            "ref": {"type": "string", "description": "h_... from a marker"},
+            "query": {"type": "string", "description": "optional words to look for"},
+            "lines": {"type": "string", "description": "optional 1-based line range, e.g. '120-164'"},
         },
         "required": ["ref"],
         "additionalProperties": False,
