@@ -422,3 +422,16 @@ def test_a_pattern_without_alternatives_ranks_as_before() -> None:
     assert pattern_alternatives('{"pattern": "shutdown", "path": "src"}') == []
     assert pattern_alternatives('{"command": "ps aux | grep python"}') == []
     assert pattern_alternatives(None) == []
+
+
+def test_the_lines_of_a_rare_word_of_the_alternation_are_not_drowned() -> None:
+    """`grep -rnE 'shutdown|shield'`: 200 shutdown lines, then the 5 shield lines the search was
+    also for. Past the budget, the rare word's lines stay before the common word's later ones."""
+    lines = [f"pkg/server.py:{n}:        await self.shutdown_step({n})" for n in range(1, 201)]
+    lines += [f"pkg/streams.py:{400 + n}:            timeout, shield=True  # {n}" for n in range(5)]
+    options = SearchOptions(match_budget_chars=2_500, match_budget_ratio=0.0)
+    args = '{"pattern": "shutdown|shield", "path": "pkg"}'
+    result, _ = compress("\n".join(lines), "why does the server hang at exit?", args, options=options)
+    assert result.lossy and result.notes["matches_dropped"] > 100
+    for n in range(5):
+        assert f"pkg/streams.py:{400 + n}: timeout, shield=True  # {n}" in result.text

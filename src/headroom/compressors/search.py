@@ -23,6 +23,7 @@ their ranked order. Score fields and per-hit context strings are left out (retri
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
@@ -326,6 +327,10 @@ class _Run:
         path_terms = [t for t in task_terms if any(t in p for p in paths)]
         alternatives = pattern_alternatives(context.tool_arguments)
         named = frozenset(task_terms)
+        # Each word of the alternation was asked for: the lines of a rare one (`shield`, on 8 of
+        # 200 lines) must not drown under those of a common one (`shutdown`, on 120).
+        found = {word: sum(word in t for t in texts) for word in alternatives}
+        rarity = {word: math.log(n / count) / math.log(n) if count and n > 1 else 0.0 for word, count in found.items()}
         scores: dict[int, float] = {}
         for hit, low, path in zip(self.matches, texts, paths, strict=True):
             score = 0.0
@@ -334,8 +339,9 @@ class _Run:
                 score += 12.0 if defined and (defined.group(1) or defined.group(2)).lower() in named else 4.0
             score += 2.0 * sum(t in low for t in informative)
             score += 0.5 * sum(t in path for t in path_terms)
-            met = sum(word in low for word in alternatives)
-            score += 3.0 * max(0, met - 1)
+            met = [word for word in alternatives if word in low]
+            score += 3.0 * max(0, len(met) - 1)
+            score += max((rarity[word] for word in met), default=0.0)
             scores[id(hit)] = score
         return scores
 
