@@ -164,12 +164,13 @@ USERS_BUDGET_SHARE = 0.25
 def stem(word: str) -> str:
     """A deterministic suffix stripper, just enough to make inflections meet their identifier:
     formats/format, exceptions/exception, headers/header, reading/read, parsed/parse (both
-    `pars`), entries/entry. Not a linguistic stemmer: both sides go through the same function."""
+    `pars`), entries/entry (`entri`), cookies/cookie (`cooki`). Not a linguistic stemmer: both
+    sides go through the same function."""
     w = word.lower()
     if len(w) <= 3:
         return w
     if w.endswith(("ies", "ied")) and len(w) > 4:
-        w = w[:-3] + "y"
+        w = w[:-3] + "i"  # entries/entry and cookies/cookie both meet at the "i" form below
     elif w.endswith(("sses", "xes", "zes", "ches", "shes")):
         w = w[:-2]
     elif w.endswith("ses") and len(w) > 4:
@@ -183,6 +184,8 @@ def stem(word: str) -> str:
     w = _DOUBLE_END.sub(r"\1", w) if len(w) > 3 else w
     if w.endswith("e") and len(w) > 3:
         w = w[:-1]  # parse/parsed/parsing all meet at "pars"
+    if w.endswith("y") and len(w) > 3 and w[-2] not in "aeiou":
+        w = w[:-1] + "i"  # entry/entries, copy/copied (a vowel before: key/keys stay)
     return w
 
 
