@@ -261,3 +261,23 @@ def test_a_source_file_that_looks_like_data_is_still_protected() -> None:
         [("Read", {"file_path": "/repo/tests/sample_log.py", "offset": 1, "limit": 400}, text)]
     )
     assert [p.reason for p in protected_results(request, "anthropic")] == ["ranged-read"]
+
+
+SHIFTS = "python3 -c '\n" + "\n".join(f"y = x << s{i}" for i in range(300)) + "\n' && cat d.py"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # A heredoc's body is data (`cat a.py` inside it reads nothing); its opening line's redirect writes.
+        ("cat <<'EOF' > a.py\ncat a.py\nEOF", (("edit", ("a.py",)),)),
+        ("cat <<-END >> a.py\n\tcat b.py\n\tEND\ncat c.py", (("edit", ("a.py",)), ("read", ("c.py",)))),
+        # A line break ends a command; a backslash before it continues the line.
+        ("cd src\ncat a.py", (("read", ("a.py",)),)),
+        ("cat \\\n  a.py", (("read", ("a.py",)),)),
+        # `<<` with no terminator line is a shift, not a heredoc, however many there are.
+        (SHIFTS, (("read", ("d.py",)),)),
+    ],
+)
+def test_heredoc_bodies_are_data(script: str, expected: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    assert tuple((a.kind, a.paths) for a in file_accesses("exec_command", {"cmd": script})) == expected

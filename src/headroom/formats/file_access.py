@@ -11,6 +11,7 @@ write_file MCP names.
 
 from __future__ import annotations
 
+import bisect
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -73,7 +74,8 @@ _PATCH_FILE = re.compile(r"^\*\*\* (?:Update|Add|Delete) File: (.+?)\s*$|^\*\*\*
 _READ_COMMANDS = frozenset({"cat", "nl", "bat", "batcat", "less", "more", "type"})
 _RANGE_COMMANDS = frozenset({"head", "tail"})
 # A heredoc body (`<<'EOF' ... EOF`) is data, not commands.
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n.*?\n\s*\2\b", re.DOTALL)
+_HEREDOC_START = re.compile(r"<<-?\s*(['\"]?)(\w+)\1([^\n]*)\n")
+_LINE_WORD = re.compile(r"\n\s*(\w+)")  # a word opening a line: a heredoc's terminator, maybe
 _SEPARATORS = frozenset({"&&", "||", ";", ";;", "&", "(", ")"})
 _WRAPPERS = frozenset({"sudo", "command", "time", "env", "nice", "xargs"})
 
@@ -171,11 +173,38 @@ def _operands(words: list[str], valued: frozenset[str] = frozenset()) -> list[st
     return out
 
 
+def _without_heredocs(script: str) -> str:
+    """`script` without its heredocs' bodies (`<<'EOF'` through its `EOF` line): a body is data,
+    not commands. The rest of the opening line stays (`cat <<'EOF' > a.py` writes a.py). In one
+    pass plus a lookup per `<<`: a regex that looked for each `<<`'s terminator to the end of
+    the script took 10 s on a 75 KB `python -c` full of `x << n`."""
+    if "<<" not in script:
+        return script
+    ends: dict[str, list[tuple[int, int]]] = {}
+    for line in _LINE_WORD.finditer(script):
+        ends.setdefault(line.group(1), []).append((line.start(), line.end()))
+    out: list[str] = []
+    position = 0
+    search_from = 0
+    while (start := _HEREDOC_START.search(script, search_from)) is not None:
+        lines = ends.get(start.group(2), [])
+        # The terminator's line break comes after the opening line's (the body may be empty).
+        found = bisect.bisect_left(lines, (start.end() - 1, -1))
+        if found == len(lines):
+            search_from = start.start() + 2  # no terminator: not a heredoc
+            continue
+        out += [script[position : start.start()], " ", start.group(3)]
+        position = search_from = lines[found][1]
+    out.append(script[position:])
+    return "".join(out)
+
+
 def _shell_accesses(script: str) -> Iterator[FileAccess]:
     patch = _patch_paths(script)
     if patch:  # apply_patch heredoc
         yield FileAccess("edit", patch)
-    tokens = _tokens(_HEREDOC.sub(" ", script))
+    # A line break ends a command, as `;` does (a backslash before it continues the line).
+    tokens = _tokens(_without_heredocs(script).replace("\\\n", " ").replace("\n", " ; "))
     pipeline: list[list[str]] = [[]]
     stages: list[list[list[str]]] = []
     redirect_next = False
