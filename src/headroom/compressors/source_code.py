@@ -61,6 +61,7 @@ from headroom.segments import PATH_ARGUMENT_KEYS, CodeRead, ContentKind, Segment
 from headroom.tokens import count_fragment_tokens, count_tokens
 
 __all__ = [
+    "FOLDED_BODY",
     "CodeCompressor",
     "TaskNames",
     "code_read",
@@ -458,7 +459,7 @@ _TASK_KEPT_MIN_TOKENS = 48
 _CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")  # `$keepAlive` (JS) is one identifier
 _CONCEPT_PATTERN_MAX = 64  # an alternation of more words costs more per character than it saves
-_BODY_MARKER = f"{MARKER_PREFIX} body "
+FOLDED_BODY = f"{MARKER_PREFIX} body "  # how a folded body's marker starts
 _NOT_CALLEES = frozenset(
     """if elif while for return not and or in is assert del print lambda yield await with except
     switch catch typeof sizeof new super this self cls function func fn def class""".split()
@@ -473,7 +474,7 @@ def code_read(text: str, sent: str) -> CodeRead | None:
         return None
     # The outline's own markers say Python (`... # [headroom: body`, docstring markers); other
     # languages are told apart by a sniff of the outline, shorter than the file.
-    python = f"# {_BODY_MARKER}" in sent or f"{MARKER_PREFIX} docstring " in sent
+    python = f"# {FOLDED_BODY}" in sent or f"{MARKER_PREFIX} docstring " in sent
     language = "python" if python else detect_language(sent)
     parser = get_parser(language) if language else None
     if language is None or parser is None:
@@ -487,7 +488,7 @@ def code_read(text: str, sent: str) -> CodeRead | None:
         if symbol.is_container or symbol.tokens < _TASK_KEPT_MIN_TOKENS:
             continue
         body = "\n".join(code_lines[symbol.start_row : symbol.end_row + 1])
-        if _BODY_MARKER in body:
+        if FOLDED_BODY in body:
             continue  # folded (a trimmed docstring or comment is no fold of the code)
         callees.update({name for name in _CALL.findall(body) if name not in _NOT_CALLEES and name != symbol.name})
     return CodeRead(tuple(sorted(callees.items())))

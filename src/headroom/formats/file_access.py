@@ -364,7 +364,8 @@ def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
     but line ranges and filters (`cat install.sh | bash` prints what the script does)."""
     if not tool_name or _base_name(tool_name) not in _SHELL_TOOLS:
         return None
-    script = _shell_script(_parse_args(arguments))
+    args = _parse_args(arguments)  # once, for the script and for `file_accesses` below
+    script = _shell_script(args)
     if not script:
         return None
     script = script.strip()
@@ -377,7 +378,7 @@ def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
             name == "sed" and ("-n" not in words or any(w.startswith("-i") for w in words))
         ):
             return None
-    accesses = file_accesses(tool_name, arguments)
+    accesses = file_accesses(tool_name, args)
     paths = {path for access in accesses for path in access.paths}
     if len(accesses) != 1 or accesses[0].kind != "read" or len(paths) != 1:
         return None

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from headroom.ccr.markers import MARKER_PREFIX
-from headroom.compressors.source_code import code_read
+from headroom.compressors.source_code import FOLDED_BODY, code_read
 from headroom.envelopes import open_envelope
 from headroom.segments import CodeRead, ContentKind, EarlierCode, EarlierUnits, SegmentContext
 
@@ -22,7 +21,6 @@ __all__ = ["CodeReads"]
 _HEAD_CHARS = 64_000
 # A declaration keyword of the languages the outline reads (Python, JS/TS, Go, Rust, Java, C/C++).
 _DECLARATION = re.compile(r"\b(?:def|class|function|func|fn|struct|interface|impl|enum|void|int|const)\s+[A-Za-z_$]")
-_BODY_MARKER = f"{MARKER_PREFIX} body "
 
 
 class CodeReads:
@@ -39,7 +37,7 @@ class CodeReads:
         return _DECLARATION.search(body, 0, _HEAD_CHARS) is not None
 
     def summarize(self, text: str, sent: str) -> CodeRead | None:
-        if _BODY_MARKER not in sent:
+        if FOLDED_BODY not in sent:
             return None  # no body folded: nothing was kept *for the task*
         envelope = open_envelope(text)
         return code_read(envelope.body, envelope.sent_body(sent))
