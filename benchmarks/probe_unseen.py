@@ -5,7 +5,7 @@ pipeline or the envelopes. Every input is gathered at run time from this machine
 (nothing is copied into the repository), and a source that is absent is skipped:
 
 - command outputs: `pip list --format json`, `pip show -f`, `npm ls --json`, `dpkg -l`, `ls -laR`,
-  `find`, `ps aux`, `git log --stat`, `git log -p`, `git diff`, `journalctl`, `xxd` and `strings` of
+  `find`, `ps aux`, `git log --stat` (commits), `git log -p`, `git diff`, `journalctl`, `xxd` and `strings` of
   a shared library, a Python traceback (chained, and a RecursionError), `pytest -q` of a generated
   test file with failures, an `sqlite3 .dump`;
 - files: /var/log logs, package.json / package-lock.json, METADATA, README/Markdown, HTML, YAML,
@@ -200,7 +200,7 @@ def _commands() -> Iterator[Source]:
         ("ls -laR numpy", ["ls", "-laR", str(SITE / "numpy")], None, frozenset({"paths", "text", "table"}), (0,)),
         ("find scipy -name *.py", ["find", str(SITE / "scipy"), "-name", "*.py"], None, frozenset({"paths"}), (0,)),
         ("ps aux", ["ps", "aux"], None, table | {"text"}, (0,)),
-        ("git log --stat", ["git", "log", "--stat", "-n", "80"], ROOT, frozenset({"text", "logs", "prose"}), (0,)),
+        ("git log --stat", ["git", "log", "--stat", "-n", "80"], ROOT, frozenset({"commits"}), (0,)),
         ("git log -p", ["git", "log", "-p", "-n", "12"], ROOT, frozenset({"diff"}), (0,)),
         ("git diff HEAD~15 -- src", ["git", "diff", "HEAD~15", "--", "src"], ROOT, frozenset({"diff"}), (0,)),
         ("journalctl", ["journalctl", "--no-pager", "-n", "3000"], None, logs, (0,)),

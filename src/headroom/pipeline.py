@@ -423,6 +423,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.LOGS,
         ContentKind.SEARCH,
         ContentKind.DIFF,
+        ContentKind.COMMITS,
         ContentKind.DIAGNOSTICS,
         ContentKind.TEST_REPORT,
         ContentKind.TABLE,

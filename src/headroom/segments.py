@@ -56,6 +56,7 @@ class ContentKind(str, Enum):
     LOGS = "logs"
     SEARCH = "search"
     DIFF = "diff"
+    COMMITS = "commits"  # commit history: git log (--stat, --name-status, --pretty=fuller)
     DIAGNOSTICS = "diagnostics"  # compiler / linter / type-checker reports (gcc, rustc, ruff, mypy, tsc)
     TEST_REPORT = "test_report"  # a test run (pytest, unittest, cargo test, go test, jest, vitest)
     PROSE = "prose"

@@ -40,12 +40,15 @@ def test_delegating_compressors_use_the_registry_they_were_built_in() -> None:
     assert isinstance(page, JsonPageCompressor) and page._registry is registry
     mixed = registry.for_kind(ContentKind.MIXED)
     assert mixed is not None and mixed._registry is registry  # type: ignore[attr-defined]
+    commits = registry.for_kind(ContentKind.COMMITS)  # hands a history with patches to the diff compressor
+    assert commits is not None and commits._registry is registry  # type: ignore[attr-defined]
 
 
 def test_sniffers_run_in_rank_order() -> None:
     kinds = [kind for kind, _ in Registry().sniffers()]
     assert kinds == [
         ContentKind.DIFF,
+        ContentKind.COMMITS,
         ContentKind.TEST_REPORT,
         ContentKind.DIAGNOSTICS,
         ContentKind.SEARCH,

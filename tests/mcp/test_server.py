@@ -84,6 +84,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "logs",
             "search",
             "diff",
+            "commits",
             "diagnostics",
             "test_report",
             "prose",

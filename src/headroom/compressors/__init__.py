@@ -7,6 +7,7 @@ compressor is one module with a `@register`ed class, and one line below.
 """
 
 from headroom.compressors import (  # noqa: F401  (each module registers its compressor)
+    commits,
     diagnostics,
     diff,
     json_data,

@@ -1,0 +1,198 @@
+"""Commit history (`git log`, `--stat`, `--name-status`, `--numstat`, `--pretty=fuller`): every commit stays.
+
+Agents read the history to find which commit changed something and why. What tells commits
+apart is their header, and it all stays: the `commit <sha>` line (with its refs), `Merge:`,
+the dates, and each message's subject line. What repeats or runs long goes, with markers:
+
+- an `Author:` (or `Commit:`) line that names the same person as the commit above: one note at
+  the top says so, and the first commit of each run shows the name;
+- a message body past its first lines: the lines naming a word of the task stay, the others
+  fold into one marker per message naming their lines (`retrieve(ref, lines=...)` takes them);
+- a commit's file list (`--stat`, `--name-status`, `--numstat`) past its first files: the
+  files naming a word of the task stay, and the `N files changed` line always does.
+
+A history with patches (`git log -p`) is a diff: the diff compressor takes it, and keeps the
+headers and messages between the file sections as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from headroom.ccr.markers import SparseRefs, marker
+from headroom.compressors._task_match import task_matches
+from headroom.compressors.base import Compressed, Registry, default_registry, register
+from headroom.segments import ContentKind, Segment
+from headroom.tokens import count_tokens
+
+__all__ = ["CommitLogCompressor", "looks_like_git_log"]
+
+_COMMIT = re.compile(r"^commit [0-9a-f]{7,64}\b")
+_HEADER = re.compile(r"^[A-Z][A-Za-z]*:")  # Merge:, Author:, AuthorDate:, Commit:, CommitDate:, Date:
+_PERSON_FIELDS = ("Author:", "Commit:")
+_MESSAGE_INDENT = "    "
+_FILES_CHANGED = re.compile(r"^ \d+ files? changed\b")
+_DIFF_START = re.compile(r"^diff --(?:git|cc|combined) ", re.MULTILINE)
+_SNIFF_LINES = 6
+_BODY_KEPT_LINES = 3  # a message body this short stays whole: folding it would not pay
+_FILES_KEPT = 6  # files of a commit's list shown before the rest fold
+_MIN_FOLDED_TOKENS = 16  # a fold must save at least this much beyond its marker
+
+
+def looks_like_git_log(head: str) -> bool:
+    """`git log`'s default, medium and fuller formats: a `commit <sha>` line first, then its
+    header fields (`Author:` within the first few lines)."""
+    lines = head.lstrip("\n").split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
+    if not lines or not _COMMIT.match(lines[0]):
+        return False
+    return any(line.startswith("Author:") for line in lines[1:])
+
+
+_Folds = dict[int, tuple[str, str] | None]  # line -> (indent, marker summary) put in its place, or nothing
+
+
+@dataclass
+class _Commit:
+    header: list[int] = field(default_factory=list)  # line indices
+    message: list[int] = field(default_factory=list)
+    files: list[int] = field(default_factory=list)  # the file list and anything after the message
+
+
+def _parse(lines: list[str]) -> tuple[list[int], list[_Commit]]:
+    """Line indices before the first commit, and each commit's header, message and file lines."""
+    preamble: list[int] = []
+    commits: list[_Commit] = []
+    part = "header"
+    for i, line in enumerate(lines):
+        if _COMMIT.match(line):
+            commits.append(_Commit(header=[i]))
+            part = "header"
+            continue
+        if not commits:
+            preamble.append(i)
+            continue
+        commit = commits[-1]
+        if part == "header" and line and _HEADER.match(line):
+            commit.header.append(i)
+            continue
+        if part == "header":
+            part = "message"  # the blank line after the header opens the message
+        if part == "message" and (not line or line.startswith(_MESSAGE_INDENT)):
+            commit.message.append(i)
+            continue
+        part = "files"
+        commit.files.append(i)
+    return preamble, commits
+
+
+@register(sniffer=looks_like_git_log, sniff_rank=11)
+class CommitLogCompressor:
+    name: ClassVar[str] = "commits"
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.COMMITS})
+    priority: ClassVar[int] = 10
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self._registry = registry  # whose diff compressor takes a history with patches
+
+    def compress(self, segment: Segment) -> Compressed:
+        text = segment.text
+        if _DIFF_START.search(text):  # `git log -p` whose first patch lies past the sniffed head
+            diff = (self._registry or default_registry()).for_kind(ContentKind.DIFF)
+            if diff is not None:
+                return diff.compress(segment)
+        lines = text.split("\n")
+        preamble, commits = _parse(lines)
+        if len(commits) < 2:
+            return Compressed(text)
+        drop: _Folds = {}
+        notes = {"commits": len(commits), "author_lines": 0, "message_lines": 0, "file_lines": 0}
+        matched = set(_task_lines(segment, lines, commits))
+        last_person: dict[str, str] = {}
+        for commit in commits:
+            for i in commit.header:
+                field_name = next((f for f in _PERSON_FIELDS if lines[i].startswith(f)), None)
+                if field_name is None:
+                    continue
+                if last_person.get(field_name) == lines[i]:
+                    drop[i] = None
+                    notes["author_lines"] += 1
+                last_person[field_name] = lines[i]
+            notes["message_lines"] += self._fold_body(segment, lines, commit.message, matched, drop)
+            notes["file_lines"] += self._fold_files(segment, lines, commit.files, matched, drop)
+        if not drop:
+            return Compressed(text)
+        refs = SparseRefs(segment.ref)
+        out = [self._top_marker(segment, len(commits), notes)]
+        for i in preamble + [i for c in commits for i in (*c.header, *c.message, *c.files)]:
+            if i in drop:
+                folded = drop[i]
+                if folded is not None:
+                    indent, summary = folded
+                    out.append(indent + refs.marker(summary))
+                continue
+            out.append(lines[i])
+            refs.wrote(lines[i])
+        return Compressed("\n".join(out), lossy=True, notes=notes)
+
+    @staticmethod
+    def _fold_body(segment: Segment, lines: list[str], message: list[int], matched: set[int], drop: _Folds) -> int:
+        """Fold a long message body (past its subject) but the lines naming the task; returns
+        how many lines folded."""
+        written = [i for i in message if lines[i].strip()]
+        if len(written) <= 1 + _BODY_KEPT_LINES:
+            return 0
+        subject = written[0]
+        body = [i for i in message if i > subject]
+        while body and not lines[body[-1]].strip():
+            body.pop()  # the blank line closing the message stays, as git prints it
+        return _fold(segment, lines, [i for i in body if i not in matched], "message", drop, _MESSAGE_INDENT)
+
+    @staticmethod
+    def _fold_files(segment: Segment, lines: list[str], files: list[int], matched: set[int], drop: _Folds) -> int:
+        listed = [i for i in files if lines[i].strip() and not _FILES_CHANGED.match(lines[i])]
+        if len(listed) <= _FILES_KEPT:
+            return 0
+        folded = [i for i in listed[_FILES_KEPT:] if i not in matched]
+        return _fold(segment, lines, folded, "file", drop, " ")
+
+    @staticmethod
+    def _top_marker(segment: Segment, commits: int, notes: dict[str, int]) -> str:
+        said = [f"{commits} commits, each with its commit line, dates and subject"]
+        if notes["author_lines"]:
+            said.append(f"{notes['author_lines']} Author/Commit lines left out where the person is the one above")
+        folded = [f"{notes[k]} {what} lines" for k, what in (("message_lines", "message"), ("file_lines", "file"))]
+        folded = [f for f, k in zip(folded, ("message_lines", "file_lines"), strict=True) if notes[k]]
+        if folded:
+            said.append(" and ".join(folded) + " folded")
+        return marker("; ".join(said), segment.ref)
+
+
+def _task_lines(segment: Segment, lines: list[str], commits: list[_Commit]) -> list[int]:
+    """Message and file lines holding a word of the task."""
+    candidates = [i for c in commits for i in (*c.message, *c.files) if lines[i].strip()]
+    hits = task_matches([lines[i].lower() for i in candidates], segment.context)
+    return [i for i, hit in zip(candidates, hits, strict=True) if hit]
+
+
+def _fold(segment: Segment, lines: list[str], folded: list[int], what: str, drop: _Folds, indent: str) -> int:
+    """Fold `folded` lines (of one commit), each run of neighbours under one marker where it
+    was, indented to stay inside the message or file list, when the run saves more than its
+    marker costs; returns how many lines folded."""
+    total = 0
+    runs: list[list[int]] = []
+    for i in folded:
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        if count_tokens("\n".join(lines[i] for i in run)) < _MIN_FOLDED_TOKENS:
+            continue
+        first, last = run[0] + segment.first_line, run[-1] + segment.first_line
+        span = f"line {first}" if first == last else f"lines {first}-{last}"
+        drop[run[0]] = (indent, f"{len(run)} {what} line{'s' if len(run) > 1 else ''} folded ({span})")
+        drop.update(dict.fromkeys(run[1:]))
+        total += len(run)
+    return total

@@ -1,0 +1,165 @@
+"""Commit history from a real `git log`: every commit keeps its identity, the bulk folds retrievably."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from headroom.ccr.base import MemoryStore
+from headroom.ccr.markers import find_refs
+from headroom.ccr.retrieval import retrieve
+from headroom.compressors.commits import looks_like_git_log
+from headroom.pipeline import CompressConfig, Pipeline
+from headroom.routing.detect import detect
+from headroom.segments import ContentKind, SegmentContext
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+_AUTHORS = (("Ada Lovelace", "ada@example.org"), ("Grace Hopper", "grace@example.org"))
+_BODY = (
+    "The parser read one byte past the buffer when a header line ended\n"
+    "exactly at the chunk boundary, so the next read started mid-line and\n"
+    "the status code came back as garbage on slow connections.\n\n"
+    "Keep the partial line until the next chunk arrives instead of\n"
+    "splitting it, and test both boundaries.\n\n"
+    "Fixes: #{n}\n"
+    "Reviewed-by: Grace Hopper <grace@example.org>"
+)
+
+
+def _git(repo: Path, *args: str, **env: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(repo), **env},
+    )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A history of 30 commits by two authors in runs: subjects, long bodies with trailers on
+    every third, several files each."""
+    root = tmp_path_factory.mktemp("history")
+    _git(root, "init", "-q", "-b", "main")
+    for n in range(30):
+        name, email = _AUTHORS[(n // 4) % 2]
+        for k in range(1 + n % 9):
+            path = root / f"src/module_{k}.py"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(f"VALUE = {n}\n" * (k + 1))
+        (root / "docs").mkdir(exist_ok=True)
+        (root / "docs" / f"note_{n}.md").write_text(f"note {n}\n")
+        _git(root, "add", "-A")
+        subject = f"parser: handle case {n} of the chunk boundary"
+        message = subject + ("\n\n" + _BODY.format(n=100 + n) if n % 3 == 0 else "")
+        stamp = f"2024-03-{1 + n:02d}T10:{n:02d}:00+00:00"
+        _git(
+            root,
+            "commit",
+            "-q",
+            "-m",
+            message,
+            GIT_AUTHOR_NAME=name,
+            GIT_AUTHOR_EMAIL=email,
+            GIT_COMMITTER_NAME=name,
+            GIT_COMMITTER_EMAIL=email,
+            GIT_AUTHOR_DATE=stamp,
+            GIT_COMMITTER_DATE=stamp,
+        )
+    return root
+
+
+def _compress(text: str, task: str = "what changed recently?", store: MemoryStore | None = None) -> tuple[str, str]:
+    out, report = Pipeline(CompressConfig(), MemoryStore() if store is None else store).compress_text(
+        text, SegmentContext("Bash", json.dumps({"command": "git log --stat"}), task)
+    )
+    assert report.kind == ContentKind.COMMITS.value and report.compressor == "commits", report
+    return out, report.ref or ""
+
+
+@pytest.mark.parametrize("args", [("--stat",), ("--stat", "--pretty=fuller"), ("--name-status",), ()])
+def test_every_commit_keeps_its_sha_dates_and_subject(repo: Path, args: tuple[str, ...]) -> None:
+    text = _git(repo, "log", *args)
+    assert detect(text).kind == ContentKind.COMMITS
+    out, ref = _compress(text)
+    assert ref and out.startswith("[headroom: 30 commits")
+    shas = _git(repo, "log", "--format=%H").split()
+    subjects = _git(repo, "log", "--format=%s").strip().split("\n")
+    for sha, subject in zip(shas, subjects, strict=True):
+        assert f"commit {sha}" in out
+        assert f"    {subject}\n" in out
+    for line in text.split("\n"):
+        if re.match(r"(Author|Commit)?Date:", line):
+            assert line in out.split("\n")
+    assert len(out) < 0.8 * len(text)
+
+
+def test_an_author_line_shows_where_the_author_changes(repo: Path) -> None:
+    text = _git(repo, "log", "--stat")
+    out, _ = _compress(text)
+    authors = re.findall(r"^Author: (.*)$", text, re.MULTILINE)
+    shown = re.findall(r"^Author: (.*)$", out, re.MULTILINE)
+    changes = [a for k, a in enumerate(authors) if k == 0 or authors[k - 1] != a]
+    assert shown == changes and len(shown) < len(authors)
+    assert "Author/Commit lines left out where the person is the one above" in out
+
+
+def test_folded_lines_are_retrievable_by_the_lines_their_marker_names(repo: Path) -> None:
+    text = _git(repo, "log", "--stat")
+    store = MemoryStore()
+    out, ref = _compress(text, store=store)
+    assert set(find_refs(out)) == {ref}
+    original = text.split("\n")
+    checked = {"message": 0, "file": 0}
+    for line in out.split("\n"):
+        found = re.search(r"\[headroom: (\d+) (message|file) lines? folded \(lines? (\d+)(?:-(\d+))?\)", line)
+        if not found:
+            continue
+        count, what, first = int(found[1]), found[2], int(found[3])
+        last = int(found[4] or first)
+        got = retrieve(store, ref, lines=f"{first}-{last}").text.split("\n")
+        assert got == original[first - 1 : last] and len(got) == count
+        assert all(x.startswith("    " if what == "message" else " ") for x in got)
+        checked[what] += 1
+    assert checked["message"] >= 5 and checked["file"] >= 3
+    assert "Fixes: #100" not in out  # a folded trailer is behind its marker, not shown
+
+
+def test_a_body_line_naming_the_task_stays(repo: Path) -> None:
+    text = _git(repo, "log")
+    out, _ = _compress(text, task="why do we get garbage status codes on slow connections?")
+    assert "    the status code came back as garbage on slow connections." in out
+    assert "    Keep the partial line until the next chunk arrives instead of" not in out
+
+
+def test_codex_wrapped_log_compresses_inside_its_header(repo: Path) -> None:
+    text = _git(repo, "log", "--stat")
+    header = (
+        "Chunk ID: 1a2b3c\nWall time: 0.0100 seconds\nProcess exited with code 0\nOriginal token count: 9000\nOutput:\n"
+    )
+    out, _ = _compress(header + text)
+    assert out.startswith(header + "[headroom: 30 commits")
+
+
+def test_a_log_with_patches_goes_to_the_diff_compressor(repo: Path) -> None:
+    text = _git(repo, "log", "-p", "-n", "3")
+    assert detect(text).kind == ContentKind.DIFF
+    assert not looks_like_git_log(_git(repo, "log", "--oneline"))
+    # A first message longer than the sniffed head: still the diff compressor's.
+    long_message = _git(repo, "log", "-n", "1") + "    " + "x" * 9000 + "\n\n" + _git(repo, "log", "-p", "-n", "2")
+    assert detect(long_message).kind == ContentKind.COMMITS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(long_message, SegmentContext("Bash"))
+    assert report.compressor in ("diff", "passthrough") and "commits, each with" not in out
+
+
+def test_same_log_same_bytes(repo: Path) -> None:
+    text = _git(repo, "log", "--stat", "--pretty=fuller")
+    assert _compress(text)[0] == _compress(text)[0]
