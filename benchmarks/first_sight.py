@@ -206,6 +206,13 @@ def build_inputs(cases_dir: Path, tokens: int) -> list[Input]:
 
     prose = "\n\n".join(p["passage"] for p in passages)
     inputs += _line_variants("prose: Python reference", prose.split("\n"), doc_context, doc_needles, tokens)
+    # The same passages as reStructuredText sections: each under a title underlined with tildes
+    # (a run of `~` opens no fence without a closer, and must not cost a scan per underline).
+    sections = []
+    for passage in passages:
+        title = " ".join(passage["passage"].split()[:6])
+        sections += [title, "~" * len(title), "", passage["passage"], ""]
+    inputs += _line_variants("prose: reST sections", sections, doc_context, doc_needles, tokens)
     return inputs
 
 

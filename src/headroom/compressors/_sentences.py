@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from headroom.compressors._fences import fenced_blocks
+
 __all__ = ["Unit", "UnitKind", "split_units"]
 
 
@@ -35,7 +37,8 @@ class Unit:
 # Written to start with "\n" (the regex engine scans for a literal fast); a "\r" before the
 # first "\n" belongs to the separator too (`_blank_spans`).
 _BLANK = re.compile(r"\n[ \t]*(?:\r?\n[ \t]*)+")
-_FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.MULTILINE | re.DOTALL)
+_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
+_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"^[ \t]*([=*\-~^#])\1{2,}[ \t]*\r?$")
@@ -228,11 +231,11 @@ def split_units(text: str) -> list[Unit]:
     block = 0
     pos = 0
     regions: list[tuple[int, int, bool]] = []  # (start, end, fenced)
-    fences = _FENCE.finditer(text) if "```" in text or "~~~" in text else ()
-    for fence in fences:
-        regions.append((pos, fence.start(), False))
-        regions.append((fence.start(), fence.end(), True))
-        pos = fence.end()
+    fences = fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE) if "```" in text or "~~~" in text else []
+    for opener, closer in fences:
+        regions.append((pos, opener.start(), False))
+        regions.append((opener.start(), closer.end(), True))
+        pos = closer.end()
     regions.append((pos, len(text), False))
     for start, end, fenced in regions:
         if fenced:

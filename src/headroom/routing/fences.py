@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import re
 
+from headroom.compressors._fences import fenced_blocks
+
 __all__ = ["looks_mixed", "split_fenced"]
 
-_FENCE = re.compile(r"^(?P<fence>```|~~~)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+_FENCE_OPEN = re.compile(r"^(?P<fence>```|~~~)(?P<info>[^\n`]*)\n", re.MULTILINE)
+_FENCE_CLOSE = re.compile(r"^(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 
 
 def split_fenced(text: str) -> list[tuple[str, str | None]]:
@@ -15,10 +18,10 @@ def split_fenced(text: str) -> list[tuple[str, str | None]]:
     Concatenating the parts gives back `text` exactly."""
     parts: list[tuple[str, str | None]] = []
     position = 0
-    for match in _FENCE.finditer(text):
-        start, end = match.start("body"), match.end("body")
+    for opener, closer in fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE):
+        start, end = opener.end(), closer.start()
         parts.append((text[position:start], None))
-        parts.append((text[start:end], match.group("info").strip().lower()))
+        parts.append((text[start:end], opener.group("info").strip().lower()))
         position = end
     parts.append((text[position:], None))
     return [p for p in parts if p[0]]
@@ -28,4 +31,4 @@ def looks_mixed(text: str) -> bool:
     """At least one complete fenced block."""
     if text.count("```") + text.count("~~~") < 2:
         return False
-    return _FENCE.search(text) is not None
+    return bool(fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE))
