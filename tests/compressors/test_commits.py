@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,59 @@ def test_a_log_with_patches_goes_to_the_diff_compressor(repo: Path) -> None:
     assert detect(long_message).kind == ContentKind.COMMITS
     out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(long_message, SegmentContext("Bash"))
     assert report.compressor in ("diff", "passthrough") and "commits, each with" not in out
+
+
+_GPG = (
+    "gpg: Signature made Tue Dec  1 03:50:36 2026 UTC\n"
+    "gpg:                using RSA key 0AF42EFBF2FD1A9424B1F336C26B5125DF4BE5D3\n"
+    'gpg: Good signature from "Ada Lovelace <ada@example.org>" [unknown]\n'
+    "gpg: WARNING: This key is not certified with a trusted signature!\n"
+)
+
+
+def _signed(log: str) -> str:
+    """The log as `--show-signature` prints it: gpg's check between the commit line and Author."""
+    return re.sub(r"^(commit [0-9a-f]{40}\n)", lambda m: m[1] + _GPG, log, flags=re.MULTILINE)
+
+
+def _with_notes(log: str) -> str:
+    """`git notes` under every message, indented like it, before the file list."""
+    return re.sub(r"\n\n( \S)", "\n\nNotes:\n    reviewed in the weekly sync\n\n\\1", log, count=30)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(_signed, id="show-signature"),
+        pytest.param(lambda log: log.replace("commit ", "commit - ", 3), id="boundary"),
+        pytest.param(_with_notes, id="notes"),
+        pytest.param(lambda log: log.replace("\n", "\r\n"), id="crlf"),
+    ],
+)
+def test_header_variants_keep_every_commit_whole(repo: Path, variant: Callable[[str], str]) -> None:
+    """Whatever sits in a commit's header (gpg's check, a boundary mark) is header up to the
+    first blank line; notes stay with the message; a CRLF log parses as an LF one."""
+    plain = _git(repo, "log", "--stat")
+    text = variant(plain)
+    store = MemoryStore()
+    out, ref = _compress(text, store=store)
+    crlf = "\r\n" in text
+    kept = out.replace("\r\n", "\n").split("\n")
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(("commit ", "Date:", "gpg: Good signature")) or line.startswith("    parser: "):
+            assert line in kept
+    assert "30 commits" in kept[0]
+    assert "Fixes: #100" not in out and ("Author: Grace Hopper <grace@example.org>" in kept)
+    for line in kept:
+        found = re.search(r"folded \(lines? (\d+)(?:-(\d+))?\)", line)
+        if found:
+            first, last = int(found[1]), int(found[2] or found[1])
+            assert retrieve(store, ref, lines=f"{first}-{last}").text == "\n".join(text.split("\n")[first - 1 : last])
+            assert line.startswith(" ")
+    if crlf:
+        assert all(line.endswith("\r") for line in out.split("\n")[1:-1])
+    # The file lists fold the same way with or without the variant: the header changes nothing there.
+    assert out.count("file lines folded") == _compress(plain)[0].count("file lines folded")
 
 
 def test_same_log_same_bytes(repo: Path) -> None:

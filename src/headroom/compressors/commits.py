@@ -2,12 +2,14 @@
 
 Agents read the history to find which commit changed something and why. What tells commits
 apart is their header, and it all stays: the `commit <sha>` line (with its refs), `Merge:`,
-the dates, and each message's subject line. What repeats or runs long goes, with markers:
+the dates, whatever else git put before the first blank line (gpg's signature check, a reflog
+selector), and each message's subject line. What repeats or runs long goes, with markers:
 
 - an `Author:` (or `Commit:`) line that names the same person as the commit above: one note at
   the top says so, and the first commit of each run shows the name;
-- a message body past its first lines: the lines naming a word of the task stay, the others
-  fold into one marker per message naming their lines (`retrieve(ref, lines=...)` takes them);
+- a message body past three lines (or 80 tokens): the lines naming a word of the task stay
+  (all of them when the subject names it), the others fold into a marker per run naming their
+  lines (`retrieve(ref, lines=...)` takes them);
 - a commit's file list (`--stat`, `--name-status`, `--numstat`) past its first files: the
   files naming a word of the task stay, and the `N files changed` line always does.
 
@@ -29,25 +31,35 @@ from headroom.tokens import count_tokens
 
 __all__ = ["CommitLogCompressor", "looks_like_git_log"]
 
-_COMMIT = re.compile(r"^commit [0-9a-f]{7,64}\b")
-_HEADER = re.compile(r"^[A-Z][A-Za-z]*:")  # Merge:, Author:, AuthorDate:, Commit:, CommitDate:, Date:
+# `commit <sha>`, with --boundary / --left-right / --cherry-mark's mark before the sha.
+_COMMIT = re.compile(r"^commit (?:[-<>+=] ?)?[0-9a-f]{7,64}\b")
 _PERSON_FIELDS = ("Author:", "Commit:")
 _MESSAGE_INDENT = "    "
+_NOTES = re.compile(r"^Notes(?: \([^)\n]*\))?:\s*$")  # `git notes` under the message, indented like it
+# One file of a commit's list: --stat (` path | 3 +-`) and --summary (` create mode ...`),
+# --name-status (`M\tpath`, `R100\ta\tb`), --numstat (`3\t1\tpath`), --raw (`:100644 ...`).
+_FILE_LINE = re.compile(r"^(?: \S|[ACDMRTUXB]\d*\t|(?:\d+|-)\t(?:\d+|-)\t|:\d{6} )")
 _FILES_CHANGED = re.compile(r"^ \d+ files? changed\b")
 _DIFF_START = re.compile(r"^diff --(?:git|cc|combined) ", re.MULTILINE)
-_SNIFF_LINES = 6
+_SNIFF_HEADER_LINES = 24  # a signed commit's gpg lines come before its Author
 _BODY_KEPT_LINES = 3  # a message body this short stays whole: folding it would not pay
+_BODY_KEPT_TOKENS = 80  # ... unless its lines are long
 _FILES_KEPT = 6  # files of a commit's list shown before the rest fold
-_MIN_FOLDED_TOKENS = 16  # a fold must save at least this much beyond its marker
+_MIN_FOLDED_TOKENS = 12  # a fold must save at least this much beyond its marker
 
 
 def looks_like_git_log(head: str) -> bool:
     """`git log`'s default, medium and fuller formats: a `commit <sha>` line first, then its
-    header fields (`Author:` within the first few lines)."""
-    lines = head.lstrip("\n").split("\n", _SNIFF_LINES)[:_SNIFF_LINES]
+    header fields (`Author:`) before the first blank line."""
+    lines = head.lstrip("\r\n").split("\n", _SNIFF_HEADER_LINES)[:_SNIFF_HEADER_LINES]
     if not lines or not _COMMIT.match(lines[0]):
         return False
-    return any(line.startswith("Author:") for line in lines[1:])
+    for line in lines[1:]:
+        if not line.strip():
+            return False
+        if line.startswith("Author:"):
+            return True
+    return False
 
 
 _Folds = dict[int, tuple[str, str] | None]  # line -> (indent, marker summary) put in its place, or nothing
@@ -61,7 +73,9 @@ class _Commit:
 
 
 def _parse(lines: list[str]) -> tuple[list[int], list[_Commit]]:
-    """Line indices before the first commit, and each commit's header, message and file lines."""
+    """Line indices before the first commit, and each commit's header (its lines up to the
+    first blank one: fields, gpg's signature check, a reflog selector), message (indented, with
+    its notes) and what follows (the file list)."""
     preamble: list[int] = []
     commits: list[_Commit] = []
     part = "header"
@@ -74,13 +88,14 @@ def _parse(lines: list[str]) -> tuple[list[int], list[_Commit]]:
             preamble.append(i)
             continue
         commit = commits[-1]
-        if part == "header" and line and _HEADER.match(line):
+        blank = not line.strip()
+        if part == "header" and not blank:
             commit.header.append(i)
             continue
         if part == "header":
             part = "message"  # the blank line after the header opens the message
-        if part == "message" and (not line or line.startswith(_MESSAGE_INDENT)):
-            commit.message.append(i)
+        if blank or line.startswith(_MESSAGE_INDENT) or _NOTES.match(line):
+            (commit.message if part == "message" else commit.files).append(i)
             continue
         part = "files"
         commit.files.append(i)
@@ -130,7 +145,8 @@ class CommitLogCompressor:
                 folded = drop[i]
                 if folded is not None:
                     indent, summary = folded
-                    out.append(indent + refs.marker(summary))
+                    ending = "\r" if lines[i].endswith("\r") else ""  # a CRLF log keeps its line ends
+                    out.append(indent + refs.marker(summary) + ending)
                 continue
             out.append(lines[i])
             refs.wrote(lines[i])
@@ -141,17 +157,20 @@ class CommitLogCompressor:
         """Fold a long message body (past its subject) but the lines naming the task; returns
         how many lines folded."""
         written = [i for i in message if lines[i].strip()]
-        if len(written) <= 1 + _BODY_KEPT_LINES:
-            return 0
+        if not written or written[0] in matched:
+            return 0  # a subject naming the task keeps its whole message
         subject = written[0]
         body = [i for i in message if i > subject]
+        short = len(written) <= 1 + _BODY_KEPT_LINES
+        if short and count_tokens("\n".join(lines[i] for i in body)) <= _BODY_KEPT_TOKENS:
+            return 0
         while body and not lines[body[-1]].strip():
             body.pop()  # the blank line closing the message stays, as git prints it
         return _fold(segment, lines, [i for i in body if i not in matched], "message", drop, _MESSAGE_INDENT)
 
     @staticmethod
     def _fold_files(segment: Segment, lines: list[str], files: list[int], matched: set[int], drop: _Folds) -> int:
-        listed = [i for i in files if lines[i].strip() and not _FILES_CHANGED.match(lines[i])]
+        listed = [i for i in files if _FILE_LINE.match(lines[i]) and not _FILES_CHANGED.match(lines[i])]
         if len(listed) <= _FILES_KEPT:
             return 0
         folded = [i for i in listed[_FILES_KEPT:] if i not in matched]
@@ -188,11 +207,13 @@ def _fold(segment: Segment, lines: list[str], folded: list[int], what: str, drop
         else:
             runs.append([i])
     for run in runs:
-        if count_tokens("\n".join(lines[i] for i in run)) < _MIN_FOLDED_TOKENS:
-            continue
         first, last = run[0] + segment.first_line, run[-1] + segment.first_line
         span = f"line {first}" if first == last else f"lines {first}-{last}"
-        drop[run[0]] = (indent, f"{len(run)} {what} line{'s' if len(run) > 1 else ''} folded ({span})")
+        summary = f"{len(run)} {what} line{'s' if len(run) > 1 else ''} folded ({span})"
+        saved = count_tokens("\n".join(lines[i] for i in run)) - count_tokens(indent + marker(summary, None))
+        if saved < _MIN_FOLDED_TOKENS:
+            continue
+        drop[run[0]] = (indent, summary)
         drop.update(dict.fromkeys(run[1:]))
         total += len(run)
     return total
