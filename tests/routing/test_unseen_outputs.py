@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,10 @@ def test_a_script_printed_by_a_shell_read_is_read_whole_too() -> None:
         assert other.stats.units[0].diagnostic != "shell file: no outline for it, left whole", command
     assert read_path("exec_command", '{"cmd": "nl -ba src/app.rb | sed -n 10,40p"}') == "src/app.rb"
     assert read_path("exec_command", '{"cmd": "sed -i s/a/b/ src/app.rb"}') is None
+    # A `;` inside quotes is the sed script's, not the shell's: two ranges of one file.
+    assert read_path("exec_command", json.dumps({"cmd": "sed -n '1,80p;200,260p' src/app.rb"})) == "src/app.rb"
+    assert read_path("exec_command", json.dumps({"cmd": "sed -n '1,8p' src/app.rb; rm -rf tmp"})) is None
+    assert read_path("exec_command", json.dumps({"cmd": 'cat "$(ls src)"'})) is None  # runs even when quoted
 
 
 def test_a_file_too_big_to_be_edited_by_hand_takes_the_route_its_content_shows() -> None:

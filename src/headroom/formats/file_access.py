@@ -355,6 +355,8 @@ def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ..
 # What may follow the read in a pipe and still print that file's own lines: ranges and filters.
 _LINE_FILTERS = frozenset({"cat", "nl", "head", "tail", "grep", "egrep", "fgrep", "rg", "cut", "sed", "less", "more"})
 _READ_SCRIPT_MAX = 1_000  # a command that only prints a file is short; anything longer is not read here
+_SINGLE_QUOTED = re.compile(r"'[^']*'")
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
@@ -369,9 +371,17 @@ def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
     if not script:
         return None
     script = script.strip()
-    if len(script) > _READ_SCRIPT_MAX or any(mark in script for mark in ("<", ">", "$(", "`", "\n", "&", ";", "||")):
+    if len(script) > _READ_SCRIPT_MAX:
         return None
-    stages = [stage.split() for stage in script.split("|")]
+    # Quoted text is a word (`sed -n '1,80p;200,260p' a.py`), but a substitution runs even
+    # inside double quotes.
+    outside_single = _SINGLE_QUOTED.sub("''", script)
+    outside_quotes = _DOUBLE_QUOTED.sub('""', outside_single)
+    if any(mark in outside_single for mark in ("$(", "`")) or any(
+        mark in outside_quotes for mark in ("<", ">", "\n", "&", ";", "||")
+    ):
+        return None
+    stages = [stage.split() for stage in outside_quotes.split("|")]
     for words in stages:
         name = words[0].rsplit("/", 1)[-1] if words else ""
         if name not in _LINE_FILTERS or (
