@@ -25,7 +25,10 @@ MATCH, CONTEXT, OTHER = "match", "context", "other"
 _MATCH_LINE = re.compile(r"(?P<path>[^\s].*?):(?P<line>\d+):(?P<text>.*)\Z", re.S)
 _CONTEXT_LINE = re.compile(r"(?P<path>[^\s].*?)-(?P<line>\d+)-(?P<text>.*)\Z", re.S)
 _BARE_LINE = re.compile(r"(?P<line>\d+)(?P<sep>[:-])(?P<text>.*)\Z", re.S)  # --heading / one file
-_HEADING = re.compile(r"[^\s:]+(?:[/\\][^\s:]+)*\.?[\w-]*\Z")  # a lone path line, no spaces
+# A lone path line (ripgrep's --heading): no spaces, no colon. One character class: the path
+# spelled as parts (`[^\s:]+(?:[/\\][^\s:]+)*\.?[\w-]*`) matched the same lines, but tried every
+# split of a long run (a 20k-character line of `_`) before failing on its end: seconds a line.
+_HEADING = re.compile(r"[^\s:]+\Z")
 _MAX_PATH = 300
 # Characters that occur in code but (practically) never in the paths a search prints.
 _BAD_PATH = re.compile(r"[\t\"'=(){}<>;]|: |\s\s")

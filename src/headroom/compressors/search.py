@@ -71,7 +71,9 @@ _HIT_PATH_KEY = re.compile(r'"(?:path|file|filename|file_path|filepath|uri)"\s*:
 _HIT_LINE_KEY = re.compile(r'"(?:line|line_number|lineno|line_no|start_line)"\s*:\s*"?\d')
 # A path as grep prints it: no whitespace, at least one letter, `:` only after a drive letter.
 # This keeps log lines (`2015-07-29 17:41:44,747 ...`) from passing as `path-line-text`.
-_PLAUSIBLE_PATH = re.compile(r"(?:[A-Za-z]:[\\/])?[^\s:]*[A-Za-z][^\s:]*\Z")
+# No space, no colon (but a drive's), a letter somewhere: the letter is looked for ahead, once;
+# `[^\s:]*[A-Za-z][^\s:]*\Z` tried each letter of a long line that then failed at its end.
+_PLAUSIBLE_PATH = re.compile(r"(?:[A-Za-z]:[\\/])?(?=[^\s:]*[A-Za-z])[^\s:]*\Z")
 _GREP_LINE = re.compile(r"(?P<path>[^\s:]+?)(?P<sep>[:-])(?P<line>\d+)(?P=sep)")
 _BARE_LINE = re.compile(r"(?P<line>\d+)(?P<sep>[:-])")
 _INDENT = re.compile(r"\A[ \t]+")
