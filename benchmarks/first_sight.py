@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import math
 import os
@@ -233,9 +234,13 @@ def make_cold() -> None:
     """Forget everything derived from content: the next compression sees the input for the first time."""
     from headroom.compressors._embedding import get_encoder
 
+    detect = importlib.import_module("headroom.routing.detect")  # the module, not its function
+
     encoder = get_encoder()
     if encoder is not None:
         encoder.clear_cache()
+    with detect._RECENT_LOCK:
+        detect._RECENT.clear()  # the kinds it detected for the last few texts
     for name, function in _functools_caches():
         if name.rsplit(".", 1)[1] not in _RESOURCE_CACHES:
             function.cache_clear()

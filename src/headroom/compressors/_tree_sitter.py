@@ -199,13 +199,13 @@ _SIGNALS: dict[str, tuple[tuple[int, re.Pattern[str]], ...]] = {
     "go": (
         _sig(3, r"^package \w+\s*$"),
         _sig(3, r"^func (?:\([^)]*\)\s*)?\w+\s*[\[(]"),
-        _sig(2, r"\w+\s*:=\s*|^import \($|^\s*if err != nil \{"),
+        _sig(2, r"\b\w+\s*:=\s*|^import \($|^\s*if err != nil \{"),
         _sig(3, r"^type \w+ (?:struct|interface)\s*\{"),
     ),
     "rust": (
         _sig(3, r"^\s*(?:pub(?:\(\w+\))?\s+)?(?:async\s+)?(?:unsafe\s+)?fn \w+\s*[<(]"),
         _sig(3, r"^\s*(?:pub\s+)?(?:struct|enum|trait|mod|impl(?:<.*>)?)\s+\w+|^\s*use [\w:]+(?:::\{.*)?;"),
-        _sig(2, r"\blet\s+(?:mut\s+)?\w+|&self\b|&mut\b|#\[derive\(|\w+!\("),
+        _sig(2, r"\blet\s+(?:mut\s+)?\w+|&self\b|&mut\b|#\[derive\(|\b\w+!\("),
         _sig(1, r"->\s*(?:Result|Option|Self|Vec|&|\w+<)|::new\("),
     ),
     "java": (
