@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import sysconfig
+import textwrap
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -136,6 +137,26 @@ def _topic_passages() -> list[dict[str, Any]]:
     return passages
 
 
+def _topics_markdown() -> list[str]:
+    """The Python reference shipped with the stdlib as one markdown document: a `##` heading per
+    topic, its paragraphs, and each indented example as a fenced block (a README or docs page
+    read whole: prose between code blocks)."""
+    path = STDLIB / "pydoc_data" / "topics.py"
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    lines: list[str] = []
+    for _topic, body in sorted(namespace["topics"].items()):
+        paragraphs = body.strip().split("\n\n")
+        lines += [f"## {paragraphs[0].strip()}", ""]
+        for paragraph in paragraphs[1:]:
+            rows = paragraph.split("\n")
+            if all(row.startswith("   ") or not row.strip() for row in rows):
+                lines += ["```python", *textwrap.dedent(paragraph).split("\n"), "```", ""]
+            else:
+                lines += [*rows, ""]
+    return lines
+
+
 def _json_variants(name: str, rows: list[Any], context: SegmentContext, needles: list[str], tokens: int) -> list[Input]:
     compact = _fit(lambda n: orjson.dumps(rows[:n]).decode(), len(rows), tokens)
     # A JSON file read from disk is usually pretty-printed; Read numbers its lines.
@@ -214,6 +235,7 @@ def build_inputs(cases_dir: Path, tokens: int) -> list[Input]:
         title = " ".join(passage["passage"].split()[:6])
         sections += [title, "~" * len(title), "", passage["passage"], ""]
     inputs += _line_variants("prose: reST sections", sections, doc_context, doc_needles, tokens)
+    inputs += _line_variants("markdown: Python reference", _topics_markdown(), doc_context, doc_needles, tokens)
     return inputs
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from headroom import CompressConfig, Pipeline, retrieve
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
+from headroom.compressors._embedding import get_encoder
 from headroom.routing.detect import detect
 from headroom.routing.fences import looks_mixed, split_fenced
 from headroom.segments import ContentKind, SegmentContext
 from tests.factories import customer_rows
+from tests.spies import record_calls
 
 ROWS = json.dumps(customer_rows(400), indent=2)
 DOC = (
@@ -68,3 +72,37 @@ def test_code_block_markers_cite_lines_of_the_whole_document() -> None:
     assert original_lines[first - 2].startswith("def handler_")
     result = retrieve(report.ref, lines=f"{first}-{last}", store=store)
     assert result.text == "\n".join(original_lines[first - 1 : last])
+
+
+def test_the_prose_between_blocks_is_weighed_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A README is prose between code blocks: its stretches share one budget and one pass of
+    the prose model (one per stretch was a pass of the model each: 1.8 s for 50k tokens), so
+    the stretch about the task keeps more than the others, and each keeps its own markers."""
+    encoder = get_encoder()
+    if encoder is None:
+        pytest.skip("the prose model is not installed")
+    passes = record_calls(monkeypatch, encoder, "embed")
+    topics = ("retry backoff", "log rotation", "colour themes", "plugin loading", "cache eviction", "unicode input")
+    stretches = [
+        f"## {topic.title()}\n\n"
+        + " ".join(
+            f"Sentence {k} about {topic} explains one more detail of how the {topic} setting behaves in production."
+            for k in range(14)
+        )
+        + "\n\n```python\n"
+        + "".join(f"configure_{topic.split()[0]}(step={k})\n" for k in range(6))
+        + "```\n\n"
+        for topic in topics
+    ]
+    doc = "".join(stretches)
+    store = MemoryStore()
+    text, report = Pipeline(CompressConfig(), store).compress_text(
+        doc, SegmentContext(user_query="how does the retry backoff behave?")
+    )
+    assert report.compressor == "mixed" and report.ref
+    assert len(passes) == 1  # every stretch in one call of the model
+    kept = {topic: text.count(f"about {topic}") for topic in topics}
+    assert kept["retry backoff"] > max(count for topic, count in kept.items() if topic != "retry backoff")
+    assert text.count("omitted") >= len(topics) - 1  # each stretch marks its own cuts
+    assert set(find_refs(text)) == {report.ref}
+    assert all(f"configure_{topic.split()[0]}(step=5)" in text for topic in topics)  # code blocks whole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -59,6 +59,15 @@ class Compressor(Protocol):
     priority: ClassVar[int]  # higher wins when two compressors claim a kind
 
     def compress(self, segment: Segment) -> Compressed: ...
+
+
+@runtime_checkable
+class PartsCompressor(Compressor, Protocol):
+    """A compressor that also takes several parts of one unit in one call (the stretches of
+    prose between a markdown document's fenced blocks): one budget and one pass of its model
+    for all of them, instead of one per part. Same contract per part as `compress`."""
+
+    def compress_parts(self, segments: Sequence[Segment]) -> list[Compressed]: ...
 
 
 Sniffer = Callable[[str], bool]

@@ -27,6 +27,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import ClassVar
 
 import orjson
@@ -570,8 +571,17 @@ class ProseCompressor:
         self.options = options or ProseOptions()
 
     def compress(self, segment: Segment) -> Compressed:
-        text = segment.text
-        outcome = _select([text], segment.context, self.options, min_drop_tokens=40)
+        return self.compress_parts([segment])[0]
+
+    def compress_parts(self, segments: Sequence[Segment]) -> list[Compressed]:
+        """Several stretches of prose of one unit (the text between a markdown document's fenced
+        blocks) at once: one budget and one pass of the model over all of them, each shortened in
+        place with its own markers. Part by part, a 50k-token README with 46 code blocks paid for
+        46 passes of the model (1.1 s on first sight) and gave each stretch a budget of its own."""
+        if not segments:
+            return []
+        texts = [segment.text for segment in segments]
+        outcome = _select(texts, segments[0].context, self.options, min_drop_tokens=40)
         notes = {
             "learned": int(outcome.learned),
             "units": outcome.units,
@@ -579,14 +589,21 @@ class ProseCompressor:
             "repeats_dropped": outcome.repeats,
             "timeout": int(outcome.timeout),
         }
-        items = outcome.groups[0]
-        if not items or all(item.keep for item in items):
-            return Compressed(normalize_whitespace(text), notes=notes)
-        shortened = normalize_whitespace(_render(text, items, None, segment.ref))
-        # Only a small cut can fail to pay: then the lossless form is made and both are
-        # tokenized (50k tokens ~ 40 ms); otherwise the lossless form waits until it is needed.
-        if len(shortened) * 10 > len(text) * 7:
-            lossless = normalize_whitespace(text)
-            if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
-                return Compressed(lossless, notes=notes)
-        return Compressed(shortened, lossy=True, notes=notes, lossless_text=lambda: normalize_whitespace(text))
+        results = []
+        for segment, items in zip(segments, outcome.groups, strict=True):
+            text = segment.text
+            if not items or all(item.keep for item in items):
+                results.append(Compressed(normalize_whitespace(text), notes=notes))
+                continue
+            shortened = normalize_whitespace(_render(text, items, None, segment.ref))
+            # Only a small cut can fail to pay: then the lossless form is made and both are
+            # tokenized (50k tokens ~ 40 ms); otherwise the lossless form waits until it is needed.
+            if len(shortened) * 10 > len(text) * 7:
+                lossless = normalize_whitespace(text)
+                if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
+                    results.append(Compressed(lossless, notes=notes))
+                    continue
+            results.append(
+                Compressed(shortened, lossy=True, notes=notes, lossless_text=partial(normalize_whitespace, text))
+            )
+        return results

@@ -11,9 +11,10 @@ the `headroom.routing` package registers it on import.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import ClassVar
 
-from headroom.compressors.base import Compressed, Registry, register
+from headroom.compressors.base import Compressed, Compressor, PartsCompressor, Registry, register
 from headroom.routing.detect import detect
 from headroom.routing.fences import split_fenced
 from headroom.routing.router import route
@@ -51,13 +52,17 @@ class MixedCompressor:
         lossy = False
         parts_compressed = 0
         line = segment.first_line
+        routed: list[tuple[int, Compressor, Segment]] = []  # (position in `out`, compressor, part)
         for part, info in split_fenced(segment.text):
             part_line, line = line, line + part.count("\n")
+            out.append(part)
             if len(part) < _MIN_PART_CHARS:
-                out.append(part)
                 continue
             language = _LANGUAGE_ALIASES.get(info, info) if info else None
-            detection = detect(part, f"block.{language}" if language else None, self._registry)
+            # A fenced block's tag names its language; the text between blocks is the document's
+            # own (markdown): the line-by-line language guess is for untagged blocks only.
+            path = f"block.{language}" if language else "part.md" if info is None else None
+            detection = detect(part, path, self._registry)
             kind, language = detection.kind, detection.language or language
             if kind in (ContentKind.MIXED, ContentKind.PROSE, ContentKind.TEXT):
                 # A fenced block tagged with a language is code whatever it looks like; untagged
@@ -65,20 +70,38 @@ class MixedCompressor:
                 kind = ContentKind.CODE if info is not None and language else ContentKind.PROSE
             compressor = route(kind, registry=self._registry)
             if compressor is None or compressor.name == self.name:
-                out.append(part)
                 continue
             piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref, first_line=part_line)
-            try:
-                result = compressor.compress(piece)
-            except Exception:  # one bad block must not cost the others their compression
-                out.append(part)
-                continue
-            if len(result.text) < len(part):
+            routed.append((len(out) - 1, compressor, piece))
+        for position, result in self._compress_parts(routed):
+            part = out[position]
+            if result is not None and len(result.text) < len(part):
                 # Keep the fence's closing line on its own line.
                 text = result.text if result.text.endswith("\n") or not part.endswith("\n") else result.text + "\n"
-                out.append(text)
+                out[position] = text
                 lossy = lossy or result.lossy
                 parts_compressed += 1
-            else:
-                out.append(part)
         return Compressed("".join(out), lossy=lossy, notes={"parts_compressed": parts_compressed})
+
+    @staticmethod
+    def _compress_parts(routed: list[tuple[int, Compressor, Segment]]) -> Iterator[tuple[int, Compressed | None]]:
+        """Each routed part's result (None when its compressor failed on it: one bad block must
+        not cost the others their compression). A compressor that takes parts together (prose:
+        one budget, one pass of the model) gets all of its parts in one call."""
+        batches: dict[int, list[tuple[int, Segment]]] = {}
+        compressors: dict[int, PartsCompressor] = {}
+        for position, compressor, piece in routed:
+            if isinstance(compressor, PartsCompressor):
+                batches.setdefault(id(compressor), []).append((position, piece))
+                compressors[id(compressor)] = compressor
+                continue
+            try:
+                yield position, compressor.compress(piece)
+            except Exception:
+                yield position, None
+        for key, parts in batches.items():
+            try:
+                results: list[Compressed | None] = [*compressors[key].compress_parts([piece for _, piece in parts])]
+            except Exception:
+                results = [None] * len(parts)
+            yield from zip((position for position, _ in parts), results, strict=True)
