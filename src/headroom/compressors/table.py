@@ -234,6 +234,8 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
     a column of numbers and a first row that fits), or None when they are not one."""
     if len(rows) < _MIN_BLOCK_ROWS:
         return None
+    if sum(bool(_PADDING.search(lines[i])) for i in rows) < _PADDED_SHARE * len(rows):
+        return None  # no padding between columns: words of a line template, not a table
     spans = _column_spans([lines[i] for i in rows])
     if len(spans) < min_columns:
         return None
@@ -248,8 +250,6 @@ def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_col
         return None
     if not all(cells[0][c] for c in range(len(spans)) if all(row[c] for row in cells[1:])):
         return None  # a first line short of a column every other row fills (ls's "total 68")
-    if sum(bool(_PADDING.search(lines[i])) for i in rows) < _PADDED_SHARE * len(rows):
-        return None  # no padding between columns: words of a line template, not a table
     if sum(bool(_CODE_LINE.search(lines[i])) for i in rows) > _CODE_SHARE * len(rows):
         return None  # aligned source (a literal table, an ASCII-art comment): code, not records
     numeric = [sum(bool(_NUMBER.fullmatch(row[c])) for row in cells) for c in range(len(spans))]

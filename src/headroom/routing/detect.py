@@ -130,10 +130,16 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     # source extension (METADATA, notes.txt) settles nothing before the fences.
     language = language_from_path(file_path)
     unoutlined = unoutlined_language(file_path) if len(text) <= _UNOUTLINED_MAX_CHARS else None
-    for kind, sniffer in (registry or default_registry()).sniffers():
+    sniffers = registry.sniffers()
+    for index, (kind, sniffer) in enumerate(sniffers):
+        if kind == ContentKind.TABLE and (language or unoutlined):
+            # Columns lined up in a source or config file (`KEY    = value`) are still that file,
+            # so the table sniffer (costly on code: its every block is tried as columns) only has
+            # a say when a later sniffer would take the text.
+            if sniffer(head) if any(later(head) for _, later in sniffers[index + 1 :]) else True:
+                break
+            continue
         if sniffer(head):
-            if kind == ContentKind.TABLE and (language or unoutlined):
-                break  # columns lined up in a source or config file (`KEY    = value`): still that file
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
             tail = text[-_SNIFF_CHARS:] if kind == ContentKind.DIAGNOSTICS and len(text) > _SNIFF_CHARS else ""
