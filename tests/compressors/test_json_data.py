@@ -832,3 +832,23 @@ def test_only_meta_keys_of_a_table_are_cited_not_data_fields_that_share_their_na
     tables = json_data.json_tables(segment.text, sent)
     assert tables is not None
     assert "constant" not in tables.meta
+
+
+def test_records_with_fields_of_their_own_stay_records() -> None:
+    """Events whose attributes are keyed by name: more distinct fields than records. As a
+    table they would be mostly empty cells (and every pass over its columns visits every row);
+    each record is crushed as itself, every value still there."""
+    events = [
+        {"id": i, "name": f"job-{i}", f"attempt_{i}": i % 3, f"host_{i}": f"10.0.{i % 7}.{i}"} for i in range(600)
+    ]
+    out, result = crush(events, "which host ran job-77?")
+    assert isinstance(out, list) and len(out) == len(events)
+    assert out[77] == events[77]
+    assert not result.lossy
+    # A table of similar records with optional fields is still a table.
+    tickets = [
+        {"id": i, "state": "open" if i % 4 else "closed", **({"assignee": f"u{i % 9}"} if i % 3 else {})}
+        for i in range(600)
+    ]
+    tabled, _ = crush(tickets)
+    assert isinstance(tabled, dict) and "rows" in json.dumps(tabled)
