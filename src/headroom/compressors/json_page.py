@@ -27,7 +27,7 @@ import orjson
 
 from headroom.ccr.markers import marker
 from headroom.compressors.base import Compressed, Compressor, Registry, default_registry, register
-from headroom.compressors.json_data import similar_records
+from headroom.compressors.json_data import JsonCompressor, similar_records
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["JsonPageCompressor", "looks_like_json_page"]
@@ -42,6 +42,7 @@ _CLOSER = re.compile(r"^[\]}],?$")
 _MEMBER = re.compile(r'^"(?:[^"\\]|\\.)*"\s*:')
 _MIN_LINES = 20
 _MIN_RECORDS = 2
+_MODEL_RUNS = 2  # runs of a page whose text fields the prose model weighs; the others by keywords
 
 
 def looks_like_json_page(head: str) -> bool:
@@ -185,10 +186,13 @@ class JsonPageCompressor:
         minified: list[str] = []  # the lossless form: each run minified instead
         notes: dict[str, int] = {}
         done = 0
-        for run in runs:
+        # The first runs' text fields are weighed by the prose model, the rest by keywords: a
+        # page of many small runs must not pay a pass of the model for each.
+        lexical = crusher.without_model() if isinstance(crusher, JsonCompressor) else crusher
+        for index, run in enumerate(runs):
             part = Segment(run.text, segment.context, ContentKind.JSON, parent_ref=segment.ref)
             try:
-                crushed = crusher.compress(part)
+                crushed = (crusher if index < _MODEL_RUNS else lexical).compress(part)
             except ValueError:
                 continue  # a value the JSON compressor cannot carry faithfully: left as it was
             where = f"lines {segment.first_line + run.first}-{segment.first_line + run.last}"
