@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import textwrap
 from typing import ClassVar
 
 import pytest
@@ -11,6 +13,7 @@ from headroom import CompressConfig, Pipeline, compress
 from headroom.ccr.base import MemoryStore
 from headroom.compressors.base import Compressed, register
 from headroom.errors import StoreError
+from headroom.routing.detect import detect
 from headroom.segments import ContentKind, Segment
 from tests.factories import anthropic_request, customer_rows, openai_request
 
@@ -156,3 +159,14 @@ def test_an_item_or_part_type_that_is_not_a_string_fails_open_for_that_unit_only
         {"role": "tool", "tool_call_id": "c", "content": table},
     ]
     assert len(compress(chat, pipeline=_pipeline())[2]["content"]) < len(table) / 2
+
+
+def test_base64_is_left_alone_but_short_values_made_of_its_letters_are_not_base64() -> None:
+    """Base64 (one long line, or lines of 60-76 characters) is left as it is; a TSV of numbers
+    and short labels, or a column of numbers, uses the same characters in short lines."""
+    blob = base64.b64encode(bytes(range(256)) * 40).decode()
+    for text in (blob, "\n".join(textwrap.wrap(blob, 76))):
+        assert detect(text).kind == ContentKind.BINARY
+    tsv = "id\tvalue\tlabel\n" + "\n".join(f"{i}\t{(i * 37) % 1000}\tab{i % 7}" for i in range(3000))
+    assert detect(tsv).kind == ContentKind.TABLE
+    assert detect("\n".join(str(i) for i in range(3000))).kind != ContentKind.BINARY
