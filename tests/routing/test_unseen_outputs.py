@@ -222,6 +222,20 @@ def test_a_script_printed_by_a_shell_read_is_read_whole_too() -> None:
     assert read_path("exec_command", json.dumps({"cmd": "sed -n '1,80p;200,260p' src/app.rb"})) == "src/app.rb"
     assert read_path("exec_command", json.dumps({"cmd": "sed -n '1,8p' src/app.rb; rm -rf tmp"})) is None
     assert read_path("exec_command", json.dumps({"cmd": 'cat "$(ls src)"'})) is None  # runs even when quoted
+    # Quotes are read left to right as the shell does: a quote inside the other kind, an escaped
+    # one, or ANSI-C quoting cannot hide an operator; a sed script that runs or writes is no read.
+    for command in (
+        """cat "it's.txt"; rm -rf build; echo "'" """,
+        """cat "'"`id`"'" """,
+        "cat \\'a.py; make; echo \\'",
+        'cat \\"a.py; make; echo "\\""',
+        "cat $'a\\'' ; rm -rf y ; echo 'b'",
+        "sed -n '1,5p;e touch x' src/app.rb",
+        "sed -n '1p;w /tmp/out' src/app.rb",
+        "cat 'src/app.rb",
+    ):
+        assert read_path("exec_command", json.dumps({"cmd": command})) is None, command
+    assert read_path("exec_command", json.dumps({"cmd": 'cat "my notes.md" | head -40'})) == "my notes.md"
 
 
 def test_a_file_too_big_to_be_edited_by_hand_takes_the_route_its_content_shows() -> None:

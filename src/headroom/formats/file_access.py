@@ -355,8 +355,41 @@ def file_accesses(tool_name: str | None, arguments: Any) -> tuple[FileAccess, ..
 # What may follow the read in a pipe and still print that file's own lines: ranges and filters.
 _LINE_FILTERS = frozenset({"cat", "nl", "head", "tail", "grep", "egrep", "fgrep", "rg", "cut", "sed", "less", "more"})
 _READ_SCRIPT_MAX = 1_000  # a command that only prints a file is short; anything longer is not read here
-_SINGLE_QUOTED = re.compile(r"'[^']*'")
-_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+# The script read left to right, one token at a time: a single-quoted string, a double-quoted
+# one, or a backslash escape. Quotes inside the other kind, and escaped quotes, are text.
+_SHELL_QUOTING = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"|\\.", re.DOTALL)
+_SHELL_OPERATORS = ("<", ">", "\n", "&", ";", "||", "$(", "`", "'", '"', "\\")
+# A sed script that only prints lines by number: `1,80p`, `1,80p;200,260p`, `$p`. Anything
+# else (`e` runs a command, `w` writes a file, a regex address) is not a plain read.
+_SED_PRINTS = re.compile(r"\s*(?:(?:\d+|\$)(?:\s*,\s*(?:\d+|\$))?\s*p\s*(?:;\s*|$))+")
+
+
+def _unquoted(script: str) -> str | None:
+    """`script` with each quoted string as an empty pair of quotes, or None when quoting hides
+    what runs: an escape outside quotes, ANSI-C quoting (`$'...'`), a substitution inside double
+    quotes, or a quote left open."""
+    out: list[str] = []
+    position = 0
+    for token in _SHELL_QUOTING.finditer(script):
+        text = token.group()
+        if text.startswith("\\"):
+            return None
+        if text.startswith('"') and ("$(" in text or "`" in text):
+            return None
+        if script.endswith("$", position, token.start()) and text.startswith("'"):
+            return None  # $'...' reads escapes
+        out += [script[position : token.start()], '""']
+        position = token.end()
+    out.append(script[position:])
+    return "".join(out)
+
+
+def _only_prints_lines(words: list[str]) -> bool:
+    """A `sed -n` stage whose script only prints numbered lines (no `-i`, no `e`/`w` command)."""
+    if "-n" not in words or any(w.startswith(("-i", "--in-place")) for w in words):
+        return False
+    scripts = [w for w in words[1:] if not w.startswith("-")][:1]
+    return bool(scripts) and _SED_PRINTS.fullmatch(scripts[0]) is not None
 
 
 def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
@@ -373,20 +406,26 @@ def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
     script = script.strip()
     if len(script) > _READ_SCRIPT_MAX:
         return None
-    # Quoted text is a word (`sed -n '1,80p;200,260p' a.py`), but a substitution runs even
-    # inside double quotes.
-    outside_single = _SINGLE_QUOTED.sub("''", script)
-    outside_quotes = _DOUBLE_QUOTED.sub('""', outside_single)
-    if any(mark in outside_single for mark in ("$(", "`")) or any(
-        mark in outside_quotes for mark in ("<", ">", "\n", "&", ";", "||")
-    ):
+    # Quoted text is a word (`sed -n '1,80p;200,260p' a.py`): only what is outside quotes can
+    # be an operator.
+    outside = _unquoted(script)
+    if outside is None or any(mark in outside.replace('""', " ") for mark in _SHELL_OPERATORS):
         return None
-    stages = [stage.split() for stage in outside_quotes.split("|")]
+    lexer = shlex.shlex(script, posix=True, punctuation_chars="|")
+    lexer.whitespace_split = True  # words split at spaces and pipes only (`1,80p` is one word)
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    stages: list[list[str]] = [[]]
+    for token in tokens:
+        if token == "|":
+            stages.append([])
+        else:
+            stages[-1].append(token)
     for words in stages:
         name = words[0].rsplit("/", 1)[-1] if words else ""
-        if name not in _LINE_FILTERS or (
-            name == "sed" and ("-n" not in words or any(w.startswith("-i") for w in words))
-        ):
+        if name not in _LINE_FILTERS or (name == "sed" and not _only_prints_lines(words)):
             return None
     accesses = file_accesses(tool_name, args)
     paths = {path for access in accesses for path in access.paths}
