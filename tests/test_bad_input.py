@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import textwrap
 from typing import ClassVar
@@ -170,3 +171,5 @@ def test_base64_is_left_alone_but_short_values_made_of_its_letters_are_not_base6
     tsv = "id\tvalue\tlabel\n" + "\n".join(f"{i}\t{(i * 37) % 1000}\tab{i % 7}" for i in range(3000))
     assert detect(tsv).kind == ContentKind.TABLE
     assert detect("\n".join(str(i) for i in range(3000))).kind != ContentKind.BINARY
+    shas = "\n".join(hashlib.sha1(str(i).encode()).hexdigest() for i in range(300))  # git rev-list
+    assert detect(shas).kind != ContentKind.BINARY

@@ -43,6 +43,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \
 _SECTION_HEADER = re.compile(r"\[[A-Za-z_][\w.\- \"]*\][ \t]*\r?\n")
 _BASE64_RUN = re.compile(r"^[A-Za-z0-9+/=\s]{512,}$")
 _BASE64_LINE_CHARS = 40
+_HEX_ONLY = re.compile(r"[0-9a-fA-F\s]+")
 # Letters of any script (Russian, Greek, Japanese prose is prose too); CJK sentences end in
 # full-width stops with no space after.
 _PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
@@ -59,8 +60,8 @@ def _is_binary(head: str) -> bool:
     controls = len(_CONTROL_CHARS.findall(head))  # in the regex engine: no per-character loop
     if controls > len(head) // 20:
         return True
-    if not _BASE64_RUN.match(head) or " " in head.strip()[:512] or "\t" in head:
-        return False
+    if not _BASE64_RUN.match(head) or " " in head.strip()[:512] or "\t" in head or _HEX_ONLY.fullmatch(head):
+        return False  # hex alone is digests (`git rev-list`, sha256sums), not base64
     # Base64 comes in one long line or lines of 60-76 characters; a column of numbers or a
     # TSV of short values (`1\t348\tab1`) is made of the same characters, in short lines.
     lines = head.count("\n") + 1
