@@ -112,7 +112,9 @@ def _category_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[i
         yield from sorted(i for text, i in first.items() if counts[text] * 5 < n)
 
 
-def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list[int], list[int]]:
+def _template_rows(
+    rows: list[dict[str, Any]], columns: list[str], present: Counter[str]
+) -> tuple[list[int], list[int]]:
     """(rows with a rare text template, one exemplar row per frequent template), column by column.
 
     A column whose templates are mostly distinct (URLs with random hash directories, free text)
@@ -127,7 +129,7 @@ def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list
     rare: dict[int, int] = {}
     exemplars: set[int] = set()
     for column in columns:
-        if sum(is_text(row.get(column)) for row in rows) <= n // 2:
+        if present[column] <= n // 2 or sum(is_text(row.get(column)) for row in rows) <= n // 2:
             continue
         templates = [_template(_scalar_text(row.get(column)))[:120] for row in rows]
         counts = Counter(templates)
@@ -141,8 +143,10 @@ def _template_rows(rows: list[dict[str, Any]], columns: list[str]) -> tuple[list
     return _by_rank(rare), sorted(exemplars)
 
 
-def _outlier_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], present: Counter[str]) -> Iterable[int]:
     for column in columns:
+        if present[column] < max(10, len(rows) // 2):
+            continue  # too few numbers whatever the values (the test below)
         values = [row.get(column) for row in rows]
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if len(numbers) < max(10, len(rows) // 2):
@@ -156,9 +160,11 @@ def _outlier_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[in
                 yield i
 
 
-def _missing_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+def _missing_value_rows(rows: list[dict[str, Any]], columns: list[str], present: Counter[str]) -> Iterable[int]:
     n = len(rows)
     for column in columns:
+        if n - present[column] > max(1, int(n * _RARE_SHARE)):
+            continue  # absent from too many rows for its empty ones to be rare (the test below)
         empty = [i for i, row in enumerate(rows) if row.get(column) in (None, "", [], {})]
         if 0 < len(empty) <= max(1, int(n * _RARE_SHARE)):
             yield from empty
@@ -204,14 +210,19 @@ def select_rows(
 
     take(range(min(_EDGE_ROWS, n)))
     take(range(max(0, n - 2), n))
-    rare_templates, exemplars = _template_rows(rows, columns)
+    # How many rows hold each column: a column most rows lack skips the passes over every row
+    # that could only find it too sparse (hundreds of optional fields: rows x columns).
+    present: Counter[str] = Counter()
+    for row in rows:
+        present.update(row.keys())
+    rare_templates, exemplars = _template_rows(rows, columns, present)
     take(_rare_value_rows(rows, columns))
     if categories:
         take(_category_rows(rows, columns))
     take(rare_templates)
     take(_matching_rows(rows, terms), cap=budget // 3)
-    take(sorted(set(_outlier_rows(rows, columns))))
-    take(sorted(set(_missing_value_rows(rows, columns))))
+    take(sorted(set(_outlier_rows(rows, columns, present))))
+    take(sorted(set(_missing_value_rows(rows, columns, present))))
     take(exemplars)
 
     # Collapse exact duplicates among the kept rows (count them over the whole table).

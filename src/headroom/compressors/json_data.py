@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -68,7 +69,12 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     "…T10:30:07.629183Z"), the fuller one is named when it fits: the shorter says nothing more."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
+    holding: Counter[str] = Counter()  # rows holding each column
+    for row in rows:
+        holding.update(row.keys())
     for position, column in enumerate(columns):
+        if holding[column] < n:
+            continue  # missing from some row (the test below), found without a pass over the rows
         values = [row.get(column, _MISSING) for row in rows]
         if any(v is _MISSING for v in values):
             continue
