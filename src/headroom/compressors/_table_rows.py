@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,37 +54,64 @@ def _id_column(rows: list[dict[str, Any]], columns: list[str]) -> str | None:
     return None
 
 
-def _rare_limit(values: list[str], counts: Counter[str]) -> int:
+def _rare_limit(counts: Counter[str]) -> int:
     """How many rows a value (or template) may have and still be rare in its column: at most 5%
     of the rows, and at most a quarter of what the typical row's value has (but a one-off is
     always rare, unless every value is one: a FAILED among a small table's few states). In an event-id
     column of 19 values, one held by 8 of 200 rows is under 5% yet an ordinary kind when the
     typical row's kind has 18 rows; taking every such row filled the budget with the first
     kinds' rows, where the one-off events were the telling ones."""
-    typical = sorted(counts[value] for value in values)[len(values) // 2]
+    n = sum(counts.values())
+    # The typical row's value count: the median over the rows, each row counting its value's
+    # count (a value held by c rows stands c times among them).
+    typical, rows_below = 0, 0
+    for count in sorted(counts.values()):
+        rows_below += count
+        if rows_below > n // 2:
+            typical = count
+            break
     if typical <= 1:
         return 0  # every value is one-off: none is rarer than the others
-    return max(1, min(int(len(values) * _RARE_SHARE), typical // 4))
+    return max(1, min(int(n * _RARE_SHARE), typical // 4))
 
 
-def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[int]:
+def _held_texts(rows: list[dict[str, Any]], column: str, held: list[int]) -> tuple[list[str], Counter[str]]:
+    """The texts of the rows holding `column`, and the counts of every row's text (a row
+    without the column reads "None", as a null does)."""
+    texts = [_scalar_text(rows[i][column]) for i in held]
+    counts = Counter(texts)
+    counts["None"] += len(rows) - len(held)
+    return texts, counts
+
+
+def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]) -> list[int]:
     n = len(rows)
     ranks: dict[int, int] = {}
     for column in columns:
+        held = holders.get(column, [])
+        if len(held) < n:
+            # Most optional columns: the rows without it cannot be rare unless nearly every row
+            # has it, so only the rows holding it are walked.
+            texts, counts = _held_texts(rows, column, held)
+            if len(counts) <= 1 or len(counts) > max(8, n // 10):
+                continue
+            limit = _rare_limit(counts)
+            if counts["None"] > limit:
+                _rank_rare(zip(held, texts, strict=True), counts, limit, ranks)
+                continue
         texts = [_scalar_text(row.get(column)) for row in rows]
         counts = Counter(texts)
         if len(counts) <= 1 or len(counts) > max(8, n // 10):
             continue  # constant, or high-cardinality (ids, free text): handled elsewhere
-        _rank_rare(texts, counts, ranks)
+        _rank_rare(enumerate(texts), counts, _rare_limit(counts), ranks)
     return _by_rank(ranks)
 
 
-def _rank_rare(values: list[str], counts: Counter[str], ranks: dict[int, int]) -> None:
-    """Record each row holding a rare value with its rank among that value's rows (0 for the
-    first), keeping a row's lowest rank over columns."""
-    limit = _rare_limit(values, counts)
+def _rank_rare(values: Iterable[tuple[int, str]], counts: Counter[str], limit: int, ranks: dict[int, int]) -> None:
+    """Record each row holding a rare value (one held by at most `limit` rows) with its rank
+    among that value's rows (0 for the first), keeping a row's lowest rank over columns."""
     seen: Counter[str] = Counter()
-    for i, value in enumerate(values):
+    for i, value in values:
         if counts[value] <= limit:
             ranks[i] = min(ranks.get(i, seen[value]), seen[value])
             seen[value] += 1
@@ -96,24 +123,34 @@ def _by_rank(ranks: dict[int, int]) -> list[int]:
     return sorted(ranks, key=lambda i: (ranks[i], i))
 
 
-def _category_rows(rows: list[dict[str, Any]], columns: list[str]) -> Iterable[int]:
+def _category_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]) -> Iterable[int]:
     """The first row of each value of a category column (at most 8 values, each in under a
     fifth of the rows): a status in 7% of the rows (CrashLoopBackOff among Running pods) is not
     rare enough for `_rare_value_rows`, yet it is a kind of row the reader must see."""
     n = len(rows)
     for column in columns:
-        texts = [_scalar_text(row.get(column)) for row in rows]
-        counts = Counter(texts)
-        if not 1 < len(counts) <= 8:
-            continue
+        held = holders.get(column, [])
         first: dict[str, int] = {}
-        for i, text in enumerate(texts):
-            first.setdefault(text, i)
+        if len(held) < n:
+            texts, counts = _held_texts(rows, column, held)
+            if not 1 < len(counts) <= 8:
+                continue
+            for i, text in zip(held, texts, strict=True):
+                first.setdefault(text, i)
+            absent = next((j for j, i in enumerate(held) if i != j), len(held))  # the first row without it
+            first["None"] = min(first.get("None", n), absent)
+        else:
+            texts = [_scalar_text(row.get(column)) for row in rows]
+            counts = Counter(texts)
+            if not 1 < len(counts) <= 8:
+                continue
+            for i, text in enumerate(texts):
+                first.setdefault(text, i)
         yield from sorted(i for text, i in first.items() if counts[text] * 5 < n)
 
 
 def _template_rows(
-    rows: list[dict[str, Any]], columns: list[str], present: Counter[str]
+    rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]
 ) -> tuple[list[int], list[int]]:
     """(rows with a rare text template, one exemplar row per frequent template), column by column.
 
@@ -129,13 +166,13 @@ def _template_rows(
     rare: dict[int, int] = {}
     exemplars: set[int] = set()
     for column in columns:
-        if present[column] <= n // 2 or sum(is_text(row.get(column)) for row in rows) <= n // 2:
+        if len(holders.get(column, ())) <= n // 2 or sum(is_text(row.get(column)) for row in rows) <= n // 2:
             continue
         templates = [_template(_scalar_text(row.get(column)))[:120] for row in rows]
         counts = Counter(templates)
         if len(counts) > max(8, n // 10):
             continue
-        _rank_rare(templates, counts, rare)
+        _rank_rare(enumerate(templates), counts, _rare_limit(counts), rare)
         first: dict[str, int] = {}
         for i, t in enumerate(templates):
             first.setdefault(t, i)
@@ -143,9 +180,9 @@ def _template_rows(
     return _by_rank(rare), sorted(exemplars)
 
 
-def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], present: Counter[str]) -> Iterable[int]:
+def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]) -> Iterable[int]:
     for column in columns:
-        if present[column] < max(10, len(rows) // 2):
+        if len(holders.get(column, ())) < max(10, len(rows) // 2):
             continue  # too few numbers whatever the values (the test below)
         values = [row.get(column) for row in rows]
         numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
@@ -160,10 +197,12 @@ def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], present: Count
                 yield i
 
 
-def _missing_value_rows(rows: list[dict[str, Any]], columns: list[str], present: Counter[str]) -> Iterable[int]:
+def _missing_value_rows(
+    rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]
+) -> Iterable[int]:
     n = len(rows)
     for column in columns:
-        if n - present[column] > max(1, int(n * _RARE_SHARE)):
+        if n - len(holders.get(column, ())) > max(1, int(n * _RARE_SHARE)):
             continue  # absent from too many rows for its empty ones to be rare (the test below)
         empty = [i for i, row in enumerate(rows) if row.get(column) in (None, "", [], {})]
         if 0 < len(empty) <= max(1, int(n * _RARE_SHARE)):
@@ -210,19 +249,20 @@ def select_rows(
 
     take(range(min(_EDGE_ROWS, n)))
     take(range(max(0, n - 2), n))
-    # How many rows hold each column: a column most rows lack skips the passes over every row
-    # that could only find it too sparse (hundreds of optional fields: rows x columns).
-    present: Counter[str] = Counter()
-    for row in rows:
-        present.update(row.keys())
-    rare_templates, exemplars = _template_rows(rows, columns, present)
-    take(_rare_value_rows(rows, columns))
+    # The rows holding each column: a column most rows lack is looked at in those rows only, or
+    # skipped when it could only be too sparse (hundreds of optional fields: rows x columns).
+    holders: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        for name in row:
+            holders.setdefault(name, []).append(i)
+    rare_templates, exemplars = _template_rows(rows, columns, holders)
+    take(_rare_value_rows(rows, columns, holders))
     if categories:
-        take(_category_rows(rows, columns))
+        take(_category_rows(rows, columns, holders))
     take(rare_templates)
     take(_matching_rows(rows, terms), cap=budget // 3)
-    take(sorted(set(_outlier_rows(rows, columns, present))))
-    take(sorted(set(_missing_value_rows(rows, columns, present))))
+    take(sorted(set(_outlier_rows(rows, columns, holders))))
+    take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
 
     # Collapse exact duplicates among the kept rows (count them over the whole table).
