@@ -80,7 +80,8 @@ def _held_texts(rows: list[dict[str, Any]], column: str, held: list[int]) -> tup
     without the column reads "None", as a null does)."""
     texts = [_scalar_text(rows[i][column]) for i in held]
     counts = Counter(texts)
-    counts["None"] += len(rows) - len(held)
+    if len(held) < len(rows):
+        counts["None"] += len(rows) - len(held)
     return texts, counts
 
 
@@ -89,21 +90,16 @@ def _rare_value_rows(rows: list[dict[str, Any]], columns: list[str], holders: Ma
     ranks: dict[int, int] = {}
     for column in columns:
         held = holders.get(column, [])
-        if len(held) < n:
-            # Most optional columns: the rows without it cannot be rare unless nearly every row
-            # has it, so only the rows holding it are walked.
-            texts, counts = _held_texts(rows, column, held)
-            if len(counts) <= 1 or len(counts) > max(8, n // 10):
-                continue
-            limit = _rare_limit(counts)
-            if counts["None"] > limit:
-                _rank_rare(zip(held, texts, strict=True), counts, limit, ranks)
-                continue
-        texts = [_scalar_text(row.get(column)) for row in rows]
-        counts = Counter(texts)
+        texts, counts = _held_texts(rows, column, held)
         if len(counts) <= 1 or len(counts) > max(8, n // 10):
             continue  # constant, or high-cardinality (ids, free text): handled elsewhere
-        _rank_rare(enumerate(texts), counts, _rare_limit(counts), ranks)
+        limit = _rare_limit(counts)
+        if len(held) == n or counts["None"] > limit:
+            # A row without the column reads "None": unless that is rare, only the rows holding
+            # the column can be (most optional columns), and only they are walked.
+            _rank_rare(zip(held, texts, strict=True), counts, limit, ranks)
+        else:
+            _rank_rare(enumerate(_scalar_text(row.get(column)) for row in rows), counts, limit, ranks)
     return _by_rank(ranks)
 
 
@@ -130,22 +126,15 @@ def _category_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapp
     n = len(rows)
     for column in columns:
         held = holders.get(column, [])
+        texts, counts = _held_texts(rows, column, held)
+        if not 1 < len(counts) <= 8:
+            continue
         first: dict[str, int] = {}
-        if len(held) < n:
-            texts, counts = _held_texts(rows, column, held)
-            if not 1 < len(counts) <= 8:
-                continue
-            for i, text in zip(held, texts, strict=True):
-                first.setdefault(text, i)
-            absent = next((j for j, i in enumerate(held) if i != j), len(held))  # the first row without it
+        for i, text in zip(held, texts, strict=True):
+            first.setdefault(text, i)
+        if len(held) < n:  # the rows without the column read "None" too
+            absent = next((j for j, i in enumerate(held) if i != j), len(held))  # the first of them
             first["None"] = min(first.get("None", n), absent)
-        else:
-            texts = [_scalar_text(row.get(column)) for row in rows]
-            counts = Counter(texts)
-            if not 1 < len(counts) <= 8:
-                continue
-            for i, text in enumerate(texts):
-                first.setdefault(text, i)
         yield from sorted(i for text, i in first.items() if counts[text] * 5 < n)
 
 

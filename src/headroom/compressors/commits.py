@@ -181,8 +181,8 @@ class CommitLogCompressor:
         said = [f"{commits} commits, each with its commit line, dates and subject"]
         if notes["author_lines"]:
             said.append(f"{notes['author_lines']} Author/Commit lines left out where the person is the one above")
-        folded = [f"{notes[k]} {what} lines" for k, what in (("message_lines", "message"), ("file_lines", "file"))]
-        folded = [f for f, k in zip(folded, ("message_lines", "file_lines"), strict=True) if notes[k]]
+        parts = (("message_lines", "message"), ("file_lines", "file"))
+        folded = [f"{notes[key]} {what} lines" for key, what in parts if notes[key]]
         if folded:
             said.append(" and ".join(folded) + " folded")
         return marker("; ".join(said), segment.ref)

@@ -74,10 +74,8 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
         holding.update(row.keys())
     for position, column in enumerate(columns):
         if holding[column] < n:
-            continue  # missing from some row (the test below), found without a pass over the rows
-        values = [row.get(column, _MISSING) for row in rows]
-        if any(v is _MISSING for v in values):
-            continue
+            continue  # missing from some row
+        values = [row[column] for row in rows]
         present = [v for v in values if v is not None]
         if len(present) < 0.9 * n:
             continue

@@ -143,7 +143,7 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             # Columns lined up in a source or config file (`KEY    = value`) are still that file,
             # so the table sniffer (costly on code: its every block is tried as columns) only has
             # a say when a later sniffer would take the text.
-            if sniffer(head) if any(later(head) for _, later in sniffers[index + 1 :]) else True:
+            if not any(later(head) for _, later in sniffers[index + 1 :]) or sniffer(head):
                 break
             continue
         if sniffer(head):

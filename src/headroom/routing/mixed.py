@@ -88,20 +88,18 @@ class MixedCompressor:
         """Each routed part's result (None when its compressor failed on it: one bad block must
         not cost the others their compression). A compressor that takes parts together (prose:
         one budget, one pass of the model) gets all of its parts in one call."""
-        batches: dict[int, list[tuple[int, Segment]]] = {}
-        compressors: dict[int, PartsCompressor] = {}
+        batches: dict[int, tuple[PartsCompressor, list[tuple[int, Segment]]]] = {}
         for position, compressor, piece in routed:
             if isinstance(compressor, PartsCompressor):
-                batches.setdefault(id(compressor), []).append((position, piece))
-                compressors[id(compressor)] = compressor
+                batches.setdefault(id(compressor), (compressor, []))[1].append((position, piece))
                 continue
             try:
                 yield position, compressor.compress(piece)
             except Exception:
                 yield position, None
-        for key, parts in batches.items():
+        for batcher, parts in batches.values():
             try:
-                results: list[Compressed | None] = [*compressors[key].compress_parts([piece for _, piece in parts])]
+                results: list[Compressed | None] = [*batcher.compress_parts([piece for _, piece in parts])]
             except Exception:
                 results = [None] * len(parts)
             yield from zip((position for position, _ in parts), results, strict=True)
