@@ -365,9 +365,9 @@ _SED_PRINTS = re.compile(r"\s*(?:(?:\d+|\$)(?:\s*,\s*(?:\d+|\$))?\s*p\s*(?:;\s*|
 
 
 def _unquoted(script: str) -> str | None:
-    """`script` with each quoted string as an empty pair of quotes, or None when quoting hides
-    what runs: an escape outside quotes, ANSI-C quoting (`$'...'`), a substitution inside double
-    quotes, or a quote left open."""
+    """`script` with each quoted string as a space (a quote left open stays, for the caller to
+    refuse), or None when quoting hides what runs: an escape outside quotes, ANSI-C quoting
+    (`$'...'`), a substitution inside double quotes."""
     out: list[str] = []
     position = 0
     for token in _SHELL_QUOTING.finditer(script):
@@ -378,7 +378,7 @@ def _unquoted(script: str) -> str | None:
             return None
         if script.endswith("$", position, token.start()) and text.startswith("'"):
             return None  # $'...' reads escapes
-        out += [script[position : token.start()], '""']
+        out += [script[position : token.start()], " "]
         position = token.end()
     out.append(script[position:])
     return "".join(out)
@@ -409,7 +409,7 @@ def shell_read_path(tool_name: str | None, arguments: Any) -> str | None:
     # Quoted text is a word (`sed -n '1,80p;200,260p' a.py`): only what is outside quotes can
     # be an operator.
     outside = _unquoted(script)
-    if outside is None or any(mark in outside.replace('""', " ") for mark in _SHELL_OPERATORS):
+    if outside is None or any(mark in outside for mark in _SHELL_OPERATORS):
         return None
     lexer = shlex.shlex(script, posix=True, punctuation_chars="|")
     lexer.whitespace_split = True  # words split at spaces and pipes only (`1,80p` is one word)
