@@ -386,3 +386,21 @@ def test_long_runs_of_carriage_returns_and_long_words_are_read_in_one_pass() -> 
     assert open_envelope("log line\n" + "x" + "\r" * 200_000 + "\n").bare
     assert pattern_alternatives('{"command": "grep -rn ' + "f" * 200_000 + '"}') == []
     assert pattern_alternatives('{"command": "grep -rn timeout src|head -200"}') == []  # a pipe, not a pattern
+
+
+@pytest.mark.parametrize("envelope", ["codex_exec", "claude_read"])
+def test_a_short_output_passes_whole_in_any_envelope(envelope: str) -> None:
+    # `grep -n -B12` of an install log: under the size bar as a bare output, and so inside a
+    # Codex header or with Read's numbers (the wrapping must not lift it over the bar).
+    body = "\n".join(
+        [f"{n}-Setting up libxcb-shape{n}:amd64 (1.15-1) ..." for n in range(1105, 1111)]
+        + [f"{n}-debconf: (TERM is not set, so the dialog frontend is not usable.)" for n in range(1111, 1116)]
+        + ["1117:invoke-rc.d: policy-rc.d denied execution of restart.", ""]
+    )
+    pipeline = Pipeline(CompressConfig(), MemoryStore())
+    bare_tokens = count_tokens(body)
+    assert bare_tokens < pipeline.config.min_tokens
+    wrapped = ENVELOPES[envelope](body)
+    assert count_tokens(wrapped) >= pipeline.config.min_tokens
+    out, report = pipeline.compress_text(wrapped, SegmentContext(tool_name="exec_command"))
+    assert out == wrapped and report.compressor == "passthrough"

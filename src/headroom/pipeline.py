@@ -185,6 +185,11 @@ class Pipeline:
                 raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
             # Line numbers, a command header, a reminder trailer: compress what is inside.
             envelope = open_envelope(text)
+            if not envelope.bare and count_tokens(envelope.body, encoding) < self.config.min_tokens:
+                # The bar is for what a compressor would see: a Codex header or Read's numbers
+                # must not lift a short output over it (the same grep, 240 tokens, passed whole
+                # from Claude Code and was cut from Codex).
+                return _UnitOutcome(text, self._untouched(location, tokens_before))
             detection = detect(envelope.body, context.file_path, self.registry)
             kind, language, diagnostic = detection.kind, detection.language, detection.note
             hinted = False
