@@ -551,3 +551,17 @@ def test_a_caveat_the_text_flags_stays(options: ProseOptions) -> None:
         unflagged = text.replace("Warning: Don't", "Don't")
         plain = ProseCompressor(options).compress(Segment(unflagged, context, ContentKind.PROSE))
         assert caveat.replace("Warning: Don't", "Don't") not in plain.text
+
+
+def test_a_qualified_name_in_the_task_finds_its_method(options: ProseOptions) -> None:
+    # "HTTPConnection.set_tunnel" is one term of the task; the reference text names the method
+    # on its own (`set_tunnel(self, host, ...)`), as generated docs do.
+    methods = [
+        f"**{name}**(self, value) Sets the {name.replace('_', ' ')} of the connection to the given value."
+        for name in ("set_debuglevel", "set_timeout", "set_blocksize", "set_source", "set_policy", "set_retries")
+    ] * 8
+    target = "**set_tunnel**(self, host, port=None, headers=None) Set up host and port for HTTP CONNECT tunnelling."
+    text = "\n\n".join([*methods[:24], target, *methods[24:]])
+    context = SegmentContext(user_query="What does HTTPConnection.set_tunnel do to a connection?")
+    out = ProseCompressor(options).compress(Segment(text, context, ContentKind.PROSE))
+    assert out.lossy and "Set up host and port for HTTP CONNECT tunnelling." in out.text

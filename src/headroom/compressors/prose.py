@@ -139,6 +139,7 @@ _BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size
 _LONG_UNIT_TOKENS = 200
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
+_QUALIFIER = re.compile(r"[.:]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`; a path is not split
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
 # estimated from the unit's length at the tokens-per-character rate of its kind in a
 # deterministic sample of about this many units (every k-th). Tokenizing every unit of a
@@ -210,9 +211,11 @@ def _stem(word: str) -> str:
 def _term_forms(terms: frozenset[str]) -> dict[str, str]:
     """Every word whose stem is one of the task's terms (stemmed), mapped to that term: a word
     w has stem t only if w == t or w == t + "s", so a unit's words are looked up instead of
-    stemmed one by one."""
+    stemmed one by one. A unit's words are runs of word characters, so a qualified name
+    (`HTTPConnection.set_tunnel`, `os.path`) is looked up by its parts as well."""
+    pieces = {part for t in terms if "/" not in t for part in _QUALIFIER.split(t) if len(part) >= 3}
     forms: dict[str, str] = {}
-    for term in {_stem(t) for t in terms}:
+    for term in {_stem(t) for t in terms | pieces}:
         if _stem(term) == term:
             forms[term] = term
         if _stem(term + "s") == term:
