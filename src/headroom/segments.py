@@ -110,6 +110,10 @@ class CodeRead:
     following that call."""
 
     calls: tuple[tuple[str, int], ...]  # (name, how many of those bodies call it), by name
+    # The names of those bodies and of the classes holding them: what the task led to there.
+    # A later file's code that uses them is where that thing is used (the request handler
+    # building the `MultiPartParser` the task is about).
+    kept: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +204,7 @@ class EarlierJson(EarlierUnits[JsonTables]):
 
 @dataclass(frozen=True, slots=True)
 class EarlierCode(EarlierUnits[CodeRead]):
-    """The code units before a unit: what their task-kept bodies call."""
+    """The code units before a unit: what their task-kept bodies are and call."""
 
     def callees(self) -> dict[str, int]:
         """Every name the earlier units' kept bodies call, with how many bodies call it."""
@@ -209,6 +213,10 @@ class EarlierCode(EarlierUnits[CodeRead]):
             for name, count in read.calls:
                 counts[name] = counts.get(name, 0) + count
         return counts
+
+    def kept_names(self) -> frozenset[str]:
+        """The names of the earlier units' task-kept bodies and of the classes holding them."""
+        return frozenset(name for read in self.summaries for name in read.kept)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,3 +103,45 @@ def test_what_a_code_read_led_to() -> None:
     assert "conn_helper_3_step_5" not in calls  # in a folded body
     assert CodeReads().summarize(text, text) is None  # sent whole: nothing was kept for the task
     assert code_read(connection_file(), connection_file()) is None
+
+
+def state_file() -> str:
+    """`_keep_alive` (named by the task) as a method of `ConnectionState`."""
+    method = "\n".join("    " + line if line else line for line in connection_file().split("\n\n")[0].split("\n"))
+    method = method.replace("def _keep_alive(event):", "def _keep_alive(self, event):")
+    helpers = "\n".join("    " + line for line in _filler("state_helper").split("\n") if line)
+    return f"class ConnectionState:\n{method}\n\n{helpers}\n\n" + "\n\n".join(
+        _filler(f"conn_helper_{k}") for k in range(10)
+    )
+
+
+def server_file() -> str:
+    """A request handler that builds a `ConnectionState` (whose `_keep_alive` the task kept)."""
+    respond = (
+        "def respond(event, writer):\n"
+        "    state = ConnectionState(event)\n"
+        "    writer.close_after_response = state.decided  # the handler honours the decision\n"
+        + "".join(f"    writer.write(part_{k}(event))\n" for k in range(12))
+        + "    return writer\n"
+    )
+    return "\n\n".join([respond, *(_filler(f"server_helper_{k}") for k in range(10))])
+
+
+def test_a_later_file_keeps_the_code_using_what_the_task_led_to() -> None:
+    conn, server = ("/src/pkg/_state.py", state_file()), ("/src/pkg/server.py", server_file())
+    first, second = compress([conn, server])
+    assert '        if b"close" in connection:' in first
+    assert "writer.close_after_response = state.decided" in second  # `respond` builds a ConnectionState
+    assert "server_helper_3_step_5" not in second
+    # Read alone, the handler's body folds like any other.
+    (alone,) = compress([server])
+    assert "writer.close_after_response = state.decided" not in alone
+
+
+def test_a_code_read_names_what_it_kept() -> None:
+    text = read_result(state_file())
+    (sent,) = compress([("/src/pkg/_state.py", state_file())])
+    read = CodeReads().summarize(text, sent)
+    assert read is not None
+    assert {"_keep_alive", "ConnectionState"} <= set(read.kept)
+    assert "conn_helper_3" not in read.kept and "state_helper" not in read.kept

@@ -791,6 +791,22 @@ def test_a_raise_message_on_the_next_line_stays_on_the_marker_line() -> None:
     ast.parse(result.text)
 
 
+def test_a_raise_with_arguments_no_literal_shows_names_its_class() -> None:
+    # Starlette's `_get_form`: the error that reaches the client is raised with keyword arguments.
+    src = "def get_form(self, parser):\n" + "".join(
+        f"    if parser.step == {i}:\n        value_{i} = parser.feed(self, {i})\n" for i in range(8)
+    )
+    src += (
+        "    try:\n        return parser.parse()\n    except MultiPartException as exc:\n"
+        "        raise HTTPException(status_code=400, detail=exc.message)\n"
+        "    except Disconnected:\n        raise ClientDisconnect\n    raise ClientDisconnect()\n"
+    )
+    _, result = _compress(src, path="requests.py")
+    stub = next(line for line in result.text.split("\n") if has_marker(line))
+    assert "; raises ClientDisconnect, HTTPException(...)" in stub
+    ast.parse(result.text)
+
+
 def test_word_pieces_of_the_task_keep_the_named_body_in_the_real_logging_module() -> None:
     """Issue 14: "look at how the logging module formats exceptions" names formatException by its
     word pieces (formats + exceptions), so its body stays whole in CPython's logging/__init__.py

@@ -44,6 +44,8 @@ _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
 _LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"
 _PY_RAISE = re.compile(r"\braise\s+([A-Za-z_][\w.]*)\(\s*(" + _LEAD_ARG + r"(?:[rRuUfF]{1,2})?" + _STR + r")\s*(\))?")
 _PY_RAISE_CLASS = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)(?:\(\s*\))?[ \t]*(?:$|\bfrom\b|#)", re.MULTILINE)
+# Any other raise of a class: `raise HTTPException(status_code=400, detail=exc.message)`.
+_PY_RAISE_CALL = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)\(")
 _THROW = re.compile(
     r"\bthrow\s+(?:new\s+)?([A-Za-z_$][\w$.:]*)\s*\(\s*(" + _LEAD_ARG + "(?:" + _STR + r"|`[^`\\\n]*`))\s*(\))?"
 )
@@ -409,6 +411,12 @@ class _Planner:
                 found[f"{name}({literal}{')' if closed else ' ...)'}"] = None
             if len(found) >= 2 * MAX_RAISES:
                 break
+        if self.python and len(found) < 2 * MAX_RAISES:  # raised with arguments no literal shows
+            for name in dict.fromkeys(_PY_RAISE_CALL.findall(text)):
+                if name not in found and not any(shown.startswith(f"{name}(") for shown in found):
+                    found[f"{name}(...)"] = None
+                if len(found) >= 2 * MAX_RAISES:
+                    break
         return f"; {self.spec.raise_word} {', '.join(found)}" if found else ""
 
     @staticmethod

@@ -387,6 +387,7 @@ def select_users(
     code_lines: list[str],
     budget: int,
     callees: Mapping[str, int] | None = None,
+    followed: frozenset[str] = frozenset(),
 ) -> frozenset[int]:
     """Keys of the bodies that use what the task names, kept whole within `budget` tokens.
 
@@ -400,29 +401,39 @@ def select_users(
     identifiers come first, then the smallest.
     Then, with what budget is left, the functions that task-kept bodies of code read earlier in
     the request call (`callees`, name -> bodies calling it: `_keep_alive` calls
-    `get_comma_header`, defined here): the most called first, names of one word piece (`close`,
-    `add`) left out."""
+    `get_comma_header`, defined here), and the functions that use what those bodies are
+    (`followed`: the names of the task-kept bodies of earlier reads and of their classes; the
+    request handler building the `MultiPartParser` the task is about): the most called, or the
+    most such names used, first. Names of one word piece (`close`, `add`) are left out, and so
+    are the names this file defines itself (a re-read of the same file)."""
     bigrams = names.pairs
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
     source = "\n".join(code_lines)
+    identifiers = set(_IDENTIFIER.findall(source))
     concepts = (
-        sorted(
-            w for w in set(_IDENTIFIER.findall(source)) if any(p in bigrams for p in itertools.pairwise(word_pieces(w)))
-        )
+        sorted(w for w in identifiers if any(p in bigrams for p in itertools.pairwise(word_pieces(w))))
         if bigrams
         else []
     )
-    if not concepts and not callees:
+    defined = {symbol.name for symbol in symbols}
+    uses_of = sorted(
+        name
+        for name in followed & identifiers
+        if name not in defined and name not in concepts and len(word_pieces(name)) >= 2
+    )
+    if not concepts and not callees and not uses_of:
         return frozenset()
+    watched = concepts + uses_of
+    is_concept = frozenset(concepts)
     # Where each identifier naming the concept occurs (by offset), in one pass over the file: a
     # pattern of them when they are few, else a look at every identifier.
     where: list[int] = []
     which: list[str] = []
-    if len(concepts) <= _CONCEPT_PATTERN_MAX:
-        pattern = re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, concepts))})(?![\w$])") if concepts else None
+    if len(watched) <= _CONCEPT_PATTERN_MAX:
+        pattern = re.compile(rf"(?<![\w$])(?:{'|'.join(map(re.escape, watched))})(?![\w$])") if watched else None
         matches = pattern.finditer(source) if pattern is not None else iter(())
     else:
-        named = frozenset(concepts)
+        named = frozenset(watched)
         matches = (m for m in _IDENTIFIER.finditer(source) if m.group(0) in named)
     for match in matches:
         where.append(match.start())
@@ -440,8 +451,11 @@ def select_users(
         first = bisect.bisect_left(where, starts[symbol.start_row])
         last = bisect.bisect_left(where, starts[symbol.end_row + 1])
         used = set(which[first:last]) - {symbol.name}
-        if used:
-            candidates.append((0, -len(used), symbol.tokens, symbol.key, symbol))
+        concepts_used = used & is_concept
+        if concepts_used:
+            candidates.append((0, -len(concepts_used), symbol.tokens, symbol.key, symbol))
+        elif used:
+            candidates.append((1, -len(used), symbol.tokens, symbol.key, symbol))
         elif symbol.name in callees:
             candidates.append((1, -callees[symbol.name], symbol.tokens, symbol.key, symbol))
     users: set[int] = set()
@@ -484,6 +498,7 @@ def code_read(text: str, sent: str) -> CodeRead | None:
     code_lines = list(numbered.code_lines) if numbered else lines
     root = parser.parse("\n".join(code_lines).encode("utf-8", "surrogatepass")).root_node
     callees: Counter[str] = Counter()
+    kept: set[str] = set()
     for symbol in collect_symbols(root, language):
         if symbol.is_container or symbol.tokens < _TASK_KEPT_MIN_TOKENS:
             continue
@@ -491,7 +506,10 @@ def code_read(text: str, sent: str) -> CodeRead | None:
         if FOLDED_BODY in body:
             continue  # folded (a trimmed docstring or comment is no fold of the code)
         callees.update({name for name in _CALL.findall(body) if name not in _NOT_CALLEES and name != symbol.name})
-    return CodeRead(tuple(sorted(callees.items())))
+        kept.add(symbol.name)
+        if symbol.container:
+            kept.add(symbol.container)
+    return CodeRead(tuple(sorted(callees.items())), tuple(sorted(kept)))
 
 
 def _ancestors_or_self(symbol: Symbol, symbols: list[Symbol]) -> list[int]:
@@ -587,7 +605,8 @@ class CodeCompressor:
             users_budget = min(max(int(len(source) / 4 * USERS_BUDGET_SHARE), NAMED_BUDGET_MIN), NAMED_BUDGET_MAX)
             earlier = segment.context.earlier_code
             callees = earlier.callees() if earlier is not None else None
-            users = select_users(symbols, kept, names, code_lines, users_budget, callees)
+            followed = earlier.kept_names() if earlier is not None else frozenset()
+            users = select_users(symbols, kept, names, code_lines, users_budget, callees, followed)
             kept |= users
         edits, counters = plan_outline(
             root,
