@@ -404,3 +404,17 @@ def test_a_short_output_passes_whole_in_any_envelope(envelope: str) -> None:
     assert count_tokens(wrapped) >= pipeline.config.min_tokens
     out, report = pipeline.compress_text(wrapped, SegmentContext(tool_name="exec_command"))
     assert out == wrapped and report.compressor == "passthrough"
+
+
+def test_a_short_coloured_output_still_loses_its_codes() -> None:
+    # Fifteen coloured test lines: under the size bar once the codes are out, yet the codes
+    # alone are most of the tokens, and taking them out is what pays.
+    lines = [
+        f"\x1b[32mPASSED\x1b[0m tests/test_api.py::\x1b[1mtest_case_{n}\x1b[0m \x1b[2m[{n * 6}%]\x1b[0m"
+        for n in range(15)
+    ]
+    coloured = "\n".join(lines) + "\n"
+    pipeline = Pipeline(CompressConfig(), MemoryStore())
+    assert count_tokens(_strip(coloured)) < pipeline.config.min_tokens <= count_tokens(coloured)
+    out, report = pipeline.compress_text(coloured, SegmentContext(tool_name="Bash"))
+    assert "\x1b" not in out and report.tokens_after < report.tokens_before

@@ -185,7 +185,8 @@ class Pipeline:
                 raise _LeaveAlone(f"unit of {len(text):,} chars exceeds max_unit_chars: left untouched")
             # Line numbers, a command header, a reminder trailer: compress what is inside.
             envelope = open_envelope(text)
-            if not envelope.bare and count_tokens(envelope.body, encoding) < self.config.min_tokens:
+            wrapped = not envelope.bare and not envelope.terminal_codes  # codes are waste to take out
+            if wrapped and count_tokens(envelope.body, encoding) < self.config.min_tokens:
                 # The bar is for what a compressor would see: a Codex header or Read's numbers
                 # must not lift a short output over it (the same grep, 240 tokens, passed whole
                 # from Claude Code and was cut from Codex).

@@ -18,6 +18,7 @@ __all__ = [
     "LONG_REF_BYTES",
     "PATH_ARGUMENT_KEYS",
     "REF_BYTES",
+    "TASK_STOPWORDS",
     "CodeRead",
     "ContentKind",
     "EarlierCode",
@@ -70,7 +71,7 @@ class ContentKind(str, Enum):
 
 _TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{2,}|\d{2,}")
 # Words that say nothing about *which* rows/lines matter.
-_STOPWORDS = frozenset(
+TASK_STOPWORDS = frozenset(
     """the and for with that this from what which where when who how are was were has have had
     not but all any can you your our their them they its into out about please find show list
     get set use using used give tell look read pull fetch need want should would could there
@@ -254,7 +255,7 @@ class SegmentContext:
         found: set[str] = set()
         for match in _TERM.findall(text):
             word = match.strip(".:/-").lower()
-            if len(word) >= 3 and word not in _STOPWORDS:
+            if len(word) >= 3 and word not in TASK_STOPWORDS:
                 found.add(word)
         return frozenset(found)
 

@@ -145,3 +145,17 @@ def test_a_code_read_names_what_it_kept() -> None:
     assert read is not None
     assert {"_keep_alive", "ConnectionState"} <= set(read.kept)
     assert "conn_helper_3" not in read.kept and "state_helper" not in read.kept
+
+
+def test_the_callee_comes_before_the_code_using_what_the_task_led_to() -> None:
+    # The next file defines what the kept body calls, and a dozen helpers that check for the
+    # kept body's class: the callee is what the agent followed; the helpers only get what
+    # budget is left.
+    def check(k: int) -> str:
+        rows = "\n".join(f"    log.debug('state %s step {j}', state)" for j in range(6))
+        guard = "    if not isinstance(state, ConnectionState):\n        raise TypeError(state)\n"
+        return f"def check_state_{k}(state):\n{guard}{rows}\n    return state\n"
+
+    second = headers_file() + "\n\n" + "\n\n".join(check(k) for k in range(12))
+    _, out = compress([("/src/pkg/_state.py", state_file()), ("/src/pkg/_headers.py", second)])
+    assert CALLEE_LINE in out

@@ -37,7 +37,7 @@ from headroom.compressors._embedding import EmbeddingTimeout, get_encoder
 from headroom.compressors._sentences import Unit, UnitKind, split_units
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.passthrough import normalize_whitespace
-from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.segments import TASK_STOPWORDS, ContentKind, Segment, SegmentContext
 from headroom.tokens import count_fragment_tokens, count_tokens
 
 __all__ = ["ProseCompressor", "ProseOptions", "compress_prose_field", "compress_prose_fields"]
@@ -140,6 +140,7 @@ _LONG_UNIT_TOKENS = 200
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUALIFIER = re.compile(r"[.:]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`; a path is not split
+_RECEIVERS = frozenset({"self", "this", "cls"})  # `self.assertEqual`: the method is the term
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
 # estimated from the unit's length at the tokens-per-character rate of its kind in a
 # deterministic sample of about this many units (every k-th). Tokenizing every unit of a
@@ -213,7 +214,13 @@ def _term_forms(terms: frozenset[str]) -> dict[str, str]:
     w has stem t only if w == t or w == t + "s", so a unit's words are looked up instead of
     stemmed one by one. A unit's words are runs of word characters, so a qualified name
     (`HTTPConnection.set_tunnel`, `os.path`) is looked up by its parts as well."""
-    pieces = {part for t in terms if "/" not in t for part in _QUALIFIER.split(t) if len(part) >= 3}
+    pieces = {
+        part
+        for t in terms
+        if "/" not in t
+        for part in _QUALIFIER.split(t)
+        if len(part) >= 3 and part not in TASK_STOPWORDS and part not in _RECEIVERS
+    }
     forms: dict[str, str] = {}
     for term in {_stem(t) for t in terms | pieces}:
         if _stem(term) == term:

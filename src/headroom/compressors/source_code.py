@@ -401,10 +401,10 @@ def select_users(
     identifiers come first, then the smallest.
     Then, with what budget is left, the functions that task-kept bodies of code read earlier in
     the request call (`callees`, name -> bodies calling it: `_keep_alive` calls
-    `get_comma_header`, defined here), and the functions that use what those bodies are
-    (`followed`: the names of the task-kept bodies of earlier reads and of their classes; the
-    request handler building the `MultiPartParser` the task is about): the most called, or the
-    most such names used, first. Names of one word piece (`close`, `add`) are left out, and so
+    `get_comma_header`, defined here), the most called first; then the functions that use what
+    those bodies are (`followed`: the names of the task-kept bodies of earlier reads and of
+    their classes; the request handler building the `MultiPartParser` the task is about), those
+    using the most such names first. Names of one word piece (`close`, `add`) are left out, and so
     are the names this file defines itself (a re-read of the same file)."""
     bigrams = names.pairs
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
@@ -454,10 +454,10 @@ def select_users(
         concepts_used = used & is_concept
         if concepts_used:
             candidates.append((0, -len(concepts_used), symbol.tokens, symbol.key, symbol))
-        elif used:
-            candidates.append((1, -len(used), symbol.tokens, symbol.key, symbol))
         elif symbol.name in callees:
             candidates.append((1, -callees[symbol.name], symbol.tokens, symbol.key, symbol))
+        elif used:
+            candidates.append((2, -len(used), symbol.tokens, symbol.key, symbol))
     users: set[int] = set()
     for *_, symbol in sorted(candidates):
         if symbol.tokens <= budget:
