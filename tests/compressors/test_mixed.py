@@ -106,3 +106,60 @@ def test_the_prose_between_blocks_is_weighed_in_one_pass(monkeypatch: pytest.Mon
     assert text.count("omitted") >= len(topics) - 1  # each stretch marks its own cuts
     assert set(find_refs(text)) == {report.ref}
     assert all(f"configure_{topic.split()[0]}(step=5)" in text for topic in topics)  # code blocks whole
+
+
+_TOPICS = ("retries", "timeouts", "proxies", "cookies", "redirects", "streaming", "caching", "pooling")
+
+
+def _docs_page(blocks: int = 40, fence: str = "```", notes: int = 0) -> str:
+    """A docs page of sections, each with an untagged example (rustdoc, mkdocs pages); `notes`
+    more sentences per section."""
+    sections = []
+    for i in range(blocks):
+        topic = _TOPICS[i % len(_TOPICS)]
+        more = "".join(f"Note {k} on {topic}: the value is read once, when the client starts. " for k in range(notes))
+        prose = (
+            f"## Section {i}: {topic}\n\nThe client handles {topic} in section {i} by default. "
+            f"You can change how {topic} behave with the option named {topic}_{i}. {more}"
+            "Most programs never need to touch it, and the defaults are chosen to be safe.\n\n"
+        )
+        sections.append(f"{prose}{fence}\nclient = Client({topic}_{i}=True)\nclient.get(url)\n{fence}\n\n")
+    return "# Client guide\n\n" + "".join(sections)
+
+
+def test_text_between_untagged_blocks_is_never_taken_for_a_code_block() -> None:
+    # Between two untagged blocks, a stretch of text starts with the closing fence above and
+    # ends with the opening fence below: read alone, the two pair up as a code block.
+    page = _docs_page(notes=12)  # stretches long enough to be compressed each on its own too
+    text, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(page, SegmentContext(user_query="cookies"))
+    assert report.compressor == "mixed"
+    assert text.count("```") == page.count("```")  # every fence line stays
+    assert "code block omitted" not in text
+    assert all(f"client = Client({t}_{i}=True)" in text for i, t in enumerate(_TOPICS * 5))  # examples stay
+
+
+def test_short_stretches_between_blocks_share_the_prose_budget() -> None:
+    # Every stretch is under the size a part needs alone; together they are most of the page.
+    page = _docs_page(blocks=60)
+    text, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        page, SegmentContext(user_query="How do I configure cookies?")
+    )
+    assert report.tokens_after < report.tokens_before * 0.85
+    assert "The client handles cookies in section 3 by default." in text
+
+
+def test_a_big_pipe_table_between_text_goes_to_the_table_compressor() -> None:
+    rows = "".join(
+        f"| host-{i:04d} | {'down' if i == 733 else 'up'} | 10.0.{i // 250}.{i % 250} |\n" for i in range(900)
+    )
+    page = (
+        "# Fleet\n\n```\nfleet status --all\n```\n\nThe fleet as of this morning:\n\n"
+        f"| host | state | address |\n| --- | --- | --- |\n{rows}\nEverything else is nominal.\n"
+    )
+    text, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        page, SegmentContext(user_query="which host is down")
+    )
+    assert report.tokens_after < report.tokens_before * 0.2
+    assert "| host-0733 | down |" in text and "| host | state | address |" in text
+    assert re.search(r"\[headroom: \d+ of 90\d rows omitted", text)
+    assert text.rstrip().endswith("Everything else is nominal.")

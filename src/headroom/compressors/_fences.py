@@ -14,7 +14,12 @@ from __future__ import annotations
 import bisect
 import re
 
-__all__ = ["fenced_blocks"]
+__all__ = ["PIPE_TABLE", "fenced_blocks"]
+
+# A pipe table (GFM): a row, its `| --- |` separator, the other rows; each line starts and ends with `|`.
+PIPE_TABLE = re.compile(
+    r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*\|[ :|-]*-[ :|-]*\|[ \t]*\n(?:[ \t]*\|[^\n]*\|[ \t]*(?:\n|$))*", re.MULTILINE
+)
 
 
 Block = tuple[re.Match[str], re.Match[str]]  # the opener line's match, the closer line's

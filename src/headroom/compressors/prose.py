@@ -280,8 +280,16 @@ def _set_token_counts(items: list[_Item]) -> None:
             item.tokens = max(1, round(len(item.text) * rate.get(item.unit.kind, overall)))
 
 
-def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions, min_drop_tokens: int) -> _Outcome:
-    """Decide which units of each text stay; returns the kept/dropped state in `_Item`s."""
+def _select(
+    texts: Sequence[str],
+    context: SegmentContext,
+    options: ProseOptions,
+    min_drop_tokens: int,
+    min_chars: int | None = None,
+) -> _Outcome:
+    """Decide which units of each text stay; returns the kept/dropped state in `_Item`s. A text
+    shorter than `min_chars` (default: the options') is left as it is."""
+    min_chars = options.min_chars if min_chars is None else min_chars
     query = _query_text(context)
     named = _named_terms(query)
     forms = _term_forms(context.terms())
@@ -289,7 +297,7 @@ def _select(texts: Sequence[str], context: SegmentContext, options: ProseOptions
     words_of: list[list[str]] = []
     soft_hint: list[bool] = []  # has a digit (the soft-fact number test needs one)
     for doc, text in enumerate(texts):
-        if len(text) < options.min_chars or MARKER_PREFIX in text:
+        if len(text) < min_chars or MARKER_PREFIX in text:
             continue
         for unit in split_units(text):
             piece = text[unit.start : unit.end]
@@ -591,7 +599,12 @@ class ProseCompressor:
         if not segments:
             return []
         texts = [segment.text for segment in segments]
-        outcome = _select(texts, segments[0].context, self.options, min_drop_tokens=40)
+        # The parts of one document share one budget: a short stretch between two code blocks
+        # is weighed with the rest (each dropped run must still pay for its marker), so the
+        # size bar is the document's, not each part's.
+        total = sum(len(text) for text in texts)
+        min_chars = self.options.min_chars if total < self.options.min_chars or len(texts) == 1 else 0
+        outcome = _select(texts, segments[0].context, self.options, min_drop_tokens=40, min_chars=min_chars)
         notes = {
             "learned": int(outcome.learned),
             "units": outcome.units,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from headroom.compressors._fences import fenced_blocks
+from headroom.compressors._fences import PIPE_TABLE, fenced_blocks
 
-__all__ = ["looks_mixed", "split_fenced"]
+__all__ = ["looks_mixed", "split_fenced", "split_tables"]
 
 _FENCE_OPEN = re.compile(r"^(?P<fence>```|~~~)(?P<info>[^\n`]*)\n", re.MULTILINE)
 _FENCE_CLOSE = re.compile(r"^(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
@@ -32,3 +32,19 @@ def looks_mixed(text: str) -> bool:
     if text.count("```") + text.count("~~~") < 2:
         return False
     return bool(fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE))
+
+
+def split_tables(text: str, min_chars: int) -> list[tuple[str, bool]]:
+    """Markdown text as consecutive parts: (part, True) for each pipe table of at least
+    `min_chars`, (part, False) for the text around them. Concatenating the parts gives back
+    `text` exactly."""
+    parts: list[tuple[str, bool]] = []
+    position = 0
+    for table in PIPE_TABLE.finditer(text):
+        if table.end() - table.start() < min_chars:
+            continue
+        parts.append((text[position : table.start()], False))
+        parts.append((table.group(0), True))
+        position = table.end()
+    parts.append((text[position:], False))
+    return [p for p in parts if p[0]]

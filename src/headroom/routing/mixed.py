@@ -1,9 +1,9 @@
 """Mixed content: markdown-like text whose fenced blocks are code, JSON or logs.
 
 Each fenced block big enough to matter is routed on its own (its fence's language tag is a
-hint) and compressed by the compressor for its kind; the text between blocks goes to the
-prose compressor when one is registered. Markers inside parts point at the whole unit's
-original, which is what the pipeline stores.
+hint) and compressed by the compressor for its kind; a big pipe table between blocks goes to
+the table compressor, and the rest of the text to the prose compressor when one is registered.
+Markers inside parts point at the whole unit's original, which is what the pipeline stores.
 
 It routes its parts, so it lives with the router (compressors, below routing, never import it);
 the `headroom.routing` package registers it on import.
@@ -16,13 +16,15 @@ from typing import ClassVar
 
 from headroom.compressors.base import Compressed, Compressor, PartsCompressor, Registry, register
 from headroom.routing.detect import detect
-from headroom.routing.fences import split_fenced
+from headroom.routing.fences import split_fenced, split_tables
 from headroom.routing.router import route
 from headroom.segments import ContentKind, Segment
 
 __all__ = ["MixedCompressor"]
 
 _MIN_PART_CHARS = 800
+_TABLE = "\x00table"  # the info of a pipe table between blocks (no fence tag can hold a NUL)
+_FENCE = "\x00fence"  # the info of a fence line
 _LANGUAGE_ALIASES = {
     "py": "python",
     "python3": "python",
@@ -53,17 +55,29 @@ class MixedCompressor:
         parts_compressed = 0
         line = segment.first_line
         routed: list[tuple[int, Compressor, Segment]] = []  # (position in `out`, compressor, part)
-        for part, info in split_fenced(segment.text):
+        prose = route(ContentKind.PROSE, registry=self._registry)
+        for part, info in _parts(segment.text):
             part_line, line = line, line + part.count("\n")
             out.append(part)
-            if len(part) < _MIN_PART_CHARS:
+            if info == _FENCE:
                 continue
-            language = _LANGUAGE_ALIASES.get(info, info) if info else None
+            if len(part) < _MIN_PART_CHARS:
+                if info is None and part.strip() and prose is not None:
+                    # Short text between blocks joins the document's prose: one budget for all
+                    # of it (a docs page with 200 small examples is mostly such stretches).
+                    piece = Segment(
+                        part, segment.context, ContentKind.PROSE, parent_ref=segment.ref, first_line=part_line
+                    )
+                    routed.append((len(out) - 1, prose, piece))
+                continue
+            language = _LANGUAGE_ALIASES.get(info, info) if info and info != _TABLE else None
             # A fenced block's tag names its language; the text between blocks is the document's
             # own (markdown): the line-by-line language guess is for untagged blocks only.
             path = f"block.{language}" if language else "part.md" if info is None else None
             detection = detect(part, path, self._registry)
             kind, language = detection.kind, detection.language or language
+            if info == _TABLE and kind != ContentKind.TABLE:
+                kind = ContentKind.PROSE  # a table the table compressor cannot read: its cells are text
             if kind in (ContentKind.MIXED, ContentKind.PROSE, ContentKind.TEXT):
                 # A fenced block tagged with a language is code whatever it looks like; untagged
                 # text never recurses into this compressor.
@@ -103,3 +117,30 @@ class MixedCompressor:
             except Exception:
                 results = [None] * len(parts)
             yield from zip((position for position, _ in parts), results, strict=True)
+
+
+def _parts(text: str) -> Iterator[tuple[str, str | None]]:
+    """The document as consecutive parts: fenced bodies with their fence info, big pipe tables
+    between them (info `_TABLE`: the table compressor keeps their header and telling rows), the
+    fence lines themselves (info `_FENCE`: never compressed), and the text around them (info
+    None). A stretch of text between two blocks must not reach the prose compressor with the
+    closing fence above it and the opening one below: read alone, those two lines pair up as a
+    code block, and the whole stretch went as "1 code block omitted", taking the fences along."""
+    parts = split_fenced(text)
+    for k, (part, info) in enumerate(parts):
+        if info is not None:
+            yield part, info
+            continue
+        head = tail = ""
+        if k > 0 and parts[k - 1][1] is not None:  # starts with the closing fence of the block above
+            end = part.find("\n") + 1 or len(part)
+            head, part = part[:end], part[end:]
+        if k + 1 < len(parts) and parts[k + 1][1] is not None:  # ends with the next block's opening fence
+            start = part.rfind("\n", 0, len(part) - 1) + 1
+            part, tail = part[:start], part[start:]
+        if head:
+            yield head, _FENCE
+        for piece, is_table in split_tables(part, _MIN_PART_CHARS):
+            yield piece, _TABLE if is_table else None
+        if tail:
+            yield tail, _FENCE
