@@ -27,6 +27,7 @@ import importlib
 import json
 import math
 import os
+import pydoc
 import statistics
 import subprocess
 import sys
@@ -157,6 +158,14 @@ def _topics_markdown() -> list[str]:
     return lines
 
 
+def _stdlib_html_page() -> list[str]:
+    """pydoc's HTML for a few stdlib modules as one page (a generated docs page fetched with
+    `curl`, or saved and read with Read), as lines."""
+    modules = ("http.client", "email.message", "logging", "urllib.request", "subprocess", "argparse")
+    bodies = [pydoc.html.document(importlib.import_module(name), name) for name in modules]
+    return pydoc.html.page("Python: stdlib reference", "".join(bodies)).split("\n")
+
+
 def _json_variants(name: str, rows: list[Any], context: SegmentContext, needles: list[str], tokens: int) -> list[Input]:
     compact = _fit(lambda n: orjson.dumps(rows[:n]).decode(), len(rows), tokens)
     # A JSON file read from disk is usually pretty-printed; Read numbers its lines.
@@ -236,6 +245,13 @@ def build_inputs(cases_dir: Path, tokens: int) -> list[Input]:
         sections += [title, "~" * len(title), "", passage["passage"], ""]
     inputs += _line_variants("prose: reST sections", sections, doc_context, doc_needles, tokens)
     inputs += _line_variants("markdown: Python reference", _topics_markdown(), doc_context, doc_needles, tokens)
+    html_context = SegmentContext(
+        "Bash",
+        json.dumps({"command": "curl -s http://localhost:8000/stdlib.html"}),
+        "What does HTTPConnection.set_tunnel do with its headers argument?",
+    )
+    html_needles = ["set_tunnel", "HTTP CONNECT"]
+    inputs += _line_variants("HTML: pydoc pages", _stdlib_html_page(), html_context, html_needles, tokens)
     return inputs
 
 

@@ -259,6 +259,7 @@ def _commands() -> Iterator[Source]:
 
 def _files() -> Iterator[Source]:
     prose_like = frozenset({"prose", "mixed", "text"})
+    html_or_page = frozenset({"html", "code"})
     candidates: list[tuple[str, Path | None, frozenset[str]]] = [
         ("dpkg.log", Path("/var/log/dpkg.log"), frozenset({"logs"})),
         ("apt history.log", Path("/var/log/apt/history.log"), frozenset({"logs", "text"})),
@@ -269,7 +270,12 @@ def _files() -> Iterator[Source]:
         ("METADATA pydantic", next(iter(SITE.glob("pydantic-*.dist-info/METADATA")), None), prose_like),
         ("README.md claude-code", NODE_PROJECT / "node_modules/@anthropic-ai/claude-code/README.md", prose_like),
         ("model_card.md", _largest(SITE / "sentence_transformers", "*.md"), prose_like),
-        ("rustdoc print.html", _largest(Path("/root/.rustup/toolchains"), "print.html", 2_000_000), prose_like),
+        # A ranged Read of a page (under 100 KB) is a page read by path: left whole, like a template.
+        (
+            "rustdoc print.html",
+            _largest(Path("/root/.rustup/toolchains"), "print.html", 2_000_000),
+            html_or_page,
+        ),
         ("native_functions.yaml", SITE / "torchgen/packaged/ATen/native/native_functions.yaml", ANY - {"logs"}),
         ("markdown_it port.yaml", SITE / "markdown_it" / "port.yaml", ANY - {"logs"}),
         ("pyproject.toml", ROOT / "pyproject.toml", ANY - {"logs"}),

@@ -70,6 +70,7 @@ class _Applied:
     ref: str | None = None
     diagnostic: str | None = None
     notes: Mapping[str, int] = field(default_factory=dict)
+    derived: tuple[tuple[str, str], ...] = ()  # (ref, text) stored beside the original, cited by markers
 
 
 _CacheKey = tuple[bytes, SegmentContext, ContentKind | None]
@@ -86,6 +87,7 @@ def _cache_key(unit_digest: bytes, context: SegmentContext, kind: ContentKind | 
 class _UnitOutcome:
     text: str
     report: UnitReport
+    derived: tuple[tuple[str, str], ...] = ()
 
 
 class Pipeline:
@@ -137,7 +139,7 @@ class Pipeline:
         """The output this unit got before, if it is remembered (and its original still stored)."""
         with self._lock:
             cached = self._cache.get(key)  # a hit makes it the most recently used
-        if cached is not None and self._still_stored(cached.report.ref, text):
+        if cached is not None and self._still_stored(cached.report.ref, text, cached.derived):
             return cached.text, _relocated(cached.report, location)
         return None
 
@@ -150,15 +152,18 @@ class Pipeline:
             return text, self._untouched(location, count_tokens(text, self.config.encoding))
         return self._cached(_cache_key(unit_digest or text_digest(text), context, None), text, location)
 
-    def _still_stored(self, ref: str | None, text: str) -> bool:
-        """A remembered lossy result is only reusable while its original is in the store: the
-        store may have expired or evicted it since. Putting it again refreshes it (cheap when
-        present); a store that fails now means compressing afresh (lossless)."""
+    def _still_stored(self, ref: str | None, text: str, derived: tuple[tuple[str, str], ...] = ()) -> bool:
+        """A remembered lossy result is only reusable while its original (and the texts its
+        markers cite beside it) are in the store: the store may have expired or evicted them
+        since. Putting them again refreshes them (cheap when present); a store that fails now
+        means compressing afresh (lossless)."""
         if ref is None:
             return True
         try:
             assert self.store is not None
             self.store.put(ref, text)
+            for derived_ref, derived_text in derived:
+                self.store.put(derived_ref, derived_text)
         except Exception:
             return False
         return True
@@ -241,7 +246,7 @@ class Pipeline:
             time_ms=(time.perf_counter() - started) * 1000,
             notes=dict(applied.notes),
         )
-        return _UnitOutcome(output, report)
+        return _UnitOutcome(output, report, applied.derived if output != text else ())
 
     def _apply(
         self,
@@ -291,10 +296,10 @@ class Pipeline:
                 return original
             return close(result.lossless(segment.text))
 
-        text, tokens, ref, diagnostic = self._settle_lossy(
-            segment, original, text, lossless, tokens_before, tokens_after, provenance
+        text, tokens, ref, diagnostic, derived = self._settle_lossy(
+            segment, original, text, lossless, tokens_before, tokens_after, provenance, result.derived
         )
-        return _Applied(compressor.name, text, tokens, ref, diagnostic, notes)
+        return _Applied(compressor.name, text, tokens, ref, diagnostic, notes, derived)
 
     def _settle_lossy(
         self,
@@ -305,31 +310,40 @@ class Pipeline:
         tokens_before: int,
         tokens_after: int,
         provenance: Mapping[str, str],
-    ) -> tuple[str, int, str | None, str | None]:
-        """Keep a lossy output only if it pays and the unit's original is safely stored under
-        `segment.ref`; else the best lossless rendering. Returns (text, tokens, ref, diagnostic)."""
+        derived: Mapping[str, str],
+    ) -> tuple[str, int, str | None, str | None, tuple[tuple[str, str], ...]]:
+        """Keep a lossy output only if it pays and the unit's original (and the `derived` texts
+        its markers cite) are safely stored; else the best lossless rendering. Returns (text,
+        tokens, ref, diagnostic, the derived texts as stored)."""
         if tokens_after > tokens_before * (1 - self.config.min_lossy_savings):
             return self._lossless(lossless(), None)
         if not self.config.lossy:
             return self._lossless(lossless(), "lossy compression disabled")
         if self.store is None:
             return self._lossless(lossless(), "no store configured: lossless only")
+        stored: list[tuple[str, str]] = []
         try:
             meta = {**provenance, "tool": segment.context.tool_name or "", "kind": segment.kind.value}
-            ref = put_original(self.store, segment.ref, original, meta)
+            cited = {segment.ref: put_original(self.store, segment.ref, original, meta)}
+            for derived_ref, derived_text in derived.items():
+                cited[derived_ref] = put_original(self.store, derived_ref, derived_text, meta)
+                stored.append((cited[derived_ref], derived_text))
         except Exception as exc:  # store down / disk full: never drop what cannot be fetched back
             log.warning("CCR store unavailable (%s): falling back to lossless", type(exc).__name__)
             diagnostic = f"store unavailable ({type(exc).__name__}): lossless only"
             return self._lossless(lossless(), diagnostic)
-        if ref != segment.ref:  # the short ref holds other content: markers cite the long one
-            lossy = lossy.replace(f"ref={segment.ref}]", f"ref={ref}]")
-            tokens_after = count_tokens(lossy, self.config.encoding)
-        return lossy, tokens_after, ref, None
+        for asked, given in cited.items():
+            if given != asked:  # the short ref holds other content: markers cite the long one
+                lossy = lossy.replace(f"ref={asked}]", f"ref={given}]")
+                tokens_after = count_tokens(lossy, self.config.encoding)
+        return lossy, tokens_after, cited[segment.ref], None, tuple(stored)
 
-    def _lossless(self, text: str, diagnostic: str | None) -> tuple[str, int, None, str | None]:
+    def _lossless(
+        self, text: str, diagnostic: str | None
+    ) -> tuple[str, int, None, str | None, tuple[tuple[str, str], ...]]:
         # Without a compressor's own lossless rendering, the original exactly: even whitespace
         # can matter (string literals in code, markdown line breaks).
-        return text, count_tokens(text, self.config.encoding), None, diagnostic
+        return text, count_tokens(text, self.config.encoding), None, diagnostic, ()
 
     @staticmethod
     def _untouched(location: str, tokens: int) -> UnitReport:
@@ -434,13 +448,15 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.TEST_REPORT,
         ContentKind.TABLE,
         ContentKind.PATHS,
+        ContentKind.HTML,
     }
 )
 
 # Kinds whose compressor output is not a subset of the body's lines. Search lines carry their
 # own `path:line` (the reader's numbers of a saved grep output say nothing more), and their
-# indentation is trimmed, so only some would match back: none get one, rather than a few.
-_RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON, ContentKind.SEARCH})
+# indentation is trimmed, so only some would match back: none get one, rather than a few. An
+# HTML page comes back as Markdown: a line that happens to match would carry a misleading number.
+_RENUMBERS_ITSELF = frozenset({ContentKind.CODE, ContentKind.JSON, ContentKind.SEARCH, ContentKind.HTML})
 
 
 # Kinds whose repeated hex ids (request UUIDs, hashes) are shortened after their first use.

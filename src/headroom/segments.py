@@ -62,6 +62,7 @@ class ContentKind(str, Enum):
     TEST_REPORT = "test_report"  # a test run (pytest, unittest, cargo test, go test, jest, vitest)
     PROSE = "prose"
     TABLE = "table"  # CSV / TSV: delimited rows under a header
+    HTML = "html"  # an HTML document (a fetched or generated page)
     PATHS = "paths"  # a list of file paths (Glob, find, grep -l)
     MIXED = "mixed"
     TEXT = "text"  # plain text with no recognizable structure

@@ -107,7 +107,9 @@ def test_a_setup_pointed_at_the_proxy_passes_and_names_its_clients(upstream: Bac
     # The prose model is the `ml` extra, which an install may leave out: then that line warns (and says how to add it).
     prose = "ok" if model_dir() is not None else "warn"
     assert {name: status for name, (status, _) in lines.items()} == {
-        **dict.fromkeys(["proxy", "clients", "anthropic", "openai", "codex", "store", "grammars", "redis"], "ok"),
+        **dict.fromkeys(
+            ["proxy", "clients", "anthropic", "openai", "codex", "store", "grammars", "html", "redis"], "ok"
+        ),
         "prose": prose,
     }, output
     assert lines["proxy"][1].startswith(f"headroom proxy 0.1.0 at {proxy.url} (mode optimize)")
@@ -121,6 +123,7 @@ def test_a_setup_pointed_at_the_proxy_passes_and_names_its_clients(upstream: Bac
     assert (
         lines["grammars"][1] == "tree-sitter grammars loaded: python, javascript, typescript, tsx, go, rust, java, cpp"
     )
+    assert lines["html"][1].startswith("html-to-markdown 3.19.")
     if prose == "ok":
         assert lines["prose"][1].startswith("prose model all-MiniLM-L6-v2 loaded from ")
     else:

@@ -42,11 +42,14 @@ def test_delegating_compressors_use_the_registry_they_were_built_in() -> None:
     assert mixed is not None and mixed._registry is registry  # type: ignore[attr-defined]
     commits = registry.for_kind(ContentKind.COMMITS)  # hands a history with patches to the diff compressor
     assert commits is not None and commits._registry is registry  # type: ignore[attr-defined]
+    html = registry.for_kind(ContentKind.HTML)  # hands the page's text to the prose compressor
+    assert html is not None and html._registry is registry  # type: ignore[attr-defined]
 
 
 def test_sniffers_run_in_rank_order() -> None:
     kinds = [kind for kind, _ in Registry().sniffers()]
     assert kinds == [
+        ContentKind.HTML,
         ContentKind.DIFF,
         ContentKind.COMMITS,
         ContentKind.TEST_REPORT,

@@ -89,6 +89,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "test_report",
             "prose",
             "table",
+            "html",
             "paths",
             "mixed",
             "text",

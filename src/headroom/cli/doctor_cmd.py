@@ -4,7 +4,7 @@ found, and what to do about it. Exit code 1 when a check failed (warnings do not
 Checks: a proxy answering on --proxy, the clients that sent requests through it in the last
 24 h, ANTHROPIC_BASE_URL / OPENAI_BASE_URL / Codex's config.toml pointing at it, the store
 opening and taking writes, and the optional parts (tree-sitter grammars, the prose model, the
-redis package). API keys are only reported as set or not set, never shown.
+HTML converter, the redis package). API keys are only reported as set or not set, never shown.
 
 The proxy is asked with the standard library's urllib (short timeouts, environment proxies
 ignored): httpx belongs to the optional `proxy` extra, and the doctor must also run, and say
@@ -418,6 +418,19 @@ def check_prose_model() -> Check:
     return Check("prose", "ok", f"prose model all-MiniLM-L6-v2 loaded from {directory}")
 
 
+def check_html() -> Check:
+    try:
+        version = importlib.metadata.version("html-to-markdown")
+    except importlib.metadata.PackageNotFoundError:
+        return Check(
+            "html",
+            "warn",
+            "html-to-markdown not installed: HTML pages pass through uncompressed",
+            "pip install -e '.[html]' in the headroom checkout",
+        )
+    return Check("html", "ok", f"html-to-markdown {version}: HTML pages are read as Markdown")
+
+
 def check_redis(spec: str | None) -> Check:
     try:
         version = importlib.metadata.version("redis")
@@ -448,6 +461,7 @@ def run_checks(proxy: str, store_spec: str | None, env: Mapping[str, str]) -> li
             store_check,
             check_grammars(),
             check_prose_model(),
+            check_html(),
             check_redis(store_spec),
         ]
     finally:

@@ -10,6 +10,7 @@ from headroom.compressors import (  # noqa: F401  (each module registers its com
     commits,
     diagnostics,
     diff,
+    html,
     json_data,
     json_page,
     logs,

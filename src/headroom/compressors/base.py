@@ -38,6 +38,10 @@ class Compressed:
     # saves too little): a string, or a function computing it only when needed. None means
     # the original exactly.
     lossless_text: str | Callable[[], str] | None = None
+    # Texts the markers in `text` cite besides the original, by ref: a rendering of the unit (an
+    # HTML page's Markdown) whose lines the markers name. The pipeline stores them beside the
+    # original, so `retrieve(ref, lines=...)` returns the lines the model saw.
+    derived: Mapping[str, str] = field(default_factory=dict)
 
     def lossless(self, original: str) -> str:
         if self.lossless_text is None:

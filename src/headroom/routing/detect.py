@@ -146,6 +146,10 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             if not any(later(head) for _, later in sniffers[index + 1 :]) or sniffer(head):
                 break
             continue
+        if kind == ContentKind.HTML and file_path and len(text) <= _UNOUTLINED_MAX_CHARS and sniffer(head):
+            # A page read by path, of the size a project's own is (`index.html`, a Jinja
+            # `base.html.j2`): read to be edited, left whole. A bigger one is generated: data.
+            return Detection(ContentKind.CODE, "html", "HTML file read by path: left whole to be edited")
         if sniffer(head):
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
