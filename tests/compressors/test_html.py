@@ -286,3 +286,20 @@ def test_without_the_extra_a_page_passes_whole_with_a_diagnostic(monkeypatch: py
     out, report = _pipeline().compress_text(page, SegmentContext())
     assert out == page
     assert report.diagnostic is not None and "pip install 'headroom-context[html]'" in report.diagnostic
+
+
+def test_a_remembered_page_stores_its_markdown_again() -> None:
+    # The store may drop what it holds between turns; a unit remembered by the pipeline puts its
+    # original back, and the Markdown its markers cite with it.
+    store = MemoryStore()
+    pipeline = Pipeline(CompressConfig(), store)
+    page = _site_page(repeat=60)
+    context = SegmentContext(user_query="How many times is a failed request retried?")
+    first, report = pipeline.compress_text(page, context)
+    cited = [ref for ref in find_refs(first) if ref != report.ref]
+    assert cited and all(retrieve(store, ref).found for ref in cited)
+    for ref in cited:
+        del store._items[ref]  # evicted
+    again, _ = pipeline.compress_text(page, context)
+    assert again == first
+    assert all(retrieve(store, ref).found for ref in cited)
