@@ -57,6 +57,24 @@ def test_a_big_table_keeps_its_header_and_the_telling_rows(delimiter: str) -> No
     assert retrieve(store, ref).text == text
 
 
+def test_the_row_the_task_names_stays_though_column_names_match_every_row() -> None:
+    # A file list whose columns are named like the task's words (`version`, `sha256`, `size`):
+    # a match must be on values, and the row the task names by its file name stays.
+    rows = [
+        {
+            "filename": f"tool-{v // 10}.{v % 10}.0-py3-none-any.whl",
+            "version": f"{v // 10}.{v % 10}.0",
+            "size": 200_000 + 37 * v,
+            "requires_python": ">=3.8" if v > 60 else ">=3.7",
+            "sha256": f"{v:064x}",
+        }
+        for v in range(10, 130)
+    ]
+    query = "What size and sha256 does version tool-11.3.0-py3-none-any.whl have, and which need python 3.8?"
+    out, _, _ = _compress(_csv(rows), query)
+    assert "tool-11.3.0-py3-none-any.whl,11.3.0,204181," in out
+
+
 def test_small_tables_and_ragged_text_pass_whole() -> None:
     small = _csv(customer_rows(30))
     assert _compress(small)[0] == small

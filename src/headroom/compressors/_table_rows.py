@@ -199,12 +199,23 @@ def _missing_value_rows(
 
 
 def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> Iterable[int]:
+    """Rows whose values name a term of the task, those holding its rarest terms first. A row's
+    keys are no match (in a CSV every row holds `version` and `sha256`), nor is a term many rows
+    hold (`node`, `package` in npm manifests): the first rows would fill the share and the one
+    row the task names (`rich-13.2.0-py3-none-any.whl`) come too late."""
     if not terms:
         return
-    for i, row in enumerate(rows):
-        text = orjson.dumps(row).decode().lower()
-        if any(term in text for term in terms):
-            yield i
+    texts = [" ".join(_scalar_text(value) for value in row.values()).lower() for row in rows]
+    holders: dict[str, list[int]] = {}
+    for term in sorted(terms):
+        found = [i for i, text in enumerate(texts) if term in text]
+        if 0 < len(found) <= max(3, len(rows) // 10):
+            holders[term] = found
+    rarity: dict[int, int] = {}
+    for found in holders.values():
+        for i in found:
+            rarity[i] = min(rarity.get(i, len(found)), len(found))
+    yield from sorted(rarity, key=lambda i: (rarity[i], i))
 
 
 def select_rows(
