@@ -237,15 +237,16 @@ def select_rows(
     budget = max(16, n // 16) if indexed else max(24, n // 8)
     chosen: dict[int, None] = {}
 
-    def take(indices: Iterable[int], cap: int | None = None) -> None:
+    def take(indices: Iterable[int], cap: int | None = None) -> int:
         taken = 0
         for i in indices:
             if i in chosen:
                 continue
             if len(chosen) >= budget or (cap is not None and taken >= cap):
-                return
+                break
             chosen[i] = None
             taken += 1
+        return taken
 
     take(range(min(_EDGE_ROWS, n)))
     take(range(max(0, n - 2), n))
@@ -260,10 +261,13 @@ def select_rows(
     if categories:
         take(_category_rows(rows, columns, holders))
     take(rare_templates)
-    take(_matching_rows(rows, terms), cap=budget // 3)
+    matched = take(_matching_rows(rows, terms), cap=budget // 3)
     take(sorted(set(_outlier_rows(rows, columns, holders))))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
+    # The share the task's rows did not use shows more of the table's head: the rows a reader
+    # skimming the listing sees first.
+    take(range(n), cap=budget // 3 - matched)
 
     # Collapse exact duplicates among the kept rows (count them over the whole table).
     seen: dict[bytes, int] = {}
