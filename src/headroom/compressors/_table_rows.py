@@ -265,9 +265,10 @@ def select_rows(
     take(sorted(set(_outlier_rows(rows, columns, holders))))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
-    # The share the task's rows did not use shows more of the table's head: the rows a reader
-    # skimming the listing sees first.
-    take(range(n), cap=budget // 3 - matched)
+    # With a task, the share its rows did not use shows more of the table's head: the rows a
+    # reader skimming the listing sees first.
+    if terms:
+        take(range(n), cap=budget // 3 - matched)
 
     # Collapse exact duplicates among the kept rows (count them over the whole table).
     seen: dict[bytes, int] = {}
