@@ -261,6 +261,23 @@ def test_links_keep_their_words_apart_and_their_brackets() -> None:
     assert "](https://github.com/acme/tool/releases/download/v1.2.3/" in markdown  # 118 characters: kept
 
 
+def test_typewriter_text_is_text() -> None:
+    # pydoc before Python 3.11 sets every docstring in <tt>: text, not inline code.
+    markdown = html_to_markdown(
+        "<html><body><dl><dd><tt>Set up the tunnel.<br>Call it first.</tt></dd></dl></body></html>"
+    )
+    assert "Set up the tunnel." in markdown and "`" not in markdown
+
+
+def test_inline_code_is_shown_as_written() -> None:
+    markdown = html_to_markdown(
+        "<html><body><p>Syntax: <code>[label](#anchor)</code> and <code>[run](javascript:go())</code>, "
+        'or <a href="#anchor">a real anchor</a>.</p></body></html>'
+    )
+    assert "`[label](#anchor)`" in markdown and "`[run](javascript:go())`" in markdown
+    assert "a real anchor" in markdown and "](#anchor)." not in markdown
+
+
 def test_content_behind_tabs_stays() -> None:
     page = (
         "<html><body><div role='tabpanel'><pre>npm install tool</pre></div>"

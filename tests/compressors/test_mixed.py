@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 
 import pytest
@@ -163,3 +164,38 @@ def test_a_big_pipe_table_between_text_goes_to_the_table_compressor() -> None:
     assert "| host-0733 | down |" in text and "| host | state | address |" in text
     assert re.search(r"\[headroom: \d+ of 90\d rows omitted", text)
     assert text.rstrip().endswith("Everything else is nominal.")
+
+
+def test_an_empty_block_keeps_the_fences_around_the_text_apart() -> None:
+    # An issue template: "Output:" then an empty block, text, a block in a list item, a block.
+    # The empty block must stay a block: without it, its two fence lines reached the prose
+    # compressor, which paired them with the fences of the next blocks and dropped text and
+    # fences alike as "1 code block omitted".
+    words = "the parser reads tokens from the stream and builds a tree of nodes that the compiler walks".split()
+    rng = random.Random(2)
+
+    def para(k: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(k)).capitalize() + "."
+
+    lines: list[str] = []
+    for s in range(30):
+        lines += [f"## Step {s}", "", para(30), "", "Output:", "```", "```", "", para(20) + " " + para(25), ""]
+        lines += ["- item one", "  ```bash", f"  run {s}", "  ```", "", "```bash", f"tool {s}", "```", ""]
+    page = "\n".join(lines)
+    text, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(page, SegmentContext(user_query="step 12"))
+    fences = [line.strip() for line in page.split("\n") if line.strip().startswith("```")]
+    assert [line.strip() for line in text.split("\n") if line.strip().startswith("```")] == fences
+
+
+def test_a_table_the_table_compressor_cannot_read_and_an_html_block_stay_whole() -> None:
+    rows = "".join(f"| `a\\|b{i}` | y | note {i} with words |\n" for i in range(120))
+    table = f"| op | flag | meaning |\n| --- | --- | --- |\n{rows}"
+    page_rows = "".join(f"<tr><td>host-{i}</td><td>up</td></tr>" for i in range(400))
+    html = f"<!DOCTYPE html>\n<html><body><table>{page_rows}</table></body></html>\n"
+    doc = (
+        f"# Report\n\n```\nreport --all\n```\n\n{table}\nThe page the server sent:\n\n```\n{html}```\n\nThat is all.\n"
+    )
+    store = MemoryStore()
+    text, _ = Pipeline(CompressConfig(), store).compress_text(doc, SegmentContext(user_query="flag x"))
+    assert table in text and html in text
+    assert all(retrieve(ref, store=store).found for ref in find_refs(text))

@@ -75,6 +75,13 @@ def test_the_row_the_task_names_stays_though_column_names_match_every_row() -> N
     assert "tool-11.3.0-py3-none-any.whl,11.3.0,204181," in out
 
 
+def test_a_task_that_does_not_touch_the_table_adds_no_rows() -> None:
+    text = _csv(customer_rows(2000))
+    alone, _, _ = _compress(text, "")
+    unrelated, _, _ = _compress(text, "summarize the deployment timeline")
+    assert unrelated == alone
+
+
 def test_small_tables_and_ragged_text_pass_whole() -> None:
     small = _csv(customer_rows(30))
     assert _compress(small)[0] == small

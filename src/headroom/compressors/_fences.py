@@ -17,8 +17,10 @@ import re
 __all__ = ["PIPE_TABLE", "fenced_blocks"]
 
 # A pipe table (GFM): a row, its `| --- |` separator, the other rows; each line starts and ends with `|`.
+# The separator's first dash is found without backtracking (`[ :|]*-`): a long run of dashes
+# that ends in no `|` would otherwise be split every way before failing.
 PIPE_TABLE = re.compile(
-    r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*\|[ :|-]*-[ :|-]*\|[ \t]*\n(?:[ \t]*\|[^\n]*\|[ \t]*(?:\n|$))*", re.MULTILINE
+    r"^[ \t]*\|[^\n]*\|[ \t]*\n[ \t]*\|[ :|]*-[ :|-]*\|[ \t]*\n(?:[ \t]*\|[^\n]*\|[ \t]*(?:\n|$))*", re.MULTILINE
 )
 
 

@@ -198,24 +198,28 @@ def _missing_value_rows(
             yield from empty
 
 
-def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> Iterable[int]:
-    """Rows whose values name a term of the task, those holding its rarest terms first. A row's
-    keys are no match (in a CSV every row holds `version` and `sha256`), nor is a term many rows
-    hold (`node`, `package` in npm manifests): the first rows would fill the share and the one
-    row the task names (`rich-13.2.0-py3-none-any.whl`) come too late."""
+def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> tuple[list[int], bool]:
+    """(rows whose values name a term of the task, those holding its rarest terms first; whether
+    the task's words occur in the table at all, keys included). A row's keys are no match (in a
+    CSV every row holds `version` and `sha256`), nor is a term many rows hold (`node`, `package`
+    in npm manifests): the first rows would fill the share and the one row the task names
+    (`rich-13.2.0-py3-none-any.whl`) come too late."""
     if not terms:
-        return
+        return [], False
     texts = [" ".join(_scalar_text(value) for value in row.values()).lower() for row in rows]
+    keys = " ".join(sorted({key.lower() for row in rows for key in row}))
+    related = False
     holders: dict[str, list[int]] = {}
     for term in sorted(terms):
         found = [i for i, text in enumerate(texts) if term in text]
+        related = related or bool(found) or term in keys
         if 0 < len(found) <= max(3, len(rows) // 10):
             holders[term] = found
     rarity: dict[int, int] = {}
     for found in holders.values():
         for i in found:
             rarity[i] = min(rarity.get(i, len(found)), len(found))
-    yield from sorted(rarity, key=lambda i: (rarity[i], i))
+    return sorted(rarity, key=lambda i: (rarity[i], i)), related
 
 
 def select_rows(
@@ -261,13 +265,14 @@ def select_rows(
     if categories:
         take(_category_rows(rows, columns, holders))
     take(rare_templates)
-    matched = take(_matching_rows(rows, terms), cap=budget // 3)
+    matching, related = _matching_rows(rows, terms)
+    matched = take(matching, cap=budget // 3)
     take(sorted(set(_outlier_rows(rows, columns, holders))))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
-    # With a task, the share its rows did not use shows more of the table's head: the rows a
-    # reader skimming the listing sees first.
-    if terms:
+    # When the task's words occur in the table, the share its rows did not use shows more of
+    # the table's head: the rows a reader skimming the listing sees first.
+    if related:
         take(range(n), cap=budget // 3 - matched)
 
     # Collapse exact duplicates among the kept rows (count them over the whole table).

@@ -50,8 +50,9 @@ _SHOWN_AS_MARKDOWN = (
 _MAX_LINK_CHARS = 200
 # Inline links as the converter writes them: [text](target "title"), the target in <> when it
 # holds spaces, and balanced parentheses left in it (`?code=fn+main()+{...}`).
-_LINK = re.compile(r'\[((?:\\.|[^\]\\\n])*)\]\((<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?: "(?:\\.|[^"\\\n])*")?\)')
+_LINK = re.compile(r'\[((?:\\.|[^\[\]\\\n])*)\]\((<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?: "(?:\\.|[^"\\\n])*")?\)')
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
+_CODE_SPAN = re.compile(r"(`+[^`\n]+`+)")  # an inline code span (split keeps it as an odd piece)
 _FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 _LAYOUT_CELL_CHARS = 400  # a cell this long in a table with no header holds paragraphs: layout
 
@@ -101,7 +102,10 @@ def _outside_code(markdown: str) -> str:
     text only, a layout table becomes paragraphs (`_unlayout`)."""
 
     def tidy(text: str) -> str:
-        return PIPE_TABLE.sub(_unlayout, _LINK.sub(_trim_link, text))
+        # Inline code (`[text](#anchor)` on a page about Markdown) is shown as it is.
+        pieces = _CODE_SPAN.split(text)
+        linked = "".join(piece if k % 2 else _LINK.sub(_trim_link, piece) for k, piece in enumerate(pieces))
+        return PIPE_TABLE.sub(_unlayout, linked)
 
     out: list[str] = []
     position = 0
@@ -120,8 +124,10 @@ def html_to_markdown(html: str) -> str:
         import html_to_markdown as converter
     except ImportError as exc:
         raise CompressorError("HTML page left whole: pip install 'headroom-context[html]'") from exc
+    # <tt> is HTML 4's typewriter font, not code: pydoc before 3.11 sets every docstring in it,
+    # and as inline code each one read as a single unit the prose compressor could not split.
     options = converter.ConversionOptions(
-        skip_images=True, extract_metadata=False, hidden_content="reachable", compact_tables=True
+        skip_images=True, extract_metadata=False, hidden_content="reachable", compact_tables=True, strip_tags=["tt"]
     )
     result = converter.convert(html, options)
     if any("depth" in f"{getattr(w, 'kind', '')} {getattr(w, 'message', '')}".lower() for w in result.warnings):
@@ -143,6 +149,7 @@ class HtmlCompressor:
         if not markdown.strip():  # a page of scripts only
             raise CompressorError("no text found in the HTML page: left whole")
         markdown_ref = content_ref(markdown)
+        derived = {markdown_ref: markdown}  # what the markers inside cite, stored beside the HTML
         notes: dict[str, int] = {"markdown_chars": len(markdown)}
         registry = self._registry or default_registry()
         shown = markdown
@@ -158,6 +165,7 @@ class HtmlCompressor:
             else:
                 shown = shortened.text
                 notes.update(shortened.notes)
+                derived.update(shortened.derived)
             break
         header = marker(_SHOWN_AS_MARKDOWN, segment.ref)
-        return Compressed(f"{header}\n{shown}", lossy=True, notes=notes, derived={markdown_ref: markdown})
+        return Compressed(f"{header}\n{shown}", lossy=True, notes=notes, derived=derived)

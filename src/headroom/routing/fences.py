@@ -14,8 +14,8 @@ _FENCE_CLOSE = re.compile(r"^(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 
 
 def split_fenced(text: str) -> list[tuple[str, str | None]]:
-    """The text as consecutive parts: (part, fence info) for fenced bodies, (part, None) otherwise.
-    Concatenating the parts gives back `text` exactly."""
+    """The text as consecutive parts: (part, fence info) for fenced bodies (an empty one too),
+    (part, None) otherwise. Concatenating the parts gives back `text` exactly."""
     parts: list[tuple[str, str | None]] = []
     position = 0
     for opener, closer in fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE):
@@ -24,7 +24,8 @@ def split_fenced(text: str) -> list[tuple[str, str | None]]:
         parts.append((text[start:end], opener.group("info").strip().lower()))
         position = end
     parts.append((text[position:], None))
-    return [p for p in parts if p[0]]
+    # An empty block (```` ```\n``` ````) stays a part: the text around it must know a block is there.
+    return [p for p in parts if p[0] or p[1] is not None]
 
 
 def looks_mixed(text: str) -> bool:

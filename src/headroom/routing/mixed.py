@@ -77,7 +77,9 @@ class MixedCompressor:
             detection = detect(part, path, self._registry)
             kind, language = detection.kind, detection.language or language
             if info == _TABLE and kind != ContentKind.TABLE:
-                kind = ContentKind.PROSE  # a table the table compressor cannot read: its cells are text
+                continue  # a table the table compressor cannot read (escaped pipes): left whole
+            if kind == ContentKind.HTML:
+                continue  # an example page in a block is code to read as written, not a page to render
             if kind in (ContentKind.MIXED, ContentKind.PROSE, ContentKind.TEXT):
                 # A fenced block tagged with a language is code whatever it looks like; untagged
                 # text never recurses into this compressor.
@@ -87,6 +89,7 @@ class MixedCompressor:
                 continue
             piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref, first_line=part_line)
             routed.append((len(out) - 1, compressor, piece))
+        derived: dict[str, str] = {}
         for position, result in self._compress_parts(routed):
             part = out[position]
             if result is not None and len(result.text) < len(part):
@@ -94,8 +97,9 @@ class MixedCompressor:
                 text = result.text if result.text.endswith("\n") or not part.endswith("\n") else result.text + "\n"
                 out[position] = text
                 lossy = lossy or result.lossy
+                derived.update(result.derived)  # what a part's markers cite besides the original
                 parts_compressed += 1
-        return Compressed("".join(out), lossy=lossy, notes={"parts_compressed": parts_compressed})
+        return Compressed("".join(out), lossy=lossy, notes={"parts_compressed": parts_compressed}, derived=derived)
 
     @staticmethod
     def _compress_parts(routed: list[tuple[int, Compressor, Segment]]) -> Iterator[tuple[int, Compressed | None]]:
