@@ -60,3 +60,15 @@ def test_grep_counts_stay_with_their_file_names() -> None:
     assert _rebuild(out) == text
     # A grep with matched text after the number is a search, not a listing.
     assert not looks_like_path_list("\n".join(f"{c}:    timeout = 5" for c in counts))
+
+
+def test_an_indented_file_list_after_a_header_shrinks_and_rebuilds_exactly() -> None:
+    # `pip show -f`: the package's fields, then its files two spaces in.
+    files = [f"  {p.relative_to(STDLIB.parent)}" for p in sorted(STDLIB.glob("[a-e]*/**/*.py"))][:200]
+    header = "Name: email\nVersion: 3.11\nLocation: /usr/lib/python3\nRequires: \nRequired-by: \nFiles:\n"
+    text = header + "\n".join(files) + "\n"
+    assert detect(text).kind == ContentKind.PATHS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext(tool_name="Bash"))
+    assert report.compressor == "paths" and report.tokens_after < report.tokens_before * 0.8
+    assert out.startswith(header) and f"\n  {STDLIB.name}/asyncio/: __init__.py, " in out
+    assert _rebuild(out) == text

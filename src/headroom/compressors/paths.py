@@ -1,8 +1,9 @@
-"""Lists of file paths (Glob, `find`, `grep -l`, `grep -c`, `git ls-files`): one line per directory run.
+"""Lists of file paths (Glob, `find`, `grep -l`, `grep -c`, `git ls-files`, `pip show -f`): one line per directory run.
 
 A path list repeats its directories on every line. Consecutive paths in one directory become
 one line, `dir/: a.py, b.py, c.py`, in the order they came, so the list reads the same and
-every path can be rebuilt exactly: nothing is dropped, no ref is needed. A count after a path
+every path can be rebuilt exactly: nothing is dropped, no ref is needed. An indented list keeps
+its indentation on the grouped line (`  numpy/: a.py, b.py`). A count after a path
 (`grep -c`'s `lib/ast.py:3`) stays with its name: `lib/: ast.py:3, os.py:1`. Lines that are not
 paths (a "Found 12 files" header, a note) stay where they are.
 """
@@ -17,7 +18,8 @@ from headroom.segments import ContentKind, Segment
 
 __all__ = ["PathListCompressor", "looks_like_path_list"]
 
-_PATH = re.compile(r"^(?:\./|/|~/)?(?:[\w@+.=-]+/)+[\w@+.=-]+(?:/|:\d+)?$")
+# A path, indented or not (`pip show -f` lists a package's files two spaces in).
+_PATH = re.compile(r"^[ \t]*(?:\./|/|~/)?(?:[\w@+.=-]+/)+[\w@+.=-]+(?:/|:\d+)?$")
 _MIN_PATHS = 12
 _MIN_RUN = 3  # fewer siblings in a row are left as they are: grouping would not pay
 
@@ -31,7 +33,8 @@ def looks_like_path_list(head: str) -> bool:
 
 
 def _split(line: str) -> tuple[str, str] | None:
-    """(directory with its slash, name) of a path line; None for anything else."""
+    """(directory with its slash, and the line's indentation before it; name) of a path line;
+    None for anything else."""
     if not _PATH.match(line) or line.endswith("/"):
         return None
     directory, _, name = line.rpartition("/")
