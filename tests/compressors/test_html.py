@@ -288,6 +288,14 @@ def test_content_behind_tabs_stays() -> None:
     assert "npm install tool" in markdown and "yarn add tool" in markdown and "pnpm add tool" in markdown
 
 
+def test_a_page_saved_under_another_name_is_data() -> None:
+    # Claude Code saves a big Bash output (a curl of a page) as a .txt and the model reads it.
+    page = _site_page(repeat=20)
+    path = "/root/.claude/projects/p/tool-results/toolu_01.txt"
+    out, report = _pipeline().compress_text(page, SegmentContext(tool_name="Read", file_path=path))
+    assert report.compressor == "html" and out.startswith("[headroom: HTML page shown as Markdown")
+
+
 @pytest.mark.parametrize("path", ["templates/base.html.j2", "views/index.erb", "src/page.jinja", "site/index.html"])
 def test_a_template_read_by_path_stays_whole(path: str) -> None:
     template = _site_page(repeat=6).replace(

@@ -54,6 +54,20 @@ _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 _SECTION_RULE = re.compile(r"^([=_-])\1{4,} (?=[^\n]*[A-Za-z])\S.{0,150}\S \1{5,}$", re.MULTILINE)
 
 
+# Extensions of pages and page templates (anywhere in the name: `base.html.j2`, `index.hbs`).
+_PAGE_SUFFIXES = frozenset(
+    "html htm xhtml shtml j2 jinja jinja2 erb ejs hbs handlebars mustache twig jsp cshtml razor astro vue svelte "
+    "liquid njk tmpl tpl php".split()
+)
+
+
+def _is_page_file(path: str | None) -> bool:
+    if not path:
+        return False
+    name = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return any(part in _PAGE_SUFFIXES for part in name.split(".")[1:])
+
+
 def _is_binary(head: str) -> bool:
     if "\x00" in head:
         return True
@@ -146,9 +160,16 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             if not any(later(head) for _, later in sniffers[index + 1 :]) or sniffer(head):
                 break
             continue
-        if kind == ContentKind.HTML and file_path and len(text) <= _UNOUTLINED_MAX_CHARS and sniffer(head):
-            # A page read by path, of the size a project's own is (`index.html`, a Jinja
-            # `base.html.j2`): read to be edited, left whole. A bigger one is generated: data.
+        if (
+            kind == ContentKind.HTML
+            and _is_page_file(file_path)
+            and len(text) <= _UNOUTLINED_MAX_CHARS
+            and sniffer(head)
+        ):
+            # A page or template read by path, of the size a project's own is (`index.html`, a
+            # Jinja `base.html.j2`): read to be edited, left whole. A bigger one is generated, and
+            # a page saved under another name (Claude Code's `tool-results/…txt` of a curl) is
+            # data: compressed.
             return Detection(ContentKind.CODE, "html", "HTML file read by path: left whole to be edited")
         if sniffer(head):
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
