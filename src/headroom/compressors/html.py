@@ -13,10 +13,10 @@ Two texts are stored for retrieval: the original HTML (the top marker's ref) and
 (the ref of the markers inside, whose line numbers are the Markdown's), so each ref returns
 what it was issued for.
 
-An HTML document read by path that is small enough to be a project's own (an `index.html`, a
-Jinja template) is read to be edited: the router leaves it whole (`detect`). Only generated
-pages and fetched ones come here. `html-to-markdown` is the `html` extra: without it a page
-passes whole, with a diagnostic.
+An HTML document read by path under a page or template name and small enough to be a project's
+own (an `index.html`, a Jinja `base.html.j2`) is read to be edited: the router leaves it whole
+(`detect`). Only generated pages and fetched or saved ones come here. `html-to-markdown` is the
+`html` extra: without it a page passes whole, with a diagnostic.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ _LINK = re.compile(r'\[((?:\\.|[^\[\]\\\n])*)\]\((<[^>\n]*>|(?:[^()\s]|\([^()\s]
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+[^`\n]+`+)")  # an inline code span (split keeps it as an odd piece)
 _FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
-_LAYOUT_CELL_CHARS = 400  # a cell this long in a table with no header holds paragraphs: layout
+_LAYOUT_CELL_CHARS = 400  # a cell this long beside spacer cells holds paragraphs: layout (`_unlayout`)
 
 
 def looks_like_html(head: str) -> bool:
