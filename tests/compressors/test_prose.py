@@ -565,3 +565,32 @@ def test_a_qualified_name_in_the_task_finds_its_method(options: ProseOptions) ->
     context = SegmentContext(user_query="What does HTTPConnection.set_tunnel do to a connection?")
     out = ProseCompressor(options).compress(Segment(text, context, ContentKind.PROSE))
     assert out.lossy and "Set up host and port for HTTP CONNECT tunnelling." in out.text
+
+
+def test_a_long_list_item_is_weighed_sentence_by_sentence() -> None:
+    # A generated reference puts a module's functions, docstrings and all, in one list item.
+    functions = [
+        f"**{name}**(nbytes=None) Return a random {kind} string. The string has *nbytes* random bytes."
+        for name, kind in (
+            ("token_bytes", "byte"),
+            ("token_hex", "hexadecimal text"),
+            ("token_urlsafe", "URL-safe text"),
+        )
+    ]
+    item = "- " + " ".join(functions * 3)
+    units = split_units(item)
+    assert units[0].kind is UnitKind.ITEM and item[units[0].start : units[0].end].startswith("- **token_bytes**")
+    assert len(units) > 3 and all(u.kind is UnitKind.SENTENCE for u in units[1:])
+    short = "- **token_hex**(nbytes=None) Return a random text string. It is hex."
+    assert [u.kind for u in split_units(short)] == [UnitKind.ITEM]
+
+
+def test_a_hyphenated_word_of_the_task_finds_its_parts() -> None:
+    # Lexical scores only: "url-safe" is one term of the task, and the unit's words are `url`, `safe`.
+    words = ("alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta")
+    filler = [f"The {w} helper returns a string that the caller stores for later." for w in words] * 10
+    target = "**token_urlsafe**(nbytes=None) Return a random URL-safe text string, in Base64 encoding."
+    text = "\n\n".join([*filler[:40], target, *filler[40:]])
+    context = SegmentContext(user_query="Which helper gives url-safe output?")
+    out = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE))
+    assert out.lossy and target in out.text

@@ -62,6 +62,7 @@ _SPECIAL_LINE = re.compile(
     r"\n[ \t]*(?:#{1,6}[ \t]+\S|([=*\-~^#])\1{2,}[ \t]*\r?(?:\n|$)|(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S"
     r"|>>>|\.\.\.|\$ |In \[\d+\]:|\|.*\|[ \t]*\r?(?:\n|$))"
 )
+_LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentences
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -185,7 +186,16 @@ def _block_units(text: str, start: int, end: int, block: int, units: list[Unit])
     def flush_item(upto: int) -> None:
         nonlocal item_start
         if item_start is not None:
-            add(item_start, upto, UnitKind.ITEM)
+            # A long item is a paragraph behind a bullet (a generated reference lists a module's
+            # functions, docstrings and all, in one): its first sentence is the item, the others
+            # are weighed one by one.
+            pieces = _sentences(text, item_start, upto) if upto - item_start > _LONG_ITEM_CHARS else []
+            if len(pieces) > 1:
+                add(pieces[0][0], pieces[0][1], UnitKind.ITEM)
+                for s, e in pieces[1:]:
+                    add(s, e, UnitKind.SENTENCE)
+            else:
+                add(item_start, upto, UnitKind.ITEM)
             item_start = None
 
     for i, line in enumerate(lines):

@@ -139,7 +139,7 @@ _BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size
 _LONG_UNIT_TOKENS = 200
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_QUALIFIER = re.compile(r"[.:]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`; a path is not split
+_QUALIFIER = re.compile(r"[.:-]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`, `url-safe`; a path is not split
 _RECEIVERS = frozenset({"self", "this", "cls"})  # `self.assertEqual`: the method is the term
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
 # estimated from the unit's length at the tokens-per-character rate of its kind in a
