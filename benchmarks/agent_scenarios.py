@@ -14,7 +14,9 @@ needles it could see in the tool results it was sent, so its final text says wha
 from __future__ import annotations
 
 import csv
+import importlib
 import io
+import pydoc
 import re
 import shutil
 import sys
@@ -140,6 +142,11 @@ def build_workspace(root: Path) -> Workspace:
         shutil.copytree(stdlib_dir() / package, lib / package, ignore=ignore, dirs_exist_ok=True)
     for module in stdlib_dir().glob("*.py"):
         shutil.copy2(module, lib / module.name)
+    docs = root / "docs"
+    docs.mkdir(exist_ok=True)
+    for name in DOCS_MODULES:  # generated reference pages, as a docs site serves them
+        module = importlib.import_module(name)
+        (docs / f"{name}.html").write_text(pydoc.html.page(pydoc.describe(module), pydoc.html.document(module, name)))
     return Workspace(root)
 
 
@@ -548,7 +555,36 @@ TEST_FIX = Scenario(
     failing_calls=1,
 )
 
-# (g) A long session: everything above but the lint, one task after the other (29 tool calls for Claude Code).
+# (g) Docs lookup: the stdlib reference pages pydoc generates (20-26 KB of HTML each: under
+# Claude Code's Bash output cap), fetched with curl as an agent fetches a docs site.
+DOCS_MODULES = ("gzip", "secrets")
+DOCS_NEEDLES = ("compresslevel=9", "mtime=None", "BadGzipFile", "token_urlsafe", "nbytes=None")
+
+
+def _docs_claude(ws: Workspace) -> list[ClaudeStep]:
+    return [
+        _bash(f"curl -s file://{ws.path(f'docs/{name}.html')}", f"Fetch the {name} reference") for name in DOCS_MODULES
+    ]
+
+
+def _docs_codex(ws: Workspace) -> list[CodexStep]:
+    return [Shell(f"curl -s file://{ws.path(f'docs/{name}.html')}") for name in DOCS_MODULES]
+
+
+DOCS_LOOKUP = Scenario(
+    name="docs_lookup",
+    prompt=(
+        "Using the reference pages in docs/ (fetch them with curl): which gzip.open argument sets the compression "
+        "level and what is its default, what does gzip raise on a file that is not gzip, and how do I get a "
+        "URL-safe random token from secrets?"
+    ),
+    needles=DOCS_NEEDLES,
+    claude=_docs_claude,
+    codex=_docs_codex,
+)
+
+# (h) A long session: everything above but the lint, the tests and the docs, one task after the other
+# (29 tool calls for Claude Code).
 LONG_SESSION = Scenario(
     name="long_session",
     prompt="Work through these in order.\n1. "
@@ -559,7 +595,7 @@ LONG_SESSION = Scenario(
     edit=HEADERS_EDIT,
 )
 
-SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LINT_FIX, TEST_FIX, LONG_SESSION)
+SCENARIOS = (LOG_TRIAGE, CODE_EXPLORATION, DATA_FILES, SEARCH_HEAVY, LINT_FIX, TEST_FIX, DOCS_LOOKUP, LONG_SESSION)
 
 
 _PATH_NEEDLE = re.compile(r"^(?P<path>[\w./-]+\.\w+)(?::(?P<line>\d+))?$")
