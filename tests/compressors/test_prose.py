@@ -579,10 +579,39 @@ def test_a_long_list_item_is_weighed_sentence_by_sentence() -> None:
     ]
     item = "- " + " ".join(functions * 3)
     units = split_units(item)
-    assert units[0].kind is UnitKind.ITEM and item[units[0].start : units[0].end].startswith("- **token_bytes**")
-    assert len(units) > 3 and all(u.kind is UnitKind.SENTENCE for u in units[1:])
+    pieces = [item[u.start : u.end] for u in units]
+    assert units[0].kind is UnitKind.ITEM and units[0].head and pieces[0].startswith("- **token_bytes**")
+    assert all(u.kind is UnitKind.SENTENCE and not u.head for u in units[1:])
+    # Each function's signature opens a sentence of its own (bold text after a full stop).
+    assert "**token_hex**(nbytes=None) Return a random hexadecimal text string." in pieces
     short = "- **token_hex**(nbytes=None) Return a random text string. It is hex."
     assert [u.kind for u in split_units(short)] == [UnitKind.ITEM]
+    # A numbered item's number stays with its first sentence.
+    numbered = "1. Install the package. " + "It needs a compiler and a few headers to build. " * 20
+    assert numbered[: split_units(numbered)[0].end] == "1. Install the package."
+
+
+def test_a_long_items_first_sentence_stays_with_any_of_it() -> None:
+    # The item's bullet and subject: a kept sentence deep in an item must not read as part of
+    # the item above it.
+    def item(name: str, fact: str = "") -> str:
+        routines = [
+            f"The {name} routine number {k} does something mundane with buffers and caches in turn." for k in range(8)
+        ]
+        if fact:
+            routines.insert(3, fact)
+        return " ".join([f"- The {name} helper is described here in general terms for the reader.", *routines])
+
+    items = [item("alpha"), item("beta", "It rotates the zebracorn credentials every hour."), item("gamma")]
+    text = (
+        "Intro paragraph about the module and what it offers to callers.\n\n"
+        + "\n".join(items)
+        + "\n\nClosing paragraph.\n"
+    )
+    context = SegmentContext(user_query="How often are zebracorn credentials rotated?")
+    out = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE)).text
+    assert "It rotates the zebracorn credentials every hour." in out
+    assert "- The beta helper is described here in general terms for the reader." in out
 
 
 def test_a_hyphenated_word_of_the_task_finds_its_parts() -> None:

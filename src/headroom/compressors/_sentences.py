@@ -30,6 +30,9 @@ class Unit:
     kind: UnitKind
     block: int  # index of the paragraph/block it belongs to (for "first sentence of a paragraph")
     lead: bool  # first unit of its block
+    # The first sentence of a long list item split into sentences: it carries the bullet and
+    # what the item is about, so it stays whenever any of the item does (prose keeps it).
+    head: bool = False
 
 
 # A blank line (any line ending) separates blocks; fences are found first so blank lines
@@ -43,16 +46,18 @@ _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"^[ \t]*([=*\-~^#])\1{2,}[ \t]*\r?$")
 _ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S")
+_ITEM_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+")
 _PROMPT = re.compile(r"^[ \t]*(?:>>>|\.\.\.|\$ |In \[\d+\]:)")
 _TABLE = re.compile(r"^[ \t]*\|.*\|[ \t]*\r?$")
 _CODE_CHARS = re.compile(r"[{}();=<>\[\]]|::|->|//|&&|\|\|")
 # Sentence end: terminal punctuation (+ closing quotes/brackets) then whitespace, and the next
-# sentence starts like a sentence. CJK full stops end a sentence with no space after them.
+# sentence starts like a sentence (or bold text: `... bytes. **token_hex**(n) Return ...`). CJK
+# full stops end a sentence with no space after them.
 # The sentence ends right after the punctuation mark (match start + 1; the closing quotes and
 # the whitespace lie between units). Matching the mark itself, instead of a lookbehind for it,
 # lets the engine scan for the few marks instead of trying the pattern at every character.
 _SENT_END = re.compile(
-    r"""[.!?]["'”’)\]]*\s+(?=["'“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-ſͰ-ϿЀ-ӿ\u0590-\u06ff\u0900-\u097f])"""
+    r"""[.!?]["'”’)\]]*\s+(?=\*\*[\w`]|["'“‘(\[]?[A-Z0-9À-ÖØ-ÞĀ-ſͰ-ϿЀ-ӿ\u0590-\u06ff\u0900-\u097f])"""
     r"|[。！？]\s*(?=\S)"
 )
 # A line that is not plain prose: a heading, an underline, a list item, a prompt, a table row
@@ -189,9 +194,15 @@ def _block_units(text: str, start: int, end: int, block: int, units: list[Unit])
             # A long item is a paragraph behind a bullet (a generated reference lists a module's
             # functions, docstrings and all, in one): its first sentence is the item, the others
             # are weighed one by one.
-            pieces = _sentences(text, item_start, upto) if upto - item_start > _LONG_ITEM_CHARS else []
+            pieces: list[tuple[int, int]] = []
+            if upto - item_start > _LONG_ITEM_CHARS:
+                marker = _ITEM_MARKER.match(text, item_start)  # anchored at item_start
+                # Sentences start after the bullet: "1. Install" must not end a sentence at "1."
+                content = marker.end() if marker else item_start
+                pieces = _sentences(text, content, upto)
             if len(pieces) > 1:
-                add(pieces[0][0], pieces[0][1], UnitKind.ITEM)
+                s, e = _strip(text, item_start, pieces[0][1])
+                units.append(Unit(s, e, UnitKind.ITEM, block, len(units) == first, head=True))
                 for s, e in pieces[1:]:
                     add(s, e, UnitKind.SENTENCE)
             else:

@@ -304,6 +304,7 @@ def _select(
             digit = _DIGIT.search(piece)
             hard = (
                 unit.kind is UnitKind.HEADING
+                or unit.head  # a long item's first sentence: its bullet and subject
                 or (digit is not None and _is_hard(piece, digit.start()))
                 or _CAVEAT.match(piece) is not None
             )
