@@ -146,7 +146,9 @@ def build_workspace(root: Path) -> Workspace:
     docs.mkdir(exist_ok=True)
     for name in DOCS_MODULES:  # generated reference pages, as a docs site serves them
         module = importlib.import_module(name)
-        (docs / f"{name}.html").write_text(pydoc.html.page(pydoc.describe(module), pydoc.html.document(module, name)))
+        page = pydoc.html.page(pydoc.describe(module), pydoc.html.document(module, name))
+        # pydoc names the module's source file: the workspace's copy, not this machine's stdlib.
+        (docs / f"{name}.html").write_text(page.replace(str(stdlib_dir()), str(lib)))
     return Workspace(root)
 
 
