@@ -7,8 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from headroom.compressors import _sentences
-from headroom.compressors._fences import fenced_blocks
+from headroom.compressors._fences import FENCE_CLOSE, FENCE_OPEN, fenced_blocks
 from headroom.routing import fences
 
 # The regexes the scanner replaced: quadratic on openers nothing closes, but the reference.
@@ -26,7 +25,7 @@ _LINES = st.lists(st.tuples(_PIECES, st.sampled_from(["\n", "", "\r\n", "\n\n"])
 @given(_LINES)
 def test_the_scanner_pairs_fences_as_the_lazy_regex_does(parts: list[tuple[str, str]]) -> None:
     text = "".join(piece + end for piece, end in parts)
-    found = fenced_blocks(text, _sentences._FENCE_OPEN, _sentences._FENCE_CLOSE)
+    found = fenced_blocks(text, FENCE_OPEN, FENCE_CLOSE)
     assert [(o.start(), c.end()) for o, c in found] == [m.span() for m in _LAZY_SENTENCES.finditer(text)]
     found = fenced_blocks(text, fences._FENCE_OPEN, fences._FENCE_CLOSE)
     expected = [(m.start("body"), m.end("body"), m["info"]) for m in _LAZY_MARKDOWN.finditer(text)]
@@ -38,7 +37,7 @@ def test_tilde_underlines_open_no_block() -> None:
     text = "".join(f"Section {n}\n{'~' * 12}\n\nSome prose about section {n}.\n\n" for n in range(2_000))
     assert not fences.looks_mixed(text)
     assert fences.split_fenced(text) == [(text, None)]
-    assert fenced_blocks(text, _sentences._FENCE_OPEN, _sentences._FENCE_CLOSE) == []
+    assert fenced_blocks(text, FENCE_OPEN, FENCE_CLOSE) == []
     # One bare `~~~` line after them closes the first underline, as the regex had it.
     closed = text + "~~~\n"
     ((opener, closer),) = fenced_blocks(closed, fences._FENCE_OPEN, fences._FENCE_CLOSE)

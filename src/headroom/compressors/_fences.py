@@ -14,7 +14,12 @@ from __future__ import annotations
 import bisect
 import re
 
-__all__ = ["PIPE_TABLE", "fenced_blocks"]
+__all__ = ["FENCE_CLOSE", "FENCE_OPEN", "PIPE_TABLE", "fenced_blocks"]
+
+# A markdown code fence's opening and closing lines, indented or not (a block inside a list
+# item): the pair `fenced_blocks` takes for markdown read as prose.
+FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
+FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 
 # A pipe table (GFM): a row, its `| --- |` separator, the other rows; each line starts and ends with `|`.
 # The separator's first dash is found without backtracking (`[ :|]*-`): a long run of dashes

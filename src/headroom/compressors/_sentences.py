@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from headroom.compressors._fences import fenced_blocks
+from headroom.compressors._fences import FENCE_CLOSE, FENCE_OPEN, fenced_blocks
 
 __all__ = ["Unit", "UnitKind", "split_units"]
 
@@ -40,13 +40,11 @@ class Unit:
 # Written to start with "\n" (the regex engine scans for a literal fast); a "\r" before the
 # first "\n" belongs to the separator too (`_blank_spans`).
 _BLANK = re.compile(r"\n[ \t]*(?:\r?\n[ \t]*)+")
-_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
-_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 _LINE = re.compile(r"[^\n]*(?:\n|$)")
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t]+\S")
 _UNDERLINE = re.compile(r"^[ \t]*([=*\-~^#])\1{2,}[ \t]*\r?$")
-_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+\S")
-_ITEM_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+")
+_ITEM_MARKER = re.compile(r"[ \t]*(?:[-*+•]|\d{1,3}[.)]|\(?[a-z]\))[ \t]+")  # a list item's bullet or number
+_ITEM = re.compile(rf"^{_ITEM_MARKER.pattern}\S")
 _PROMPT = re.compile(r"^[ \t]*(?:>>>|\.\.\.|\$ |In \[\d+\]:)")
 _TABLE = re.compile(r"^[ \t]*\|.*\|[ \t]*\r?$")
 _CODE_CHARS = re.compile(r"[{}();=<>\[\]]|::|->|//|&&|\|\|")
@@ -252,7 +250,7 @@ def split_units(text: str) -> list[Unit]:
     block = 0
     pos = 0
     regions: list[tuple[int, int, bool]] = []  # (start, end, fenced)
-    fences = fenced_blocks(text, _FENCE_OPEN, _FENCE_CLOSE) if "```" in text or "~~~" in text else []
+    fences = fenced_blocks(text, FENCE_OPEN, FENCE_CLOSE) if "```" in text or "~~~" in text else []
     for opener, closer in fences:
         regions.append((pos, opener.start(), False))
         regions.append((opener.start(), closer.end(), True))

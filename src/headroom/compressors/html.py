@@ -25,7 +25,7 @@ import re
 from typing import ClassVar
 
 from headroom.ccr.markers import marker
-from headroom.compressors._fences import PIPE_TABLE, fenced_blocks
+from headroom.compressors._fences import FENCE_CLOSE, FENCE_OPEN, PIPE_TABLE, fenced_blocks
 from headroom.compressors.base import Compressed, Registry, default_registry, register
 from headroom.errors import CompressorError
 from headroom.segments import ContentKind, Segment, content_ref
@@ -51,9 +51,7 @@ _MAX_LINK_CHARS = 200
 # Inline links as the converter writes them: [text](target "title"), the target in <> when it
 # holds spaces, and balanced parentheses left in it (`?code=fn+main()+{...}`).
 _LINK = re.compile(r'\[((?:\\.|[^\[\]\\\n])*)\]\((<[^>\n]*>|(?:[^()\s]|\([^()\s]*\))*)(?: "(?:\\.|[^"\\\n])*")?\)')
-_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>```|~~~)[^\n]*\n", re.MULTILINE)
 _CODE_SPAN = re.compile(r"(`+[^`\n]+`+)")  # an inline code span (split keeps it as an odd piece)
-_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>```|~~~)[ \t]*$", re.MULTILINE)
 _LAYOUT_CELL_CHARS = 400  # a cell this long beside spacer cells holds paragraphs: layout (`_unlayout`)
 
 
@@ -109,7 +107,7 @@ def _outside_code(markdown: str) -> str:
 
     out: list[str] = []
     position = 0
-    for opener, closer in fenced_blocks(markdown, _FENCE_OPEN, _FENCE_CLOSE):
+    for opener, closer in fenced_blocks(markdown, FENCE_OPEN, FENCE_CLOSE):
         out.append(tidy(markdown[position : opener.start()]))
         out.append(markdown[opener.start() : closer.end()])
         position = closer.end()
