@@ -198,7 +198,9 @@ def _missing_value_rows(
             yield from empty
 
 
-def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> tuple[list[int], bool]:
+def _matching_rows(
+    rows: list[dict[str, Any]], terms: frozenset[str], holders: Mapping[str, list[int]]
+) -> tuple[list[int], bool]:
     """(rows whose values name a term of the task, those holding its rarest terms first; whether
     the task's words occur in the table at all, keys included). A row's keys are no match (in a
     CSV every row holds `version` and `sha256`), nor is a term many rows hold (`node`, `package`
@@ -207,16 +209,16 @@ def _matching_rows(rows: list[dict[str, Any]], terms: frozenset[str]) -> tuple[l
     if not terms:
         return [], False
     texts = [" ".join(_scalar_text(value) for value in row.values()).lower() for row in rows]
-    keys = " ".join(sorted({key.lower() for row in rows for key in row}))
+    keys = " ".join(sorted(key.lower() for key in holders))  # every column name, once
     related = False
-    holders: dict[str, list[int]] = {}
+    term_rows: dict[str, list[int]] = {}
     for term in sorted(terms):
         found = [i for i, text in enumerate(texts) if term in text]
         related = related or bool(found) or term in keys
         if 0 < len(found) <= max(3, len(rows) // 10):
-            holders[term] = found
+            term_rows[term] = found
     rarity: dict[int, int] = {}
-    for found in holders.values():
+    for found in term_rows.values():
         for i in found:
             rarity[i] = min(rarity.get(i, len(found)), len(found))
     return sorted(rarity, key=lambda i: (rarity[i], i)), related
@@ -265,7 +267,7 @@ def select_rows(
     if categories:
         take(_category_rows(rows, columns, holders))
     take(rare_templates)
-    matching, related = _matching_rows(rows, terms)
+    matching, related = _matching_rows(rows, terms, holders)
     matched = take(matching, cap=budget // 3)
     take(sorted(set(_outlier_rows(rows, columns, holders))))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
