@@ -623,3 +623,39 @@ def test_a_hyphenated_word_of_the_task_finds_its_parts() -> None:
     context = SegmentContext(user_query="Which helper gives url-safe output?")
     out = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE))
     assert out.lossy and target in out.text
+
+
+def _exit_status_page(codes: int) -> str:
+    """A man page's sections: filler paragraphs around an EXIT STATUS lead-in and its list."""
+    filler = [
+        f"Section {n}: the {word} option changes how items are read from standard input, and the "
+        f"defaults differ between implementations in ways the manual describes at length here."
+        for n, word in enumerate(["delimiter", "quoting", "eof", "max-args", "max-procs", "verbose", "prompt"])
+    ]
+    listing = "\n\n".join(f"{120 + i}    if the command exited with status {i} of the batch" for i in range(codes))
+    return "\n\n".join([*filler[:4], f"xargs exits with the following status:\n\n{listing}", *filler[4:]])
+
+
+_XARGS_CONTEXT = SegmentContext(
+    tool_name="man", tool_arguments='{"page": "xargs"}', user_query="what status does xargs exit with?"
+)
+
+
+def test_a_kept_lead_in_keeps_the_short_list_it_introduces(options: ProseOptions) -> None:
+    text = _exit_status_page(codes=5)
+    segment = Segment(text, _XARGS_CONTEXT, ContentKind.PROSE)
+    result = ProseCompressor(replace(options, keep_ratio=0.2)).compress(segment)
+    assert result.lossy and "xargs exits with the following status:" in result.text
+    # The list the kept lead-in introduces stays with it, entry by entry.
+    for i in range(5):
+        assert f"{120 + i}    if the command exited with status {i} of the batch" in result.text
+    _assert_verbatim(result.text, text)
+
+
+def test_a_long_introduced_list_is_left_to_the_scores() -> None:
+    text = _exit_status_page(codes=40)
+    segment = Segment(text, _XARGS_CONTEXT, ContentKind.PROSE)
+    result = ProseCompressor(ProseOptions(learned=False, keep_ratio=0.2)).compress(segment)
+    assert "xargs exits with the following status:" in result.text
+    kept = sum(f"if the command exited with status {i} of" in result.text for i in range(40))
+    assert kept < 40 and count_tokens(result.text) < count_tokens(text) / 2

@@ -137,6 +137,10 @@ _BEST_UNIT_TOKENS = 100  # the best unit stays beyond the budget up to this size
 # it competes for the budget only after the sentences, where one such unit took a whole
 # document's budget (1k tokens of `clang++ -L…` flags in one issue body).
 _LONG_UNIT_TOKENS = 200
+_INTRODUCED_LIST_TOKENS = 120  # a list a kept "...:" introduces stays whole up to this size,
+_LISTED_ENTRY_TOKENS = 24  # when each entry is a short line (a value and what it means)
+_LEAD_IN = re.compile(r"[a-z]:\s*$")  # "...the following status:", not a code line's "as TARGET:"
+_NOT_LISTED = frozenset({UnitKind.HEADING, UnitKind.CODE})
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUALIFIER = re.compile(r"[.:-]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`, `url-safe`; a path is not split
@@ -398,6 +402,8 @@ def _select(
                 candidate.keep = True
                 used += candidate.tokens
 
+    _keep_introduced_lists(items)
+
     # A dropped run must save more than the marker that replaces it.
     run: list[_Item] = []
     for entry in [*items, None]:
@@ -412,6 +418,34 @@ def _select(
     outcome.repeats = sum(item.repeat and not item.keep for item in items)
     outcome.groups = _items_by_doc(items, len(texts))
     return outcome
+
+
+def _keep_introduced_lists(items: list[_Item]) -> None:
+    """A kept lead-in that ends with a colon ("xargs exits with the following status:") says
+    nothing without the list it introduces: when that list is short, its units stay too. The
+    list is the run of short units after it (a value and what it means, one a line); a long
+    list is left to the scores (its kept lead-in still tells what was there)."""
+    for i, item in enumerate(items):
+        if not item.keep or item.unit.kind is UnitKind.CODE or not _LEAD_IN.search(item.text):
+            continue
+        listed: list[_Item] = []
+        total = 0
+        for follower in items[i + 1 :]:
+            if follower.doc != item.doc or follower.unit.kind in _NOT_LISTED:
+                break
+            if follower.tokens > _LISTED_ENTRY_TOKENS:
+                break  # a paragraph: the list ended
+            if follower.keep:
+                continue
+            total += follower.tokens
+            if total > _INTRODUCED_LIST_TOKENS:
+                listed = []
+                break
+            listed.append(follower)
+            if _LEAD_IN.search(follower.text):
+                break  # the next lead-in: its own list is its own
+        for follower in listed:
+            follower.keep = True
 
 
 def _semantic_scores(
