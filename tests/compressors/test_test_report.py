@@ -396,3 +396,62 @@ def test_a_traceback_underline_is_no_markdown_fence(code: str) -> None:
     text = "".join(f"test_sum_{n} (test_calc.CalcTests.test_sum_{n}) ... FAIL\n" for n in range(3))
     text += "\n" + "".join(section.format(n=n, code=code) for n in range(3)) + "-" * 70 + "\nRan 3 tests in 0.001s\n"
     assert looks_like_test_report(text)
+
+
+_DOCTESTED = '''"""Prices.
+
+>>> parse_price("1 eur")
+(1.0, 'EUR')
+"""
+
+
+def parse_price(text):
+    """Parse "<amount> <currency>".
+
+    >>> parse_price("2.50 usd")
+    (2.5, 'USD')
+    """
+    amount, currency = text.split(" ")
+    return round(float(amount), 2), currency.upper()
+'''
+
+
+def _unittest_with_doctests(tmp_path: Path) -> str:
+    """`python -m unittest -v` of a suite that also runs the module's doctests: unittest prints
+    each doctest as "parse_price (shop)" then "Doctest: shop.parse_price ... ok"."""
+    (tmp_path / "shop.py").write_text(_DOCTESTED)
+    cases = "\n".join(
+        f"    def test_price_{n}(self):\n        self.assertEqual(shop.parse_price('{n}.25 eur'), ({n}.25, 'EUR'))\n"
+        for n in range(40)
+    )
+    (tmp_path / "test_shop.py").write_text(
+        "import doctest\nimport unittest\n\nimport shop\n\n\n"
+        "def load_tests(loader, tests, pattern):\n"
+        "    tests.addTests(doctest.DocTestSuite(shop))\n    return tests\n\n\n"
+        f"class ShopTest(unittest.TestCase):\n{cases}"
+    )
+    command = [sys.executable, "-m", "unittest", "-v", "test_shop"]
+    text = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300).stderr
+    assert "Doctest: shop.parse_price ... ok" in text and "OK" in text
+    return text
+
+
+def test_the_subject_of_every_test_name_keeps_no_line(tmp_path: Path) -> None:
+    text = _unittest_with_doctests(tmp_path)
+    # "shop" is a whole word only on the doctest lines, but a piece of every test's name
+    # (test_shop.ShopTest): the subject of the run, naming none of its tests.
+    query = "The shop tests fail since my change to shop.py."
+    out, store, _ = _compress(text, "python -m unittest -v test_shop", query)
+    assert " ... ok" not in out
+    assert re.search(r"42 passed tests omitted", out)
+    _assert_retrievable(out, store, text)
+
+
+def test_a_named_doctest_keeps_the_line_unittest_printed_before_it(tmp_path: Path) -> None:
+    text = _unittest_with_doctests(tmp_path)
+    # The words name the doctest `shop.parse_price` by its pieces, not the line before it.
+    out, _, _ = _compress(text, "python -m unittest -v test_shop", "Does the shop parse doctest still pass?")
+    lines = out.splitlines()
+    at = lines.index("Doctest: shop.parse_price ... ok")
+    assert lines[at - 1] == "parse_price (shop)"
+    assert "test_price_3 (" not in out

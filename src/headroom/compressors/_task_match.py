@@ -22,15 +22,22 @@ _GENERIC_PIECES = frozenset({"test", "tests", "spec", "it", "should", "case"})
 def task_matches(texts: Sequence[str], context: SegmentContext, *, with_arguments: bool = True) -> list[bool]:
     """For each record's text, whether it holds a word of the task: whole words only ("over" is
     not in "overrides"), not the tool call's own argument names ("command"), and not a word in
-    more than a third of the records (the package the command checked tells none apart).
+    more than a third of the records, even inside longer words (the package the command
+    checked tells none apart: `json` in `test.test_json.test_dump`).
     Without `with_arguments`, only the user's words count: the words of a test command
     (`python -m pytest tests/routing`) name what ran, not which of its tests matter."""
     if not with_arguments:
         context = replace(context, tool_arguments=None)
     terms = context.terms() - _argument_keys(context.tool_arguments)
-    patterns = [re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])") for term in sorted(terms)]
-    found = [[pattern.search(text) is not None for text in texts] for pattern in patterns]
-    telling = [hits for hits in found if sum(hits) * 3 <= len(texts)]
+    lowered = [text.lower() for text in texts]
+    telling: list[list[bool]] = []
+    for term in sorted(terms):
+        # Everywhere as a piece of longer words too (`json` in every `test.test_json...` line):
+        # the subject of the whole report, not the name of some of its records.
+        if sum(term in text for text in lowered) * 3 > len(texts):
+            continue
+        pattern = re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])")
+        telling.append([pattern.search(text) is not None for text in texts])
     return [any(hits[k] for hits in telling) for k in range(len(texts))]
 
 

@@ -124,6 +124,7 @@ _QUOTED = re.compile(r"[`'\"]([^`'\"\n]{1,80})[`'\"]")
 _COLLAPSIBLE = frozenset({"pass", "skip", "run", "title", "progress", "output"})
 _MIN_PASSES = 8  # fewer passed lines than this in all stay as they are
 _MIN_RUN = 3  # and so does a shorter run of them (a marker costs what two lines do)
+_MARKER_FRAME = len("[headroom: ]")  # what a marker adds around its summary
 _GROUPS_LISTED = 12  # a run's marker counts the tests of this many files, then how many more
 _MAX_FULL = 8  # kinds whose first failure shows whole; later kinds show theirs by head
 _HEADS_PER_KIND = 3  # more failures of a kind shown by header, error lines and location
@@ -658,6 +659,8 @@ class TestReportCompressor:
             return 0
         named = _named([parsed.name[k] for k in collapsible], [lines[k] for k in collapsible], segment)
         keep_named = {k for k, hit in zip(collapsible, named, strict=True) if hit}
+        # A kept test keeps the "name (module.Class)" line unittest printed before its docstring.
+        keep_named |= {k - 1 for k in keep_named if k and parsed.group[k - 1] == "-" and parsed.status[k - 1]}
         total = 0
         run: list[int] = []
         for k in [*collapsible, -1]:
@@ -669,9 +672,12 @@ class TestReportCompressor:
                     parsed.status[j] or "" for j in run if parsed.group[j] != "-" or parsed.status[j] == "output"
                 )
                 groups = Counter(parsed.group[j] for j in run if parsed.status[j] in ("pass", "skip"))
-                dropped_lines.update(run)
-                markers_at[run[0]] = _run_summary(counts, groups)
-                total += len(run)
+                summary = _run_summary(counts, groups)
+                # A marker no shorter than the lines it stands for saves nothing.
+                if len(summary) + _MARKER_FRAME < sum(len(lines[j]) + 1 for j in run):
+                    dropped_lines.update(run)
+                    markers_at[run[0]] = summary
+                    total += len(run)
             run = [k] if k != -1 and k not in keep_named else []
         return total
 
