@@ -3,6 +3,7 @@ errors, stack traces, distinct key values, context and task terms stay verbatim.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -568,6 +569,27 @@ def test_pip_install_output_is_a_log_whose_repeated_lines_collapse() -> None:
     assert first in out.splitlines()
     for name in re.findall(r"^Requirement already satisfied: ([\w.-]+)", text, re.MULTILINE):
         assert re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", out), name  # each package stays named
+    (ref,) = find_refs(out)
+    stored = store.get(ref)
+    assert stored is not None and stored.text == text
+
+
+def test_a_long_list_of_names_stays_named_in_the_marker() -> None:
+    """`pip install` of every installed distribution (run here, offline): each line names its own
+    package, so however many there are (more than a fifth of the log), the marker lists them."""
+    names = sorted({dist.metadata["Name"] for dist in importlib.metadata.distributions()})
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", *names]
+    text = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300).stdout
+    satisfied = re.findall(r"^Requirement already satisfied: ([\w.-]+)", text, re.MULTILINE)
+    assert len(satisfied) >= 60
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(text, SegmentContext("Bash", None, "install deps"))
+    assert report.kind == "logs" and report.tokens_after < 0.6 * report.tokens_before
+    for name in satisfied:
+        assert re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", out), name
+    # The listing gives what differs from the kept line: not the shared install path, which a few
+    # lines (an editable install in ./src) do not share: those stay whole instead.
+    assert out.count("site-packages") < 5
     (ref,) = find_refs(out)
     stored = store.get(ref)
     assert stored is not None and stored.text == text

@@ -58,6 +58,11 @@ _PLAIN_KINDS = frozenset({"ts", "dur", "num", "ip"})  # values that name nothing
 # Lines kept only to show an identifier no other kept line shows: at most a fifth of the log
 # (at least this many), else the markers name the identifiers instead.
 _COVER_MIN, _COVER_SHARE = 40, 5
+# ... unless the identifiers are names of things (`_Plan._names_things`): up to this many listed.
+_NAMES_COVER_MAX = 2_000
+_DIGITS = re.compile(r"\d+")
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z0-9+]*(?:[.-][A-Za-z][A-Za-z0-9+]*)*")  # `libbpf1`, `vim-common`
+_ODD_SHARE = 10  # a listing's lines that differ where at most a tenth of them do stay whole
 _LISTED_CHARS = 160  # one record's differing words, in a listing marker
 _HINT_WORDS, _HINT_CHARS = 6, 60  # a template named in a marker without a kept event of it
 _WORD_EDGES = ",;()[]{}<>\"'"  # around a word in a line or a marker's list of values
@@ -216,15 +221,17 @@ def _time_range(first: str | None, last: str | None) -> str:
     return first if first == last else f"{first}–{last}"
 
 
-def _listing(lines: list[str], records: list[Record], first: int, omitted: list[int]) -> str | None:
+def _listing(lines: list[str], records: list[Record], first: int, omitted: list[int]) -> tuple[str | None, list[int]]:
     """What each of these omitted one-line records says that the group's lines do not all
     say, in log order: "among them, by time: 2025-06-24 14:36:29 perl:amd64 5.36.0-7,
     libgdbm6:amd64 1.23-3; 2025-06-24 14:36:30 libssl3:amd64 3.0.16-1" for dpkg's installs.
-    Words shared by the group's first (kept) line and every listed one are said by that
-    line; each distinct time stamp is written once, whole, so a time searched for as the log
-    writes it is still found. None when a record spans several lines."""
+    Words shared by the group's first (kept) line and most listed ones are said by that line;
+    each distinct time stamp is written once, whole, so a time searched for as the log writes
+    it is still found. A few records that differ elsewhere (another install path, more words)
+    are not listed: they come back as the second value, to be kept whole, so the listing's
+    columns stay those of the many. (None, []) when a record spans several lines."""
     if any(records[m].end - records[m].start != 1 for m in omitted):
-        return None
+        return None, []
     stamps: list[str | None] = []
     words: list[list[str]] = []
     for m in [first, *omitted]:
@@ -233,16 +240,25 @@ def _listing(lines: list[str], records: list[Record], first: int, omitted: list[
         stamps.append(stamp)
         words.append((line.replace(stamp, " ", 1) if stamp else line).split())
     width = len(words[0])
-    if all(len(w) == width for w in words):
-        varying = [j for j in range(width) if any(w[j] != words[0][j] for w in words)]
-        entries = [" ".join(w[j] for j in varying) for w in words[1:]]
+    few = max(1, len(omitted) // _ODD_SHARE)
+    odd_width = [k for k, w in enumerate(words[1:]) if len(w) != width]
+    if len(odd_width) <= few:
+        aligned = [w for w in words[1:] if len(w) == width]
+        differ = [sum(w[j] != words[0][j] for w in aligned) for j in range(width)]
+        varying = [j for j in range(width) if differ[j] > few]
+        rare = {j for j in range(width) if 0 < differ[j] <= few}
+        odd = set(odd_width) | {
+            k for k, w in enumerate(words[1:]) if len(w) == width and any(w[j] != words[0][j] for j in rare)
+        }
+        entries = [" ".join(w[j] for j in varying) if k not in odd else "" for k, w in enumerate(words[1:])]
     else:
+        odd = set()
         entries = [" ".join(w) for w in words[1:]]
     parts: list[str] = []
     last_stamp: str | None = None
     for stamp, entry in zip(stamps[1:], entries, strict=True):
         if not entry:
-            continue  # the same line again: counted, not listed
+            continue  # the same line again (counted, not listed), or one kept whole
         if len(entry) > _LISTED_CHARS:
             entry = entry[: _LISTED_CHARS - 1] + "…"
         if stamp is None or stamp == last_stamp:
@@ -250,9 +266,10 @@ def _listing(lines: list[str], records: list[Record], first: int, omitted: list[
             continue
         parts.append(f"{'; ' if parts else ''}{stamp} {entry}")
         last_stamp = stamp
+    kept_whole = [omitted[k] for k in sorted(odd)]
     if not parts:
-        return None
-    return ("among them, by time: " if last_stamp else "among them: ") + "".join(parts)
+        return None, kept_whole
+    return ("among them, by time: " if last_stamp else "among them: ") + "".join(parts), kept_whole
 
 
 def _template_hint(template: str) -> str:
@@ -407,7 +424,8 @@ class _Plan:
             self.keep[m] = False
         shown = {word for i, kept in enumerate(self.keep) if kept for word in self.identifiers(i)}
         wanted = self._wanted(members, shown)
-        if len(wanted) > max(_COVER_MIN, len(self.records) // _COVER_SHARE):
+        cap = max(_COVER_MIN, len(self.records) // _COVER_SHARE)
+        if len(wanted) > cap and not (len(wanted) <= _NAMES_COVER_MAX and self._names_things(wanted)):
             for m in variants:
                 self.keep[m] = True
             return
@@ -418,6 +436,24 @@ class _Plan:
                 self.unseen[first] = left
             else:
                 del self.unseen[first]
+
+    def _names_things(self, members: list[int]) -> bool:
+        """The records' identifiers are names, each record naming its own thing (the packages of
+        `pip install`: `annotated-doc==0.0.7`), not serials of one kind (`blk_-16089996...`,
+        request ids) nor names that several templates repeat (apt's "Unpacking X", "Setting up
+        X" of the same packages): with digits masked most identifiers still differ, and most
+        records bring a name word no other record has. A reader asks about names ("is httpx
+        there?"), so a list of them stays listed however long the log is only short."""
+        skeletons = {_DIGITS.sub("#", " ".join(self.identifiers(m))) for m in members}
+        if 2 * len(skeletons) <= len(members):
+            return False
+        words_of = [{w.lower() for i in self.identifiers(m) for w in _NAME_WORD.findall(i)} for m in members]
+        counts: dict[str, int] = {}
+        for words in words_of:
+            for word in words:
+                counts[word] = counts.get(word, 0) + 1
+        own = sum(any(counts[w] == 1 for w in words) for words in words_of)
+        return own * 10 >= len(members) * 6
 
     def _wanted(self, members: list[int], shown: set[str]) -> list[int]:
         """Records (in order) naming an identifier not in `shown`; `shown` takes their identifiers."""
@@ -627,7 +663,12 @@ class LogCompressor:
                     keep[m] = True
                 continue
             first_kept = next((m for m in members if keep[m]), members[0])
-            listing = _listing(lines, records, first_kept, listed) if listed else None
+            listing, kept_whole = _listing(lines, records, first_kept, listed) if listed else (None, [])
+            for m in kept_whole:
+                keep[m] = True
+            if kept_whole:
+                omitted = [m for m in omitted if not keep[m]]
+                listed = [m for m in listed if not keep[m]]
             listed_chars = sum(len(lines[records[m].start]) for m in listed)
             if listed and (listing is None or len(listing) * 10 > listed_chars * 8):
                 # A listing that saves too little (or cannot be written): those lines stay.
