@@ -321,3 +321,33 @@ def test_a_unit_too_big_to_compress_is_no_page(monkeypatch: pytest.MonkeyPatch) 
     assert calls == [] and claude_results(request) == pages  # both left whole, neither a page
     Pipeline(CompressConfig(), MemoryStore()).compress_request(claude_request(pages), "anthropic")
     assert len(calls) == 2
+
+
+def _package_log(count: int) -> list[str]:
+    """A dpkg.log: each package's upgrade, then its status lines. Names with and without digits
+    (`libfoo3:amd64`, `foo-tools:all`), as real package names are."""
+    lines: list[str] = []
+    for i in range(count):
+        word = "".join("abcdefghijklmnopqrstuvwxyz"[(i // 26**k) % 26] for k in range(3)) + "ex"
+        name = f"lib{word}{i % 7}:amd64" if i % 2 else f"{word}-tools:all"
+        stamp = f"2026-05-09 07:{29 + i // 60:02d}:{i % 60:02d}"
+        lines.append(f"{stamp} upgrade {name} 1.{i}-1~deb12u1 1.{i}-1~deb12u{2 + i % 3}")
+        lines += [f"{stamp} status {state} {name} 1.{i}-1~deb12u1" for state in ("half-configured", "unpacked")]
+        lines.append(f"{stamp} status installed {name} 1.{i}-1~deb12u{2 + i % 3}")
+    return lines
+
+
+def test_a_grep_after_pages_lists_the_names_the_pages_did_not_show() -> None:
+    """A page showed the first 40 upgrades; a grep of every upgrade comes next: the 20 it adds
+    are still a list of distinct things, each shown (kept or listed), however many the page
+    showed before."""
+    log = _package_log(60)
+    page = "\n".join(log[:160]) + "\n"
+    upgrades = [f"{n}:{line}" for n, line in enumerate(log, start=1) if " upgrade " in line]
+    grep = "\n".join(upgrades) + "\n"
+    earlier = EarlierLogs().then(log_page(page, page), b"page-1")
+    out = LogCompressor().compress(Segment(grep, SegmentContext(earlier_logs=earlier), ContentKind.LOGS)).text
+    for line in upgrades[40:]:
+        name, _, new = line.split()[3:6]
+        assert name in out and new in out, line
+    assert len(out) < len(grep)  # the 40 the page showed collapse

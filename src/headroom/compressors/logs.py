@@ -412,7 +412,7 @@ class _Plan:
         listing = {
             key
             for key, members in groups.items()
-            if len(members) > _KEEP_ALL[1] and 2 * len(self._wanted(members, set(shown))) >= len(members)
+            if len(members) > _KEEP_ALL[1] and 2 * len(self._wanted(members, set(shown), seen=False)) >= len(members)
         }
         if not listing:
             return
@@ -455,14 +455,17 @@ class _Plan:
         own = sum(any(counts[w] == 1 for w in words) for words in words_of)
         return own * 10 >= len(members) * 6
 
-    def _wanted(self, members: list[int], shown: set[str]) -> list[int]:
-        """Records (in order) naming an identifier not in `shown`; `shown` takes their identifiers."""
+    def _wanted(self, members: list[int], shown: set[str], *, seen: bool = True) -> list[int]:
+        """Records (in order) naming an identifier not in `shown` (nor, with `seen`, shown by an
+        earlier page); `shown` takes their identifiers. Without `seen` it tells whether a group
+        is a list of distinct things at all: a grep over a log paged through earlier is such a
+        list even where the pages showed some of its names."""
         wanted: list[int] = []
         for i in members:
             if self.keep[i]:
                 continue
             found = self.identifiers(i)
-            if any(w not in shown and w not in self.seen_values for w in found):
+            if any(w not in shown and (not seen or w not in self.seen_values) for w in found):
                 wanted.append(i)
                 shown.update(found)
         return wanted
