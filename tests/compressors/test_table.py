@@ -75,6 +75,30 @@ def test_the_row_the_task_names_stays_though_column_names_match_every_row() -> N
     assert "tool-11.3.0-py3-none-any.whl,11.3.0,204181," in out
 
 
+def test_the_package_the_task_names_stays_among_many_categories() -> None:
+    """`dpkg-query` as CSV: five big sections and ten that hold four packages each (rare values:
+    they alone fill the rows' budget), and the task's words inside other words ("diskette").
+    The row of the package the task names (`postgresql-15`) still stays: the rows the task
+    names come before the table's exceptions, names before words, and a word matches whole."""
+    rows = [
+        {
+            "package": f"pkg{i}-utils" if i != 150 else "postgresql-15",
+            "version": f"{i % 9}.{i}-1",
+            "installed_size_kb": 1000 + 13 * i,
+            "section": f"small{i % 10}" if 20 <= i < 60 else f"section{i % 5}",
+            "summary": f"toolbox of helpers {i}: they take little disk and ship in a box",
+        }
+        for i in range(290)
+    ]
+    rows += [{**rows[i], "package": f"postgresql-client-{i}"} for i in (10, 20)]
+    for i, word in ((5, "diskette"), (6, "muchness"), (7, "takeaway"), (8, "thereafter")):
+        rows[i]["summary"] = f"{word} support {i}"  # the task's words inside other words, in one row each
+    query = "In packages.csv, how much disk does postgresql-15 take? Is the toolbox there?"
+    out, _, ratio = _compress(_csv(rows), query)
+    assert ratio < 0.5
+    assert "postgresql-15,6.150-1,2950,section0," in out
+
+
 def test_a_task_that_does_not_touch_the_table_adds_no_rows() -> None:
     text = _csv(customer_rows(2000))
     alone, _, _ = _compress(text, "")

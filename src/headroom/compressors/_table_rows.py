@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = ["RowSelection", "select_rows"]
 _VARIABLE = re.compile(r"\d+(?:[.:]\d+)*|0x[0-9a-f]+|[0-9a-f]{8,}", re.IGNORECASE)
 _EDGE_ROWS = 3
 _RARE_SHARE = 0.05  # a value/template seen in at most 5% of rows is "rare"
+_NAME_TERM = re.compile(r"[\d_.:/-]")  # a task term that names something: `postgresql-15`, `calc_price`
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,27 +203,35 @@ def _missing_value_rows(
 def _matching_rows(
     rows: list[dict[str, Any]], terms: frozenset[str], holders: Mapping[str, list[int]]
 ) -> tuple[list[int], bool]:
-    """(rows whose values name a term of the task, those holding its rarest terms first; whether
-    the task's words occur in the table at all, keys included). A row's keys are no match (in a
-    CSV every row holds `version` and `sha256`), nor is a term many rows hold (`node`, `package`
-    in npm manifests): the first rows would fill the share and the one row the task names
-    (`rich-13.2.0-py3-none-any.whl`) come too late."""
+    """(rows whose values name a term of the task, those holding its names first; whether the
+    task's words occur in the table at all, keys included). A term matches as a whole word
+    ("box" is not in "toolbox"). A row's keys are no match (in a CSV every row holds `version`
+    and `sha256`), nor is a term many rows hold (`node`, `package` in npm manifests): the first
+    rows would fill the share and the one row the task names (`rich-13.2.0-py3-none-any.whl`)
+    come too late. For the same reason the rows holding a name (`postgresql-15`,
+    `calc_unit_price`: digits or punctuation in it) come before those holding a plain word of
+    the task ("disk", "take"), each kind rarest first."""
     if not terms:
         return [], False
-    texts = [" ".join(_scalar_text(value) for value in row.values()).lower() for row in rows]
+    # One text for the whole table, a line per row: each term is one regex scan, its hits
+    # mapped to rows by where the lines start.
+    texts = [" ".join(_scalar_text(value) for value in row.values()).lower().replace("\n", " ") for row in rows]
+    table = "\n".join(texts)
+    starts = [0]
+    for text in texts[:-1]:
+        starts.append(starts[-1] + len(text) + 1)
     keys = " ".join(sorted(key.lower() for key in holders))  # every column name, once
     related = False
-    term_rows: dict[str, list[int]] = {}
+    rank: dict[int, tuple[int, int]] = {}
     for term in sorted(terms):
-        found = [i for i, text in enumerate(texts) if term in text]
+        pattern = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+        found = sorted({bisect_right(starts, match.start()) - 1 for match in pattern.finditer(table)})
         related = related or bool(found) or term in keys
         if 0 < len(found) <= max(3, len(rows) // 10):
-            term_rows[term] = found
-    rarity: dict[int, int] = {}
-    for found in term_rows.values():
-        for i in found:
-            rarity[i] = min(rarity.get(i, len(found)), len(found))
-    return sorted(rarity, key=lambda i: (rarity[i], i)), related
+            kind = 0 if _NAME_TERM.search(term) else 1
+            for i in found:
+                rank[i] = min(rank.get(i, (kind, len(found))), (kind, len(found)))
+    return sorted(rank, key=lambda i: (rank[i], i)), related
 
 
 def select_rows(
@@ -262,13 +272,15 @@ def select_rows(
     for i, row in enumerate(rows):
         for name in row:
             holders.setdefault(name, []).append(i)
+    # The rows the task names come before the table's exceptions: those can fill the budget
+    # (a category column of 30 sections keeps 30 rows) and the row asked about is the answer.
+    matching, related = _matching_rows(rows, terms, holders)
+    matched = take(matching, cap=budget // 3)
     rare_templates, exemplars = _template_rows(rows, columns, holders)
     take(_rare_value_rows(rows, columns, holders))
     if categories:
         take(_category_rows(rows, columns, holders))
     take(rare_templates)
-    matching, related = _matching_rows(rows, terms, holders)
-    matched = take(matching, cap=budget // 3)
     take(sorted(set(_outlier_rows(rows, columns, holders))))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
