@@ -587,12 +587,58 @@ def test_a_long_list_of_names_stays_named_in_the_marker() -> None:
     assert report.kind == "logs" and report.tokens_after < 0.6 * report.tokens_before
     for name in satisfied:
         assert re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", out), name
-    # The listing gives what differs from the kept line: not the shared install path, which a few
-    # lines (an editable install in ./src) do not share: those stay whole instead.
-    assert out.count("site-packages") < 5
     (ref,) = find_refs(out)
     stored = store.get(ref)
     assert stored is not None and stored.text == text
+
+
+def _satisfied(names: list[str], site: str = "./.venv/lib/python3.12/site-packages") -> list[str]:
+    return [f"Requirement already satisfied: {name} in {site} ({3 + i % 4}.{i}.0)" for i, name in enumerate(names)]
+
+
+def test_lines_that_differ_where_few_do_stay_whole_beside_the_listing() -> None:
+    """A listing's columns are those most of its lines differ in: the three packages installed
+    for other Pythons stay as lines, and the others list without the shared path."""
+    names = [
+        f"{word}{kind}" for word in ("alpha", "bravo", "delta", "gamma", "omega") for kind in ("-io", "kit", "-core")
+    ]
+    names += [f"{name}-x" for name in names] + [f"{name}-y" for name in names]
+    lines = _satisfied(names)
+    odd = (12, 20, 33)  # each installed for another Python: the path differs in a digit only
+    for k in odd:
+        lines[k] = lines[k].replace("python3.12", f"python3.{k % 7}")
+    text = "Looking in links: /opt/wheels\n" + "\n".join(lines) + "\n"
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash", None, "deps"))
+    assert report.kind == "logs" and report.tokens_after < 0.6 * report.tokens_before
+    assert all(lines[k] in out.splitlines() for k in odd)
+    assert out.count(".venv/lib/python3.12/site-packages") == 2  # the line the listing builds on, and the last
+    for name in names:
+        assert re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", out), name
+
+
+def test_a_listing_whose_lines_all_stay_whole_leaves_no_marker_for_nothing() -> None:
+    """The listed lines around an error are both odd (another path, another version): nothing
+    is left to list, so no marker is written for nothing, and the lines stay."""
+    text = """Looking in links: /opt/wheels
+Processing ./dist/pkg.tar.gz
+Installing build dependencies: started
+Installing build dependencies: finished with status 'done'
+Requirement already satisfied: Jinja2 in ./.venv/lib/python3.11/site-packages (1.0.0)
+Requirement already satisfied: httpx in ./.venv/lib/python3.11/site-packages (1.0.0)
+Requirement already satisfied: urllib3 in /opt/vendor/python3.11/site-packages (1.0.0)
+Requirement already satisfied: sniffio in ./.venv/lib/python3.11/site-packages (2.17.1)
+Requirement already satisfied: orjson in ./.venv/lib/python3.11/site-packages (1.0.0)
+ERROR: Could not build wheels for pkg, which is required to install pyproject.toml-based projects
+Requirement already satisfied: attrs in ./.venv/lib/python3.11/site-packages (1.0.0)
+Building wheels for collected packages: pkg
+Created wheel for pkg: filename=pkg-0.1-py3-none-any.whl size=1234
+Successfully built pkg
+"""
+    segment = Segment(text, SegmentContext("Bash", None, "is httpx installed?"), ContentKind.LOGS)
+    result = LogCompressor().compress(segment)
+    for line in text.splitlines():
+        if line.startswith("Requirement"):
+            assert line in result.text.splitlines()
 
 
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("gcc") is None, reason="needs make and gcc")

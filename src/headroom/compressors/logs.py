@@ -672,6 +672,11 @@ class LogCompressor:
             if kept_whole:
                 omitted = [m for m in omitted if not keep[m]]
                 listed = [m for m in listed if not keep[m]]
+                dropped = sum(len(lines[j]) for m in omitted for j in range(records[m].start, records[m].end))
+                if len(omitted) < 2 or dropped < 2 * _MARKER_COST:  # what is left pays for no marker
+                    for m in omitted:
+                        keep[m] = True
+                    continue
             listed_chars = sum(len(lines[records[m].start]) for m in listed)
             if listed and (listing is None or len(listing) * 10 > listed_chars * 8):
                 # A listing that saves too little (or cannot be written): those lines stay.
