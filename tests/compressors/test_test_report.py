@@ -14,6 +14,7 @@ import pytest
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import MARKER_PREFIX, find_refs
 from headroom.ccr.retrieval import retrieve
+from headroom.compressors._task_match import task_matches
 from headroom.compressors.test_report import looks_like_test_report
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
@@ -455,3 +456,16 @@ def test_a_named_doctest_keeps_the_line_unittest_printed_before_it(tmp_path: Pat
     at = lines.index("Doctest: shop.parse_price ... ok")
     assert lines[at - 1] == "parse_price (shop)"
     assert "test_price_3 (" not in out
+
+
+def test_a_task_word_inside_the_words_of_every_record_still_names_records() -> None:
+    """ "int" is inside `printing`, in the path of every record: that is no piece of a name, so
+    the errors that say "int" are still the ones the task names."""
+    lines = [f"src/shop/printing/layout_{n}.py:{10 + n}: error: Missing return statement  [return]" for n in range(30)]
+    lines += [
+        f'src/shop/printing/cells_{n}.py:{40 + n}: error: Argument 1 to "pad_{n}" has incompatible type "str"; '
+        'expected "int"  [arg-type]'
+        for n in range(12)
+    ]
+    context = SegmentContext("Bash", '{"command": "mypy src"}', "where does mypy expect an int?")
+    assert task_matches(lines, context) == [False] * 30 + [True] * 12

@@ -32,9 +32,11 @@ def task_matches(texts: Sequence[str], context: SegmentContext, *, with_argument
     lowered = [text.lower() for text in texts]
     telling: list[list[bool]] = []
     for term in sorted(terms):
-        # Everywhere as a piece of longer words too (`json` in every `test.test_json...` line):
-        # the subject of the whole report, not the name of some of its records.
-        if sum(term in text for text in lowered) * 3 > len(texts):
+        # Everywhere as a piece of longer names too (`json` in every `test.test_json...` line, a
+        # piece between `_` or `.`): the subject of the whole report, not the name of some of its
+        # records. Inside a word is no piece ("int" in "printing").
+        piece = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
+        if sum(piece.search(text) is not None for text in lowered) * 3 > len(texts):
             continue
         pattern = re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])")
         telling.append([pattern.search(text) is not None for text in texts])
