@@ -659,3 +659,21 @@ def test_a_long_introduced_list_is_left_to_the_scores() -> None:
     assert "xargs exits with the following status:" in result.text
     kept = sum(f"if the command exited with status {i} of" in result.text for i in range(40))
     assert kept < 40 and count_tokens(result.text) < count_tokens(text) / 2
+
+
+def test_a_kept_next_lead_in_ends_the_list_before_it() -> None:
+    """Two lead-ins in a row, both kept (they hold a version): the first one's short list stays,
+    and the second one's long list does not count against it."""
+    names = ("FAIL", "EXIT", "KILL", "NOENT", "PERM", "BUSY", "AGAIN")
+    codes = "\n\n".join(f"E{name}    the command stopped: {name.lower()} case of the batch" for name in names)
+    signals = "\n\n".join(f"SIG{n}    stops the batch and reports signal {n}" for n in range(15))
+    text = _exit_status_page(codes=0).replace(
+        "xargs exits with the following status:\n\n",
+        f"Since 4.2.1 xargs exits with the following status:\n\n{codes}\n\n"
+        f"Since 4.2.1 signals are handled as listed below:\n\n{signals}",
+    )
+    segment = Segment(text, _XARGS_CONTEXT, ContentKind.PROSE)
+    result = ProseCompressor(ProseOptions(learned=False, keep_ratio=0.01)).compress(segment)
+    assert "Since 4.2.1 signals are handled as listed below:" in result.text
+    for name in names:
+        assert f"E{name}    the command stopped" in result.text

@@ -423,19 +423,24 @@ def _select(
 def _keep_introduced_lists(items: list[_Item]) -> None:
     """A kept lead-in that ends with a colon ("xargs exits with the following status:") says
     nothing without the list it introduces: when that list is short, its units stay too. The
-    list is the run of short units after it (a value and what it means, one a line); a long
-    list is left to the scores (its kept lead-in still tells what was there)."""
+    list is the run of short units after it (a value and what it means, one a line), up to the
+    next lead-in; a long list is left to the scores (its kept lead-in still tells what was
+    there). Each unit is looked at once per lead-in, and a run ends at the next lead-in, kept
+    or not: linear in the units."""
     for i, item in enumerate(items):
         if not item.keep or item.unit.kind is UnitKind.CODE or not _LEAD_IN.search(item.text):
             continue
         listed: list[_Item] = []
         total = 0
-        for follower in items[i + 1 :]:
+        for j in range(i + 1, len(items)):
+            follower = items[j]
             if follower.doc != item.doc or follower.unit.kind in _NOT_LISTED:
                 break
             if follower.tokens > _LISTED_ENTRY_TOKENS:
                 break  # a paragraph: the list ended
             if follower.keep:
+                if _LEAD_IN.search(follower.text):
+                    break  # the next lead-in, kept: its list is its own
                 continue
             total += follower.tokens
             if total > _INTRODUCED_LIST_TOKENS:
