@@ -469,3 +469,15 @@ def test_a_task_word_inside_the_words_of_every_record_still_names_records() -> N
     ]
     context = SegmentContext("Bash", '{"command": "mypy src"}', "where does mypy expect an int?")
     assert task_matches(lines, context) == [False] * 30 + [True] * 12
+
+
+def test_a_run_of_passes_shorter_than_its_marker_stays() -> None:
+    """TAP lines are short: the three before the test the task names cost less than a marker
+    counting them, so they stay; the long run after it is counted."""
+    names = ["a", "b", "c", "parse_price rounds cents"] + [f"case {n}" for n in range(5, 41)]
+    lines = ["TAP version 13", *(f"ok {n} - {name}" for n, name in enumerate(names, start=1))]
+    text = "\n".join([*lines, "1..40", "# tests 40", "# pass 40", "# fail 0"]) + "\n"
+    out, _, kind = _compress(text, "node --test", "does parse_price round cents?")
+    assert kind == "test_report"
+    assert "\n".join(lines[1:5]) in out
+    assert "ok 20 - case 20" not in out and "36 passed tests omitted" in out
