@@ -1093,3 +1093,19 @@ def test_an_identifier_with_a_dollar_names_the_concept_too(identifier: str) -> N
         "javascript",
     )
     assert CodeCompressor().compress(segment).notes.get("named_users") == 5
+
+
+def test_a_folded_body_names_the_warnings_it_emits() -> None:
+    # genai-prices' price check: the warning the task asks to reword sits in a folded body.
+    src = "import warnings\n\n\ndef check_prices(prices, allowed):\n" + "".join(
+        f"    total_{i} = sum(p.value_{i} for p in prices)\n" for i in range(10)
+    )
+    src += (
+        "    bad_keys = set(prices) - allowed\n    if bad_keys:\n"
+        "        warnings.warn(\n            f'Unsupported price key for standard pricing: {bad_keys}',\n"
+        "            stacklevel=2,\n        )\n    return total_0\n"
+    )
+    _, result = _compress(src, path="types.py")
+    stub = next(line for line in result.text.split("\n") if has_marker(line))
+    assert "; warns f'Unsupported price key for standard pricing: {bad_keys}'" in stub
+    ast.parse(result.text)

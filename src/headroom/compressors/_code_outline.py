@@ -44,6 +44,8 @@ _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
 _LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"
 _PY_RAISE = re.compile(r"\braise\s+([A-Za-z_][\w.]*)\(\s*(" + _LEAD_ARG + r"(?:[rRuUfF]{1,2})?" + _STR + r")\s*(\))?")
 _PY_RAISE_CLASS = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)(?:\(\s*\))?[ \t]*(?:$|\bfrom\b|#)", re.MULTILINE)
+# A warning's message: `warnings.warn(f"Unsupported price key: {keys}", stacklevel=2)`.
+_PY_WARN = re.compile(r"\b(?:warnings\.)?warn\(\s*((?:[rRuUfF]{1,2})?" + _STR + r")\s*(\)|,)?")
 # Any other raise of a class: `raise HTTPException(status_code=400, detail=exc.message)`.
 _PY_RAISE_CALL = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)\(")
 _THROW = re.compile(
@@ -417,7 +419,21 @@ class _Planner:
                     found[f"{name}(...)"] = None
                 if len(found) >= 2 * MAX_RAISES:
                     break
-        return f"; {self.spec.raise_word} {', '.join(found)}" if found else ""
+        raised = f"; {self.spec.raise_word} {', '.join(found)}" if found else ""
+        return raised + (self._warns(text) if self.python else "")
+
+    @staticmethod
+    def _warns(text: str) -> str:
+        """The messages of the warnings a Python body emits (`warnings.warn("...")`): like an
+        error's, a fact agents look for ("what does it warn when ...") and change."""
+        found: dict[str, None] = {}
+        for match in _PY_WARN.finditer(text):
+            literal = _BLANKS.sub(" ", match.group(1))
+            if len(literal) <= MAX_RAISE_CHARS:
+                found[f"{literal}{'' if match.group(2) else ' ...'}"] = None
+            if len(found) >= MAX_RAISES:
+                break
+        return f"; warns {', '.join(found)}" if found else ""
 
     @staticmethod
     def _is_main_guard(node: Any) -> bool:
