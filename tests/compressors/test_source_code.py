@@ -1109,3 +1109,28 @@ def test_a_folded_body_names_the_warnings_it_emits() -> None:
     stub = next(line for line in result.text.split("\n") if has_marker(line))
     assert "; warns f'Unsupported price key for standard pricing: {bad_keys}'" in stub
     ast.parse(result.text)
+
+
+def _price_checks() -> str:
+    """Functions that each check a kind of key, one warning about unsupported price keys."""
+    src = "import warnings\n\n"
+    for kind in ("usage", "extractor", "price", "tier", "unit"):
+        message = f"Unsupported {kind} key for standard pricing" if kind != "extractor" else "Bad extractor"
+        src += f"\ndef check_{kind}s(values, allowed):\n" + "".join(
+            f"    total_{i} = sum(v.{kind}_{i} for v in values)\n" for i in range(8)
+        )
+        src += (
+            "    bad_keys = set(values) - allowed\n    if bad_keys:\n"
+            f"        warnings.warn(f'{message}: {{bad_keys}}', stacklevel=2)\n    return total_0\n\n"
+        )
+    return src
+
+
+def test_the_body_saying_the_message_the_task_hyphens_stays_whole() -> None:
+    src = _price_checks()
+    query = "Make the unsupported-price-key warning say that those keys are ignored."
+    _, result = _compress(src, path="types.py", query=query)
+    assert "    total_7 = sum(v.price_7 for v in values)" in result.text  # check_prices whole
+    assert "    total_7 = sum(v.usage_7 for v in values)" not in result.text  # the others fold
+    assert "warns f'Unsupported usage key for standard pricing: {bad_keys}'" in result.text
+    ast.parse(result.text)

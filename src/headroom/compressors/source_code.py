@@ -152,6 +152,7 @@ _CODE_STOPWORDS = frozenset(
 # Instruction verbs that open a sentence ("Read the asyncio implementation..."): not a name.
 _INSTRUCTION = frozenset("read open write add fix run use go try make get print list debug update".split())
 _REMINDER = re.compile(r"<(system-reminder|command-[\w-]+)>.*?</\1>", re.DOTALL)
+_HYPHENED = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+){2,}(?![\w-])")  # `too-many-files`, not `x-3-y`
 _QUALIFIED = re.compile(r"([A-Za-z_$][\w$]*)(?:\.|::)([A-Za-z_$][\w$]*)")
 _ESCAPE = re.compile(r"\\.|[^\w$]+")  # regex escapes and operators in a grep pattern: `\s+`, `.*`
 _DECLARES = re.compile(r"\b(?:def|class|fn|func|function|struct|interface|trait|enum|type|impl)\s+([A-Za-z_$][\w$]*)")
@@ -226,6 +227,9 @@ class TaskNames:
     # exceptions"); not across a sentence's end ("... the cache. Keys expire" names no
     # `cache_key`), and not the pieces of an identifier written as code.
     pairs: frozenset[tuple[str, str]] = frozenset()
+    # Words the task joins with hyphens, three or more ("the unsupported-price-key warning",
+    # "the too-many-files error"): the words of a message, found in the code that says it.
+    phrases: tuple[tuple[str, ...], ...] = ()
 
     def is_empty(self) -> bool:
         return not self.exact and not self.pieces
@@ -304,7 +308,8 @@ def task_names(ctx: SegmentContext) -> TaskNames:
             pairs.update(itertools.pairwise(run[-1:] + own))
             run.extend(own)
     exact = {w for w in exact if len(w) >= 2 and w not in path_words}
-    return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces), frozenset(pairs))
+    phrases = tuple(dict.fromkeys(tuple(m.lower().split("-")) for m in _HYPHENED.findall(query)))
+    return TaskNames(frozenset(exact), frozenset(qualified), tuple(pieces), frozenset(pairs), phrases)
 
 
 def _qualifier_ok(symbol: Symbol, names: TaskNames, containers: frozenset[str]) -> bool:
@@ -405,7 +410,9 @@ def select_users(
     those bodies are (`followed`: the names of the task-kept bodies of earlier reads and of
     their classes; the request handler building the `MultiPartParser` the task is about), those
     using the most such names first. Names of one word piece (`close`, `add`) are left out, and so
-    are the names this file defines itself (a re-read of the same file)."""
+    are the names this file defines itself (a re-read of the same file). Before all of these come
+    the bodies that say a phrase the task hyphens ("make the unsupported-price-key warning say
+    ..." keeps the body warning "Unsupported price key for standard pricing"): the code to change."""
     bigrams = names.pairs
     callees = {name: n for name, n in (callees or {}).items() if len(word_pieces(name)) >= 2}
     source = "\n".join(code_lines)
@@ -415,13 +422,14 @@ def select_users(
         if bigrams
         else []
     )
+    said = _phrase_offsets(names.phrases, source)
     defined = {symbol.name for symbol in symbols}
     uses_of = sorted(
         name
         for name in followed & identifiers
         if name not in defined and name not in concepts and len(word_pieces(name)) >= 2
     )
-    if not concepts and not callees and not uses_of:
+    if not concepts and not callees and not uses_of and not said:
         return frozenset()
     watched = concepts + uses_of
     is_concept = frozenset(concepts)
@@ -448,11 +456,14 @@ def select_users(
             continue
         if any(a <= symbol.start_row and symbol.end_row <= b for a, b in kept_containers):
             continue  # a kept class already shows this method's code
-        first = bisect.bisect_left(where, starts[symbol.start_row])
-        last = bisect.bisect_left(where, starts[symbol.end_row + 1])
+        begin, end = starts[symbol.start_row], starts[symbol.end_row + 1]
+        first = bisect.bisect_left(where, begin)
+        last = bisect.bisect_left(where, end)
         used = set(which[first:last]) - {symbol.name}
         concepts_used = used & is_concept
-        if concepts_used:
+        if bisect.bisect_left(said, begin) < bisect.bisect_left(said, end):
+            candidates.append((-1, 0, symbol.tokens, symbol.key, symbol))  # says what the task quotes
+        elif concepts_used:
             candidates.append((0, -len(concepts_used), symbol.tokens, symbol.key, symbol))
         elif symbol.name in callees:
             candidates.append((1, -callees[symbol.name], symbol.tokens, symbol.key, symbol))
@@ -464,6 +475,16 @@ def select_users(
             budget -= symbol.tokens
             users.add(symbol.key)
     return frozenset(users)
+
+
+def _phrase_offsets(phrases: tuple[tuple[str, ...], ...], source: str) -> list[int]:
+    """Where the code says one of the task's hyphened phrases, its words apart by spaces,
+    hyphens or underscores in any case ("Unsupported price key for ...", `too_many_files`)."""
+    found: list[int] = []
+    for words in phrases:
+        pattern = re.compile(r"(?<![A-Za-z])" + r"[\s_-]+".join(map(re.escape, words)) + r"(?![A-Za-z])", re.IGNORECASE)
+        found.extend(match.start() for match in pattern.finditer(source))
+    return sorted(found)
 
 
 # A body shown whole with at least this many tokens was kept for the task: the outline folds
