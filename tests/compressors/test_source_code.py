@@ -1134,3 +1134,31 @@ def test_the_body_saying_the_message_the_task_hyphens_stays_whole() -> None:
     assert "    total_7 = sum(v.usage_7 for v in values)" not in result.text  # the others fold
     assert "warns f'Unsupported usage key for standard pricing: {bad_keys}'" in result.text
     ast.parse(result.text)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        r'warnings.warn(r"C:\Users\{name} is deprecated")',
+        r'raise ValueError(r"use \N instead")',
+        'warnings.warn(\'three quotes """ in it\')',
+        'warnings.warn("plain message")',
+    ],
+)
+def test_a_marker_inside_a_folded_docstring_still_parses(call: str) -> None:
+    """A body whose docstring's tail folds ends in a marker inside the docstring: a message with
+    a backslash or the closing quotes is left out there, so the outline stays Python."""
+    src = (
+        "import warnings\n\n\ndef full(self, prices):\n"
+        '    """Return True if there are maxsize items in the queue.\n\n'
+        "    Note: if the Queue was initialized with maxsize=0 (the default),\n"
+        "    then full() is never True, and the other notes below explain more of it.\n"
+        '    """\n'
+        + "".join(f"    total_{i} = sum(p.value_{i} for p in prices)\n" for i in range(10))
+        + f"    {call}\n    return total_0\n"
+    )
+    _, result = _compress(src, path="q.py")
+    assert has_marker(result.text)
+    ast.parse(result.text)
+    if "plain" in call:
+        assert 'warns "plain message"' in result.text

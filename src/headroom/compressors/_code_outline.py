@@ -45,7 +45,7 @@ _LEAD_ARG = r"(?:[\w.]+\s*,\s*)?"
 _PY_RAISE = re.compile(r"\braise\s+([A-Za-z_][\w.]*)\(\s*(" + _LEAD_ARG + r"(?:[rRuUfF]{1,2})?" + _STR + r")\s*(\))?")
 _PY_RAISE_CLASS = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)(?:\(\s*\))?[ \t]*(?:$|\bfrom\b|#)", re.MULTILINE)
 # A warning's message: `warnings.warn(f"Unsupported price key: {keys}", stacklevel=2)`.
-_PY_WARN = re.compile(r"\b(?:warnings\.)?warn\(\s*((?:[rRuUfF]{1,2})?" + _STR + r")\s*(\)|,)?")
+_PY_WARN = re.compile(r"(?<![\w.])(?:warnings\.)?warn\(\s*((?:[rRuUfF]{1,2})?" + _STR + r")\s*(\)|,)?")
 # Any other raise of a class: `raise HTTPException(status_code=400, detail=exc.message)`.
 _PY_RAISE_CALL = re.compile(r"\braise\s+([A-Z]\w*(?:\.[A-Z]\w*)*)\(")
 _THROW = re.compile(
@@ -748,7 +748,10 @@ class _Planner:
             # Docstring tail, closing quotes and code become one marker line that closes the
             # docstring: a body of only a docstring is valid Python, and needs no `...` line.
             dropped += self._tokens(closing, closing)
-            summary = f"body {self._span(tail[0], b1)}{self._raises(code_start, b1)}"
+            facts = self._raises(code_start, b1)
+            if "\\" in facts or '"""' in facts or "'''" in facts:
+                facts = ""  # inside the docstring an escape or its closing quotes would not parse
+            summary = f"body {self._span(tail[0], b1)}{facts}"
             edits.append(Edit(tail[0], b1, f"{indent}{self._marker(summary)}{self.lines[closing].strip()}"))
         if self._worth(dropped, edits):
             self.notes["bodies_elided"] += 1

@@ -224,6 +224,9 @@ def _matching_rows(
     related = False
     rank: dict[int, tuple[int, int]] = {}
     for term in sorted(terms):
+        if term not in table:  # a literal scan first: the bounded pattern cannot skip ahead
+            related = related or term in keys
+            continue
         pattern = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
         found = sorted({bisect_right(starts, match.start()) - 1 for match in pattern.finditer(table)})
         related = related or bool(found) or term in keys

@@ -152,6 +152,7 @@ _CODE_STOPWORDS = frozenset(
 # Instruction verbs that open a sentence ("Read the asyncio implementation..."): not a name.
 _INSTRUCTION = frozenset("read open write add fix run use go try make get print list debug update".split())
 _REMINDER = re.compile(r"<(system-reminder|command-[\w-]+)>.*?</\1>", re.DOTALL)
+_MAX_PHRASES = 16  # a long pasted query holds many hyphened words; the first few are the task's
 _HYPHENED = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+){2,}(?![\w-])")  # `too-many-files`, not `x-3-y`
 _QUALIFIED = re.compile(r"([A-Za-z_$][\w$]*)(?:\.|::)([A-Za-z_$][\w$]*)")
 _ESCAPE = re.compile(r"\\.|[^\w$]+")  # regex escapes and operators in a grep pattern: `\s+`, `.*`
@@ -481,7 +482,10 @@ def _phrase_offsets(phrases: tuple[tuple[str, ...], ...], source: str) -> list[i
     """Where the code says one of the task's hyphened phrases, its words apart by spaces,
     hyphens or underscores in any case ("Unsupported price key for ...", `too_many_files`)."""
     found: list[int] = []
-    for words in phrases:
+    lowered = source.lower() if phrases else ""
+    for words in phrases[:_MAX_PHRASES]:
+        if not all(word in lowered for word in words):
+            continue  # a literal scan first: most phrases are in no file
         pattern = re.compile(r"(?<![A-Za-z])" + r"[\s_-]+".join(map(re.escape, words)) + r"(?![A-Za-z])", re.IGNORECASE)
         found.extend(match.start() for match in pattern.finditer(source))
     return sorted(found)
