@@ -35,11 +35,17 @@ def task_matches(texts: Sequence[str], context: SegmentContext, *, with_argument
         # Everywhere as a piece of longer names too (`json` in every `test.test_json...` line, a
         # piece between `_` or `.`): the subject of the whole report, not the name of some of its
         # records. Inside a word is no piece ("int" in "printing").
+        holding = [k for k, text in enumerate(lowered) if term in text]  # a literal scan first
+        if not holding:
+            continue
         piece = re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])")
-        if sum(piece.search(text) is not None for text in lowered) * 3 > len(texts):
+        if sum(piece.search(lowered[k]) is not None for k in holding) * 3 > len(texts):
             continue
         pattern = re.compile(rf"(?<![\w]){re.escape(term)}(?![\w])")
-        telling.append([pattern.search(text) is not None for text in texts])
+        hits = [False] * len(texts)
+        for k in holding:
+            hits[k] = pattern.search(texts[k]) is not None
+        telling.append(hits)
     return [any(hits[k] for hits in telling) for k in range(len(texts))]
 
 
