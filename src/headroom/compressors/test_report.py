@@ -124,7 +124,6 @@ _QUOTED = re.compile(r"[`'\"]([^`'\"\n]{1,80})[`'\"]")
 _COLLAPSIBLE = frozenset({"pass", "skip", "run", "title", "progress", "output"})
 _MIN_PASSES = 8  # fewer passed lines than this in all stay as they are
 _MIN_RUN = 3  # and so does a shorter run of them (a marker costs what two lines do)
-_MARKER_FRAME = len("[headroom: ]")  # what a marker adds around its summary
 _GROUPS_LISTED = 12  # a run's marker counts the tests of this many files, then how many more
 _MAX_FULL = 8  # kinds whose first failure shows whole; later kinds show theirs by head
 _HEADS_PER_KIND = 3  # more failures of a kind shown by header, error lines and location
@@ -674,7 +673,7 @@ class TestReportCompressor:
                 groups = Counter(parsed.group[j] for j in run if parsed.status[j] in ("pass", "skip"))
                 summary = _run_summary(counts, groups)
                 # A marker no shorter than the lines it stands for saves nothing.
-                if len(summary) + _MARKER_FRAME < sum(len(lines[j]) + 1 for j in run):
+                if len(marker(summary, None)) < sum(len(lines[j]) + 1 for j in run):
                     dropped_lines.update(run)
                     markers_at[run[0]] = summary
                     total += len(run)
