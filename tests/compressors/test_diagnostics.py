@@ -375,3 +375,41 @@ def test_pyright_rules_and_crlf_gcc_codes_name_the_kinds(tmp_path: Path) -> None
     out, _ = _compress(crlf, "gcc -Wall")
     markers = [line for line in out.split("\r\n") if MARKER_PREFIX in line and " more " in line]
     assert markers and all(" more -W" in m and "\r" not in m.rstrip("\r") for m in markers), markers
+
+
+def test_a_linters_one_line_report_is_grouped_by_rule_code(ruff_report: tuple[str, Path]) -> None:
+    """ruff's concise format (`path:line:col: CODE message`) after the warnings it writes to
+    stderr: diagnostics grouped by rule, every location shown, every output line a line of the
+    report or a marker (as prose, one "sentence" marker hid hundreds of lines and glued two)."""
+    _, directory = ruff_report
+    args = [str(BIN / "ruff"), "check", "--select", "ALL", "--no-cache", "--output-format", "concise", "."]
+    done = subprocess.run(args, cwd=directory, capture_output=True, text=True, timeout=300, check=False)
+    assert done.stderr.startswith("warning: ")  # D203/D211 and D212/D213 cannot both hold
+    text = done.stderr + done.stdout
+    assert detect(text).kind == ContentKind.DIAGNOSTICS
+    out, store = _compress(text, "ruff check --select ALL --output-format concise .")
+    assert len(out) < 0.5 * len(text)
+    located = re.findall(r"^(\S+):(\d+):(\d+): [A-Z]+\d+ ", text, re.M)
+    assert len(located) > 100
+    for path, line, col in located:
+        assert _shown(out, path, line, col), (path, line, col)
+    report_lines = set(text.split("\n"))
+    assert all(line in report_lines or line.startswith(MARKER_PREFIX) for line in out.split("\n"))
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == text
+
+
+def test_rule_codes_need_a_column_to_make_a_diagnostic() -> None:
+    """flake8's and pylint's lines carry a column; a grep hit (`path:line:`) whose text starts
+    with a capitalised code does not make one."""
+    pylint = "\n".join(
+        f"pkg/mod{n}.py:{n + 1}:0: C0114: Missing module docstring (missing-module-docstring)" for n in range(6)
+    )
+    flake8 = "\n".join(f"pkg/mod{n}.py:{n + 3}:1: F401 'os' imported but unused" for n in range(6))
+    for report in (pylint, flake8):
+        parsed = _parse(report.split("\n"))
+        assert parsed is not None and len(parsed.diagnostics) == 6
+        assert {d.kind for d in parsed.diagnostics} == {report.split(" ")[1].rstrip(":")}
+    grep = "\n".join(f"docs/rules{n}.md:{n + 4}: E501 line too long, see the table" for n in range(6))
+    assert _parse(grep.split("\n")) == _parse([])
+    assert detect(grep).kind != ContentKind.DIAGNOSTICS

@@ -48,11 +48,23 @@ _SEVERITY = r"(?:fatal error|error|warning|note|info|hint|remark)"
 # Location first. The path has no blanks, bars or quotes (a snippet quoting `"a.c:3: warning:"`
 # is code, not a diagnostic), and the severity follows the location directly and ends in a
 # colon (after an optional TS code), so a grep hit whose text starts with "error" is not one.
+# A linter writes a rule code where a compiler writes the severity (ruff's concise format,
+# flake8, pylint: "x.py:3:1: F401 `os` imported but unused", "x.py:1:0: C0114: Missing ..."):
+# only after a line and a column, which a grep hit never has.
 _LOCATED = re.compile(
     r"^\s*(?P<path>[^\s:()\[\]|\"'`][^\s:()|\"'`]*)"
     r"(?::(?P<line>\d+)(?::(?P<col>\d+))?:? |\((?P<pline>\d+),(?P<pcol>\d+)\): | - )"
-    r"(?:- )?(?P<sev>" + _SEVERITY + r")(?: (?P<ts>TS\d+))?: (?P<msg>.*)$"
+    r"(?:(?:- )?(?P<sev>" + _SEVERITY + r")(?: (?P<ts>TS\d+))?: "
+    r"|(?P<rule>[A-Z]{1,6}\d{2,5}):?(?: \[\*\])? )(?P<msg>.*)$"
 )
+
+
+def _located(line: str) -> re.Match[str] | None:
+    """A location-first diagnostic line; one with a rule code only with a column after its line."""
+    found = _LOCATED.match(line)
+    return None if found is None or (found["rule"] and not found["col"]) else found
+
+
 # Header then location (rustc's and ruff's "annotate-snippets" layout).
 _HEADER = re.compile(
     r"^(?:(?P<sev>error|warning|help|note)(?:\[(?P<code>[^\]\s]+)\])?|(?P<rule>[A-Z]{1,6}\d{2,5})(?: \[\*\])?):? "
@@ -166,7 +178,7 @@ def _starts(lines: list[str], j: int, *, children: bool) -> bool:
     `help:` with their own `-->` do not: rustc prints those inside the diagnostic they explain.
     (Location-first notes are weighed by `_is_child_note`.)"""
     line = lines[j]
-    if _LOCATED.match(line) or _SCOPE.match(line) or _REQUIRED.match(line) or _INCLUDED.match(line):
+    if _located(line) or _SCOPE.match(line) or _REQUIRED.match(line) or _INCLUDED.match(line):
         return True
     header = _HEADER.match(line)
     if header is None or j + 1 >= len(lines) or _ARROW.match(lines[j + 1]) is None:
@@ -229,7 +241,7 @@ def _parse(raw: list[str]) -> _Parsed | None:
             i = scope_end
             continue
         chain_end = _include_chain(lines, i)
-        located = _LOCATED.match(lines[chain_end]) if chain_end < n else None
+        located = _located(lines[chain_end]) if chain_end < n else None
         header = _HEADER.match(line) if located is None else None
         arrow = _ARROW.match(lines[i + 1]) if header is not None and i + 1 < n else None
         if located is None and arrow is None:
@@ -242,7 +254,7 @@ def _parse(raw: list[str]) -> _Parsed | None:
             path = located["path"]
             line_no = located["line"] or located["pline"] or ""
             col = located["col"] or located["pcol"]
-            severity, code, message = located["sev"], located["ts"], located["msg"]
+            severity, code, message = located["sev"] or "", located["ts"] or located["rule"], located["msg"]
             wrapped = _wrapped(lines, at, message)
             head = [at, *wrapped]
             message = " ".join([message, *(lines[k].strip() for k in wrapped)])
@@ -259,7 +271,7 @@ def _parse(raw: list[str]) -> _Parsed | None:
             current = lines[j]
             # A note explaining this diagnostic, with the include chain of a header it is in.
             chain = _include_chain(lines, j)
-            note = _LOCATED.match(lines[chain]) if chain < n else None
+            note = _located(lines[chain]) if chain < n else None
             if note is not None and _is_child_note(note, path, line_no):
                 j = chain + 1
                 continue
@@ -319,22 +331,24 @@ def looks_like_diagnostics(head: str) -> bool:
     if FENCE_LINE.search(head):
         return False
     lines = head.split("\n")[:-1]  # the last may be cut
-    arrows = located = continued = 0
+    arrows = located = coded = continued = 0
     for k, line in enumerate(lines):
         if line.startswith((" ", "\t")) and _ARROW.match(line) and k and _HEADER.match(lines[k - 1]):
             arrows += 1
             if arrows >= 2:
                 return True
             continue
-        if _LOCATED.match(line) is None:
+        found = _located(line)
+        if found is None:
             continue
         located += 1
+        coded += found["rule"] is not None
         # tsc --pretty: a blank line, then the code line numbered ("12 code") and its underline.
         if k + 2 < len(lines) and not lines[k + 1].strip() and _NUMBERED_CODE.match(lines[k + 2]):
             continued += 1
             continue
         for after in lines[k + 1 : k + 2 + _MAX_WRAPPED]:  # past the lines a message wrapped onto
-            if not after.strip() or _LOCATED.match(after):
+            if not after.strip() or _located(after):
                 break
             if _is_continuation(after):
                 continued += 1
@@ -345,9 +359,10 @@ def looks_like_diagnostics(head: str) -> bool:
         return True
     # One line per diagnostic (plain mypy, gcc -fdiagnostics-plain-output): grep's `path:N:`
     # form, which the search compressor lists more tightly; taken here only when it declines
-    # (mypy's notes repeat a line number, which a grep never does).
+    # (mypy's notes repeat a line number, which a grep never does). A linter's rule codes are
+    # no grep's: grouped by code here, whatever the line numbers do.
     filled = sum(1 for line in lines if line.strip())
-    return located * 2 >= filled and not looks_like_search(head)
+    return located * 2 >= filled and (coded * 2 >= located or not looks_like_search(head))
 
 
 def _listing(dropped: list[_Diagnostic], first: _Diagnostic) -> str:
