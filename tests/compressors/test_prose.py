@@ -677,3 +677,28 @@ def test_a_kept_next_lead_in_ends_the_list_before_it() -> None:
     assert "Since 4.2.1 signals are handled as listed below:" in result.text
     for name in names:
         assert f"E{name}    the command stopped" in result.text
+
+
+def test_lines_that_never_end_a_sentence_are_units_of_their_own() -> None:
+    """A document glued to a listing with no sentence end in 80 lines (a report pasted into
+    notes, a linter's output routed as prose): each listing line is a unit, so a dropped one
+    leaves its neighbours whole; as one "sentence" a marker hid them all and glued the line
+    before it to the line after it."""
+    listing = [
+        f"data/shard_{k:03d}/part-{k * 7 % 97:05d}.bin  {k * 4099 % 65536} bytes  owner svc-batch" for k in range(80)
+    ]
+    text = (
+        "The nightly export writes its shards under data. It lists them before it uploads them, like this\n"
+        + "\n".join(listing)
+        + "\nThe upload stops at the first shard over the quota. Shard 41 was the one over it last night.\n"
+    )
+    units = split_units(text)
+    assert max(text.count("\n", u.start, u.end) for u in units) < 12
+    assert any(text[u.start : u.end] == listing[40] for u in units)
+    context = SegmentContext(tool_name="Read", user_query="Which shard stopped the nightly upload?")
+    out = ProseCompressor(ProseOptions(learned=False)).compress(Segment(text, context, ContentKind.PROSE)).text
+    assert len(out) < 0.6 * len(text)
+    original_lines = set(text.split("\n"))
+    shown = [line for line in out.split("\n") if "data/shard_" in line]
+    assert shown and all(line in original_lines for line in shown)
+    assert "Shard 41 was the one over it last night." in out

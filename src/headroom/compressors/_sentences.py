@@ -66,6 +66,9 @@ _SPECIAL_LINE = re.compile(
     r"|>>>|\.\.\.|\$ |In \[\d+\]:|\|.*\|[ \t]*\r?(?:\n|$))"
 )
 _LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentences
+# A hard-wrapped sentence of 100 words runs over 8 or 9 lines; a "sentence" over more is lines
+# that never end one.
+_MAX_SENTENCE_LINES = 12
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -100,18 +103,35 @@ def _plain_prose(text: str, start: int, end: int) -> bool:
 
 
 def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
     pos = start
     for match in _SENT_END.finditer(text, start, end):
         stop = match.start() + 1
         if _ABBREV.search(text, max(pos, stop - 8), stop):
             continue
         if stop > pos:
-            spans.append((pos, stop))
+            _add_sentence(text, pos, stop, spans)
         pos = match.end()
     if pos < end:
-        spans.append((pos, end))
+        _add_sentence(text, pos, end, spans)
     return spans
+
+
+def _add_sentence(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Append text[start:end] as one sentence, or line by line when it runs over more lines
+    than a wrapped sentence does: lines with no sentence end between them (a linter's report,
+    a listing that came in as prose) are each their own, so dropping one never drops its
+    neighbours with it or glues the line before to the line after."""
+    if text.count("\n", start, end) < _MAX_SENTENCE_LINES:
+        spans.append((start, end))
+        return
+    pos = start
+    while pos < end:
+        newline = text.find("\n", pos, end)
+        stop = end if newline < 0 else newline
+        if stop > pos:
+            spans.append((pos, stop))
+        pos = stop + 1
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -87,6 +87,7 @@ _UNOUTLINED: dict[str, str] = {
     "tf": "terraform", "hcl": "hcl", "nix": "nix", "cmake": "cmake", "mk": "makefile",
     **dict.fromkeys(("yaml", "yml"), "yaml"), "toml": "toml", "ini": "ini", "cfg": "ini",
     "conf": "config", "properties": "properties", "env": "dotenv",
+    **dict.fromkeys(("xml", "xsd", "xsl", "xslt", "plist", "csproj", "vbproj", "fsproj", "props", "targets"), "xml"),
 }  # fmt: skip
 _UNOUTLINED_NAMES: dict[str, str] = {
     **dict.fromkeys(("makefile", "gnumakefile"), "makefile"),
