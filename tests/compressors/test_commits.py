@@ -153,7 +153,6 @@ def test_codex_wrapped_log_compresses_inside_its_header(repo: Path) -> None:
 def test_a_log_with_patches_goes_to_the_diff_compressor(repo: Path) -> None:
     text = _git(repo, "log", "-p", "-n", "3")
     assert detect(text).kind == ContentKind.DIFF
-    assert not looks_like_git_log(_git(repo, "log", "--oneline"))
     # A first message longer than the sniffed head: still the diff compressor's.
     long_message = _git(repo, "log", "-n", "1") + "    " + "x" * 9000 + "\n\n" + _git(repo, "log", "-p", "-n", "2")
     assert detect(long_message).kind == ContentKind.COMMITS
@@ -217,3 +216,38 @@ def test_header_variants_keep_every_commit_whole(repo: Path, variant: Callable[[
 def test_same_log_same_bytes(repo: Path) -> None:
     text = _git(repo, "log", "--stat", "--pretty=fuller")
     assert _compress(text)[0] == _compress(text)[0]
+
+
+def test_a_one_line_history_keeps_every_commit(tmp_path: Path) -> None:
+    """`git log --oneline`, with `--graph`'s lanes around a merge: each line is a commit's sha
+    and subject, the commit the task asks about as likely as any. As prose its lines were list
+    items scored for the task, and commits went behind a marker; it is a history, and stays."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    stamp = {"GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.org", "GIT_COMMITTER_NAME": "Ada"}
+    stamp["GIT_COMMITTER_EMAIL"] = "ada@example.org"
+
+    def commit(n: int, topic: str) -> None:
+        (tmp_path / f"{topic}_{n}.txt").write_text(f"{n}\n")
+        _git(tmp_path, "add", "-A")
+        subject = f"{topic}: the reader now keeps case {n} of the boundary. It was dropped before."
+        _git(tmp_path, "commit", "-q", "-m", subject, **stamp)
+
+    for n in range(40):
+        commit(n, "parser")
+    _git(tmp_path, "checkout", "-q", "-b", "proxy")
+    for n in range(12):
+        commit(n, "proxy")
+    _git(tmp_path, "checkout", "-q", "main")
+    for n in range(40, 52):
+        commit(n, "parser")
+    _git(tmp_path, "merge", "-q", "--no-ff", "-m", "Merge the proxy branch. It adds streaming.", "proxy", **stamp)
+    for args in (("--graph", "--oneline", "--decorate", "--all"), ("--oneline",)):
+        text = _git(tmp_path, "log", *args)
+        assert detect(text).kind == ContentKind.COMMITS
+        out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+            text,
+            SegmentContext("Bash", json.dumps({"command": "git log " + " ".join(args)}), "when was the proxy added?"),
+        )
+        assert out == text, args
+        assert len(text.split("\n")) > 60 and (args[0] != "--graph" or re.search(r"^\|\\", text, re.M)), args
+    assert not looks_like_git_log(_git(tmp_path, "log", "--format=%H"))  # shas alone are no history

@@ -41,6 +41,12 @@ _NOTES = re.compile(r"^Notes(?: \([^)\n]*\))?:\s*$")  # `git notes` under the me
 _FILE_LINE = re.compile(r"^(?: \S|[ACDMRTUXB]\d*\t|(?:\d+|-)\t(?:\d+|-)\t|:\d{6} )")
 _FILES_CHANGED = re.compile(r"^ \d+ files? changed\b")
 _DIFF_START = re.compile(r"^diff --(?:git|cc|combined) ", re.MULTILINE)
+# `git log --oneline` (`--graph` draws lanes before the sha; `--decorate` puts refs after it),
+# `--pretty='%h %s'`: a short sha, one space, the subject. (sha256sum puts two spaces.)
+_ONELINE_COMMIT = re.compile(r"^[*|/\\_. -]*[0-9a-f]{7,40} (?:\([^)\n]*\) )?\S")
+_GRAPH_ONLY = re.compile(r"^[*|/\\_. -]+\r?$")  # `|\`, `| |/`: lanes joining and forking
+_ONELINE_SNIFF_LINES = 40
+_ONELINE_MIN_COMMITS = 5
 _SNIFF_HEADER_LINES = 24  # a signed commit's gpg lines come before its Author
 _BODY_KEPT_LINES = 3  # a message body this short stays whole: folding it would not pay
 _BODY_KEPT_TOKENS = 80  # ... unless its lines are long
@@ -50,16 +56,25 @@ _MIN_FOLDED_TOKENS = 12  # a fold must save at least this much beyond its marker
 
 def looks_like_git_log(head: str) -> bool:
     """`git log`'s default, medium and fuller formats: a `commit <sha>` line first, then its
-    header fields (`Author:`) before the first blank line."""
+    header fields (`Author:`) before the first blank line. Or a history of one line per commit
+    (`--oneline`, with `--graph`'s lanes or not): every line a subject, so it stays whole here
+    rather than go to prose, whose list-item scores dropped commits from it."""
     lines = head.lstrip("\r\n").split("\n", _SNIFF_HEADER_LINES)[:_SNIFF_HEADER_LINES]
     if not lines or not _COMMIT.match(lines[0]):
-        return False
+        return _looks_like_oneline(head)
     for line in lines[1:]:
         if not line.strip():
             return False
         if line.startswith("Author:"):
             return True
     return False
+
+
+def _looks_like_oneline(head: str) -> bool:
+    lines = [line for line in head.split("\n")[:-1] if line.strip()][:_ONELINE_SNIFF_LINES]
+    commits = sum(1 for line in lines if _ONELINE_COMMIT.match(line))
+    lanes = sum(1 for line in lines if _GRAPH_ONLY.match(line))
+    return commits >= _ONELINE_MIN_COMMITS and (commits + lanes) * 10 >= len(lines) * 9
 
 
 _Folds = dict[int, tuple[str, str] | None]  # line -> (indent, marker summary) put in its place, or nothing
