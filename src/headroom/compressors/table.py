@@ -299,6 +299,29 @@ def _typed(cell: str) -> Any:
     return cell
 
 
+def _records(lines: list[str], start: int, delimiter: str) -> list[tuple[int, int, list[str]]]:
+    """The rows from line `start` on, each as (first line, one past its last line, cells): a
+    quoted field may hold line breaks (a commit message, an issue body exported with
+    `sqlite3 -csv`), and its row spans those lines, kept or dropped as one. Blank lines are no row."""
+    reader = csv.reader((line + "\n" for line in lines[start:]), delimiter=delimiter)
+    records: list[tuple[int, int, list[str]]] = []
+    at = start
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # a NUL byte, a field over the csv module's size limit: a row of its own
+            cells = []
+            if start + reader.line_num == at:
+                break
+        end = start + reader.line_num
+        if any(lines[i].strip() for i in range(at, end)):
+            records.append((at, end, cells))
+        at = end
+    return records
+
+
 @register(sniffer=looks_like_table, sniff_rank=50)
 class TableCompressor:
     name: ClassVar[str] = "table"
@@ -316,16 +339,12 @@ class TableCompressor:
         if not layout.has_header:
             header = [f"column {n}" for n in range(1, len(header) + 1)]
         header_at = first if layout.has_header else first - 1  # the last line before the rows
-        body = [i for i in range(header_at + 1, len(lines)) if lines[i].strip()]
-        if len(body) < _MIN_ROWS:
+        records = _records(lines, header_at + 1, delimiter)
+        if len(records) < _MIN_ROWS:
             return Compressed(segment.text)
         rows: list[dict[str, Any]] = []
         ragged: set[int] = set()  # rows that do not parse to the header's width: always kept
-        for position, i in enumerate(body):
-            try:
-                cells = next(csv.reader([lines[i]], delimiter=delimiter))
-            except csv.Error:
-                cells = []
+        for position, (_, _, cells) in enumerate(records):
             if len(cells) != len(header):
                 ragged.add(position)
             rows.append({column: _typed(cell) for column, cell in zip(header, cells, strict=False)})
@@ -335,13 +354,14 @@ class TableCompressor:
             return Compressed(segment.text)
         out = lines[: header_at + 1]
         summary_given = False
-        gap: list[int] = []  # body positions of the current run of dropped rows
+        gap: list[int] = []  # positions of the current run of dropped rows
 
         def close_gap() -> None:
             nonlocal summary_given
             if not gap:
                 return
-            first, last = (segment.first_line + body[g] for g in (gap[0], gap[-1]))
+            first = segment.first_line + records[gap[0]][0]
+            last = segment.first_line + records[gap[-1]][1] - 1
             where = f"line {first}" if first == last else f"lines {first}-{last}"
             if summary_given:
                 out.append(marker(f"{len(gap)} rows omitted ({where})", segment.ref))
@@ -350,15 +370,14 @@ class TableCompressor:
                 summary_given = True
             gap.clear()
 
-        for position, i in enumerate(body):
+        for position, (start, end, _) in enumerate(records):
             if position in kept:
                 close_gap()
-                out.append(lines[i])
+                out.extend(lines[start:end])
             else:
                 gap.append(position)
         close_gap()
-        if body[-1] + 1 < len(lines):
-            out.extend(lines[body[-1] + 1 :])  # blank lines after the last row (the final newline)
+        out.extend(lines[records[-1][1] :])  # blank lines after the last row (the final newline)
         notes = {"rows_kept": len(kept), "rows_dropped": len(rows) - len(kept)}
         return Compressed("\n".join(out), lossy=True, notes=notes)
 
