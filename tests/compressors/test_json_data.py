@@ -852,3 +852,25 @@ def test_records_with_fields_of_their_own_stay_records() -> None:
     ]
     tabled, _ = crush(tickets)
     assert isinstance(tabled, dict) and "rows" in json.dumps(tabled)
+
+
+def test_findings_told_apart_by_line_numbers_are_named_by_their_rule_too() -> None:
+    """ruff's JSON report: no field names a finding (files and rules are shared by many, line
+    numbers repeat across files), so the rows behind the marker carry the rule with their
+    lines, and a column repeating another (`noqa_row` beside `location.row`) is not listed twice."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ruff = Path(sys.executable).parent / "ruff"
+    sources = [str(Path(json_data.__file__).parent / name) for name in ("json_data.py", "table.py")]
+    args = [str(ruff), "check", "--isolated", "--select", "ALL", "--output-format", "json", *sources]
+    report = json.loads(subprocess.run(args, capture_output=True, text=True, timeout=300, check=False).stdout)
+    assert len(report) > 200 and len({f["location"]["row"] for f in report}) < len(report)
+    out, _ = crush(report, query="which rules fire most?", args='{"command": "ruff check --output-format json"}')
+    index = out["other_rows"]
+    assert index["columns"][0] == "code"
+    assert len(index["rows"]) + len(out["rows"]) == len(report)
+    assert "plan" not in identity_columns(customer_rows(50), list(customer_rows(1)[0]))  # ids name rows
+    findings = [{"rule": f"R{k % 4}x", "row": 7 * k % 60, "noqa_row": 7 * k % 60, "col": k % 9} for k in range(80)]
+    assert identity_columns(findings, ["rule", "row", "noqa_row", "col"]) == ["rule", "row"]
