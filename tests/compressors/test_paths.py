@@ -19,7 +19,9 @@ def _rebuild(text: str) -> str:
     for line in text.split("\n"):
         if "/: " in line:
             directory, names = line.split("/: ", 1)
-            lines += [f"{directory}/{name}" for name in names.split(", ")]
+            for item in names.split(", "):  # columns before a path end in a tab: `4.0K\ta.py`
+                lead, tab, name = item.rpartition("\t")
+                lines.append(f"{lead}{tab}{directory}/{name}")
         else:
             lines.append(line)
     return "\n".join(lines)
@@ -72,3 +74,24 @@ def test_an_indented_file_list_after_a_header_shrinks_and_rebuilds_exactly() -> 
     assert report.compressor == "paths" and report.tokens_after < report.tokens_before * 0.8
     assert out.startswith(header) and f"\n  {STDLIB.name}/asyncio/: __init__.py, " in out
     assert _rebuild(out) == text
+
+
+def test_columns_before_each_path_stay_with_it(tmp_path: Path) -> None:
+    """`du -ah` (a size, a tab, the path) and `git ls-files -s` (mode, blob, stage, a tab, the
+    path): grouped by directory, each name keeps its own columns, and the lines rebuild exactly."""
+    import shutil
+    import subprocess
+
+    tree = tmp_path / "lib"
+    shutil.copytree(STDLIB / "email", tree / "email")
+    shutil.copytree(STDLIB / "json", tree / "json")
+    du = subprocess.run(["du", "-ah", "lib"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "lib"], cwd=tmp_path, check=True)
+    staged = subprocess.run(["git", "ls-files", "-s"], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    for text, saved in ((du, 0.85), (staged, 0.95)):  # 40-hex blobs are most of a staged line
+        assert len(text.split("\n")) > 40 and "\t" in text
+        assert detect(text).kind == ContentKind.PATHS
+        out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
+        assert report.tokens_after < report.tokens_before * saved
+        assert _rebuild(out) == text
