@@ -8,6 +8,7 @@ that header. Kinds: logs, JSON, code, grep output, markdown prose, CSV, a build'
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -418,3 +419,40 @@ def test_a_short_coloured_output_still_loses_its_codes() -> None:
     assert count_tokens(_strip(coloured)) < pipeline.config.min_tokens <= count_tokens(coloured)
     out, report = pipeline.compress_text(coloured, SegmentContext(tool_name="Bash"))
     assert "\x1b" not in out and report.tokens_after < report.tokens_before
+
+
+def _wrapped_document() -> str:
+    """A hard-wrapped document from the docstrings of stdlib modules (the way man pages, RST and
+    text docs come), some lines with trailing spaces as editors leave them."""
+    import inspect
+    import textwrap
+
+    modules = ("argparse", "subprocess", "logging", "json", "shutil", "tarfile", "zipfile", "threading")
+    paragraphs: list[str] = []
+    for name in modules:
+        doc = inspect.getdoc(__import__(name)) or ""
+        paragraphs += [" ".join(p.split()) for p in doc.split("\n\n") if len(p) > 200]
+    lines = "\n\n".join(textwrap.fill(p, 76) for p in paragraphs).split("\n")
+    return "\n".join(line + "  " if k % 7 == 3 and line else line for k, line in enumerate(lines))
+
+
+@pytest.mark.parametrize("envelope", ["claude_read", "claude_read_offset", "codex_nl"])
+def test_a_numbered_document_keeps_or_drops_whole_lines(envelope: str) -> None:
+    """Prose read with line numbers: sentences end inside lines, yet every line of the output is
+    a line of the file under its number, or a marker. Dropping a sentence inside a line left a
+    half line without its number, glued to the next one ("it does exist. [headroom: 2 sentences
+    omitted] The value of each field"), and trailing spaces went: an Edit copied from either
+    matches nothing in the file."""
+    document = _wrapped_document()
+    wrapped = ENVELOPES[envelope](document)
+    store = MemoryStore()
+    context = SegmentContext("Read", '{"file_path": "/repo/docs/notes.txt"}', "How do I run a child process?")
+    out, report = Pipeline(CompressConfig(), store).compress_text(wrapped, context)
+    assert report.kind == "prose" and report.tokens_after < 0.8 * report.tokens_before
+    shown = set(wrapped.split("\n"))
+    body = out[: len(out) - len(REMINDER)] if out.endswith(REMINDER) else out
+    for line in body.split("\n"):
+        assert line in shown or re.fullmatch(r"\s*\[headroom: [^\]]*\]", line), line
+    assert any(line.endswith("  ") for line in body.split("\n"))  # trailing spaces stay (the loop: exactly)
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == wrapped

@@ -521,7 +521,15 @@ def _segment(
     if envelope.bare:
         return Segment(text, context, kind, language)
     body = envelope.numbered_body() if kind == ContentKind.CODE else envelope.body
-    return Segment(body, context, kind, language, parent_ref=content_ref(text), first_line=envelope.first_line)
+    return Segment(
+        body,
+        context,
+        kind,
+        language,
+        parent_ref=content_ref(text),
+        first_line=envelope.first_line,
+        numbered=envelope.prefixes is not None,
+    )
 
 
 def _location(unit: Unit) -> str:

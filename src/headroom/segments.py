@@ -275,6 +275,9 @@ class Segment:
     # Line number of this text's first line within the stored original (for a part, where the
     # part starts), so markers citing line ranges match what retrieval by `lines` returns.
     first_line: int = 1
+    # The agent saw each line numbered (a Read): a compressor that cuts inside lines (prose)
+    # keeps or drops whole lines, so every kept line is a line of the file under its number.
+    numbered: bool = False
 
     @cached_property
     def ref(self) -> str:

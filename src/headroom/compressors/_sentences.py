@@ -117,12 +117,14 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _add_sentence(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+def _add_sentence(
+    text: str, start: int, end: int, spans: list[tuple[int, int]], max_lines: int = _MAX_SENTENCE_LINES
+) -> None:
     """Append text[start:end] as one sentence, or line by line when it runs over more lines
     than a wrapped sentence does: lines with no sentence end between them (a linter's report,
     a listing that came in as prose) are each their own, so dropping one never drops its
     neighbours with it or glues the line before to the line after."""
-    if text.count("\n", start, end) < _MAX_SENTENCE_LINES:
+    if text.count("\n", start, end) < max_lines:
         spans.append((start, end))
         return
     pos = start
@@ -264,8 +266,39 @@ def _blank_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def split_units(text: str) -> list[Unit]:
-    """The units of `text` in order; the text between units is whitespace (or separators)."""
+def split_units(text: str, *, whole_lines: bool = False) -> list[Unit]:
+    """The units of `text` in order; the text between units is whitespace (or separators).
+
+    With `whole_lines` no unit starts or ends inside a line: sentences are cut at line ends and
+    the pieces on one line make one unit. For numbered text (a Read): a kept line is then a line
+    of the file, numbered as the agent saw it, and a dropped one leaves no half line behind to
+    glue to its neighbour (an Edit copied from such a line matches nothing)."""
+    units = _split_units(text)
+    return _line_units(text, units) if whole_lines else units
+
+
+def _line_units(text: str, units: list[Unit]) -> list[Unit]:
+    lines: list[Unit] = []
+    for unit in units:
+        pieces: list[tuple[int, int]] = []
+        if unit.kind is UnitKind.SENTENCE:
+            _add_sentence(text, unit.start, unit.end, pieces, max_lines=1)
+        else:
+            pieces.append((unit.start, unit.end))
+        for start, end in pieces:
+            s, e = _strip(text, start, end)
+            if s >= e:
+                continue
+            last = lines[-1] if lines else None
+            if last is not None and text.find("\n", last.end, s) < 0:
+                # on the line the previous unit ends on: one unit with it
+                lines[-1] = Unit(last.start, e, last.kind, last.block, last.lead, last.head)
+            else:
+                lines.append(Unit(s, e, unit.kind, unit.block, last is None or last.block != unit.block, unit.head))
+    return lines
+
+
+def _split_units(text: str) -> list[Unit]:
     units: list[Unit] = []
     block = 0
     pos = 0

@@ -16,8 +16,14 @@ _TRAILING_SPACE = re.compile(r"(?<![ \t])[ \t]+(?=\n)")
 _BLANK_RUN = re.compile(r"\n{4,}")
 
 
-def normalize_whitespace(text: str) -> str:
-    """Drop trailing spaces and squeeze runs of 3+ blank lines to 2. Changes no visible character."""
+def normalize_whitespace(text: str, *, numbered: bool = False) -> str:
+    """Drop trailing spaces and squeeze runs of 3+ blank lines to 2. Changes no visible character.
+
+    Not in `numbered` text (a Read): there each line is the file's line under its number, and an
+    Edit copied from a line that lost its trailing spaces, or across blank lines squeezed away,
+    matches nothing in the file."""
+    if numbered:
+        return text
     text = _TRAILING_SPACE.sub("", text)
     return _BLANK_RUN.sub("\n\n\n", text)
 
@@ -29,4 +35,4 @@ class PassthroughCompressor:
     priority: ClassVar[int] = 0
 
     def compress(self, segment: Segment) -> Compressed:
-        return Compressed(normalize_whitespace(segment.text))
+        return Compressed(normalize_whitespace(segment.text, numbered=segment.numbered))

@@ -290,6 +290,7 @@ def _select(
     options: ProseOptions,
     min_drop_tokens: int,
     min_chars: int | None = None,
+    whole_lines: bool = False,
 ) -> _Outcome:
     """Decide which units of each text stay; returns the kept/dropped state in `_Item`s. A text
     shorter than `min_chars` (default: the options') is left as it is."""
@@ -303,7 +304,7 @@ def _select(
     for doc, text in enumerate(texts):
         if len(text) < min_chars or MARKER_PREFIX in text:
             continue
-        for unit in split_units(text):
+        for unit in split_units(text, whole_lines=whole_lines):
             piece = text[unit.start : unit.end]
             digit = _DIGIT.search(piece)
             hard = (
@@ -644,7 +645,10 @@ class ProseCompressor:
         # size bar is the document's, not each part's.
         total = sum(len(text) for text in texts)
         min_chars = self.options.min_chars if total < self.options.min_chars or len(texts) == 1 else 0
-        outcome = _select(texts, segments[0].context, self.options, min_drop_tokens=40, min_chars=min_chars)
+        whole_lines = any(segment.numbered for segment in segments)
+        outcome = _select(
+            texts, segments[0].context, self.options, min_drop_tokens=40, min_chars=min_chars, whole_lines=whole_lines
+        )
         notes = {
             "learned": int(outcome.learned),
             "units": outcome.units,
@@ -656,17 +660,22 @@ class ProseCompressor:
         for segment, items in zip(segments, outcome.groups, strict=True):
             text = segment.text
             if not items or all(item.keep for item in items):
-                results.append(Compressed(normalize_whitespace(text), notes=notes))
+                results.append(Compressed(normalize_whitespace(text, numbered=segment.numbered), notes=notes))
                 continue
-            shortened = normalize_whitespace(_render(text, items, None, segment.ref))
+            shortened = normalize_whitespace(_render(text, items, None, segment.ref), numbered=segment.numbered)
             # Only a small cut can fail to pay: then the lossless form is made and both are
             # tokenized (50k tokens ~ 40 ms); otherwise the lossless form waits until it is needed.
             if len(shortened) * 10 > len(text) * 7:
-                lossless = normalize_whitespace(text)
+                lossless = normalize_whitespace(text, numbered=segment.numbered)
                 if len(shortened) * 10 > len(lossless) * 7 and count_tokens(shortened) >= count_tokens(lossless):
                     results.append(Compressed(lossless, notes=notes))
                     continue
             results.append(
-                Compressed(shortened, lossy=True, notes=notes, lossless_text=partial(normalize_whitespace, text))
+                Compressed(
+                    shortened,
+                    lossy=True,
+                    notes=notes,
+                    lossless_text=partial(normalize_whitespace, text, numbered=segment.numbered),
+                )
             )
         return results

@@ -196,10 +196,10 @@ class SearchCompressor:
         text = segment.text
         parsed = parse_search(text)
         if parsed is None:
-            return Compressed(normalize_whitespace(text))
+            return Compressed(normalize_whitespace(text, numbered=segment.numbered))
         result = _Run(self.options, parsed, segment).run()
         if result is None or count_tokens(result.text) >= count_tokens(text):
-            return Compressed(normalize_whitespace(text))
+            return Compressed(normalize_whitespace(text, numbered=segment.numbered))
         return result
 
 

@@ -66,7 +66,12 @@ class MixedCompressor:
                     # Short text between blocks joins the document's prose: one budget for all
                     # of it (a docs page with 200 small examples is mostly such stretches).
                     piece = Segment(
-                        part, segment.context, ContentKind.PROSE, parent_ref=segment.ref, first_line=part_line
+                        part,
+                        segment.context,
+                        ContentKind.PROSE,
+                        parent_ref=segment.ref,
+                        first_line=part_line,
+                        numbered=segment.numbered,
                     )
                     routed.append((len(out) - 1, prose, piece))
                 continue
@@ -87,7 +92,15 @@ class MixedCompressor:
             compressor = route(kind, registry=self._registry)
             if compressor is None or compressor.name == self.name:
                 continue
-            piece = Segment(part, segment.context, kind, language, parent_ref=segment.ref, first_line=part_line)
+            piece = Segment(
+                part,
+                segment.context,
+                kind,
+                language,
+                parent_ref=segment.ref,
+                first_line=part_line,
+                numbered=segment.numbered,
+            )
             routed.append((len(out) - 1, compressor, piece))
         derived: dict[str, str] = {}
         for position, result in self._compress_parts(routed):
