@@ -258,6 +258,11 @@ class SegmentContext:
             word = match.strip(".:/-").lower()
             if len(word) >= 3 and word not in TASK_STOPWORDS:
                 found.add(word)
+            # A path names its file too: `ls -laR`, `du`, a stat listing show "fields.py" on its
+            # row, under a directory line, not "pydantic/fields.py".
+            name = word.rpartition("/")[2]
+            if name != word and len(name) >= 3 and name not in TASK_STOPWORDS:
+                found.add(name)
         return frozenset(found)
 
 

@@ -309,3 +309,17 @@ def test_a_quoted_field_with_line_breaks_keeps_its_row_together() -> None:
     assert counted + len(shown_rows) == 300
     (ref, *_) = find_refs(out)
     assert retrieve(store, ref).text == text
+
+
+def test_a_path_in_the_task_finds_its_row_in_a_recursive_listing() -> None:
+    """`ls -laR` shows "fields.py" on its row under a `pydantic:` line; the task says
+    "pydantic/fields.py". The path names its file, and the row stays with its size."""
+    if shutil.which("ls") is None:
+        pytest.skip("no ls")
+    root = Path(csv.__file__).parent  # the stdlib: a real tree of a few hundred rows
+    listing = subprocess.run(["ls", "-laR", "email", "json", "xml"], cwd=root, capture_output=True, text=True).stdout
+    row = next(line for line in listing.split("\n") if line.endswith(" _parseaddr.py"))
+    assert len(listing.split("\n")) > 150
+    out, _, _ = _compress(listing, query="how big is email/_parseaddr.py?")
+    assert row in out.split("\n")
+    assert SegmentContext(user_query="open src/pkg/util.py and lib/a/").terms() >= {"src/pkg/util.py", "util.py"}
