@@ -71,6 +71,7 @@ class ContentKind(str, Enum):
 
 
 _TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{2,}|\d{2,}")
+_FILE_NAME = re.compile(r"[\w-]+\.[a-z0-9]{1,8}")  # `fields.py`, not an API path's `issues`
 # Words that say nothing about *which* rows/lines matter.
 TASK_STOPWORDS = frozenset(
     """the and for with that this from what which where when who how are was were has have had
@@ -261,7 +262,7 @@ class SegmentContext:
             # A path names its file too: `ls -laR`, `du`, a stat listing show "fields.py" on its
             # row, under a directory line, not "pydantic/fields.py".
             name = word.rpartition("/")[2]
-            if name != word and len(name) >= 3 and name not in TASK_STOPWORDS:
+            if name != word and _FILE_NAME.fullmatch(name):
                 found.add(name)
         return frozenset(found)
 
