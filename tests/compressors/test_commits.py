@@ -251,3 +251,18 @@ def test_a_one_line_history_keeps_every_commit(tmp_path: Path) -> None:
         assert out == text, args
         assert len(text.split("\n")) > 60 and (args[0] != "--graph" or re.search(r"^\|\\", text, re.M)), args
     assert not looks_like_git_log(_git(tmp_path, "log", "--format=%H"))  # shas alone are no history
+
+
+def test_numbers_opening_lines_are_no_one_line_history() -> None:
+    """Epoch seconds opening a log's lines, `ls -i`'s inodes, `nm`'s addresses: seven digits or
+    more and a word look like a short sha and a subject, but shas hold letters and differ."""
+    epoch_log = "\n".join(
+        f"{1764547200 + 7 * k} worker-{k % 4} {'ERROR' if k % 50 == 7 else 'INFO'} handled request {k}"
+        for k in range(60)
+    )
+    inodes = "\n".join(f"{(3_412_877 + 13 * k):>8} module_{k}.py" for k in range(60))
+    addresses = "\n".join(f"{'0' * 16} A GLIBC_2.{k}" for k in range(60))
+    blame = "\n".join(f"2909e04b (Ada 2026-11-25 20:59:38 +0000 {k:>4}) line {k}" for k in range(1, 60))
+    for text in (epoch_log, inodes, addresses, blame):
+        assert not looks_like_git_log(text), text[:40]
+        assert detect(text).kind != ContentKind.COMMITS

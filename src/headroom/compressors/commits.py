@@ -43,7 +43,7 @@ _FILES_CHANGED = re.compile(r"^ \d+ files? changed\b")
 _DIFF_START = re.compile(r"^diff --(?:git|cc|combined) ", re.MULTILINE)
 # `git log --oneline` (`--graph` draws lanes before the sha; `--decorate` puts refs after it),
 # `--pretty='%h %s'`: a short sha, one space, the subject. (sha256sum puts two spaces.)
-_ONELINE_COMMIT = re.compile(r"^[*|/\\_. -]*[0-9a-f]{7,40} (?:\([^)\n]*\) )?\S")
+_ONELINE_COMMIT = re.compile(r"^[*|/\\_. -]*(?P<sha>[0-9a-f]{7,40}) (?:\([^)\n]*\) )?\S")
 _GRAPH_ONLY = re.compile(r"^[*|/\\_. -]+\r?$")  # `|\`, `| |/`: lanes joining and forking
 _ONELINE_SNIFF_LINES = 40
 _ONELINE_MIN_COMMITS = 5
@@ -71,10 +71,16 @@ def looks_like_git_log(head: str) -> bool:
 
 
 def _looks_like_oneline(head: str) -> bool:
+    """Nearly every line a short sha and a subject. Shas are mostly distinct and most hold a letter
+    (all digits about once in 27): epoch seconds opening a log's lines, `ls -i` inodes, `nm`'s
+    addresses and `git blame`'s repeated shas are no history."""
     lines = [line for line in head.split("\n")[:-1] if line.strip()][:_ONELINE_SNIFF_LINES]
-    commits = sum(1 for line in lines if _ONELINE_COMMIT.match(line))
+    shas = [found["sha"] for found in map(_ONELINE_COMMIT.match, lines) if found is not None]
     lanes = sum(1 for line in lines if _GRAPH_ONLY.match(line))
-    return commits >= _ONELINE_MIN_COMMITS and (commits + lanes) * 10 >= len(lines) * 9
+    if len(shas) < _ONELINE_MIN_COMMITS or (len(shas) + lanes) * 10 < len(lines) * 9:
+        return False
+    lettered = sum(1 for sha in shas if not sha.isdigit())
+    return lettered * 2 >= len(shas) and len(set(shas)) * 4 >= len(shas) * 3  # a reflog revisits a few
 
 
 _Folds = dict[int, tuple[str, str] | None]  # line -> (indent, marker summary) put in its place, or nothing
