@@ -323,3 +323,24 @@ def test_a_path_in_the_task_finds_its_row_in_a_recursive_listing() -> None:
     out, _, _ = _compress(listing, query="how big is email/_parseaddr.py?")
     assert row in out.split("\n")
     assert SegmentContext(user_query="open src/pkg/util.py and lib/a/").terms() >= {"src/pkg/util.py", "util.py"}
+
+
+def test_a_quote_left_open_does_not_swallow_the_rows_after_it() -> None:
+    """A field that opens a quote and never closes it (`5" screen` at a field's start, a TSV
+    where quotes mean nothing) or a field past the csv module's size limit: the lines after it
+    are still rows, read one by one, and the table compresses as it did before rows could span
+    lines."""
+    rows = customer_rows(300)
+    plain = _csv(rows)
+    lines = plain.split("\n")
+    stray = "\n".join([*lines[:40], lines[40].replace(",pro,", ',"15 inch,', 1), *lines[41:]])
+    tsv = _csv(rows, delimiter="\t")
+    tsv_lines = tsv.split("\n")
+    tsv = "\n".join([*tsv_lines[:12], tsv_lines[12].replace("\tteam\t", '\t"team\t', 1), *tsv_lines[13:]])
+    huge = "\n".join([*lines[:250], lines[250].replace(",free,", ',"' + "x" * 200_000 + '",', 1), *lines[251:]])
+    for text in (stray, tsv, huge):
+        out, store, ratio = _compress(text)
+        assert ratio < 0.5, text[:80]
+        assert "user0137" in out  # the suspended customer, far below the bad line
+        (ref, *_) = find_refs(out)
+        assert retrieve(store, ref).text == text

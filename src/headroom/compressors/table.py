@@ -299,27 +299,49 @@ def _typed(cell: str) -> Any:
     return cell
 
 
-def _records(lines: list[str], start: int, delimiter: str) -> list[tuple[int, int, list[str]]]:
+def _records(lines: list[str], start: int, delimiter: str, width: int) -> list[tuple[int, int, list[str]]]:
     """The rows from line `start` on, each as (first line, one past its last line, cells): a
     quoted field may hold line breaks (a commit message, an issue body exported with
-    `sqlite3 -csv`), and its row spans those lines, kept or dropped as one. Blank lines are no row."""
-    reader = csv.reader((line + "\n" for line in lines[start:]), delimiter=delimiter)
+    `sqlite3 -csv`), and its row spans those lines, kept or dropped as one. Blank lines are no row.
+
+    A row spans lines only when it then has the header's width and its later lines are not rows
+    of their own: a stray quote opening a field (`5" screen`, a TSV where quotes mean nothing)
+    would otherwise run to the end of the table, and a field past the csv module's size limit
+    breaks the reader mid-field. Those lines are read one by one, as they were before."""
     records: list[tuple[int, int, list[str]]] = []
+    reader = csv.reader((line + "\n" for line in lines[start:]), delimiter=delimiter)
     at = start
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error:  # a NUL byte, a field over the csv module's size limit: a row of its own
-            cells = []
-            if start + reader.line_num == at:
-                break
-        end = start + reader.line_num
-        if any(lines[i].strip() for i in range(at, end)):
-            records.append((at, end, cells))
-        at = end
+    try:
+        for cells in reader:
+            end = start + reader.line_num
+            if end - at > 1 and (len(cells) != width or _runaway(lines, at, end, delimiter, width)):
+                records.extend(_line_records(lines, at, end, delimiter))
+            elif any(lines[i].strip() for i in range(at, end)):
+                records.append((at, end, cells))
+            at = end
+    except csv.Error:
+        records.extend(_line_records(lines, at, len(lines), delimiter))
     return records
+
+
+def _runaway(lines: list[str], start: int, end: int, delimiter: str, width: int) -> bool:
+    """Whether most lines after the first of a multi-line row are rows of the header's width
+    themselves: a quote left open swallowed them."""
+    rows = sum(
+        1 for cells in map(_line_cells, lines[start + 1 : end], itertools.repeat(delimiter)) if len(cells) == width
+    )
+    return rows * 2 > end - start - 1
+
+
+def _line_records(lines: list[str], start: int, end: int, delimiter: str) -> list[tuple[int, int, list[str]]]:
+    return [(i, i + 1, _line_cells(lines[i], delimiter)) for i in range(start, end) if lines[i].strip()]
+
+
+def _line_cells(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a NUL byte, a field over the csv module's size limit: a row to keep
+        return []
 
 
 @register(sniffer=looks_like_table, sniff_rank=50)
@@ -339,7 +361,7 @@ class TableCompressor:
         if not layout.has_header:
             header = [f"column {n}" for n in range(1, len(header) + 1)]
         header_at = first if layout.has_header else first - 1  # the last line before the rows
-        records = _records(lines, header_at + 1, delimiter)
+        records = _records(lines, header_at + 1, delimiter, len(header))
         if len(records) < _MIN_ROWS:
             return Compressed(segment.text)
         rows: list[dict[str, Any]] = []
