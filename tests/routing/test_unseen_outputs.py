@@ -280,3 +280,23 @@ def test_xml_is_read_whole_as_a_config_and_never_taken_for_prose() -> None:
     for text in (database, _claude_read(database)):  # the pipeline reads past Read's line numbers
         _, report = Pipeline().compress_text(text, context)
         assert report.kind != "prose"
+
+
+def test_a_readme_under_an_html_banner_is_still_prose() -> None:
+    """A GitHub README opens with centred HTML (logo, badges) before its markdown: many tag
+    lines, but headings and paragraphs after them. (An XML file has tags and no headings.)"""
+    banner = (
+        '<p align="center">\n  <img src="docs/logo.png" alt="Widget" width="200">\n</p>\n'
+        '<h1 align="center">Widget</h1>\n<p align="center">\n'
+        + "".join(
+            f'  <a href="https://example.org/{k}"><img src="https://img.shields.io/badge/{k}.svg"></a>\n'
+            for k in ("pypi", "ci", "codecov", "docs", "license", "downloads")
+        )
+        + "</p>\n<https://widget.example.org>\n\n"
+    )
+    sections = "".join(
+        f"## {title}\n\n{title} is covered here. Widget keeps the {title.lower()} short and plain. "
+        "The core does the heavy lifting, and the Python layer adds no copies at all.\n\n"
+        for title in ("Installation", "Usage", "Configuration")
+    )
+    assert detect(banner + sections).kind == ContentKind.PROSE

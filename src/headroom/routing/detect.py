@@ -47,7 +47,9 @@ _HEX_ONLY = re.compile(r"[0-9a-fA-F\s]+")
 # Letters of any script (Russian, Greek, Japanese prose is prose too); CJK sentences end in
 # full-width stops with no space after.
 _PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
-_MARKUP_LINE = re.compile(r"^[ \t]*</?[A-Za-z!?][^\n]*>[ \t]*\r?$", re.MULTILINE)  # a line of tags
+# A line of tags (not an autolink, `<https://...>`); a README's HTML banner comes with headings.
+_MARKUP_LINE = re.compile(r"^[ \t]*<(?:[/!?]|[A-Za-z][\w.-]*(?::[\w.-]+)?[\s/>])[^\n]*>[ \t]*\r?$", re.MULTILINE)
+_MARKDOWN_HEADING = re.compile(r"^#{1,6} \S|^[=-]{3,}[ \t]*\r?$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 # A test runner's report (pytest, tox): each section opens with a title set in a rule of `=`,
 # `_` or `-` ("===== FAILURES =====", "____ test_parity[3] ____"). The failures inside quote
@@ -98,7 +100,7 @@ def _looks_like_prose(head: str) -> bool:
     if len(words) < 30:
         return False
     lines = [line for line in head.split("\n") if line.strip()]
-    if len(_MARKUP_LINE.findall(head)) * 3 >= len(lines):
+    if len(_MARKUP_LINE.findall(head)) * 3 >= len(lines) and not _MARKDOWN_HEADING.search(head):
         return False  # XML (an export, a registry): its comments read as sentences, its tags do not
     letters = sum(len(w) for w in words)
     return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
