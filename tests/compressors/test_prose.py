@@ -702,3 +702,15 @@ def test_lines_that_never_end_a_sentence_are_units_of_their_own() -> None:
     shown = [line for line in out.split("\n") if "data/shard_" in line]
     assert shown and all(line in original_lines for line in shown)
     assert "Shard 41 was the one over it last night." in out
+
+
+def test_a_long_sentence_wrapped_narrow_stays_one_sentence() -> None:
+    """The Apache License wrapped at 45 columns (a narrow terminal, a quoted mail): its longest
+    sentences run over 12 lines, yet they are sentences, kept or dropped whole."""
+    license_text = (Path(__file__).resolve().parents[2] / "LICENSE").read_text(encoding="utf-8")
+    paragraphs = [" ".join(p.split()) for p in license_text.split("\n\n") if p.strip()]
+    text = "\n\n".join(textwrap.fill(p, 45) for p in paragraphs)
+    units = split_units(text)
+    longest = max(units, key=lambda u: text.count("\n", u.start, u.end))
+    assert text.count("\n", longest.start, longest.end) >= 12
+    assert text[longest.start : longest.end].rstrip().endswith(".")  # a whole sentence

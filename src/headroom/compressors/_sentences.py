@@ -66,9 +66,11 @@ _SPECIAL_LINE = re.compile(
     r"|>>>|\.\.\.|\$ |In \[\d+\]:|\|.*\|[ \t]*\r?(?:\n|$))"
 )
 _LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentences
-# A hard-wrapped sentence of 100 words runs over 8 or 9 lines; a "sentence" over more is lines
-# that never end one.
+# A hard-wrapped sentence of 100 words runs over 8 or 9 lines (over 14 wrapped at 45 columns,
+# but it is under 1000 characters); a "sentence" over more lines and characters is lines that
+# never end one.
 _MAX_SENTENCE_LINES = 12
+_MAX_SENTENCE_CHARS = 1_500
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -124,7 +126,7 @@ def _add_sentence(
     than a wrapped sentence does: lines with no sentence end between them (a linter's report,
     a listing that came in as prose) are each their own, so dropping one never drops its
     neighbours with it or glues the line before to the line after."""
-    if text.count("\n", start, end) < max_lines:
+    if text.count("\n", start, end) < max_lines or (max_lines > 1 and end - start < _MAX_SENTENCE_CHARS):
         spans.append((start, end))
         return
     pos = start
