@@ -222,3 +222,20 @@ def test_a_page_of_many_small_runs_pays_for_two_passes_of_the_model(monkeypatch:
     assert out.count("records (elements of an array), compacted below") >= 18
     (ref,) = set(find_refs(out))
     assert retrieve(store, ref).text == page
+
+
+def test_json_after_a_score_of_stderr_lines_is_still_json() -> None:
+    """`npm ls --all --json 2>&1`: npm writes its `npm error ...` lines before the document.
+    However many there are, the JSON after them is crushed; they stay verbatim."""
+    stderr = [f"npm error missing: pkg{k}@^1.{k}.0, required by app@1.0.0" for k in range(30)]
+    document = json.dumps({"dependencies": {f"pkg{k}": {"version": f"1.{k}.0"} for k in range(300)}}, indent=2)
+    text = "\n".join([*stderr, document, "npm error A complete log of this run can be found in: /root/.npm/x.log", ""])
+    assert detect(text).kind == ContentKind.JSON_PAGE
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(
+        text, SegmentContext("Bash", None, "what is missing?")
+    )
+    assert report.tokens_after < 0.7 * report.tokens_before  # 300 records as one table
+    assert out.startswith("\n".join(stderr) + "\n")
+    for ref in find_refs(out):
+        assert retrieve(store, ref).text == text

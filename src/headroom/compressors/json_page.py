@@ -41,6 +41,7 @@ _OPENER = re.compile(r'^(?:"(?:[^"\\]|\\.)*"\s*:\s*)?[\[{]$')
 _CLOSER = re.compile(r"^[\]}],?$")
 _MEMBER = re.compile(r'^"(?:[^"\\]|\\.)*"\s*:')
 _MIN_LINES = 20
+_MAX_PREAMBLE_LINES = 60  # stderr lines before a JSON document's opening line
 _MIN_RECORDS = 2
 _MODEL_RUNS = 2  # runs of a page whose text fields the prose model weighs; the others by keywords
 
@@ -51,9 +52,16 @@ def looks_like_json_page(head: str) -> bool:
         return False
     if any(line.lstrip().startswith(("```", "~~~")) for line in lines):
         return False  # JSON inside a markdown document: the mixed compressor's
-    whole = lines[:-1]  # the last may be cut where the sniffed head ends
+    # What a command wrote to stderr before its JSON (`npm ls --json 2>&1`: a score of
+    # `npm error ...` lines) is not part of the page: it is weighed from the document's opening.
+    start = next((k for k, line in enumerate(lines[:_MAX_PREAMBLE_LINES]) if line.rstrip() in ("{", "[")), 0)
+    whole = lines[start:-1]  # the last may be cut where the sniffed head ends
     matching = sum(1 for line in whole if _JSON_LINE.match(line))
-    return matching >= 0.95 * len(whole) and any(line.strip() in ("{", "},", "}") for line in lines)
+    return (
+        len(whole) >= _MIN_LINES
+        and matching >= 0.95 * len(whole)
+        and any(line.strip() in ("{", "},", "}") for line in lines)
+    )
 
 
 def _indent(line: str) -> int:
