@@ -300,3 +300,13 @@ def test_a_readme_under_an_html_banner_is_still_prose() -> None:
         for title in ("Installation", "Usage", "Configuration")
     )
     assert detect(banner + sections).kind == ContentKind.PROSE
+
+
+def test_settings_one_per_line_are_not_prose() -> None:
+    """`python -m sysconfig`: a few hundred `KEY = "value"` lines. Their values hold sentences
+    (a configure command, compiler flags), but each line is a setting; as prose, 324 of them
+    went behind a marker naming none of their keys."""
+    done = subprocess.run([sys.executable, "-m", "sysconfig"], capture_output=True, text=True, timeout=60, check=True)
+    text = done.stdout
+    assert text.count(" = ") > 200
+    assert detect(text).kind != ContentKind.PROSE

@@ -49,6 +49,8 @@ _HEX_ONLY = re.compile(r"[0-9a-fA-F\s]+")
 _PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
 # A line of tags (not an autolink, `<https://...>`); a README's HTML banner comes with headings.
 _MARKUP_LINE = re.compile(r"^[ \t]*<(?:[/!?]|[A-Za-z][\w.-]*(?::[\w.-]+)?[\s/>])[^\n]*>[ \t]*\r?$", re.MULTILINE)
+# `KEY = "value"`, `key=value`, `net.ipv4.ip_forward = 0`: a key of one word and an equals sign.
+_ASSIGNMENT_LINE = re.compile(r"^[ \t]*[A-Za-z_][\w.-]*[ \t]*=", re.MULTILINE)
 _MARKDOWN_HEADING = re.compile(r"^#{1,6} \S|^[=-]{3,}[ \t]*\r?$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 # A test runner's report (pytest, tox): each section opens with a title set in a rule of `=`,
@@ -102,6 +104,8 @@ def _looks_like_prose(head: str) -> bool:
     lines = [line for line in head.split("\n") if line.strip()]
     if len(_MARKUP_LINE.findall(head)) * 3 >= len(lines) and not _MARKDOWN_HEADING.search(head):
         return False  # XML (an export, a registry): its comments read as sentences, its tags do not
+    if len(_ASSIGNMENT_LINE.findall(head)) * 2 >= len(lines):
+        return False  # settings (`sysctl -a`, `python -m sysconfig`, `git config -l`): each line a key
     letters = sum(len(w) for w in words)
     return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
 
