@@ -435,3 +435,12 @@ def test_the_lines_of_a_rare_word_of_the_alternation_are_not_drowned() -> None:
     assert result.lossy and result.notes["matches_dropped"] > 100
     for n in range(5):
         assert f"pkg/streams.py:{400 + n}: timeout, shield=True  # {n}" in result.text
+
+
+def test_rg_heading_without_context_is_a_search_of_its_files() -> None:
+    """`rg -n --heading` with no context lines: file names, then `N:text` match lines under
+    each. Under two or more file names it is a search (it passed whole as text)."""
+    text = "\n".join(line for line in fixture("rg_heading.txt").splitlines() if not re.match(r"^\d+-|^--$", line))
+    assert text.count("\n\n") >= 1 and not re.search(r"^\d+-", text, re.M)
+    assert looks_like_search(text)
+    assert not looks_like_search("\n".join(line for line in text.splitlines()[:8] if line != "poplib.py"))

@@ -107,7 +107,7 @@ def looks_like_search(text: str) -> bool:
     lines = head.split("\n")
     if len(text) > len(head):
         lines.pop()  # the cut-off last line proves nothing
-    total = grep_like = matches = context = rising = pairs = with_path = separators = 0
+    total = grep_like = matches = context = rising = pairs = with_path = separators = headings = 0
     prev: tuple[str, int] | None = None
     for line in lines:
         if not line.strip():
@@ -126,6 +126,7 @@ def looks_like_search(text: str) -> bool:
         if path is None and bare is None:
             if _PLAUSIBLE_PATH.match(line) and ("/" in line or "." in line):
                 grep_like += 1  # a --heading file name
+                headings += 1
                 prev = None
             continue
         found = m if m and path else bare
@@ -141,8 +142,9 @@ def looks_like_search(text: str) -> bool:
         prev = (path or "", number)
     if matches < 2 or grep_like < 0.7 * total or (pairs and rising < 0.8 * pairs):
         return False
-    # Only `N:text` lines: a search of one file only if grep's context shapes show up.
-    return with_path > 0 or context > 0 or separators > 0
+    # Only `N:text` lines: a search of one file only if grep's context shapes show up; under
+    # two file names or more (`rg -n --heading`), a search of those files.
+    return with_path > 0 or context > 0 or separators > 0 or headings >= 2
 
 
 def pattern_alternatives(arguments: str | None) -> list[str]:
