@@ -17,6 +17,7 @@ from headroom.compressors import (  # noqa: F401  (each module registers its com
     passthrough,
     paths,
     prose,
+    repeats,
     search,
     source_code,
     table,
