@@ -344,3 +344,144 @@ def test_a_quote_left_open_does_not_swallow_the_rows_after_it() -> None:
         assert "user0137" in out  # the suspended customer, far below the bad line
         (ref, *_) = find_refs(out)
         assert retrieve(store, ref).text == text
+
+
+def _customers_db(path: Path, n: int = 200) -> None:
+    import sqlite3
+
+    rows = customer_rows(n)
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE customers({', '.join(rows[0])})")
+        db.executemany(
+            f"INSERT INTO customers VALUES({', '.join('?' * len(rows[0]))})", [tuple(r.values()) for r in rows]
+        )
+        db.execute("CREATE TABLE plans(name TEXT PRIMARY KEY, seats INTEGER)")
+        db.executemany("INSERT INTO plans VALUES(?, ?)", [("free", 1), ("pro", 5), ("team", 50)])
+
+
+def _sqlite3(tmp_path: Path, *args: str) -> str:
+    if shutil.which("sqlite3") is None:
+        pytest.skip("no sqlite3 shell")
+    _customers_db(tmp_path / "billing.db")
+    return subprocess.run(["sqlite3", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+
+
+def _check_rows_behind_markers(out: str, text: str, row_start: str, rows: int) -> None:
+    """Each marker's lines hold as many rows (lines matching `row_start`) as it counts, and the
+    rows shown and counted add up."""
+    lines = text.split("\n")
+    counted = 0
+    for n, first, last in re.findall(r"(\d+) rows?(?:, | omitted \()lines? (\d+)(?:-(\d+))?", out):
+        span = lines[int(first) - 1 : int(last or first)]
+        assert sum(1 for line in span if re.match(row_start, line)) == int(n)
+        counted += int(n)
+    shown = sum(1 for line in out.split("\n") if re.match(row_start, line))
+    assert counted + shown == rows
+
+
+def test_sqlite_line_mode_rows_are_a_table_of_blocks(tmp_path: Path) -> None:
+    """`sqlite3 -line` prints each row as a block of `name = value` lines: the block of the row
+    the task asks about stays whole, the others go by runs, each marker naming its lines and the
+    logins of its rows."""
+    text = _sqlite3(tmp_path, "-line", "billing.db", "SELECT * FROM customers")
+    assert detect(text).kind == ContentKind.TABLE
+    out, store, ratio = _compress(text)
+    assert ratio < 0.35
+    block = text.split("\n\n")[136]
+    assert "user0137" in block and block in out  # the suspended customer, whole
+    assert re.search(r"rows omitted \(lines \d+-\d+\): user\d{4}\S*, user\d{4}", out)
+    _check_rows_behind_markers(out, text, r"\s*id = ", rows=200)
+    (ref, *_) = find_refs(out)
+    assert retrieve(store, ref).text == text
+
+
+def test_sqlite_column_mode_reads_its_columns_from_the_rule(tmp_path: Path) -> None:
+    """`sqlite3 -column` pads each column to its widest value and draws a rule of dashes under
+    the header: the rule gives the columns, though the few long notes fill the gutters the
+    short ones leave open."""
+    text = _sqlite3(
+        tmp_path,
+        "-column",
+        "-header",
+        "billing.db",
+        "SELECT id, CASE WHEN id % 40 = 0 THEN 'called twice about the invoice, then asked for a refund of the fee'"
+        " ELSE 'called on day ' || (id % 28) END AS notes, login, status, region FROM customers",
+    )
+    out, _, ratio = _compress(text)
+    assert ratio < 0.5
+    assert next(line for line in text.split("\n") if "user0137" in line) in out.split("\n")
+
+
+def test_a_sqlite_dump_keeps_its_schema_and_the_telling_inserts(tmp_path: Path) -> None:
+    """`sqlite3 .dump`: one INSERT per row, read with the names its CREATE TABLE gives; the
+    schema and transaction lines stay, a table too small to thin (plans) stays whole, and the
+    INSERT of the row the task asks about stays as it was written."""
+    text = _sqlite3(tmp_path, "billing.db", ".dump")
+    assert detect(text).kind == ContentKind.TABLE
+    out, store, ratio = _compress(text)
+    assert ratio < 0.35
+    kept = out.split("\n")
+    for line in text.split("\n"):
+        if not line.startswith("INSERT INTO customers") and line:
+            assert line in kept  # schema, BEGIN/COMMIT, the plans rows
+    assert next(line for line in text.split("\n") if "'user0137'" in line) in kept
+    _check_rows_behind_markers(out, text, "INSERT INTO customers", rows=200)
+    (ref, *_) = find_refs(out)
+    assert retrieve(store, ref).text == text
+
+
+def test_apt_cache_show_stanzas_are_rows() -> None:
+    """`apt-cache show` prints one `Name: value` stanza per package (a Description running on
+    over indented lines): the package the task names keeps its whole stanza."""
+    if shutil.which("apt-cache") is None or shutil.which("dpkg-query") is None:
+        pytest.skip("no apt")
+    names = subprocess.run(["dpkg-query", "-W", "-f", "${Package}\n"], capture_output=True, text=True).stdout.split()
+    if len(names) < 60 or "coreutils" not in names:
+        pytest.skip("too few packages installed")
+    shown = subprocess.run(["apt-cache", "show", *names[:80], "coreutils"], capture_output=True, text=True).stdout
+    assert detect(shown).kind == ContentKind.TABLE
+    out, store, ratio = _compress(shown, query="what does the coreutils package depend on?")
+    assert ratio < 0.4
+    stanza = next(block for block in shown.split("\n\n") if block.startswith("Package: coreutils\n"))
+    assert stanza in out
+    (ref, *_) = find_refs(out)
+    assert retrieve(store, ref).text == shown
+
+
+def test_psql_expanded_and_mysql_vertical_rows_are_tables() -> None:
+    """psql's expanded display (`\\x`: `-[ RECORD n ]---` then `name | value`) and MySQL's `\\G`
+    (`*** n. row ***` then `name: value`), as those shells print them."""
+    rows = customer_rows(200)
+    width = max(map(len, rows[0]))
+    psql = "".join(
+        f"-[ RECORD {n} ]{'-' * (width - 8)}+{'-' * 40}\n"
+        + "".join(f"{name:<{width}} | {'' if value is None else value}\n" for name, value in row.items())
+        for n, row in enumerate(rows, 1)
+    )
+    mysql = (
+        "".join(
+            f"{'*' * 27} {n}. row {'*' * 27}\n"
+            + "".join(f"{name:>{width}}: {'NULL' if value is None else value}\n" for name, value in row.items())
+            for n, row in enumerate(rows, 1)
+        )
+        + "200 rows in set (0.01 sec)\n"
+    )
+    for text in (psql, mysql):
+        assert detect(text).kind == ContentKind.TABLE
+        out, store, ratio = _compress(text)
+        assert ratio < 0.35
+        record = next(r for r in re.split(r"(?=-\[ RECORD|\*{27} )", text) if "user0137" in r)
+        assert record in out
+        assert "200 rows in set" in out or text is psql
+        (ref, *_) = find_refs(out)
+        assert retrieve(store, ref).text == text
+
+
+def test_blocks_of_assignments_in_code_are_not_rows() -> None:
+    """Functions whose bodies assign (`value = compute(...)` under `def f():`) are code: a
+    block that does not open with a field is no row."""
+    body = "\n".join(
+        f"def handler_{i}(event):\n" + "".join(f"    value_{j} = step_{j}(event, {i})\n" for j in range(6))
+        for i in range(40)
+    )
+    assert table.looks_like_table(body) is False

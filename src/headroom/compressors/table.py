@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from headroom.ccr.markers import marker
+from headroom.compressors._records import Record, insert_rows, record_blocks
 from headroom.compressors._table_rows import select_rows
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.json_data import identity_columns
@@ -49,6 +50,8 @@ __all__ = ["TableCompressor", "looks_like_table"]
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_LINES = 40
 _MIN_ROWS = 60
+_MIN_RECORDS = 30  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
+_SNIFF_RECORDS = 4
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -89,8 +92,18 @@ def _header_cell(cell: str) -> bool:
     return 0 < len(name) <= 60 and len(name.split()) <= 4 and name[-1] not in ".!?"
 
 
+def _last_blank(lines: list[str]) -> int:
+    """The sniffed lines up to the last blank one: the last block may be cut mid-record."""
+    return next((i for i in range(len(lines) - 1, 0, -1) if not lines[i].strip()), len(lines))
+
+
 def looks_like_table(head: str) -> bool:
     lines = head.split("\n")
+    # Rows one field per line take many lines each: the whole head is read for them.
+    if record_blocks(lines[: _last_blank(lines)], _SNIFF_RECORDS) is not None:
+        return True
+    if insert_rows(lines[:-1], _SNIFF_RECORDS) is not None:  # the last line may be cut
+        return True
     if len(lines) > _SNIFF_LINES:
         lines = lines[:_SNIFF_LINES]  # the last sniffed line may be cut mid-row
     if _layout(lines) is not None:
@@ -103,6 +116,7 @@ _TOKEN = re.compile(r"\S+")
 # A rule under a header: runs of dashes or equals signs split by spaces, `+` or `|` (pip list,
 # dpkg -l, psql).
 _RULE = re.compile(r"[-=+| ]*[-=]{3}[-=+| ]*")
+_RULE_RUN = re.compile(r"[-=]+")
 _VARIABLE = re.compile(r"\d+")
 # A line of source: one closing on an open bracket, a comma or a semicolon (a comment aside), or
 # a comment.
@@ -212,7 +226,8 @@ def _aligned_table(lines: list[str], block: list[int]) -> _Aligned | None:
     lines that are not its rows: a header over a rule line, a header, or rows alone."""
     rule = next((k for k in range(1, min(len(block), _MAX_PREAMBLE + 2)) if _RULE.fullmatch(lines[block[k]])), None)
     if rule is not None:
-        return _read_aligned(lines, block[rule - 1], block[rule + 1 :], min_columns=2)
+        spans = _rule_spans(lines[block[rule]])
+        return _read_aligned(lines, block[rule - 1], block[rule + 1 :], min_columns=2, spans=spans)
     # Preamble lines hold far fewer words than rows ("dir:", "total 68"): none is tried as the
     # table's first line.
     words = [len(lines[i].split()) for i in block]
@@ -229,14 +244,32 @@ def _aligned_table(lines: list[str], block: list[int]) -> _Aligned | None:
     return None
 
 
-def _read_aligned(lines: list[str], header: int | None, rows: list[int], min_columns: int) -> _Aligned | None:
+def _rule_spans(rule: str) -> tuple[tuple[int, int], ...] | None:
+    """The columns a rule line draws under a header (`------  -----------  -----`, as sqlite3
+    `-column`, `pip list` and `dpkg -l` write it): each run of dashes is a column's width, the
+    last one running on. The values cannot tell them as well: a few long titles fill the
+    gutters the rest leave open. None when the rule is one run (a banner, not columns)."""
+    runs = [match.span() for match in _RULE_RUN.finditer(rule)]
+    if len(runs) < 2:
+        return None
+    return (*runs[:-1], (runs[-1][0], _OPEN_END))
+
+
+def _read_aligned(
+    lines: list[str],
+    header: int | None,
+    rows: list[int],
+    min_columns: int,
+    spans: tuple[tuple[int, int], ...] | None = None,
+) -> _Aligned | None:
     """`rows` as a table of `min_columns`+ columns under `header` (None: rows alone, which need
-    a column of numbers and a first row that fits), or None when they are not one."""
+    a column of numbers and a first row that fits), or None when they are not one. `spans`:
+    the columns, when a rule line under the header draws them."""
     if len(rows) < _MIN_BLOCK_ROWS:
         return None
     if sum(bool(_PADDING.search(lines[i])) for i in rows) < _PADDED_SHARE * len(rows):
         return None  # no padding between columns: words of a line template, not a table
-    spans = _column_spans([lines[i] for i in rows])
+    spans = spans or _column_spans([lines[i] for i in rows])
     if len(spans) < min_columns:
         return None
     header_cells = _cells(lines[header], spans) if header is not None else []
@@ -354,6 +387,9 @@ class TableCompressor:
         lines = segment.text.split("\n")
         layout = _layout(lines)
         if layout is None:
+            multiline = record_blocks(lines, _MIN_RECORDS) or insert_rows(lines, _MIN_ROWS)
+            if multiline is not None:
+                return _compress_records(segment, lines, multiline)
             return self._compress_aligned(segment, lines)
         delimiter = layout.delimiter
         first = next(i for i, line in enumerate(lines) if line.strip())
@@ -408,8 +444,8 @@ class TableCompressor:
         `ls -laR`), the telling rows stay verbatim, each run of dropped rows becomes a marker
         naming its lines and, when cheap, what each row was."""
         tables = _aligned_tables(lines)
-        if not tables:
-            raise ValueError("not a table")
+        if not tables:  # the sniffed head lined up; the whole text does not
+            return Compressed(segment.text)
         shapes: dict[tuple[str, ...], list[_Aligned]] = defaultdict(list)
         for table in tables:
             shapes[table.names].append(table)
@@ -426,6 +462,80 @@ class TableCompressor:
         out = [markers.get(i, line) for i, line in enumerate(lines) if i in markers or i not in dropped_lines]
         notes = {"rows_kept": sum(len(t.rows) for t in tables) - len(dropped_lines), "rows_dropped": len(dropped_lines)}
         return Compressed("\n".join(out), lossy=True, notes=notes)
+
+
+def _compress_records(segment: Segment, lines: list[str], records: list[Record]) -> Compressed:
+    """Rows over several lines (one field per line) or as statements (a SQL dump's inserts),
+    chosen table by table: the telling rows stay whole, each run of dropped rows becomes one
+    marker naming its lines and, when cheap, what each row was."""
+    tables: dict[str, list[int]] = defaultdict(list)
+    for k, record in enumerate(records):
+        if record.regular:
+            tables[record.table].append(k)
+    notes: dict[int, tuple[list[int], str]] = {}  # first record of a dropped run -> run, marker
+    for members in tables.values():
+        if len(members) >= _MIN_RECORDS:
+            for run, note in _drop_records(segment, lines, [records[k] for k in members], members):
+                notes[run[0]] = (run, note)
+    if not notes:
+        return Compressed(segment.text)
+    out: list[str] = []
+    at = 0
+    for first in sorted(notes):
+        run, note = notes[first]
+        out.extend(lines[at : records[run[0]].start])
+        out.append(note)
+        at = _run_end(lines, records[run[0]].start, records[run[-1]].end)
+    out.extend(lines[at:])
+    dropped = sum(len(run) for run, _ in notes.values())
+    return Compressed("\n".join(out), lossy=True, notes={"rows_kept": len(records) - dropped, "rows_dropped": dropped})
+
+
+def _run_end(lines: list[str], start: int, end: int) -> int:
+    """A dropped run's end, less the blank lines closing it: they stay between its marker and
+    the next row."""
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    return end
+
+
+def _drop_records(
+    segment: Segment, lines: list[str], records: list[Record], positions: list[int]
+) -> list[tuple[list[int], str]]:
+    """The runs of one table's records to drop (as `positions`, their places among all records)
+    and each run's marker."""
+    rows = [{key: _typed(value) for key, value in record.fields.items()} for record in records]
+    names = list(dict.fromkeys(key for record in records for key in record.fields))
+    identity = _identity(rows, names, [range(len(rows))])
+    terms = frozenset(term for term in segment.context.terms() if not any(term in name.lower() for name in names))
+    selection = select_rows(rows, names, terms, size_chars=len(segment.text), indexed=bool(identity), categories=True)
+    kept = set(selection.kept)
+    runs: list[list[int]] = []  # indices into `records`
+    for k in range(len(records)):
+        if k not in kept:
+            if runs and runs[-1][-1] == k - 1 and positions[k - 1] == positions[k] - 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+    result: list[tuple[list[int], str]] = []
+    for run in runs:
+        start = records[run[0]].start
+        end = _run_end(lines, start, records[run[-1]].end)
+        where = (
+            f"line {segment.first_line + start}"
+            if end - start == 1
+            else f"lines {segment.first_line + start}-{segment.first_line + end - 1}"
+        )
+        count = f"{len(run)} row" if len(run) == 1 else f"{len(run)} rows"
+        summary = f"{selection.summary}; here {count}, {where}" if not result else f"{count} omitted ({where})"
+        run_chars = sum(len(lines[i]) + 1 for i in range(start, end))
+        listing = _listing([rows[k] for k in run], identity)
+        if listing and len(listing) <= _LISTING_SHARE * run_chars:
+            summary += f": {listing}"
+        note = marker(summary, segment.ref)
+        if len(note) < run_chars:  # else the rows cost less than the note standing for them
+            result.append(([positions[k] for k in run], note))
+    return result
 
 
 def _drop_rows(
