@@ -95,3 +95,74 @@ def test_columns_before_each_path_stay_with_it(tmp_path: Path) -> None:
         out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
         assert report.tokens_after < report.tokens_before * saved
         assert _rebuild(out) == text
+
+
+def _collection(tmp_path: Path, *args: str) -> str:
+    """What `pytest --collect-only` prints for a small suite of real test files."""
+    import subprocess
+
+    for m in range(4):
+        parametrized = "\n@pytest.mark.parametrize('store', ['memory', 'sqlite', 'redis'])\n"
+        methods = "".join(f"    def test_{name}_ref(self):\n        pass\n" for name in ("short", "long", "taken"))
+        cases = "".join(
+            f"{parametrized}def test_round_trip_{k}(store):\n    pass\n\nclass TestRefs{k}:\n{methods}"
+            for k in range(6)
+        )
+        (tmp_path / f"test_module_{m}.py").write_text("import pytest\n" + cases)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-p", "no:cacheprovider", "-o", "addopts=", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def _rebuild_collection(text: str) -> list[str]:
+    """The node ids or tree lines a grouped collection stands for."""
+    import re
+
+    items: list[str] = []
+    for line in text.split("\n"):
+        if grouped := re.fullmatch(r"(\S+::) (.+)", line):
+            parent, names = grouped.groups()
+            items.extend(parent + name for name in _split_params(names))
+        elif tree := re.fullmatch(r"(\s*<\w+ )(.+)>", line):
+            items.extend(f"{tree[1]}{name}>" for name in _split_params(tree[2]))
+        elif line.strip():
+            items.append(line)
+    return items
+
+
+def _split_params(names: str) -> list[str]:
+    import re
+
+    out: list[str] = []
+    for name in re.findall(r"[^,\[\s]+(?:\[[^\]]*\])?", names):
+        head, bracket, params = name.partition("[")
+        out.extend(f"{head}[{p}]" for p in params[:-1].split(", ")) if bracket else out.append(name)
+    return out
+
+
+def test_a_test_collection_groups_its_tests_under_their_file(tmp_path: Path) -> None:
+    """`pytest --collect-only -q`: node ids group under their file or class, a parametrized
+    test's cases under its name; every id rebuilds exactly."""
+    text = _collection(tmp_path, "-q")
+    assert detect(text).kind == ContentKind.PATHS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text)
+    assert report.tokens_after < 0.75 * report.tokens_before
+    assert "test_module_2.py:: test_round_trip_3[memory, sqlite, redis]" in out
+    assert _rebuild_collection(out) == [line for line in text.split("\n") if line.strip()]
+
+
+def test_a_collection_tree_groups_siblings_and_is_no_test_run(tmp_path: Path) -> None:
+    """`pytest --collect-only` without `-q` prints pytest's banner over a tree of `<Module>`
+    and `<Function>` lines: no test ran, so it is no test report but a list of names."""
+    text = _collection(tmp_path)
+    assert "test session starts" in text
+    assert detect(text).kind == ContentKind.PATHS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text)
+    assert report.tokens_after < 0.75 * report.tokens_before
+    assert "<Function test_round_trip_0[memory, sqlite, redis]>" in out
+    assert _rebuild_collection(out) == [line for line in text.split("\n") if line.strip()]

@@ -445,6 +445,9 @@ def _parse(lines: list[str]) -> _Parsed:
     return parsed
 
 
+_COLLECTED_ITEM = re.compile(r"[ \t]*<[A-Z]\w* [^<>\n]+>")
+
+
 def looks_like_test_report(head: str) -> bool:
     """A test runner's banner or totals with a failure section, or with per-test lines making
     up a tenth of the text; two failure sections; or per-test lines making up a third of it.
@@ -464,7 +467,10 @@ def looks_like_test_report(head: str) -> bool:
         if len(line) > _MAX_MATCHED_LINE or _GREP_HIT.match(line):
             continue
         if _PYTEST_START.match(line):
-            return True  # pytest's own banner: nothing else writes it
+            # pytest's own banner: nothing else writes it. Over a collection tree
+            # (`--collect-only`: `<Function test_a>` lines) no test ran: a list of names.
+            tree = sum(1 for rest in lines[k + 1 :] if _COLLECTED_ITEM.fullmatch(rest))
+            return tree * 2 < sum(1 for rest in lines[k + 1 :] if rest.strip())
         if _SESSION.match(line):
             session = True
             js_context = js_context or bool(_JS_TOTALS.match(line))
