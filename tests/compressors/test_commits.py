@@ -262,7 +262,62 @@ def test_numbers_opening_lines_are_no_one_line_history() -> None:
     )
     inodes = "\n".join(f"{(3_412_877 + 13 * k):>8} module_{k}.py" for k in range(60))
     addresses = "\n".join(f"{'0' * 16} A GLIBC_2.{k}" for k in range(60))
-    blame = "\n".join(f"2909e04b (Ada 2026-11-25 20:59:38 +0000 {k:>4}) line {k}" for k in range(1, 60))
-    for text in (epoch_log, inodes, addresses, blame):
+    for text in (epoch_log, inodes, addresses):
         assert not looks_like_git_log(text), text[:40]
         assert detect(text).kind != ContentKind.COMMITS
+
+
+def _blame_repo(root: Path) -> Path:
+    """A real source file (the stdlib's `json/decoder.py`) committed by one author, then a few
+    runs of its lines edited by another: runs of lines per commit, as in a project's history."""
+    source = Path(json.__file__).parent / "decoder.py"
+    _git(root, "init", "-q", "-b", "main")
+    target = root / "decoder.py"
+    lines = source.read_text().split("\n")
+    for n, (name, email) in enumerate(_AUTHORS):
+        if n:
+            for start in (40, 120, 200):
+                lines[start : start + 6] = [f"{line}  # reviewed" for line in lines[start : start + 6]]
+        target.write_text("\n".join(lines))
+        stamp = f"2024-0{n + 3}-01T10:00:00+00:00"
+        people = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name}
+        _git(root, "add", "-A")
+        _git(root, "commit", "-q", "-m", f"edit {n}", **people, GIT_COMMITTER_EMAIL=email, GIT_AUTHOR_DATE=stamp)
+    return target
+
+
+def _blame_owners(text: str) -> list[tuple[str, str, str]]:
+    """(line number, text, the commit/author/date prefix that owns it) of each blame line, where
+    a shortened line's owner is the nearest full line above."""
+    owners: list[tuple[str, str, str]] = []
+    owner = ""
+    for line in text.split("\n"):
+        full = re.fullmatch(r"(\^?[0-9a-f]{7,40} (?:\([^)]*?|)) *(\d+)\) ?(.*)", line)
+        short = re.fullmatch(r" *(\d+)\) ?(.*)", line)
+        if full:
+            owner = full[1]
+            owners.append((full[2], full[3], owner))
+        elif short:
+            owners.append((short[1], short[2], owner))
+    return owners
+
+
+@pytest.mark.parametrize("args", [(), ("-e", "--date=short"), ("-s",)])
+def test_git_blame_writes_each_commit_once_per_run(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """`git blame`: a run of lines from one commit shows its commit, author and date once; every
+    line keeps its number and text, and each one's owner is still the full line above it."""
+    target = _blame_repo(tmp_path)
+    text = _git(tmp_path, "blame", *args, target.name)
+    assert detect(text).kind == ContentKind.COMMITS
+    out, ref = _compress(text, "who added the reviewed comments to decoder.py?")
+    assert len(out) < 0.7 * len(text) if args != ("-s",) else len(out) < len(text)
+    assert _blame_owners(out) == _blame_owners(text) and len(_blame_owners(text)) > 300
+    assert out.count("<grace@example.org>" if "-e" in args else "Grace Hopper") == 3 or args == ("-s",)
+    assert ref and ref in out
+
+
+def test_other_lines_numbered_with_a_paren_are_no_blame() -> None:
+    """A numbered list or a log whose lines open with a hex id is no blame: its numbers do not
+    run one after another."""
+    listing = "\n".join(f"deadbeef (worker 4242 {n * 7}) step {n} done" for n in range(30)) + "\n"
+    assert detect(listing).kind != ContentKind.COMMITS

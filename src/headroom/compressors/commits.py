@@ -14,7 +14,8 @@ selector), and each message's subject line. What repeats or runs long goes, with
   files naming a word of the task stay, and the `N files changed` line always does.
 
 A history with patches (`git log -p`) is a diff: the diff compressor takes it, and keeps the
-headers and messages between the file sections as they are.
+headers and messages between the file sections as they are. `git blame` is history too, line
+by line (`_blame`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from headroom.ccr.markers import SparseRefs, marker
+from headroom.compressors._blame import compress_blame, looks_like_blame
 from headroom.compressors._task_match import task_matches
 from headroom.compressors.base import Compressed, Registry, default_registry, register
 from headroom.segments import ContentKind, Segment
@@ -51,6 +53,7 @@ _SNIFF_HEADER_LINES = 24  # a signed commit's gpg lines come before its Author
 _BODY_KEPT_LINES = 3  # a message body this short stays whole: folding it would not pay
 _BODY_KEPT_TOKENS = 80  # ... unless its lines are long
 _FILES_KEPT = 6  # files of a commit's list shown before the rest fold
+_BLAME_SNIFF_CHARS = 8_000
 _MIN_FOLDED_TOKENS = 12  # a fold must save at least this much beyond its marker
 
 
@@ -61,7 +64,7 @@ def looks_like_git_log(head: str) -> bool:
     rather than go to prose, whose list-item scores dropped commits from it."""
     lines = head.lstrip("\r\n").split("\n", _SNIFF_HEADER_LINES)[:_SNIFF_HEADER_LINES]
     if not lines or not _COMMIT.match(lines[0]):
-        return _looks_like_oneline(head)
+        return _looks_like_oneline(head) or looks_like_blame(head)
     for line in lines[1:]:
         if not line.strip():
             return False
@@ -134,6 +137,8 @@ class CommitLogCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         text = segment.text
+        if looks_like_blame(text[:_BLAME_SNIFF_CHARS]):
+            return compress_blame(segment)
         if _DIFF_START.search(text):  # `git log -p` whose first patch lies past the sniffed head
             diff = (self._registry or default_registry()).for_kind(ContentKind.DIFF)
             if diff is not None:
