@@ -289,7 +289,7 @@ class Pipeline:
                 lossy, notes = True, {**notes, "ids_shortened": shortened}
         tokens_after = count_tokens(text, self.config.encoding)
         if not lossy:
-            return _Applied(result.by or compressor.name, text, tokens_after, notes=notes)
+            return _Applied(compressor.name, text, tokens_after, notes=notes)
 
         def lossless() -> str:  # computed only when the lossy form cannot be used
             if result.lossless_text is None or envelope.terminal_codes:
@@ -299,7 +299,7 @@ class Pipeline:
         text, tokens, ref, diagnostic, derived = self._settle_lossy(
             segment, original, text, lossless, tokens_before, tokens_after, provenance, result.derived
         )
-        return _Applied(result.by or compressor.name, text, tokens, ref, diagnostic, notes, derived)
+        return _Applied(compressor.name, text, tokens, ref, diagnostic, notes, derived)
 
     def _settle_lossy(
         self,
@@ -449,6 +449,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.TABLE,
         ContentKind.PATHS,
         ContentKind.HTML,
+        ContentKind.REPEATS,
     }
 )
 

@@ -65,6 +65,7 @@ class ContentKind(str, Enum):
     HTML = "html"  # an HTML document (a fetched or generated page)
     PATHS = "paths"  # a list of file paths (Glob, find, grep -l)
     MIXED = "mixed"
+    REPEATS = "repeats"  # text whose lines come back in cycles (a traceback of mutual recursion)
     TEXT = "text"  # plain text with no recognizable structure
     BINARY = "binary"  # binary junk or base64 blobs: never touched
     COMPRESSED = "compressed"  # already carries headroom markers: never re-compressed

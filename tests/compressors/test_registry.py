@@ -59,6 +59,7 @@ def test_sniffers_run_in_rank_order() -> None:
         ContentKind.JSON_PAGE,
         ContentKind.TABLE,
         ContentKind.LOGS,
+        ContentKind.REPEATS,
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
@@ -45,32 +46,61 @@ def _traceback(tmp_path: Path) -> str:
     return done.stderr
 
 
-def test_a_traceback_of_mutual_recursion_folds_its_repeats(tmp_path: Path) -> None:
+def _expand(out: str) -> list[str]:
+    """The text a folded output stands for, rebuilt from what each marker says it repeats."""
+    lines: list[str] = []
+    for line in out.split("\n"):
+        said = re.search(r"lines (\d+)-(\d+)\): the (?:line|(\d+) lines) above.*? again, (\d+) more times", line)
+        if said is None:
+            lines.append(line)
+            continue
+        first, last = int(said[1]), int(said[2])
+        cycle = int(said[3] or 1)
+        for k in range(first, last + 1):
+            lines.append(lines[k - 1 - cycle])
+    return lines
+
+
+def test_a_traceback_of_mutual_recursion_folds_its_cycles(tmp_path: Path) -> None:
     text = _traceback(tmp_path)
     lines = text.split("\n")
-    assert len(lines) > 300 and detect(text).kind == ContentKind.TEXT
+    assert len(lines) > 300 and detect(text).kind == ContentKind.REPEATS
     store = MemoryStore()
     out, report = Pipeline(CompressConfig(), store).compress_text(
         text, SegmentContext("Bash", None, "why does it crash?")
     )
     assert report.compressor == "repeats" and report.tokens_after < 0.2 * report.tokens_before
     kept = out.split("\n")
-    # Every distinct line is still shown, the first frames and the last ones before the error
-    # in place, and the marker names the lines it stands for.
-    assert set(lines) <= set(kept) | {""}
-    assert kept[:12] == lines[:12] and kept[-10:] == lines[-10:]
-    (marker,) = [line for line in kept if line.startswith("[headroom:")]
-    first, last = map(int, re.search(r"lines (\d+)-(\d+)", marker).groups())  # type: ignore[union-attr]
-    assert kept == [*lines[: first - 1], marker, *lines[last:]]
+    assert set(lines) <= set(kept) | {""}  # every distinct line still shown
+    assert kept[:12] == lines[:12] and kept[-2:] == lines[-2:]  # the error itself
+    assert _expand(out) == lines  # the markers say exactly what they stand for
     (ref,) = find_refs(out)
     assert retrieve(store, ref).text == text
     assert Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))[0] == out
 
 
-def test_text_without_long_runs_of_repeats_passes_as_before() -> None:
+def test_a_zero_filled_table_folds_but_stays_whole_when_asked_for_as_text() -> None:
+    """Sixty identical rows are "the line above, 59 more times"; a caller asking for plain text
+    (MCP `content_type="text"`) gets the text as it is."""
+    rows = "".join(f"    {{{i}, {i + 1}, {i + 2}, {i + 3}}},\n" for i in range(4)) + "    {0, 0, 0, 0},\n" * 60
+    source = f"static const uint8_t table[64][4] = {{\n{rows}}};\n\nint lookup(int i) {{ return table[i][0]; }}\n"
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(source, SegmentContext("Bash"))
+    assert report.compressor == "repeats" and _expand(out) == source.split("\n")
+    assert "the line above again" in out
+    plain, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        source, SegmentContext("mcp"), kind=ContentKind.TEXT
+    )
+    assert plain == source and report.compressor == "passthrough"
+
+
+def test_lines_that_recur_out_of_cycle_stay() -> None:
+    """A column of PASS and FAIL, items in a shuffled order, unique steps, blank lines: lines
+    seen before, but no run repeating the lines just above it. Nothing folds."""
+    draw = random.Random(7)
+    verdicts = "\n".join("FAIL" if draw.random() < 0.1 else "PASS" for _ in range(400))
     unique = "\n".join(f"step {k}: moved crate {k * 7 % 31} to bay {k % 9}" for k in range(200))
     blank = "header\n" + "\n" * 60 + "footer\n" + "\n".join(f"row {k}" for k in range(40))
-    shuffled = "\n".join(f"item {k % 20}" if k % 3 else f"new {k}" for k in range(300))  # no run of 24 repeats
-    for text in (unique, blank, shuffled):
+    shuffled = "\n".join(f"item {k * 7 % 20}" if k % 3 else f"new {k}" for k in range(300))
+    for text in (verdicts, unique, blank, shuffled):
         out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
-        assert "[headroom:" not in out and report.compressor == "passthrough", text[:20]
+        assert "[headroom:" not in out and report.compressor != "repeats", text[:20]

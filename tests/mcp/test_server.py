@@ -92,6 +92,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "html",
             "paths",
             "mixed",
+            "repeats",
             "text",
         ]
         assert props["content_type"]["default"] == "auto"

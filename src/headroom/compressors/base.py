@@ -42,9 +42,6 @@ class Compressed:
     # HTML page's Markdown) whose lines the markers name. The pipeline stores them beside the
     # original, so `retrieve(ref, lines=...)` returns the lines the model saw.
     derived: Mapping[str, str] = field(default_factory=dict)
-    # Whose work the text is when not the compressor's own: one that found nothing of its kind
-    # to do and left the text as the passthrough does says so, and the stats count it there.
-    by: str | None = None
 
     def lossless(self, original: str) -> str:
         if self.lossless_text is None:

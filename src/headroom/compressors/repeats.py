@@ -1,13 +1,13 @@
-"""Text no other compressor recognises, whose lines come back again and again: the runs of repeats fold.
+"""Text whose lines come back in a cycle: each long run of the same few lines again folds.
 
 A traceback of mutual recursion (Python folds one function calling itself, "[Previous line
 repeated 996 more times]", not `visit` -> `visit_dict` -> `visit` over 600 lines), a script
-printing the same block each iteration, a retry loop's output: after the first time round,
-every line has been seen. A run of at least `_MIN_RUN` lines that each repeat a line shown
-earlier folds into one marker naming its lines, but for its last `_KEEP_BEFORE_NEW` lines, which
-lead into what comes next (the frames nearest the error). Everything the reader has not seen yet
-stays, in place; the folded lines are one `headroom_retrieve` away. Text with no such run passes
-as the passthrough compressor leaves it: whitespace normalized only.
+printing the same block each iteration, a retry loop's output, a zero-filled table: after the
+first time round, a run of lines is the cycle of lines just above it, again and again. A run of
+at least `_MIN_RUN` lines that repeats the cycle before it exactly folds into one marker saying
+which lines it repeats and how many times, so the text reads the same with nothing to fetch
+(the lines are one `headroom_retrieve` away all the same). Lines that merely occurred before,
+in another order (a column of PASS and FAIL), are no cycle and stay.
 """
 
 from __future__ import annotations
@@ -16,65 +16,84 @@ from typing import ClassVar
 
 from headroom.ccr.markers import marker
 from headroom.compressors.base import Compressed, register
-from headroom.compressors.passthrough import normalize_whitespace
 from headroom.segments import ContentKind, Segment
 
-__all__ = ["RepeatsCompressor"]
+__all__ = ["RepeatsCompressor", "looks_like_repeats"]
 
-_MIN_RUN = 24  # lines that each repeat an earlier line, in a row, before a run folds
-_KEEP_BEFORE_NEW = 9  # lines of a run kept before the first new line after it (three frames)
+_MIN_RUN = 24  # lines of a run repeating the cycle above it, before the run folds
+_MAX_CYCLE = 64  # lines in a cycle (a recursion of a few functions, three lines a frame)
+# Earlier copies of a line tried as a cycle's start: the nearest is one cycle up unless the line
+# comes back within a cycle (a blank line, a `^^^^` under each frame); this bounds the work.
+_CANDIDATES = 8
 
 
-@register
+def looks_like_repeats(head: str) -> bool:
+    """A run of lines repeating the cycle above it, in the first lines (the last may be cut)."""
+    return bool(_cycle_runs(head.split("\n")[:-1]))
+
+
+@register(sniffer=looks_like_repeats, sniff_rank=70)
 class RepeatsCompressor:
     name: ClassVar[str] = "repeats"
-    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.TEXT})
-    priority: ClassVar[int] = 5  # before the passthrough, which it falls back to
+    kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.REPEATS})
+    priority: ClassVar[int] = 10
 
     def compress(self, segment: Segment) -> Compressed:
         lines = segment.text.split("\n")
-        runs = _repeat_runs(lines)
+        runs = _cycle_runs(lines)
         if not runs:
-            return Compressed(normalize_whitespace(segment.text, numbered=segment.numbered), by="passthrough")
+            return Compressed(segment.text)
         out: list[str] = []
         at = 0
-        folded = 0
-        for start, end in runs:
+        for start, end, cycle in runs:
             out.extend(lines[at:start])
             first, last = segment.first_line + start, segment.first_line + end - 1
-            ending = "\r" if lines[start].endswith("\r") else ""
-            out.append(
-                marker(
-                    f"{end - start} lines omitted (lines {first}-{last}), each a repeat of a line above", segment.ref
-                )
-                + ending
-            )
-            folded += end - start
+            times, rest = divmod(end - start, cycle)
+            again = "the line above" if cycle == 1 else f"the {cycle} lines above (lines {first - cycle}-{first - 1})"
+            said = f"{end - start} lines omitted (lines {first}-{last}): {again} again, {times} more times"
+            if rest:
+                said += f", then the first {rest} of them" if rest > 1 else ", then the first of them"
+            ending = "\r" if lines[start].endswith("\r") else ""  # a CRLF text keeps its line ends
+            out.append(marker(said, segment.ref) + ending)
             at = end
         out.extend(lines[at:])
+        folded = sum(end - start for start, end, _ in runs)
         return Compressed("\n".join(out), lossy=True, notes={"lines_folded": folded, "runs_folded": len(runs)})
 
 
-def _repeat_runs(lines: list[str]) -> list[tuple[int, int]]:
-    """[start, end) of each run to fold: at least `_MIN_RUN` lines in a row that each repeat an
-    earlier line (blank lines count as repeats, but half the run must be written lines), less the
-    last `_KEEP_BEFORE_NEW` of them."""
-    seen: set[str] = set()
-    runs: list[tuple[int, int]] = []
-    start: int | None = None
-    for i, line in enumerate([*lines, None]):
-        key = None if line is None else line.rstrip()
-        if key is not None and (key in seen or not key):
-            if start is None:
-                start = i
-            continue
-        if (
-            start is not None
-            and i - start >= _MIN_RUN
-            and sum(1 for k in range(start, i) if lines[k].strip()) >= _MIN_RUN // 2
-        ):
-            runs.append((start, i - _KEEP_BEFORE_NEW))
-        start = None
-        if key is not None:
-            seen.add(key)
+def _cycle_runs(lines: list[str]) -> list[tuple[int, int, int]]:
+    """(start, end, cycle) of each run to fold: lines[start:end] each equal to the line `cycle`
+    lines above, `end - start >= _MIN_RUN`, the cycle holding a written line. At each line the
+    shortest cycle of the longest run wins. Lines are compared as numbers (one per distinct
+    line), and only cycles ending at one of the nearest earlier copies of the line are tried: text
+    without repeats costs one pass."""
+    ids: dict[str, int] = {}
+    keys = [ids.setdefault(line.rstrip(), len(ids)) for line in lines]
+    blank = ids.get("")
+    seen_at: dict[int, list[int]] = {}  # line id -> its latest positions, within _MAX_CYCLE
+    runs: list[tuple[int, int, int]] = []
+    i = 0
+    while i < len(keys):
+        best_length, best_cycle = 0, 0
+        for earlier in reversed(seen_at.get(keys[i], ())[-_CANDIDATES:]):
+            cycle = i - earlier
+            if cycle > _MAX_CYCLE:
+                break
+            length = 0
+            while i + length < len(keys) and keys[i + length] == keys[i + length - cycle]:
+                length += 1
+            if length > best_length:
+                best_length, best_cycle = length, cycle
+        written = any(key != blank for key in keys[i - best_cycle : i]) if best_cycle else False
+        if best_length >= _MIN_RUN and written:
+            runs.append((i, i + best_length, best_cycle))
+            step = best_length
+        else:
+            step = 1
+        for k in range(i, i + step):
+            positions = seen_at.setdefault(keys[k], [])
+            positions.append(k)
+            if len(positions) > _MAX_CYCLE:
+                del positions[0]
+        i += step
     return runs

@@ -170,6 +170,8 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             if not any(later(head) for _, later in sniffers[index + 1 :]) or sniffer(head):
                 break
             continue
+        if kind == ContentKind.REPEATS and (language or unoutlined):
+            continue  # a source or config file read by path is that file, however it repeats itself
         if (
             kind == ContentKind.HTML
             and _is_page_file(file_path)
