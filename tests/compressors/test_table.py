@@ -485,3 +485,38 @@ def test_blocks_of_assignments_in_code_are_not_rows() -> None:
         for i in range(40)
     )
     assert table.looks_like_table(body) is False
+
+
+def test_record_markers_stay_on_one_line_and_short_documents_of_pairs_are_no_rows(tmp_path: Path) -> None:
+    """A value over several lines (an issue title with a line break in `sqlite3 -line`) is
+    quoted on one line in a marker; a short FAQ of `Q:`/`A:` pairs and a server's `INFO:` lines
+    are a document and a log, not rows."""
+    import sqlite3
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("no sqlite3 shell")
+    with sqlite3.connect(tmp_path / "bugs.db") as db:
+        db.execute("CREATE TABLE bugs(id INTEGER, title TEXT, state TEXT)")
+        db.executemany(
+            "INSERT INTO bugs VALUES(?, ?, ?)",
+            [(k, f"crash in parser {k}\nseen on v{k}.0", "open" if k % 9 else "closed") for k in range(60)],
+        )
+    text = subprocess.run(
+        ["sqlite3", "-line", "bugs.db", "SELECT * FROM bugs"], cwd=tmp_path, capture_output=True, text=True
+    ).stdout
+    out, _, _ = _compress(text, "which bugs are closed?")
+    original = set(text.split("\n"))
+    assert all(line in original or line.startswith("[headroom:") for line in out.split("\n"))
+    faq = "\n\n".join(f"Q: How do I reset device {k}?\nA: Hold the button for {k} seconds." for k in range(20))
+    log = "\n\n".join(f"INFO:     Started server process [{k}]\nINFO:     Waiting for startup" for k in range(20))
+    assert detect(faq).kind != ContentKind.TABLE and detect(log).kind != ContentKind.TABLE
+
+
+def test_a_dump_row_too_wide_to_read_stays_as_it_is(tmp_path: Path) -> None:
+    """A statement of a quarter million values among short ones is kept whole and unread."""
+    text = _sqlite3(tmp_path, "billing.db", ".dump")
+    wide = "INSERT INTO blobs VALUES(" + ",".join(map(str, range(250_000))) + ");"
+    lines = text.split("\n")
+    lines.insert(len(lines) // 2, wide)
+    out, _, _ = _compress("\n".join(lines))
+    assert wide in out.split("\n")

@@ -31,6 +31,9 @@ _FIELDS = {
     sep: re.compile(rf"\s*(?P<key>[A-Za-z_][\w.\-]*(?: [\w.\-]+){{0,3}}?)\s*{re.escape(sep)}(?: (?P<value>.*)|$)")
     for sep in ("=", ":", "|")
 }
+_LOG_LEVELS = frozenset({"TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL"})
+_MIN_SHARED_KEYS = 3  # two names a block ("Q:", "A:") make a document of pairs, not rows
+_MAX_ROW_CHARS = 20_000  # a statement this long (a blob, a wide row) stays as it is, unread
 _SHARED_KEYS = 0.9  # a field name of the table: in this share of the rows at least
 _REGULAR = 0.9  # share of blocks that must be rows of the table
 
@@ -72,7 +75,7 @@ def record_blocks(lines: list[str], min_records: int) -> list[Record] | None:
         return None
     counts = Counter(key for fields, ok in zip(parsed, regular, strict=True) if ok for key in fields)
     shared = [key for key, count in counts.items() if count >= _SHARED_KEYS * sum(regular)]
-    if len(shared) < 2:
+    if len(shared) < _MIN_SHARED_KEYS:
         return None
     return [Record(start, end, fields, ok) for (start, end), fields, ok in zip(blocks, parsed, regular, strict=True)]
 
@@ -116,18 +119,20 @@ def _opens_with_field(lines: list[str], start: int, end: int, field: re.Pattern[
 
 def _fields(lines: list[str], start: int, end: int, field: re.Pattern[str]) -> dict[str, str]:
     """A block's fields in order; a line that is no field continues the value before it (a
-    multi-line text, a Debian description), and a name seen twice keeps its first value."""
+    multi-line text, a Debian description: joined with spaces, as a marker may quote it), and
+    a name seen twice keeps its first value. `INFO:`, `ERROR:` open a log's lines, not fields."""
     fields: dict[str, str] = {}
     last: str | None = None
     for line in lines[start:end]:
         if _RECORD_RULE.fullmatch(line.strip()) or not line.strip():
             continue
         match = field.fullmatch(line)
-        if match and match["key"] not in fields:
-            last = match["key"]
-            fields[last] = (match["value"] or "").strip()
+        if match and match["key"].upper() not in _LOG_LEVELS:
+            if match["key"] not in fields:
+                last = match["key"]
+                fields[last] = (match["value"] or "").strip()
         elif last is not None and len(fields[last]) < 400:
-            fields[last] += "\n" + line.strip()
+            fields[last] += " " + line.strip()
     return fields
 
 
@@ -163,6 +168,7 @@ def insert_rows(lines: list[str], min_records: int) -> list[Record] | None:
                 _bare(part.split()[0]) for part in parts if part.split() and not _CONSTRAINT.match(part)
             ]
     by_line = dict(inserts)
+    widths: dict[str, int] = {}  # each table's row width: its first row's
     records: list[Record] = []
     for i, line in enumerate(lines):
         match = by_line.get(i)
@@ -171,16 +177,20 @@ def insert_rows(lines: list[str], min_records: int) -> list[Record] | None:
                 records.append(Record(i, i + 1, {}, regular=False))
             continue
         table = _bare(match["table"])
-        values = _split_values(match["values"])
         names = (
             [_bare(name.strip()) for name in match["columns"].split(",")]
             if match["columns"]
             else columns.get(table, [])
         )
-        if len(names) != len(values):
-            names = [f"column {n}" for n in range(1, len(values) + 1)]
+        values = _split_values(match["values"]) if len(line) <= _MAX_ROW_CHARS else []
+        if len(values) < 2 or (names and len(names) != len(values)):
+            records.append(Record(i, i + 1, {}, regular=False))  # kept: not a row read here
+            continue
+        names = names or [f"column {n}" for n in range(1, len(values) + 1)]
         fields = {name: _literal(value) for name, value in zip(names, values, strict=True)}
-        records.append(Record(i, i + 1, fields, regular=len(fields) >= 2, table=table))
+        widths.setdefault(table, len(fields))
+        regular = widths[table] == len(fields)  # a row of another width (another column list) stays
+        records.append(Record(i, i + 1, fields if regular else {}, regular=regular, table=table if regular else ""))
     return records
 
 

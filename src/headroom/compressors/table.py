@@ -52,6 +52,7 @@ _SNIFF_LINES = 40
 _MIN_ROWS = 60
 _MIN_RECORDS = 30  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
 _SNIFF_RECORDS = 4
+_CUT_HEAD_CHARS = 6_000  # a sniffed head this long was most likely cut from a longer text
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -100,9 +101,12 @@ def _last_blank(lines: list[str]) -> int:
 def looks_like_table(head: str) -> bool:
     lines = head.split("\n")
     # Rows one field per line take many lines each: the whole head is read for them.
-    if record_blocks(lines[: _last_blank(lines)], _SNIFF_RECORDS) is not None:
+    # A few rows are enough to tell when the head was cut from a longer text; a whole short text
+    # needs as many as its compressor does, or it is left to the others (prose, logs).
+    cut = len(head) >= _CUT_HEAD_CHARS
+    if record_blocks(lines[: _last_blank(lines)], _SNIFF_RECORDS if cut else _MIN_RECORDS) is not None:
         return True
-    if insert_rows(lines[:-1], _SNIFF_RECORDS) is not None:  # the last line may be cut
+    if insert_rows(lines[:-1], _SNIFF_RECORDS if cut else _MIN_ROWS) is not None:  # the last line may be cut
         return True
     if len(lines) > _SNIFF_LINES:
         lines = lines[:_SNIFF_LINES]  # the last sniffed line may be cut mid-row
@@ -421,10 +425,11 @@ class TableCompressor:
             first = segment.first_line + records[gap[0]][0]
             last = segment.first_line + records[gap[-1]][1] - 1
             where = f"line {first}" if first == last else f"lines {first}-{last}"
+            ending = "\r" if lines[records[gap[0]][0]].endswith("\r") else ""  # a CRLF table keeps its line ends
             if summary_given:
-                out.append(marker(f"{len(gap)} rows omitted ({where})", segment.ref))
+                out.append(marker(f"{len(gap)} rows omitted ({where})", segment.ref) + ending)
             else:
-                out.append(marker(f"{selection.summary}; here {len(gap)} rows, {where}", segment.ref))
+                out.append(marker(f"{selection.summary}; here {len(gap)} rows, {where}", segment.ref) + ending)
                 summary_given = True
             gap.clear()
 
@@ -532,7 +537,7 @@ def _drop_records(
         listing = _listing([rows[k] for k in run], identity)
         if listing and len(listing) <= _LISTING_SHARE * run_chars:
             summary += f": {listing}"
-        note = marker(summary, segment.ref)
+        note = marker(summary, segment.ref) + ("\r" if lines[start].endswith("\r") else "")  # CRLF stays
         if len(note) < run_chars:  # else the rows cost less than the note standing for them
             result.append(([positions[k] for k in run], note))
     return result
@@ -582,7 +587,7 @@ def _drop_rows(
         listing = _listing([rows[position[i]] for i in run], identity)
         if listing and len(listing) <= _LISTING_SHARE * run_chars:
             summary += f": {listing}"
-        note = marker(summary, segment.ref)
+        note = marker(summary, segment.ref) + ("\r" if lines[run[0]].endswith("\r") else "")
         if len(note) < run_chars:  # else the rows cost less than the note standing for them
             result.append((run, note))
     return result
@@ -611,7 +616,11 @@ def _identity(rows: list[dict[str, Any]], names: list[str], tables: list[range])
 
 
 def _shown(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > _IDENTITY_VALUE_CHARS:
+    """A value as a marker's listing quotes it: on one line, cut to `_IDENTITY_VALUE_CHARS`."""
+    if not isinstance(value, str):
+        return value
+    value = " ".join(value.split())
+    if len(value) > _IDENTITY_VALUE_CHARS:
         return value[: _IDENTITY_VALUE_CHARS - 1] + "…"
     return value
 
