@@ -520,3 +520,20 @@ def test_a_dump_row_too_wide_to_read_stays_as_it_is(tmp_path: Path) -> None:
     lines.insert(len(lines) // 2, wide)
     out, _, _ = _compress("\n".join(lines))
     assert wide in out.split("\n")
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_line_of_counts_over_the_rows_is_a_preamble(header: bool) -> None:
+    """A dataset's first line giving its size and class names (`569,30,malignant,benign` over
+    scikit-learn's rows): a line of another width before the header or the rows."""
+    body = _csv(customer_rows(300))
+    if not header:
+        body = body.split("\n", 1)[1]
+    text = "300,10,active,suspended\n" + body
+    assert detect(text).kind == ContentKind.TABLE
+    out, _, ratio = _compress(text)
+    assert ratio < 0.35
+    lines = out.split("\n")
+    assert (
+        lines[0] == "300,10,active,suspended" and next(line for line in text.split("\n") if "user0137" in line) in lines
+    )

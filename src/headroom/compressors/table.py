@@ -52,6 +52,7 @@ _SNIFF_LINES = 40
 _MIN_ROWS = 60
 _MIN_RECORDS = 30  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
 _SNIFF_RECORDS = 4
+_MAX_CSV_PREAMBLE = 2
 _CUT_HEAD_CHARS = 6_000  # a sniffed head this long was most likely cut from a longer text
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -60,12 +61,23 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 class _Layout:
     delimiter: str
     has_header: bool  # False: a page from the middle of a file (a ranged read), rows only
+    preamble: int = 0  # written lines before the header or rows (`569,30,malignant,benign`)
 
 
 def _layout(lines: list[str]) -> _Layout | None:
     """The delimiter splitting (nearly) every sampled line into the same 3+ fields, and whether
-    the first line names them. Rows without a header need 4+ fields on nearly every line."""
-    sample = [line for line in lines[:_SNIFF_LINES] if line.strip()]
+    the first line names them. Rows without a header need 4+ fields on nearly every line. A
+    line or two of another width may come first: a dataset's counts and class names over its
+    rows (scikit-learn's CSVs), a title, a `sep=;` line for Excel."""
+    written = [line for line in lines[: _SNIFF_LINES + _MAX_CSV_PREAMBLE] if line.strip()]
+    for preamble in range(_MAX_CSV_PREAMBLE + 1):
+        found = _layout_from(written[preamble : preamble + _SNIFF_LINES])
+        if found is not None:
+            return _Layout(found.delimiter, found.has_header, preamble)
+    return None
+
+
+def _layout_from(sample: list[str]) -> _Layout | None:
     if len(sample) < 5:
         return None
     for delimiter in _DELIMITERS:
@@ -396,7 +408,7 @@ class TableCompressor:
                 return _compress_records(segment, lines, multiline)
             return self._compress_aligned(segment, lines)
         delimiter = layout.delimiter
-        first = next(i for i, line in enumerate(lines) if line.strip())
+        first = [i for i, line in enumerate(lines) if line.strip()][layout.preamble]
         header = next(csv.reader([lines[first]], delimiter=delimiter))
         if not layout.has_header:
             header = [f"column {n}" for n in range(1, len(header) + 1)]
