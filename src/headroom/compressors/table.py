@@ -72,7 +72,12 @@ def _layout(lines: list[str]) -> _Layout | None:
     written = [line for line in lines[: _SNIFF_LINES + _MAX_CSV_PREAMBLE] if line.strip()]
     for preamble in range(_MAX_CSV_PREAMBLE + 1):
         found = _layout_from(written[preamble : preamble + _SNIFF_LINES])
-        if found is not None:
+        # The preamble is delimited too, only narrower (a line of code opening a literal table
+        # is not). A pipe table's header and rule are its own (markdown, psql): rows that split
+        # wider under them hold escaped pipes, not a preamble's worth of other lines.
+        if found is None or (preamble and found.delimiter == "|"):
+            continue
+        if all(found.delimiter in line for line in written[:preamble]):
             return _Layout(found.delimiter, found.has_header, preamble)
     return None
 
