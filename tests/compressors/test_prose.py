@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from headroom.api import config_from_env, prose_model_enabled
+from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs, has_marker
 from headroom.compressors import _embedding, prose
 from headroom.compressors._sentences import UnitKind, split_units
@@ -29,7 +30,7 @@ from headroom.compressors.prose import (
     compress_prose_field,
     compress_prose_fields,
 )
-from headroom.pipeline import Pipeline
+from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import ContentKind, Segment, SegmentContext
 from headroom.tokens import count_tokens
 
@@ -714,3 +715,21 @@ def test_a_long_sentence_wrapped_narrow_stays_one_sentence() -> None:
     longest = max(units, key=lambda u: text.count("\n", u.start, u.end))
     assert text.count("\n", longest.start, longest.end) >= 12
     assert text[longest.start : longest.end].rstrip().endswith(".")  # a whole sentence
+
+
+def test_lines_of_columns_are_weighed_one_by_one() -> None:
+    """`cat /etc/services`: tab-separated records with no sentence end for dozens of lines. As
+    one "sentence" they went together, `ssh 22/tcp` and `http 80/tcp` among them, though the
+    task names both; each line is its own unit."""
+    services = Path("/etc/services")
+    if not services.is_file():
+        pytest.skip("no /etc/services")
+    text = services.read_text(encoding="utf-8")
+    out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        text, SegmentContext("Bash", None, "Which ports do the ssh, http and SMTP submission services use?")
+    )
+    kept = out.split("\n")
+    for name in ("ssh", "http", "submission"):
+        line = next(line for line in text.split("\n") if line.split("\t")[0] == name)
+        assert line in kept
+    assert all(line in text.split("\n") or line.startswith("[headroom:") for line in kept)

@@ -71,6 +71,7 @@ _LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentenc
 # never end one.
 _MAX_SENTENCE_LINES = 12
 _MAX_SENTENCE_CHARS = 1_500
+_COLUMN_GAP = re.compile(r"\S(?:[ \t]*\t[ \t]*| {2,})\S")
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -119,14 +120,23 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+def _columned(span: str) -> bool:
+    """Most lines of a span hold columns (a tab, or two spaces or more, between words): records
+    (`/etc/services`, a tab-separated config) that never end a sentence, not wrapped prose."""
+    lines = span.split("\n")
+    return sum(1 for line in lines if _COLUMN_GAP.search(line)) * 2 > len(lines)
+
+
 def _add_sentence(
     text: str, start: int, end: int, spans: list[tuple[int, int]], max_lines: int = _MAX_SENTENCE_LINES
 ) -> None:
     """Append text[start:end] as one sentence, or line by line when it runs over more lines
-    than a wrapped sentence does: lines with no sentence end between them (a linter's report,
+    than a wrapped sentence does, or its lines hold columns: lines with no sentence end between them (a linter's report,
     a listing that came in as prose) are each their own, so dropping one never drops its
     neighbours with it or glues the line before to the line after."""
-    if text.count("\n", start, end) < max_lines or (max_lines > 1 and end - start < _MAX_SENTENCE_CHARS):
+    breaks = text.count("\n", start, end)
+    wrapped = breaks < max_lines or (max_lines > 1 and end - start < _MAX_SENTENCE_CHARS)
+    if wrapped and not (breaks >= 2 and _columned(text[start:end])):
         spans.append((start, end))
         return
     pos = start
