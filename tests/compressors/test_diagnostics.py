@@ -413,3 +413,29 @@ def test_rule_codes_need_a_column_to_make_a_diagnostic() -> None:
     grep = "\n".join(f"docs/rules{n}.md:{n + 4}: E501 line too long, see the table" for n in range(6))
     assert _parse(grep.split("\n")) == _parse([])
     assert detect(grep).kind != ContentKind.DIAGNOSTICS
+
+
+def test_a_report_grouped_by_file_is_read_one_finding_per_line(ruff_report: tuple[str, Path]) -> None:
+    """ruff's `grouped` format (a path, then its findings indented as `line:col CODE msg`): each
+    finding is shown as the concise format writes it, naming its file, grouped by rule; every
+    location shown or listed. As prose, a file's findings went as "sentences" and were glued."""
+    _, directory = ruff_report
+    args = [str(BIN / "ruff"), "check", "--select", "ALL", "--no-cache", "--output-format", "grouped", "."]
+    text = _run(args, directory)
+    assert re.search(r"^helpers\.py:$", text, re.M) and detect(text).kind == ContentKind.DIAGNOSTICS
+    concise_args = [*args[:-2], "concise", "."]
+    concise = _run(concise_args, directory)
+    out, store = _compress(text, "ruff check --select ALL --output-format grouped .")
+    assert len(out) < 0.6 * len(text)
+    located = re.findall(r"^(\S+):(\d+):(\d+): [A-Z]+\d+ ", concise, re.M)
+    assert len(located) > 100
+    for path, line, col in located:
+        assert _shown(out, path, line, col), (path, line, col)
+    concise_lines = set(concise.split("\n"))
+    assert all(line in concise_lines or line.startswith(MARKER_PREFIX) for line in out.split("\n") if line)
+    top, inner = find_refs(out)[:2]
+    assert retrieve(store, top).text == text
+    # What the markers inside cite is the report as ruff's own concise format writes it.
+    rewritten = retrieve(store, inner).text
+    findings = re.compile(r"^\S+:\d+:\d+: [A-Z]+\d+ .*$", re.M)
+    assert sorted(findings.findall(rewritten)) == sorted(findings.findall(concise))

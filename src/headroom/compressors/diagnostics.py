@@ -40,7 +40,7 @@ from headroom.compressors._task_match import task_matches
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.search import looks_like_search
 from headroom.envelopes import TRUNCATION_NOTE
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind, Segment, content_ref
 
 __all__ = ["FENCE_LINE", "DiagnosticsCompressor", "looks_like_diagnostics"]
 
@@ -324,12 +324,45 @@ def _parse(raw: list[str]) -> _Parsed | None:
     return _Parsed(diagnostics, scopes)
 
 
+# ruff's `--output-format=grouped`: a file's path alone on a line, then its findings indented,
+# `  12:5  F401 [*] msg`.
+_GROUP_PATH = re.compile(r"^(?P<path>[^\s:][^\s]*?\.[A-Za-z0-9]{1,8}):$")
+_GROUPED = re.compile(r"^\s+(?P<line>\d+):(?P<col>\d+)\s+(?P<rest>[A-Z]{1,6}\d{2,5}\b.*)$")
+_MIN_GROUPED = 3
+
+
+def _grouped_as_concise(lines: list[str]) -> list[str] | None:
+    """A grouped report (`path:` then indented `line:col CODE msg` lines) written one finding
+    per line, `path:line:col: CODE msg`, as the concise format has it; other lines as they are
+    (the headings go). None when the text is not one."""
+    out: list[str] = []
+    path: str | None = None
+    findings = 0
+    for line in lines:
+        heading = _GROUP_PATH.match(line)
+        if heading:
+            path = heading["path"]
+            continue
+        finding = _GROUPED.match(line) if path is not None else None
+        if finding:
+            out.append(f"{path}:{finding['line']}:{finding['col']}: {finding['rest']}")
+            findings += 1
+            continue
+        if line.strip() and not line.startswith((" ", "\t")):
+            path = None  # a summary ("Found 12 errors.") ends the last file's findings
+        out.append(line)
+    return out if findings >= _MIN_GROUPED else None
+
+
 def looks_like_diagnostics(head: str) -> bool:
     """At least two header + `-->` diagnostics, or three location-first diagnostics that go on
-    over more lines (a snippet, wrapped text) or make up most of the text. Never a document with
-    fenced blocks (a bug report quoting a build): that is a markdown document."""
+    over more lines (a snippet, wrapped text) or make up most of the text, or a report grouped
+    by file (ruff's `grouped`). Never a document with fenced blocks (a bug report quoting a
+    build): that is a markdown document."""
     if FENCE_LINE.search(head):
         return False
+    if _grouped_as_concise(head.split("\n")[:-1]) is not None:
+        return True
     lines = head.split("\n")[:-1]  # the last may be cut
     arrows = located = coded = continued = 0
     for k, line in enumerate(lines):
@@ -365,6 +398,9 @@ def looks_like_diagnostics(head: str) -> bool:
     return located * 2 >= filled and (coded * 2 >= located or not looks_like_search(head))
 
 
+_GROUPED_NOTE = "the report grouped by file, shown one finding per line (path:line:col: CODE message)"
+
+
 def _listing(dropped: list[_Diagnostic], first: _Diagnostic) -> str:
     """Where the dropped diagnostics of one kind are: `path 12:5 (x), 40:1 (y); path2 3:1`,
     with the names each message quotes that the kind's first one does not, the first
@@ -392,8 +428,21 @@ class DiagnosticsCompressor:
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.DIAGNOSTICS})
     priority: ClassVar[int] = 10
 
+    def _compress_grouped(self, segment: Segment, concise: str) -> Compressed:
+        """A grouped report, compressed as the concise one it rewrites to: each kept finding
+        then names its file, and the markers cite the concise text's lines, stored beside the
+        original under its own ref."""
+        concise_ref = content_ref(concise)
+        shown = self.compress(Segment(concise, segment.context, ContentKind.DIAGNOSTICS, parent_ref=concise_ref))
+        header = marker(_GROUPED_NOTE, segment.ref)
+        derived = {concise_ref: concise, **shown.derived}
+        return Compressed(f"{header}\n{shown.text}", lossy=True, notes=dict(shown.notes), derived=derived)
+
     def compress(self, segment: Segment) -> Compressed:
         lines = segment.text.split("\n")
+        concise = _grouped_as_concise(lines)
+        if concise is not None:
+            return self._compress_grouped(segment, "\n".join(concise))
         parsed = _parse(lines)
         if parsed is None or len(parsed.diagnostics) < _MIN_DIAGNOSTICS:
             return Compressed(segment.text)
