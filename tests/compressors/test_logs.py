@@ -677,3 +677,30 @@ def test_a_document_or_script_holding_build_commands_is_no_build_log(wrap: str) 
     else:
         text = f"#!/bin/sh\nset -e\n{commands}gcc -shared -o build/libx.so build/*.o\n"
     assert not looks_like_logs(text)
+
+
+def test_strace_without_time_stamps_is_a_log(tmp_path: Path) -> None:
+    """`strace -f` writes one system call per line, the PID first and no time: a log of call
+    templates. Every file the traced process opened stays visible or named in a marker."""
+    if shutil.which("strace") is None:
+        pytest.skip("no strace")
+    trace = tmp_path / "trace.txt"
+    done = subprocess.run(
+        ["strace", "-f", "-o", str(trace), sys.executable, "-c", "import json, email.parser"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0 or not trace.is_file():
+        pytest.skip(f"strace cannot trace here: {done.stderr[:200]}")
+    text = trace.read_text(encoding="utf-8", errors="replace")
+    assert looks_like_logs(text[:8000])
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(
+        text, SegmentContext("Bash", None, "which json files does python open?")
+    )
+    assert report.compressor == "logs" and report.tokens_after < 0.8 * report.tokens_before
+    opened = set(re.findall(r'openat\(AT_FDCWD, ("[^"]*json[^"]*")', text))
+    assert opened and all(path in out for path in opened)
+    (ref, *_) = find_refs(out)
+    assert store.get(ref).text == text  # type: ignore[union-attr]

@@ -85,6 +85,12 @@ _TRACE_LINE = re.compile(
     r"^(?:Traceback \(most recent call last\)|\s+File \"|\s+at\s+[\w$.<>/]+\(|Caused by:|\s*\.\.\. \d+ more"
     r"|[\w.]+(?:Error|Exception): )"
 )
+# strace without time stamps (`-f` puts the PID first): one system call per line, its result
+# after ` = `, a call split around another process's, signals and exits.
+_SYSCALL = re.compile(
+    r"^(?:\[pid\s+\d+\] |\d+ +)?(?:[a-z_][a-z0-9_]*\(.*(?:\)\s+= .*|<unfinished \.\.\.>)"
+    r"|<\.\.\. [a-z_0-9]+ resumed>.*|--- SIG[A-Z0-9]+ .*---|\+\+\+ (?:exited|killed) .*\+\+\+)$"
+)
 # Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"
 # lines, maintainer-script messages): no timestamps, but one event per line all the same.
 _PACKAGE_TOOL = re.compile(
@@ -120,7 +126,7 @@ def looks_like_logs(text: str) -> bool:
             hits += bool(_JSON_LOG.match(line))
         elif HEADER.match(line):
             hits += not _CSV_ROW.match(line)  # a time series table is not a log
-        elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line) or _PACKAGE_TOOL.match(line):
+        elif _K8S_EVENT.match(line) or _TRACE_LINE.match(line) or _PACKAGE_TOOL.match(line) or _SYSCALL.match(line):
             hits += 1
         else:
             hits += tool_output and _BUILD_TOOL.match(line) is not None
