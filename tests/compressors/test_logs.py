@@ -704,3 +704,23 @@ def test_strace_without_time_stamps_is_a_log(tmp_path: Path) -> None:
     assert opened and all(path in out for path in opened)
     (ref, *_) = find_refs(out)
     assert store.get(ref).text == text  # type: ignore[union-attr]
+
+
+def test_kernel_messages_stamped_with_uptime_are_a_log() -> None:
+    """`dmesg`: `[  12.345678] text`, seconds since boot in brackets (taken for JSON that did not
+    parse, and passed whole). A device reconnecting again and again collapses; the one error stays."""
+    lines = [
+        f"[{1000 + k * 3.25:>12.6f}] usb 1-1: new high-speed USB device number {k + 2} using xhci_hcd"
+        for k in range(80)
+    ]
+    lines.insert(
+        40,
+        "[ 1130.500000] EXT4-fs error (device sda1): ext4_find_entry:1463: inode #2: comm ls: reading lblock 0",
+    )
+    text = "\n".join(lines) + "\n"
+    assert looks_like_logs(text[:8000])
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        text, SegmentContext("Bash", None, "why does ls fail?")
+    )
+    assert report.compressor == "logs" and report.tokens_after < 0.4 * report.tokens_before
+    assert lines[40] in out.split("\n")
