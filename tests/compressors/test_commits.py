@@ -321,3 +321,15 @@ def test_other_lines_numbered_with_a_paren_are_no_blame() -> None:
     run one after another."""
     listing = "\n".join(f"deadbeef (worker 4242 {n * 7}) step {n} done" for n in range(30)) + "\n"
     assert detect(listing).kind != ContentKind.COMMITS
+
+
+def test_a_raw_history_is_a_history(repo: Path) -> None:
+    """`git log --pretty=raw`: tree, parent, author and committer lines (with epoch times) under
+    each commit line; the header stays whole, long bodies fold as in the default format."""
+    text = _git(repo, "log", "--pretty=raw")
+    assert detect(text).kind == ContentKind.COMMITS
+    out, _ = _compress(text)
+    assert len(out) < 0.8 * len(text)
+    kept = set(out.split("\n"))
+    header = re.compile(r"^(?:commit|tree|parent|author|committer) ")
+    assert all(line in kept for line in text.split("\n") if header.match(line))

@@ -68,7 +68,7 @@ def looks_like_git_log(head: str) -> bool:
     for line in lines[1:]:
         if not line.strip():
             return False
-        if line.startswith("Author:"):
+        if line.startswith(("Author:", "author ")):  # `--pretty=raw`: tree, parent, author lines
             return True
     return False
 
