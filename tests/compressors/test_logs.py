@@ -702,6 +702,10 @@ def test_strace_without_time_stamps_is_a_log(tmp_path: Path) -> None:
     assert report.compressor == "logs" and report.tokens_after < 0.8 * report.tokens_before
     opened = set(re.findall(r'openat\(AT_FDCWD, ("[^"]*json[^"]*")', text))
     assert opened and all(path in out for path in opened)
+    # A failed call is trouble, apart from the calls that succeeded: each kind of failure
+    # (the call and its errno) is shown failing, not folded under a marker below a success.
+    failures = set(re.findall(r"^\d+ +(\w+)\(.*\) = -1 (E[A-Z]+)", text, re.M))
+    assert failures and failures <= set(re.findall(r"^\d+ +(\w+)\(.*\) = -1 (E[A-Z]+)", out, re.M))
     (ref, *_) = find_refs(out)
     assert store.get(ref).text == text  # type: ignore[union-attr]
 
@@ -724,3 +728,31 @@ def test_kernel_messages_stamped_with_uptime_are_a_log() -> None:
     )
     assert report.compressor == "logs" and report.tokens_after < 0.4 * report.tokens_before
     assert lines[40] in out.split("\n")
+
+
+def test_assignments_printed_as_name_and_value_are_no_system_calls() -> None:
+    """`weights(1) = 0.25;` (Octave), `len(x) = 5`: a call and a value, but a system call's result
+    is a number alone, with an errno or a note after it."""
+    octave = "\n".join(f"table({k}) = {k * k};" for k in range(1, 60))
+    debug = "\n".join(f"len(batch_{k}) = {k * 3} items" for k in range(60))
+    assert not looks_like_logs(octave) and not looks_like_logs(debug)
+
+
+def test_failed_system_calls_stay_apart_from_the_calls_that_succeeded(tmp_path: Path) -> None:
+    """`strace ls`: most `= -1 ENOENT` lines (locale files looked for) were folded into markers
+    shown under a successful `openat(...) = 3`; a failure is trouble and stays in view."""
+    if shutil.which("strace") is None or shutil.which("ls") is None:
+        pytest.skip("no strace")
+    trace = tmp_path / "trace.txt"
+    done = subprocess.run(
+        ["strace", "-o", str(trace), "ls", "/usr"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"},
+    )
+    if done.returncode != 0 or not trace.is_file():
+        pytest.skip(f"strace cannot trace here: {done.stderr[:200]}")
+    text = trace.read_text(encoding="utf-8", errors="replace")
+    out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash", None, "what fails?"))
+    assert out.count("= -1 E") * 2 >= text.count("= -1 E") > 2

@@ -166,3 +166,14 @@ def test_a_collection_tree_groups_siblings_and_is_no_test_run(tmp_path: Path) ->
     assert report.tokens_after < 0.75 * report.tokens_before
     assert "<Function test_round_trip_0[memory, sqlite, redis]>" in out
     assert _rebuild_collection(out) == [line for line in text.split("\n") if line.strip()]
+
+
+def test_xml_elements_and_tabs_in_test_ids_stay_as_they_are() -> None:
+    """Only pytest's own node kinds make a collection tree (an MSBuild item group is XML), and a
+    test id holding a tab is written back as it came."""
+    items = "\n".join(f'    <PackageReference Include="Pkg.Name{k}" Version="1.{k}.0" />' for k in range(20))
+    assert not looks_like_path_list(f"<ItemGroup>\n{items}\n</ItemGroup>\n")
+    ids = ["tests/test_a.py::test_x[a\tb]", "tests/test_a.py::test_y"]
+    listing = "\n".join(ids + [f"src/pkg/module_{k}.py" for k in range(20)]) + "\n"
+    out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(listing, SegmentContext("Bash"))
+    assert out.split("\n")[:2] == ids

@@ -733,3 +733,17 @@ def test_lines_of_columns_are_weighed_one_by_one() -> None:
         line = next(line for line in text.split("\n") if line.split("\t")[0] == name)
         assert line in kept
     assert all(line in text.split("\n") or line.startswith("[headroom:") for line in kept)
+
+
+def test_justified_indented_text_is_no_column_of_records() -> None:
+    """A man page through `col -b`: indented, justified with doubled spaces and stray tabs. Its
+    wrapped sentences stay whole: split line by line, a description lost all but its last word."""
+    from headroom.compressors._sentences import _columned
+
+    page = (
+        "       -u     with -lt: sort by, and show, access time; with -l:  show\taccess\n"
+        "\t      time  and\t sort  by name; otherwise: sort by access time, newest\n"
+        "\t      first"
+    )
+    assert not _columned(page)
+    assert _columned("ssh\t\t22/tcp\nhttp\t\t80/tcp\t\twww\nsmtp\t\t25/tcp\t\tmail")

@@ -537,3 +537,12 @@ def test_a_line_of_counts_over_the_rows_is_a_preamble(header: bool) -> None:
     assert (
         lines[0] == "300,10,active,suspended" and next(line for line in text.split("\n") if "user0137" in line) in lines
     )
+
+
+def test_literal_rows_in_code_under_a_line_of_commas_are_no_csv() -> None:
+    """A multi-row `INSERT ... VALUES` and a list of tuples under `DATA = [  # id, count, name`:
+    the first line has commas, the rows are indented or bracketed: code, not a CSV preamble."""
+    values = "INSERT INTO t (a, b, c) VALUES\n" + "".join(f"  ({k}, 'name{k}', {k * 2}),\n" for k in range(120))
+    data = "DATA = [  # id, count, name\n" + "".join(f"    ({k}, {k * 3}, 'row{k}'),\n" for k in range(120)) + "]\n"
+    for text in (values, data):
+        assert detect(text).kind != ContentKind.TABLE

@@ -213,6 +213,11 @@ def value_kind(value: str) -> str:
     return "other"
 
 
+# strace's failed call, `openat(...) = -1 ENOENT (No such file or directory)`: trouble, kept
+# apart from the calls that succeeded (a marker under a successful call must not stand for it).
+_FAILED_CALL = re.compile(r"\)\s+= -1 E[A-Z0-9]+\b")
+
+
 def line_severity(line: str, header: bool) -> int:
     """0 = info/debug, 1 = warning or trouble word, 2 = error, 3 = fatal.
 
@@ -241,8 +246,8 @@ def line_severity(line: str, header: bool) -> int:
         glog = _GLOG_LEVEL.match(head)
         if glog:
             level = _SEVERITY[glog.group(1).lower()]
-    if level < 0:  # no level at all: fall back to trouble words
-        level = 1 if _SOFT.search(head) else 0
+    if level < 0:  # no level at all: fall back to trouble words, or a system call that failed
+        level = 1 if _SOFT.search(head) or _FAILED_CALL.search(head) else 0
     return max(level, hard)
 
 

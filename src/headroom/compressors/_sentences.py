@@ -71,7 +71,8 @@ _LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentenc
 # never end one.
 _MAX_SENTENCE_LINES = 12
 _MAX_SENTENCE_CHARS = 1_500
-_COLUMN_GAP = re.compile(r"\S(?:[ \t]*\t[ \t]*| {2,})\S")
+# A tab, or three spaces or more (justified text pads with two), between two words.
+_COLUMN_GAP = re.compile(r"\S(?:\t| {3,})(?=[ \t]*\S)")
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -121,10 +122,11 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _columned(span: str) -> bool:
-    """Most lines of a span hold columns (a tab, or two spaces or more, between words): records
-    (`/etc/services`, a tab-separated config) that never end a sentence, not wrapped prose."""
+    """Most lines of a span start at the margin and hold columns (a tab, or three spaces or
+    more, between words): records (`/etc/services`, a tab-separated config) that never end a
+    sentence, not wrapped prose (a man page's text is indented, its justification padded)."""
     lines = span.split("\n")
-    return sum(1 for line in lines if _COLUMN_GAP.search(line)) * 2 > len(lines)
+    return sum(1 for line in lines if line[:1] not in " \t" and _COLUMN_GAP.search(line)) * 2 > len(lines)
 
 
 def _add_sentence(

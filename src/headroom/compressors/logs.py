@@ -86,9 +86,11 @@ _TRACE_LINE = re.compile(
     r"|[\w.]+(?:Error|Exception): )"
 )
 # strace without time stamps (`-f` puts the PID first): one system call per line, its result
-# after ` = `, a call split around another process's, signals and exits.
+# after ` = ` (a number, an address or `?`, then an errno or a note; `-T`'s time), a call split
+# around another process's, signals and exits. Not `len(x) = 5`: a result is a number alone.
 _SYSCALL = re.compile(
-    r"^(?:\[pid\s+\d+\] |\d+ +)?(?:[a-z_][a-z0-9_]*\(.*(?:\)\s+= .*|<unfinished \.\.\.>)"
+    r"^(?:\[pid\s+\d+\] |\d+ +)?(?:[a-z_][a-z0-9_]*\(.*(?:\)\s+= (?:-?\d+|0x[0-9a-f]+|\?)"
+    r"(?: E[A-Z0-9]+ \(.*\)| \(.*\))?(?: <\d+\.\d+>)?|<unfinished \.\.\.>)"
     r"|<\.\.\. [a-z_0-9]+ resumed>.*|--- SIG[A-Z0-9]+ .*---|\+\+\+ (?:exited|killed) .*\+\+\+)$"
 )
 # Package tools' terminal output (apt's term.log: dpkg progress between "Log started/ended"

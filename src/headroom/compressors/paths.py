@@ -31,7 +31,10 @@ _PATH = re.compile(r"^(?:[ \t]*|(?P<lead>[^\s/][^\t\n/]{0,80}\t))(?:\./|/|~/)?(?
 # A pytest node id: the file (and classes) up to the last `::` before the name's parameters.
 _NODE_ID = re.compile(r"(?P<parent>(?:[\w@+.=-]+/)*[\w@+.=-]+\.py(?:::[\w.]+)*::)(?P<name>[\w.]+(?:\[.*\])?)")
 # A line of pytest's collection tree: `<Module test_api.py>`, `  <Function test_a[x]>`.
-_TREE_ITEM = re.compile(r"(?P<parent>[ \t]*<[A-Z]\w* )(?P<name>[^<>\n]+)>")
+_TREE_ITEM = re.compile(
+    r"(?P<parent>[ \t]*<(?:Dir|Package|Module|Class|Function|UnitTestCase|TestCaseFunction|Doctest\w+|Coroutine"
+    r"|Instance|File) )(?P<name>[^<>=\"\n]+)>"
+)
 _MIN_PATHS = 12
 _MIN_RUN = 3  # fewer siblings in a row are left as they are: grouping would not pay
 
@@ -79,8 +82,13 @@ class PathListCompressor:
                 out.append(_grouped(run_dir, run))
             else:
                 for item in run:  # as it came: its columns, then the path
-                    lead, tab, name = item.rpartition("\t")
-                    out.append(f"{lead}{tab}{run_dir}{name}{'>' if run_dir.endswith(' ') else ''}")
+                    if run_dir.endswith(" "):  # a collection tree's `<Kind `
+                        out.append(f"{run_dir}{item}>")
+                    elif run_dir.endswith("::"):
+                        out.append(f"{run_dir}{item}")
+                    else:
+                        lead, tab, name = item.rpartition("\t")
+                        out.append(f"{lead}{tab}{run_dir}{name}")
 
         for line in segment.text.split("\n"):
             parts = _split(line)

@@ -53,6 +53,7 @@ _MIN_ROWS = 60
 _MIN_RECORDS = 30  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
 _SNIFF_RECORDS = 4
 _MAX_CSV_PREAMBLE = 2
+_CODE_ROW_STARTS = frozenset(" \t([{")
 _CUT_HEAD_CHARS = 6_000  # a sniffed head this long was most likely cut from a longer text
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -77,6 +78,9 @@ def _layout(lines: list[str]) -> _Layout | None:
         # wider under them hold escaped pipes, not a preamble's worth of other lines.
         if found is None or (preamble and found.delimiter == "|"):
             continue
+        rows = written[preamble : preamble + _SNIFF_LINES]
+        if preamble and sum(1 for row in rows if row[:1] in _CODE_ROW_STARTS) * 2 >= len(rows):
+            continue  # indented or bracketed rows under `VALUES` or `DATA = [`: a literal in code
         if all(found.delimiter in line for line in written[:preamble]):
             return _Layout(found.delimiter, found.has_header, preamble)
     return None

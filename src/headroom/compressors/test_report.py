@@ -445,7 +445,7 @@ def _parse(lines: list[str]) -> _Parsed:
     return parsed
 
 
-_COLLECTED_ITEM = re.compile(r"[ \t]*<[A-Z]\w* [^<>\n]+>")
+_COLLECTED_ITEM = re.compile(r"[ \t]*<(?:Dir|Package|Module|Class|Function|UnitTestCase|TestCaseFunction) [^<>=\"\n]+>")
 
 
 def looks_like_test_report(head: str) -> bool:
