@@ -105,6 +105,14 @@ def _shown(out: str, path: str, line: str, col: str) -> bool:
     return any(path in m and re.search(rf"\b{line}:{col}\b", m) for m in out.split("\n") if m.startswith(MARKER_PREFIX))
 
 
+def _every_finding_shown(out: str, concise: str) -> None:
+    """Each finding of a concise report (`path:line:col: CODE msg`) is in `out` or a marker's list."""
+    located = re.findall(r"^(\S+):(\d+):(\d+): [A-Z]+\d+ ", concise, re.M)
+    assert len(located) > 100
+    for path, line, col in located:
+        assert _shown(out, path, line, col), (path, line, col)
+
+
 @pytest.fixture(scope="module")
 def ruff_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     directory = tmp_path_factory.mktemp("ruff")
@@ -389,10 +397,7 @@ def test_a_linters_one_line_report_is_grouped_by_rule_code(ruff_report: tuple[st
     assert detect(text).kind == ContentKind.DIAGNOSTICS
     out, store = _compress(text, "ruff check --select ALL --output-format concise .")
     assert len(out) < 0.5 * len(text)
-    located = re.findall(r"^(\S+):(\d+):(\d+): [A-Z]+\d+ ", text, re.M)
-    assert len(located) > 100
-    for path, line, col in located:
-        assert _shown(out, path, line, col), (path, line, col)
+    _every_finding_shown(out, text)
     report_lines = set(text.split("\n"))
     assert all(line in report_lines or line.startswith(MARKER_PREFIX) for line in out.split("\n"))
     (ref,) = find_refs(out)
@@ -427,10 +432,7 @@ def test_a_report_grouped_by_file_is_read_one_finding_per_line(ruff_report: tupl
     concise = _run(concise_args, directory)
     out, store = _compress(text, "ruff check --select ALL --output-format grouped .")
     assert len(out) < 0.6 * len(text)
-    located = re.findall(r"^(\S+):(\d+):(\d+): [A-Z]+\d+ ", concise, re.M)
-    assert len(located) > 100
-    for path, line, col in located:
-        assert _shown(out, path, line, col), (path, line, col)
+    _every_finding_shown(out, concise)
     concise_lines = set(concise.split("\n"))
     assert all(line in concise_lines or line.startswith(MARKER_PREFIX) for line in out.split("\n") if line)
     top, inner = find_refs(out)[:2]
