@@ -177,3 +177,14 @@ def test_xml_elements_and_tabs_in_test_ids_stay_as_they_are() -> None:
     listing = "\n".join(ids + [f"src/pkg/module_{k}.py" for k in range(20)]) + "\n"
     out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(listing, SegmentContext("Bash"))
     assert out.split("\n")[:2] == ids
+
+
+def test_a_read_page_of_a_collection_keeps_every_line_number(tmp_path: Path) -> None:
+    """A saved `pytest --collect-only -q` read back with Read: each line carries the number the
+    agent pages by; a grouped line could carry only one, so the page goes as it is."""
+    text = _collection(tmp_path, "-q")
+    numbered = "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(text.split("\n"), 1))
+    path = "/root/.claude/projects/p/tool-results/toolu_1.txt"
+    context = SegmentContext("Read", f'{{"file_path": "{path}"}}', "which tests cover refs?", path)
+    out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(numbered, context)
+    assert out == numbered

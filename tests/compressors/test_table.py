@@ -546,3 +546,30 @@ def test_literal_rows_in_code_under_a_line_of_commas_are_no_csv() -> None:
     data = "DATA = [  # id, count, name\n" + "".join(f"    ({k}, {k * 3}, 'row{k}'),\n" for k in range(120)) + "]\n"
     for text in (values, data):
         assert detect(text).kind != ContentKind.TABLE
+
+
+def test_a_page_of_a_dump_without_its_schema_keeps_its_tables_apart(tmp_path: Path) -> None:
+    """A Read page from the middle of a `.dump`: no CREATE TABLE, INSERTs of two tables. Each
+    table is chosen apart (its commas made one CSV of both), so a run never spans the two."""
+    import sqlite3
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("no sqlite3 shell")
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE users(id INTEGER, login TEXT, type TEXT)")
+        db.executemany(
+            "INSERT INTO users VALUES(?, ?, ?)",
+            [(k, f"user{k:04d}", "Organization" if k == 77 else "User") for k in range(150)],
+        )
+        db.execute("CREATE TABLE packages(name TEXT, version TEXT, size INTEGER)")
+        db.executemany("INSERT INTO packages VALUES(?, ?, ?)", [(f"pkg{k}", f"1.{k}.0", k * 10) for k in range(150)])
+    dump = subprocess.run(["sqlite3", "shop.db", ".dump"], cwd=tmp_path, capture_output=True, text=True).stdout
+    lines = dump.split("\n")
+    page = "\n".join(line for line in lines[60:260] if line.startswith("INSERT"))
+    out, _, ratio = _compress(page, "list the organizations")
+    assert ratio < 0.5
+    assert next(line for line in lines if "'user0077'" in line) in out.split("\n")
+    page_lines = page.split("\n")
+    for first, last in re.findall(r"lines (\d+)-(\d+)", out):
+        tables = {line.split("(")[0] for line in page_lines[int(first) - 1 : int(last)]}
+        assert len(tables) == 1, tables

@@ -41,6 +41,8 @@ def looks_like_blame(head: str) -> bool:
 
 
 def compress_blame(segment: Segment) -> Compressed:
+    if segment.numbered:  # a Read's page: a shortened line could not keep the number it is read by
+        return Compressed(segment.text)
     lines = segment.text.split("\n")
     width = max((len(m["line"]) for m in map(_BLAME.fullmatch, lines) if m is not None), default=1)
     out: list[str] = []

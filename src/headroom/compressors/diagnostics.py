@@ -442,6 +442,8 @@ class DiagnosticsCompressor:
         lines = segment.text.split("\n")
         concise = _grouped_as_concise(lines)
         if concise is not None:
+            if segment.numbered:  # a Read's page: rewritten lines could not keep their numbers
+                return Compressed(segment.text)
             return self._compress_grouped(segment, "\n".join(concise))
         parsed = _parse(lines)
         if parsed is None or len(parsed.diagnostics) < _MIN_DIAGNOSTICS:

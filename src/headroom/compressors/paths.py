@@ -71,6 +71,10 @@ class PathListCompressor:
     priority: ClassVar[int] = 10
 
     def compress(self, segment: Segment) -> Compressed:
+        if segment.numbered:
+            # A Read's page: each line carries the number the agent pages by, and a grouped
+            # line could carry only one. Nothing to drop, so the page goes as it is.
+            return Compressed(segment.text)
         out: list[str] = []
         run_dir: str | None = None
         run: list[str] = []

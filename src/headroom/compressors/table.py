@@ -50,7 +50,7 @@ __all__ = ["TableCompressor", "looks_like_table"]
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_LINES = 40
 _MIN_ROWS = 60
-_MIN_RECORDS = 30  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
+_MIN_RECORDS = 16  # rows printed one field per line (`sqlite3 -line`, psql `\\x`): a few lines each
 _SNIFF_RECORDS = 4
 _MAX_CSV_PREAMBLE = 2
 _CODE_ROW_STARTS = frozenset(" \t([{")
@@ -410,11 +410,16 @@ class TableCompressor:
 
     def compress(self, segment: Segment) -> Compressed:
         lines = segment.text.split("\n")
+        # A dump's INSERT lines first: their commas split them into rows of a kind, and a page
+        # of them without its CREATE TABLE lines would otherwise read as one CSV of two tables.
+        inserts = insert_rows(lines, _MIN_ROWS)
+        if inserts is not None:
+            return _compress_records(segment, lines, inserts)
         layout = _layout(lines)
         if layout is None:
-            multiline = record_blocks(lines, _MIN_RECORDS) or insert_rows(lines, _MIN_ROWS)
-            if multiline is not None:
-                return _compress_records(segment, lines, multiline)
+            blocks = record_blocks(lines, _MIN_RECORDS)
+            if blocks is not None:
+                return _compress_records(segment, lines, blocks)
             return self._compress_aligned(segment, lines)
         delimiter = layout.delimiter
         first = [i for i, line in enumerate(lines) if line.strip()][layout.preamble]
