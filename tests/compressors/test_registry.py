@@ -58,8 +58,8 @@ def test_sniffers_run_in_rank_order() -> None:
         ContentKind.PATHS,
         ContentKind.JSON_PAGE,
         ContentKind.TABLE,
-        ContentKind.LOGS,
         ContentKind.REPEATS,
+        ContentKind.LOGS,
     ]
 
 

@@ -104,3 +104,13 @@ def test_lines_that_recur_out_of_cycle_stay() -> None:
     for text in (verdicts, unique, blank, shuffled):
         out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
         assert "[headroom:" not in out and report.compressor != "repeats", text[:20]
+
+
+def test_a_traceback_without_carets_is_no_log(tmp_path: Path) -> None:
+    """Python 3.10 writes no `^^^^` under a frame: the traceback is all `File "..."` lines, which
+    the log sniffer takes, and its templates fold nothing. Its cycles come first."""
+    lines = [line for line in _traceback(tmp_path).split("\n") if not line.strip().startswith("^")]
+    text = "\n".join(lines)
+    assert detect(text).kind == ContentKind.REPEATS
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
+    assert report.tokens_after < 0.2 * report.tokens_before and _expand(out) == lines

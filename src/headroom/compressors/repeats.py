@@ -28,11 +28,14 @@ _CANDIDATES = 8
 
 
 def looks_like_repeats(head: str) -> bool:
-    """A run of lines repeating the cycle above it, in the first lines (the last may be cut)."""
-    return bool(_cycle_runs(head.split("\n")[:-1]))
+    """Runs of lines repeating the cycle above them make at least half the first lines (the last
+    may be cut). Asked before the log sniffer: a recursion's traceback is all `File "..."` lines
+    (Python 3.10 writes no `^^^^` under them), a log to it, whose templates fold nothing."""
+    lines = head.split("\n")[:-1]
+    return sum(end - start for start, end, _ in _cycle_runs(lines)) * 2 >= len(lines) > 0
 
 
-@register(sniffer=looks_like_repeats, sniff_rank=70)
+@register(sniffer=looks_like_repeats, sniff_rank=55)
 class RepeatsCompressor:
     name: ClassVar[str] = "repeats"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.REPEATS})
