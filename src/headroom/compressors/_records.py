@@ -1,8 +1,7 @@
 """Rows a table tool prints over several lines, or as statements: found here, compressed as a table.
 
-Blocks of `key = value` lines, one block per row:
-
-Database shells print a query's rows this way when they are wide: `sqlite3 -line` (blocks
+Blocks of `key = value` lines, one block per row: database shells print a query's rows this way
+when they are wide: `sqlite3 -line` (blocks
 apart by blank lines, `name = value`), psql's expanded display (`-[ RECORD 3 ]-----`, then
 `name | value`), MySQL's `\\G` (`*** 3. row ***`, then `name: value`); so do package tools
 (`apt-cache show`, `dpkg -s`: `Name: value` stanzas). The table compressor reads them as a
@@ -53,7 +52,8 @@ class Record:
 
 def record_blocks(lines: list[str], min_records: int) -> list[Record] | None:
     """The blocks of `lines` as records when at least `min_records` of them are rows of one
-    table (the same first field, two or more fields each) and nearly all blocks are; else None."""
+    table (the same first field, three names shared by nearly all) and nearly all blocks are;
+    else None."""
     blocks = _blocks(lines)
     if len(blocks) < min_records:
         return None
