@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from headroom.ccr.markers import marker
+from headroom.compressors._log_templates import HEADER
 from headroom.compressors.base import Compressed, register
 from headroom.segments import ContentKind, Segment
 
@@ -32,6 +33,8 @@ def looks_like_repeats(head: str) -> bool:
     may be cut). Asked before the log sniffer: a recursion's traceback is all `File "..."` lines
     (Python 3.10 writes no `^^^^` under them), a log to it, whose templates fold nothing."""
     lines = head.split("\n")[:-1]
+    if sum(1 for line in lines if HEADER.match(line)) * 2 >= len(lines):
+        return False  # time-stamped events: the log compressor's, which counts them by template
     return sum(end - start for start, end, _ in _cycle_runs(lines)) * 2 >= len(lines) > 0
 
 
