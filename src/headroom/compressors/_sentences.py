@@ -125,6 +125,8 @@ def _columned(span: str) -> bool:
     """Most lines of a span start at the margin and hold columns (a tab, or three spaces or
     more, between words): records (`/etc/services`, a tab-separated config) that never end a
     sentence, not wrapped prose (a man page's text is indented, its justification padded)."""
+    if "\t" not in span and "   " not in span:
+        return False  # the common case, prose: no gap to look for
     lines = span.split("\n")
     return sum(1 for line in lines if line[:1] not in " \t" and _COLUMN_GAP.search(line)) * 2 > len(lines)
 

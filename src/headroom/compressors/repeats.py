@@ -33,6 +33,8 @@ def looks_like_repeats(head: str) -> bool:
     may be cut). Asked before the log sniffer: a recursion's traceback is all `File "..."` lines
     (Python 3.10 writes no `^^^^` under them), a log to it, whose templates fold nothing."""
     lines = head.split("\n")[:-1]
+    if len(lines) - len(set(map(str.rstrip, lines))) < len(lines) // 2 or len(lines) < _MIN_RUN:
+        return False  # not half the lines seen before: no half of them in cycles (a cheap first test)
     if sum(1 for line in lines if HEADER.match(line)) * 2 >= len(lines):
         return False  # time-stamped events: the log compressor's, which counts them by template
     return sum(end - start for start, end, _ in _cycle_runs(lines)) * 2 >= len(lines) > 0
