@@ -33,7 +33,7 @@ def looks_like_repeats(head: str) -> bool:
     may be cut). Asked before the log sniffer: a recursion's traceback is all `File "..."` lines
     (Python 3.10 writes no `^^^^` under them), a log to it, whose templates fold nothing."""
     lines = head.split("\n")[:-1]
-    if len(lines) - len(set(map(str.rstrip, lines))) < len(lines) // 2 or len(lines) < _MIN_RUN:
+    if len(lines) - len(set(lines)) < len(lines) // 2 or len(lines) < _MIN_RUN:
         return False  # not half the lines seen before: no half of them in cycles (a cheap first test)
     if sum(1 for line in lines if HEADER.match(line)) * 2 >= len(lines):
         return False  # time-stamped events: the log compressor's, which counts them by template
@@ -76,8 +76,8 @@ def _cycle_runs(lines: list[str]) -> list[tuple[int, int, int]]:
     line), and only cycles ending at one of the nearest earlier copies of the line are tried: text
     without repeats costs one pass."""
     ids: dict[str, int] = {}
-    keys = [ids.setdefault(line.rstrip(), len(ids)) for line in lines]
-    blank = ids.get("")
+    keys = [ids.setdefault(line, len(ids)) for line in lines]  # exact: a marker says "again"
+    blank = {key for line, key in ids.items() if not line.strip()}
     seen_at: dict[int, list[int]] = {}  # line id -> its latest positions, within _MAX_CYCLE
     runs: list[tuple[int, int, int]] = []
     i = 0
@@ -92,7 +92,7 @@ def _cycle_runs(lines: list[str]) -> list[tuple[int, int, int]]:
                 length += 1
             if length > best_length:
                 best_length, best_cycle = length, cycle
-        written = any(key != blank for key in keys[i - best_cycle : i]) if best_cycle else False
+        written = any(key not in blank for key in keys[i - best_cycle : i]) if best_cycle else False
         if best_length >= _MIN_RUN and written:
             runs.append((i, i + best_length, best_cycle))
             step = best_length
