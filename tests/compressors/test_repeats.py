@@ -119,6 +119,7 @@ def test_a_traceback_without_carets_is_no_log(tmp_path: Path) -> None:
 def test_a_fold_says_again_only_of_lines_the_same_byte_for_byte() -> None:
     """`x` and `x ` (a trailing space) are not the same line: a run alternating them is a cycle
     of two, never "the line above again"; a run of blank CRLF lines is no cycle of written lines."""
-    text = "\n".join(["start", *(["x ", "x"] * 30), "end"])
+    line = "retrying the connection to db-primary.internal:5432 after a refused handshake"
+    text = "\n".join(["start", *([line + " ", line] * 40), "end"])
     out, _ = Pipeline(CompressConfig(), MemoryStore()).compress_text(text, SegmentContext("Bash"))
     assert "the 2 lines above" in out and _expand(out) == text.split("\n")
