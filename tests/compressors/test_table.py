@@ -346,6 +346,18 @@ def test_a_quote_left_open_does_not_swallow_the_rows_after_it() -> None:
         assert retrieve(store, ref).text == text
 
 
+def _sqlite_db(path: Path, tables: dict[str, list[tuple[object, ...]]]) -> None:
+    """A database of `tables` (`"name(columns...)"` -> rows), for the sqlite3 shell to print."""
+    import sqlite3
+
+    if shutil.which("sqlite3") is None:
+        pytest.skip("no sqlite3 shell")
+    with sqlite3.connect(path) as db:
+        for schema, rows in tables.items():
+            db.execute(f"CREATE TABLE {schema}")
+            db.executemany(f"INSERT INTO {schema.split('(')[0]} VALUES({', '.join('?' * len(rows[0]))})", rows)
+
+
 def _customers_db(path: Path, n: int = 200) -> None:
     import sqlite3
 
@@ -491,16 +503,8 @@ def test_record_markers_stay_on_one_line_and_short_documents_of_pairs_are_no_row
     """A value over several lines (an issue title with a line break in `sqlite3 -line`) is
     quoted on one line in a marker; a short FAQ of `Q:`/`A:` pairs and a server's `INFO:` lines
     are a document and a log, not rows."""
-    import sqlite3
-
-    if shutil.which("sqlite3") is None:
-        pytest.skip("no sqlite3 shell")
-    with sqlite3.connect(tmp_path / "bugs.db") as db:
-        db.execute("CREATE TABLE bugs(id INTEGER, title TEXT, state TEXT)")
-        db.executemany(
-            "INSERT INTO bugs VALUES(?, ?, ?)",
-            [(k, f"crash in parser {k}\nseen on v{k}.0", "open" if k % 9 else "closed") for k in range(60)],
-        )
+    bugs = [(k, f"crash in parser {k}\nseen on v{k}.0", "open" if k % 9 else "closed") for k in range(60)]
+    _sqlite_db(tmp_path / "bugs.db", {"bugs(id INTEGER, title TEXT, state TEXT)": bugs})
     text = subprocess.run(
         ["sqlite3", "-line", "bugs.db", "SELECT * FROM bugs"], cwd=tmp_path, capture_output=True, text=True
     ).stdout
@@ -551,18 +555,15 @@ def test_literal_rows_in_code_under_a_line_of_commas_are_no_csv() -> None:
 def test_a_page_of_a_dump_without_its_schema_keeps_its_tables_apart(tmp_path: Path) -> None:
     """A Read page from the middle of a `.dump`: no CREATE TABLE, INSERTs of two tables. Each
     table is chosen apart (its commas made one CSV of both), so a run never spans the two."""
-    import sqlite3
-
-    if shutil.which("sqlite3") is None:
-        pytest.skip("no sqlite3 shell")
-    with sqlite3.connect(tmp_path / "shop.db") as db:
-        db.execute("CREATE TABLE users(id INTEGER, login TEXT, type TEXT)")
-        db.executemany(
-            "INSERT INTO users VALUES(?, ?, ?)",
-            [(k, f"user{k:04d}", "Organization" if k == 77 else "User") for k in range(150)],
-        )
-        db.execute("CREATE TABLE packages(name TEXT, version TEXT, size INTEGER)")
-        db.executemany("INSERT INTO packages VALUES(?, ?, ?)", [(f"pkg{k}", f"1.{k}.0", k * 10) for k in range(150)])
+    users = [(k, f"user{k:04d}", "Organization" if k == 77 else "User") for k in range(150)]
+    packages = [(f"pkg{k}", f"1.{k}.0", k * 10) for k in range(150)]
+    _sqlite_db(
+        tmp_path / "shop.db",
+        {
+            "users(id INTEGER, login TEXT, type TEXT)": users,
+            "packages(name TEXT, version TEXT, size INTEGER)": packages,
+        },
+    )
     dump = subprocess.run(["sqlite3", "shop.db", ".dump"], cwd=tmp_path, capture_output=True, text=True).stdout
     lines = dump.split("\n")
     page = "\n".join(line for line in lines[60:260] if line.startswith("INSERT"))
