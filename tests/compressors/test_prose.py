@@ -733,6 +733,11 @@ def test_lines_of_columns_are_weighed_one_by_one() -> None:
         line = next(line for line in text.split("\n") if line.split("\t")[0] == name)
         assert line in kept
     assert all(line in text.split("\n") or line.startswith("[headroom:") for line in kept)
+    # A run of dropped service lines is named by their first fields, as a table's rows are.
+    named = [re.search(r"omitted: (.*) ·", line) for line in kept if line.startswith("[headroom:")]
+    listed = [name for found in named if found for name in found[1].split(", ")]
+    first_fields = {line.split("\t")[0] for line in text.split("\n") if "\t" in line}
+    assert len(listed) > 20 and set(listed) <= first_fields
 
 
 def test_justified_indented_text_is_no_column_of_records() -> None:

@@ -34,7 +34,7 @@ import orjson
 
 from headroom.ccr.markers import MARKER_PREFIX, marker
 from headroom.compressors._embedding import EmbeddingTimeout, get_encoder
-from headroom.compressors._sentences import Unit, UnitKind, split_units
+from headroom.compressors._sentences import COLUMN_GAP, Unit, UnitKind, split_units
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.passthrough import normalize_whitespace
 from headroom.segments import TASK_STOPWORDS, ContentKind, Segment, SegmentContext
@@ -522,7 +522,7 @@ def _items_by_doc(items: list[_Item], n: int) -> list[list[_Item] | None]:
     return grouped
 
 
-def _summary(run: list[_Item]) -> str:
+def _summary(run: list[_Item], text: str | None = None) -> str:
     counts: dict[str, int] = {}
     for item in run:
         kind = {UnitKind.CODE: "code block", UnitKind.ITEM: "list item", UnitKind.HEADING: "heading"}.get(
@@ -531,7 +531,27 @@ def _summary(run: list[_Item]) -> str:
         counts[kind] = counts.get(kind, 0) + 1
     parts = [f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items()]
     repeated = " (repeats)" if all(item.repeat for item in run) else ""
-    return f"{', '.join(parts)} omitted{repeated}"
+    named = _first_fields(run, text) if text is not None else ""
+    return f"{', '.join(parts)} omitted{repeated}" + (f": {named}" if named else "")
+
+
+_FIRST_FIELD = re.compile(r"[^\t]*?(?=\t| {3,}|$)")
+_MAX_NAMED_CHARS = 400
+
+
+def _first_fields(run: list[_Item], text: str) -> str:
+    """What each dropped line was, by its first field, when every one is a line of columns
+    (`/etc/services`: `ssh`, `telnet`, `smtp`): the marker then lists what was there, as a
+    table's does. "" for anything else, or when the list would run long."""
+    names: dict[str, None] = {}
+    for item in run:
+        line = text[item.unit.start : item.unit.end]
+        if "\n" in line or not COLUMN_GAP.search(line) or line[:1] in " \t":
+            return ""
+        found = _FIRST_FIELD.match(line)
+        names[found.group() if found else line] = None  # `echo 7/tcp`, `echo 7/udp`: one name
+    listing = ", ".join(names)
+    return listing if len(listing) <= _MAX_NAMED_CHARS else ""
 
 
 def _render(text: str, doc_items: list[_Item], gap: str | None, ref: str) -> str:
@@ -544,7 +564,7 @@ def _render(text: str, doc_items: list[_Item], gap: str | None, ref: str) -> str
         nonlocal pos
         if run:
             out.append(text[pos : run[0].unit.start])
-            out.append(gap if gap is not None else marker(_summary(run), ref))
+            out.append(gap if gap is not None else marker(_summary(run, text), ref))
             pos = run[-1].unit.end
             run.clear()
 
