@@ -64,12 +64,10 @@ def record_blocks(lines: list[str], min_records: int) -> list[Record] | None:
         _fields(lines, start, end, field) if _opens_with_field(lines, start, end, field) else {}
         for start, end in blocks
     ]
-    firsts = Counter(next(iter(fields), None) for fields in parsed if len(fields) >= 2)
+    firsts = Counter(next(iter(fields)) for fields in parsed if len(fields) >= 2)
     if not firsts:
         return None
     first, _ = firsts.most_common(1)[0]
-    if first is None:
-        return None
     regular = [len(fields) >= 2 and next(iter(fields)) == first for fields in parsed]
     if sum(regular) < max(min_records, _REGULAR * len(blocks)):
         return None

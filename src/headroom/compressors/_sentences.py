@@ -13,7 +13,7 @@ from enum import Enum
 
 from headroom.compressors._fences import FENCE_CLOSE, FENCE_OPEN, fenced_blocks
 
-__all__ = ["Unit", "UnitKind", "split_units"]
+__all__ = ["Unit", "UnitKind", "columned_line", "split_units"]
 
 
 class UnitKind(str, Enum):
@@ -72,7 +72,7 @@ _LONG_ITEM_CHARS = 600  # a list item longer than this is split into its sentenc
 _MAX_SENTENCE_LINES = 12
 _MAX_SENTENCE_CHARS = 1_500
 # A tab, or three spaces or more (justified text pads with two), between two words.
-COLUMN_GAP = re.compile(r"\S(?:\t| {3,})(?=[ \t]*\S)")
+_COLUMN_GAP = re.compile(r"\S(?:\t| {3,})(?=[ \t]*\S)")
 _MAX_TERM_CHARS = 80  # a described term: `-T, --files-from=FILE`, `exception ValueError`
 # Words ending in a period that do not end a sentence.
 _ABBREV = re.compile(
@@ -121,6 +121,11 @@ def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+def columned_line(line: str) -> bool:
+    """A line of columns: from the margin, with a tab or three spaces or more between words."""
+    return line[:1] not in " \t" and _COLUMN_GAP.search(line) is not None
+
+
 def _columned(span: str) -> bool:
     """Most lines of a span start at the margin and hold columns (a tab, or three spaces or
     more, between words): records (`/etc/services`, a tab-separated config) that never end a
@@ -128,7 +133,7 @@ def _columned(span: str) -> bool:
     if "\t" not in span and "   " not in span:
         return False  # the common case, prose: no gap to look for
     lines = span.split("\n")
-    return sum(1 for line in lines if line[:1] not in " \t" and COLUMN_GAP.search(line)) * 2 > len(lines)
+    return sum(1 for line in lines if columned_line(line)) * 2 > len(lines)
 
 
 def _add_sentence(

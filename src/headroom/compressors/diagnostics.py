@@ -361,9 +361,9 @@ def looks_like_diagnostics(head: str) -> bool:
     build): that is a markdown document."""
     if FENCE_LINE.search(head):
         return False
-    if _grouped_as_concise(head.split("\n")[:-1]) is not None:
-        return True
     lines = head.split("\n")[:-1]  # the last may be cut
+    if _grouped_as_concise(lines) is not None:
+        return True
     arrows = located = coded = continued = 0
     for k, line in enumerate(lines):
         if line.startswith((" ", "\t")) and _ARROW.match(line) and k and _HEADER.match(lines[k - 1]):

@@ -34,7 +34,7 @@ import orjson
 
 from headroom.ccr.markers import MARKER_PREFIX, marker
 from headroom.compressors._embedding import EmbeddingTimeout, get_encoder
-from headroom.compressors._sentences import COLUMN_GAP, Unit, UnitKind, split_units
+from headroom.compressors._sentences import Unit, UnitKind, columned_line, split_units
 from headroom.compressors.base import Compressed, register
 from headroom.compressors.passthrough import normalize_whitespace
 from headroom.segments import TASK_STOPWORDS, ContentKind, Segment, SegmentContext
@@ -546,7 +546,7 @@ def _first_fields(run: list[_Item], text: str) -> str:
     names: dict[str, None] = {}
     for item in run:
         line = text[item.unit.start : item.unit.end]
-        if "\n" in line or not COLUMN_GAP.search(line) or line[:1] in " \t":
+        if "\n" in line or not columned_line(line):
             return ""
         found = _FIRST_FIELD.match(line)
         names[found.group() if found else line] = None  # `echo 7/tcp`, `echo 7/udp`: one name

@@ -72,13 +72,13 @@ def _layout(lines: list[str]) -> _Layout | None:
     rows (scikit-learn's CSVs), a title, a `sep=;` line for Excel."""
     written = [line for line in lines[: _SNIFF_LINES + _MAX_CSV_PREAMBLE] if line.strip()]
     for preamble in range(_MAX_CSV_PREAMBLE + 1):
-        found = _layout_from(written[preamble : preamble + _SNIFF_LINES])
+        rows = written[preamble : preamble + _SNIFF_LINES]
+        found = _layout_from(rows)
         # The preamble is delimited too, only narrower (a line of code opening a literal table
         # is not). A pipe table's header and rule are its own (markdown, psql): rows that split
         # wider under them hold escaped pipes, not a preamble's worth of other lines.
         if found is None or (preamble and found.delimiter == "|"):
             continue
-        rows = written[preamble : preamble + _SNIFF_LINES]
         if preamble and sum(1 for row in rows if row[:1] in _CODE_ROW_STARTS) * 2 >= len(rows):
             continue  # indented or bracketed rows under `VALUES` or `DATA = [`: a literal in code
         if all(found.delimiter in line for line in written[:preamble]):
@@ -422,7 +422,8 @@ class TableCompressor:
                 return _compress_records(segment, lines, blocks)
             return self._compress_aligned(segment, lines)
         delimiter = layout.delimiter
-        first = [i for i, line in enumerate(lines) if line.strip()][layout.preamble]
+        written = (i for i, line in enumerate(lines) if line.strip())
+        first = next(itertools.islice(written, layout.preamble, None))
         header = next(csv.reader([lines[first]], delimiter=delimiter))
         if not layout.has_header:
             header = [f"column {n}" for n in range(1, len(header) + 1)]
@@ -552,21 +553,28 @@ def _drop_records(
     for run in runs:
         start = records[run[0]].start
         end = _run_end(lines, start, records[run[-1]].end)
-        where = (
-            f"line {segment.first_line + start}"
-            if end - start == 1
-            else f"lines {segment.first_line + start}-{segment.first_line + end - 1}"
-        )
-        count = f"{len(run)} row" if len(run) == 1 else f"{len(run)} rows"
-        summary = f"{selection.summary}; here {count}, {where}" if not result else f"{count} omitted ({where})"
-        run_chars = sum(len(lines[i]) + 1 for i in range(start, end))
         listing = _listing([rows[k] for k in run], identity)
-        if listing and len(listing) <= _LISTING_SHARE * run_chars:
-            summary += f": {listing}"
-        note = marker(summary, segment.ref) + ("\r" if lines[start].endswith("\r") else "")  # CRLF stays
-        if len(note) < run_chars:  # else the rows cost less than the note standing for them
+        note = _run_marker(segment, lines, start, end, len(run), None if result else selection.summary, listing)
+        if note is not None:
             result.append(([positions[k] for k in run], note))
     return result
+
+
+def _run_marker(
+    segment: Segment, lines: list[str], start: int, end: int, rows: int, summary: str | None, listing: str
+) -> str | None:
+    """The marker for `rows` dropped rows on lines `[start, end)`: the selection's `summary` on
+    the first one, then what each row was when `listing` is cheap beside them; None when the
+    rows cost less than the note standing for them. A CRLF table's marker keeps its `\\r`."""
+    first, last = segment.first_line + start, segment.first_line + end - 1
+    where = f"line {first}" if first == last else f"lines {first}-{last}"
+    count = f"{rows} row" if rows == 1 else f"{rows} rows"
+    said = f"{summary}; here {count}, {where}" if summary is not None else f"{count} omitted ({where})"
+    run_chars = sum(len(lines[i]) + 1 for i in range(start, end))
+    if listing and len(listing) <= _LISTING_SHARE * run_chars:
+        said += f": {listing}"
+    note = marker(said, segment.ref) + ("\r" if lines[start].endswith("\r") else "")
+    return note if len(note) < run_chars else None
 
 
 def _drop_rows(
@@ -604,17 +612,10 @@ def _drop_rows(
             else:
                 runs.append([i])
     result: list[tuple[list[int], str]] = []
-    for n, run in enumerate(runs):
-        first, last = segment.first_line + run[0], segment.first_line + run[-1]
-        where = f"line {first}" if first == last else f"lines {first}-{last}"
-        count = f"{len(run)} row" if len(run) == 1 else f"{len(run)} rows"
-        summary = f"{selection.summary}; here {count}, {where}" if n == 0 else f"{count} omitted ({where})"
-        run_chars = sum(len(lines[i]) + 1 for i in run)
+    for n, run in enumerate(runs):  # a run is consecutive lines
         listing = _listing([rows[position[i]] for i in run], identity)
-        if listing and len(listing) <= _LISTING_SHARE * run_chars:
-            summary += f": {listing}"
-        note = marker(summary, segment.ref) + ("\r" if lines[run[0]].endswith("\r") else "")
-        if len(note) < run_chars:  # else the rows cost less than the note standing for them
+        note = _run_marker(segment, lines, run[0], run[-1] + 1, len(run), None if n else selection.summary, listing)
+        if note is not None:
             result.append((run, note))
     return result
 
