@@ -155,6 +155,26 @@ def test_lines_a_compressor_stripped_of_trailing_spaces_keep_their_numbers() -> 
     assert [line.split("\t")[0] for line in out.split("\n")] == [str(n) for n in range(1, 40)]
 
 
+def test_after_a_gap_a_line_that_stands_in_many_places_takes_the_place_whose_next_lines_follow() -> None:
+    # Paragraphs between blank lines; a compressor kept every third paragraph with the blank
+    # line above it, a marker in place of each dropped run: each kept blank line stands in
+    # hundreds of places, and the one above the kept paragraph is its place.
+    paragraphs = [f"Paragraph {n} says something of its own." for n in range(600)]
+    text = "\n".join(f"{n + 1}\t{line}" for n, line in enumerate("\n\n".join(paragraphs).split("\n")))
+    envelope = open_envelope(text)
+    body = envelope.body.split("\n")
+    kept = [i for i in range(1, len(body)) if i % 6 in (5, 0)]
+    output: list[str] = []
+    for i in kept:
+        if i % 6 == 5:
+            output.append("[headroom: 2 paragraphs omitted]")
+        output.append(body[i])
+    out = envelope.close("\n".join(output))
+    numbers = [int(line.split("\t")[0]) for line in out.split("\n") if "\t" in line]
+    assert numbers == [i + 1 for i in kept]
+    assert out.split("\n")[1] == "6\t"
+
+
 @pytest.mark.parametrize("kind", ["logs", "search", "diagnostics", "test_report"])
 @pytest.mark.parametrize("note", ["…4096 tokens truncated…", "\n\n... [9000 characters truncated] ...\n\n"])
 def test_the_model_still_sees_that_the_client_cut_the_output(kind: str, note: str) -> None:

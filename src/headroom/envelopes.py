@@ -145,24 +145,46 @@ class Envelope:
             gap = True
         return "\n".join(out)
 
+    @cached_property
+    def _stripped_body_lines(self) -> list[str]:
+        return [line.rstrip() for line in self._body_lines]
+
+    @cached_property
+    def _stripped_positions(self) -> dict[str, list[int]]:
+        positions: dict[str, list[int]] = {}
+        for i, line in enumerate(self._stripped_body_lines):
+            positions.setdefault(line, []).append(i)
+        return positions
+
     def _aligned(self, candidates: list[int], output: list[str], j: int) -> int:
         """After a gap (lines a compressor dropped or rewrote), the body line output line j is:
         of the places its text stands, the one where the most lines after it follow as in the
         body (a line like `},` after a compacted JSON run stands in many places; the earliest
-        is rarely it). The earliest wins ties."""
-        body = self._body_lines
-        best, best_run = candidates[0], -1
-        for i in candidates[:_MAX_ALIGN_CANDIDATES] if len(candidates) > 1 else []:
-            run = 0
-            while (
-                run < _ALIGN_LOOKAHEAD
-                and j + run + 1 < len(output)
-                and i + run + 1 < len(body)
-                and output[j + run + 1].rstrip() == body[i + run + 1].rstrip()
-            ):
+        is rarely it). The earliest wins ties. Only the places followed by output line j+1 can
+        beat the first (a blank line after a dropped run of prose stands in thousands of
+        places: trying each cost a third of a numbered document's time)."""
+        tried = candidates[:_MAX_ALIGN_CANDIDATES]
+        most = min(_ALIGN_LOOKAHEAD, len(output) - j - 1)
+        if len(tried) < 2 or most <= 0:
+            return tried[0]
+        body = self._stripped_body_lines
+        ahead = [line.rstrip() for line in output[j + 1 : j + 1 + most]]
+        places = self._stripped_positions.get(ahead[0], ())
+        if len(places) < len(tried):
+            followed = {i - 1 for i in places}
+            tried = [i for i in tried if i in followed]
+        else:
+            tried = [i for i in tried if i + 1 < len(body) and body[i + 1] == ahead[0]]
+        best, best_run = candidates[0], 0
+        for i in tried:
+            run = 1
+            limit = min(most, len(body) - i - 1)
+            while run < limit and ahead[run] == body[i + run + 1]:
                 run += 1
             if run > best_run:
                 best, best_run = i, run
+                if run == most:
+                    break
         return best
 
 
