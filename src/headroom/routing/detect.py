@@ -23,7 +23,7 @@ from headroom.compressors.base import Registry, default_registry
 from headroom.routing.fences import looks_mixed
 from headroom.segments import ContentKind
 
-__all__ = ["Detection", "detect", "sniffed_as"]
+__all__ = ["SNIFF_CHARS", "Detection", "detect", "looks_like_prose", "sniffed_as"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class Detection:
     note: str | None = None  # why content that looked compressible is left alone
 
 
-_SNIFF_CHARS = 8_000
+SNIFF_CHARS = 8_000
 # A script or config file is read to be edited and stays whole; one this big (a 600 KB YAML of
 # generated definitions, a SQL dump) is data, and takes the route its content shows.
 _UNOUTLINED_MAX_CHARS = 100_000
@@ -97,7 +97,9 @@ def _is_search_hits(value: object) -> bool:
     return any(k in first for k in PATH_KEYS) and any(k in first for k in LINE_KEYS)
 
 
-def _looks_like_prose(head: str) -> bool:
+def looks_like_prose(head: str) -> bool:
+    """Whether `head` (the first `SNIFF_CHARS` of a text) reads as sentences: words, mostly
+    letters, at least three sentence ends; not markup and not `key = value` settings."""
     words = _PROSE_WORD.findall(head)
     if len(words) < 30:
         return False
@@ -113,7 +115,7 @@ def _looks_like_prose(head: str) -> bool:
 def sniffed_as(kind: ContentKind, text: str, registry: Registry | None = None) -> bool:
     """Whether a sniffer of `kind` takes `text`: `detect` gives a sniffed kind only then, so
     a caller that only wants to know "is it `kind`?" can stop here when it is not."""
-    head = text[:_SNIFF_CHARS]
+    head = text[:SNIFF_CHARS]
     return any(sniffer(head) for found, sniffer in (registry or default_registry()).sniffers() if found == kind)
 
 
@@ -139,7 +141,7 @@ def detect(text: str, file_path: str | None = None, registry: Registry | None = 
 
 
 def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
-    head = text[:_SNIFF_CHARS]
+    head = text[:SNIFF_CHARS]
     stripped = head.lstrip()
     if has_marker(head):
         return Detection(ContentKind.COMPRESSED, note="already carries headroom markers")
@@ -186,7 +188,7 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
         if sniffer(head):
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
-            tail = text[-_SNIFF_CHARS:] if kind == ContentKind.DIAGNOSTICS and len(text) > _SNIFF_CHARS else ""
+            tail = text[-SNIFF_CHARS:] if kind == ContentKind.DIAGNOSTICS and len(text) > SNIFF_CHARS else ""
             if tail and sniffed_as(ContentKind.TEST_REPORT, tail, registry):
                 return Detection(ContentKind.TEST_REPORT)
             return Detection(kind)  # NDJSON logs, ripgrep --json: not broken JSON after all
@@ -201,6 +203,6 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     language = detect_language(head, file_path)  # None for a path naming a non-code file (.md, .yaml)
     if language:
         return Detection(ContentKind.CODE, language, note)
-    if _looks_like_prose(head):
+    if looks_like_prose(head):
         return Detection(ContentKind.PROSE, note=note)
     return Detection(ContentKind.TEXT, note=note)
