@@ -227,7 +227,11 @@ def _cells(line: str, spans: tuple[tuple[int, int], ...]) -> list[str]:
             words[last].append(line[begin:].strip())
             break
         final = max(first, bisect.bisect_right(starts, end - 1) - 1)
-        column = max(range(first, final + 1), key=lambda c: min(end, spans[c][1]) - max(begin, spans[c][0]))
+        column = (
+            first
+            if final == first
+            else max(range(first, final + 1), key=lambda c: min(end, spans[c][1]) - max(begin, spans[c][0]))
+        )
         words[column].append(token.group())
     return [" ".join(column) for column in words]
 
