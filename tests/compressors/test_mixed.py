@@ -166,6 +166,26 @@ def test_a_big_pipe_table_between_text_goes_to_the_table_compressor() -> None:
     assert text.rstrip().endswith("Everything else is nominal.")
 
 
+def test_log_lines_pasted_unfenced_between_blocks_go_to_the_log_compressor() -> None:
+    # Each log line reads as a sentence; the text between two blocks goes to prose without
+    # asking every sniffer, but an excerpt of a log is still folded as a log.
+    log = "\n".join(
+        f"2024-01-01 12:{i // 60:02d}:{i % 60:02d},123 INFO [main] org.apache.Server: Started worker {i} "
+        "after waiting. Connection accepted from peer."
+        for i in range(80)
+    )
+    steps = "".join(
+        f"## Step {n}\n\nThe operator checks the service before step {n + 1}. It must answer within a second.\n\n"
+        f"```sh\nserver check --step {n}\n```\n\n"
+        for n in range(40)
+    )
+    page = f"# Runbook\n\n{steps}What a start looks like:\n\n{log}\n\n```sh\nserver stop\n```\n"
+    text, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(page, SegmentContext())
+    assert report.compressor == "mixed"
+    assert re.search(r"\[headroom: 7\d more lines like this \(12:00:01–12:01:18\)", text)
+    assert "Started worker 79 after waiting" in text
+
+
 def test_an_empty_block_keeps_the_fences_around_the_text_apart() -> None:
     # An issue template: "Output:" then an empty block, text, a block in a list item, a block.
     # The empty block must stay a block: without it, its two fence lines reached the prose

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import ClassVar, cast
 
 from headroom.compressors.base import Compressed, Compressor, PartsCompressor, Registry, register
-from headroom.routing.detect import SNIFF_CHARS, detect, looks_like_prose
+from headroom.routing.detect import SNIFF_CHARS, detect, looks_like_prose, sniffed_as
 from headroom.routing.fences import split_fenced, split_tables
 from headroom.routing.router import route
 from headroom.segments import ContentKind, Segment
@@ -76,9 +76,14 @@ class MixedCompressor:
                     routed.append((len(out) - 1, prose, piece))
                 continue
             language = _LANGUAGE_ALIASES.get(info, info) if info and info != _TABLE else None
-            if info is None and looks_like_prose(part[:SNIFF_CHARS]):
+            if (
+                info is None
+                and looks_like_prose(part[:SNIFF_CHARS])
+                and not sniffed_as(ContentKind.LOGS, part, self._registry)
+            ):
                 # The document's own sentences between two blocks: asking every sniffer about
                 # each such stretch took a third of a 50k-token README's time, to say "prose".
+                # Only log lines (an excerpt pasted unfenced) read as sentences too.
                 kind = ContentKind.PROSE
             else:
                 # A fenced block's tag names its language; the text between blocks is the
