@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 USER_TASK = "Audit the accounts of our billing service; look for suspended customers."
@@ -160,3 +161,12 @@ def github_issue_page(page: int, per_page: int = 25) -> list[dict[str, Any]]:
             }
         issues.append(issue)
     return issues
+
+
+_PADDED_NUMBER = re.compile(r"^ +(?=\d+(?:\t|→))", re.MULTILINE)
+
+
+def unpadded(text: str) -> str:
+    """`text` with the padding before each line-number prefix taken off (`   12\t` -> `12\t`):
+    a shortened numbered read shows its kept lines so, with the numbers the agent saw."""
+    return _PADDED_NUMBER.sub("", text)

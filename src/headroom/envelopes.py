@@ -91,10 +91,13 @@ class Envelope:
             return self.body
         return "\n".join(p + line for p, line in zip(self.prefixes, self.body.split("\n"), strict=True))
 
-    def close(self, body: str, *, renumber: bool = True) -> str:
-        """Put a compressed body back: head + body + tail, kept lines numbered as they were."""
+    def close(self, body: str, *, renumber: bool = True, compact: bool = False) -> str:
+        """Put a compressed body back: head + body + tail, kept lines numbered as they were.
+        `compact`: the numbers without the padding that right-aligns them (`   363\t` ->
+        `363\t`), for a body a compressor shortened: the padding is a token on every kept line,
+        a sixth of a numbered read once its bodies are folded, and tells the model nothing."""
         if self.prefixes is not None and renumber:
-            body = self._renumber(body)
+            body = self._renumber(body, compact)
         return self.head + body + self.tail
 
     def sent_body(self, sent: str, *, renumbered: bool = True) -> str:
@@ -122,10 +125,11 @@ class Envelope:
                 positions.setdefault(stripped, []).append(i)
         return positions
 
-    def _renumber(self, body: str) -> str:
-        """Each output line that is a body line (in order) gets that line's prefix back; markers
-        and summaries a compressor wrote stay unnumbered."""
+    def _renumber(self, body: str, compact: bool) -> str:
+        """Each output line that is a body line (in order) gets that line's prefix back (its
+        padding off when `compact`); markers and summaries a compressor wrote stay unnumbered."""
         assert self.prefixes is not None
+        prefixes = [p.lstrip(" ") for p in self.prefixes] if compact else self.prefixes
         positions = self._line_positions
         out: list[str] = []
         next_line = 0
@@ -138,7 +142,7 @@ class Envelope:
                 if k < len(candidates):
                     follows = candidates[k] == next_line and not gap
                     i = candidates[k] if follows else self._aligned(candidates[k:], output, j)
-                    out.append(self.prefixes[i] + line)
+                    out.append(prefixes[i] + line)
                     next_line, gap = i + 1, False
                     continue
             out.append(line)

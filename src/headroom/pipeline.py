@@ -268,11 +268,11 @@ class Pipeline:
         except Exception as exc:
             raise CompressorError(str(exc), compressor=compressor.name, cause=exc) from exc
 
-        def close(body: str) -> str:
+        def close(body: str, *, shortened: bool) -> str:
             if envelope.bare:
                 return body
             # Code keeps its own numbers; JSON is re-laid out, so no line keeps its number.
-            return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF)
+            return envelope.close(body, renumber=segment.kind not in _RENUMBERS_ITSELF, compact=shortened)
 
         lossy, notes = result.lossy, result.notes
         body = _keep_truncation_note(segment.text, result.text) if lossy else result.text
@@ -282,7 +282,7 @@ class Pipeline:
             if marked is None:
                 return _Applied("passthrough", original, tokens_before, diagnostic=_CODES_KEPT)
             body, lossy, notes = marked, True, {**notes, "terminal_codes": envelope.terminal_codes}
-        text = close(body)
+        text = close(body, shortened=lossy)
         if segment.kind in _SHORTENS_IDS:
             text, shortened = _shorten_ids(text, envelope, segment, lossy)
             if shortened:
@@ -294,7 +294,7 @@ class Pipeline:
         def lossless() -> str:  # computed only when the lossy form cannot be used
             if result.lossless_text is None or envelope.terminal_codes:
                 return original
-            return close(result.lossless(segment.text))
+            return close(result.lossless(segment.text), shortened=False)
 
         text, tokens, ref, diagnostic, derived = self._settle_lossy(
             segment, original, text, lossless, tokens_before, tokens_after, provenance, result.derived

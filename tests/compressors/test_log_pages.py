@@ -16,6 +16,7 @@ from headroom.compressors.logs import LogCompressor, log_page
 from headroom.formats import adapter_for
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import ContentKind, EarlierLogs, Segment, SegmentContext
+from tests.factories import unpadded
 from tests.spies import record_calls
 
 HDFS = Path(__file__).parent.parent / "fixtures" / "logs" / "hdfs.log"
@@ -92,7 +93,7 @@ def test_second_read_page_shows_only_what_the_first_did_not() -> None:
     assert len(second) * 4 < len(alone) * 3  # the templates page 1 showed are not shown again
     assert SEEN_EARLIER in second and SEEN_EARLIER not in first
     # Every line still shown is a line of the page with the number the agent saw.
-    assert set(shown_lines(second)) <= set(pages[1].split("\n"))
+    assert set(shown_lines(second)) <= set(unpadded(pages[1]).split("\n"))
     # The templates page 1 showed: each is on one of its kept lines or was shown before it.
     report = result.stats.units[-1]
     assert report.compressor == "logs" and report.notes["events_seen_earlier"] > PAGE // 2
@@ -248,7 +249,7 @@ def test_shared_nova_log_pages(request: pytest.FixtureRequest) -> None:
     )[0]
     assert len(second) < len(alone)
     # Kept lines carry the numbers the agent saw (their repeated ids may be shortened).
-    numbers = {line.split("\t", 1)[0] for line in pages[1].split("\n")}
+    numbers = {line.split("\t", 1)[0] for line in unpadded(pages[1]).split("\n")}
     assert {line.split("\t", 1)[0] for line in shown_lines(second)} <= numbers
     stored = store.get(find_refs(second)[0])
     assert stored is not None and stored.text == pages[1]
