@@ -94,8 +94,8 @@ class Envelope:
     def close(self, body: str, *, renumber: bool = True, compact: bool = False) -> str:
         """Put a compressed body back: head + body + tail, kept lines numbered as they were.
         `compact`: the numbers without the padding that right-aligns them (`   363\t` ->
-        `363\t`), for a body a compressor shortened: the padding is a token on every kept line,
-        a sixth of a numbered read once its bodies are folded, and tells the model nothing."""
+        `363\t`), for a body a compressor shortened: the padding is a token on every kept line
+        and tells the model nothing the number does not. A body left as it was keeps its bytes."""
         if self.prefixes is not None and renumber:
             body = self._renumber(body, compact)
         return self.head + body + self.tail

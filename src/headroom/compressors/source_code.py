@@ -571,7 +571,7 @@ def _clean_share(root: Any, n_rows: int) -> float:
 def _render(lines: list[str], numbered: NumberedLines | None, edits: list[Edit]) -> str:
     """The outline: `lines` with `edits` applied. A numbered read's lines keep their numbers
     without the padding that right-aligns them (`   363\t` -> `363\t`): a token on every kept
-    line, a sixth of the outline, telling the model nothing the number does not."""
+    line, a seventh of a `cat -n` outline, telling the model nothing the number does not."""
     if numbered is not None:
         prefixes = [p.lstrip(" ") if p.lstrip(" ")[:1].isdigit() else p for p in numbered.prefixes]
         lines = [prefix + code for prefix, code in zip(prefixes, numbered.code_lines, strict=True)]
