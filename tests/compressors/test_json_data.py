@@ -650,6 +650,29 @@ def test_the_witness_of_fields_constant_where_present_is_the_cheapest_one() -> N
     assert [row[witness] for row in as_dicts(out)] == [5 if i % 3 == 0 else None for i in range(30)]
 
 
+def test_an_object_only_two_rows_share_is_factored_too() -> None:
+    """One assignee on two issues of thirty (PyGithub's open list): his URLs were a column each,
+    null in every other row, for want of a third row to show they are constant where present."""
+    login = "EnricoMi"
+    kinds = ("followers", "gists", "repos", "events")
+    assignee = {"login": login, "id": 44700269} | {
+        f"{kind}_url": f"https://api.github.com/users/{login}/{kind}" for kind in kinds
+    }
+    rows = [
+        {"number": 3000 + i, "title": f"issue {i} about {['auth', 'pagination', 'retries'][i % 3]}"}
+        | ({"assignee": assignee} if i in (4, 17) else {"assignee": None})
+        for i in range(30)
+    ]
+    out, result = crush(rows)
+    assert not result.lossy
+    (witness,) = out["constant_where"]
+    assert out["constant_where"][witness]["assignee.repos_url"] == f"https://api.github.com/users/{login}/repos"
+    shown = as_dicts(out)
+    assert not any(column.endswith("_url") for column in out["columns"])
+    assert [row[witness] is not None for row in shown] == [i in (4, 17) for i in range(30)]
+    assert [(row["number"], row["title"]) for row in shown] == [(r["number"], r["title"]) for r in rows]
+
+
 def test_sparse_fields_stay_in_object_form_when_the_nulls_would_cost_more() -> None:
     rows = [{"id": i, "name": f"n{i}"} | ({f"extra{i}": "x"} if i % 3 == 0 else {}) for i in range(30)]
     out, _ = crush(rows)

@@ -693,8 +693,8 @@ class _Crusher:
         derived: dict[str, tuple[str, str, str]] = {}
         lookups: dict[str, tuple[str, dict[str, Any]]] = {}
         for present, group in groups.items():
-            if len(present) < self.options.min_rows:
-                continue
+            if len(present) < 2:
+                continue  # a nested object two rows share (one assignee on two issues) factors too
             group_rows = [flat[i] for i in present]
             remaining = [c for c in group if c not in constants]
             if group is not everywhere:
