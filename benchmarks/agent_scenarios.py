@@ -295,7 +295,7 @@ CODE_NEEDLES = (
     "line = fp.readline(_MAXLINE + 1)",
     OLD_RAISE,
     "def parse_headers(fp, _class=HTTPMessage):",
-    "class HTTPStatus:",
+    "class HTTPStatus",  # 3.11+: `class HTTPStatus:` under @_simple_enum; 3.10: `class HTTPStatus(IntEnum):`
 )
 HEADERS_EDIT = EditCheck(CLIENT, before=OLD_RAISE, after=NEW_RAISE)
 
