@@ -129,7 +129,6 @@ class Envelope:
         """Each output line that is a body line (in order) gets that line's prefix back (its
         padding off when `compact`); markers and summaries a compressor wrote stay unnumbered."""
         assert self.prefixes is not None
-        prefixes = [p.lstrip(" ") for p in self.prefixes] if compact else self.prefixes
         positions = self._line_positions
         out: list[str] = []
         next_line = 0
@@ -142,7 +141,10 @@ class Envelope:
                 if k < len(candidates):
                     follows = candidates[k] == next_line and not gap
                     i = candidates[k] if follows else self._aligned(candidates[k:], output, j)
-                    out.append(prefixes[i] + line)
+                    # Every prefix here is a number's (`line_numbers.compact_prefix` does the
+                    # same for the code compressor, whose prefixes may also be a header line).
+                    prefix = self.prefixes[i].lstrip(" ") if compact else self.prefixes[i]
+                    out.append(prefix + line)
                     next_line, gap = i + 1, False
                     continue
             out.append(line)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["NumberedLines", "split_line_numbers"]
+__all__ = ["NumberedLines", "compact_prefix", "split_line_numbers"]
 
 # `cat -n` ("     1\t"), Claude Code's Read ("    12→"), and "12 | " / "12: " styles.
 _NUMBER_PREFIX = re.compile(r"^( *)(\d{1,7})(\t|→| ?\| ?|: ?)")
@@ -62,3 +62,11 @@ def split_line_numbers(lines: list[str]) -> NumberedLines | None:
     prefixes.extend(tail)
     codes.extend([""] * len(tail))
     return NumberedLines(tuple(prefixes), tuple(codes), start - lead)
+
+
+def compact_prefix(prefix: str) -> str:
+    """A line-number prefix without the padding that right-aligns its number (`   363\t` ->
+    `363\t`): in a shortened read the padding is a token on every kept line and tells the model
+    nothing the number does not. Anything else (a read tool's header line) comes back as it is."""
+    stripped = prefix.lstrip(" ")
+    return stripped if stripped[:1].isdigit() else prefix

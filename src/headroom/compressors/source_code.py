@@ -57,6 +57,7 @@ from headroom.compressors._tree_sitter import (
     split_line_numbers,
 )
 from headroom.compressors.base import Compressed, register
+from headroom.line_numbers import compact_prefix
 from headroom.segments import PATH_ARGUMENT_KEYS, CodeRead, ContentKind, Segment, SegmentContext
 from headroom.tokens import count_fragment_tokens, count_tokens
 
@@ -573,7 +574,7 @@ def _render(lines: list[str], numbered: NumberedLines | None, edits: list[Edit])
     without the padding that right-aligns them (`   363\t` -> `363\t`): a token on every kept
     line, a seventh of a `cat -n` outline, telling the model nothing the number does not."""
     if numbered is not None:
-        prefixes = [p.lstrip(" ") if p.lstrip(" ")[:1].isdigit() else p for p in numbered.prefixes]
+        prefixes = [compact_prefix(p) for p in numbered.prefixes]
         lines = [prefix + code for prefix, code in zip(prefixes, numbered.code_lines, strict=True)]
     out: list[str] = []
     row = 0
