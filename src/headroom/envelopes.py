@@ -155,13 +155,6 @@ class Envelope:
     def _stripped_body_lines(self) -> list[str]:
         return [line.rstrip() for line in self._body_lines]
 
-    @cached_property
-    def _stripped_positions(self) -> dict[str, list[int]]:
-        positions: dict[str, list[int]] = {}
-        for i, line in enumerate(self._stripped_body_lines):
-            positions.setdefault(line, []).append(i)
-        return positions
-
     def _aligned(self, candidates: list[int], output: list[str], j: int) -> int:
         """After a gap (lines a compressor dropped or rewrote), the body line output line j is:
         of the places its text stands, the one where the most lines after it follow as in the
@@ -175,7 +168,7 @@ class Envelope:
             return tried[0]
         body = self._stripped_body_lines
         ahead = [line.rstrip() for line in output[j + 1 : j + 1 + most]]
-        places = self._stripped_positions.get(ahead[0], ())
+        places = self._line_positions.get(ahead[0], ())  # by text without trailing whitespace too
         if len(places) < len(tried):
             followed = {i - 1 for i in places}
             tried = [i for i in tried if i in followed]
