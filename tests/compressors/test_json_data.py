@@ -897,3 +897,26 @@ def test_findings_told_apart_by_line_numbers_are_named_by_their_rule_too() -> No
     assert "plan" not in identity_columns(customer_rows(50), list(customer_rows(1)[0]))  # ids name rows
     findings = [{"rule": f"R{k % 4}x", "row": 7 * k % 60, "noqa_row": 7 * k % 60, "col": k % 9} for k in range(80)]
     assert identity_columns(findings, ["rule", "row", "noqa_row", "col"]) == ["rule", "row"]
+
+
+def test_big_values_repeated_across_the_rows_shown_are_listed_once_with_their_rows_ids() -> None:
+    # Maps whose names change from run to run stay whole (they are no nested record to flatten).
+    scripts = [{f"test:{n}": f"jest --config {n}.json", f"lint:{n}": "eslint index.js lib/*.js"} for n in range(3)]
+    rows = [
+        {"version": f"1.{i}.0", "main": "index.js", "engines": f">={10 + i}", "scripts": scripts[i // 5]}
+        for i in range(15)
+    ]
+    out, result = crush(rows)
+    shared = out["shared"]["scripts"]
+    assert "scripts" not in out["columns"] and "shared" in out[META_KEY]
+    # Each distinct value once, with every row holding it named by its version.
+    assert [entry["value"] for entry in shared] == scripts
+    by_version = {version: entry["value"] for entry in shared for version in entry["version"]}
+    assert by_version == {row["version"]: row["scripts"] for row in rows}
+    assert not result.lossy
+
+
+def test_values_that_do_not_repeat_enough_stay_in_their_rows() -> None:
+    rows = [{"version": f"1.{i}.0", "scripts": {f"test:{i}": f"jest --config {i}.json --coverage"}} for i in range(15)]
+    out, _ = crush(rows)
+    assert "shared" not in json.dumps(out)
