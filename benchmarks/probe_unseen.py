@@ -9,7 +9,7 @@ pipeline or the envelopes. Every input is gathered at run time from this machine
   a shared library, a Python traceback (chained, and a RecursionError), `pytest -q` of a generated
   test file with failures, an `sqlite3 .dump`;
 - files: /var/log logs, package.json / package-lock.json, METADATA, README/Markdown, HTML, YAML,
-  TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
+  XML, TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
 
 Each is wrapped as a real client sends it: `raw`; Claude Code's Read (`cat -n` style `     N\\t`
 lines, at most 2000 lines of at most 2000 chars, `read`; with its `<system-reminder>` trailer,
@@ -279,6 +279,11 @@ def _files() -> Iterator[Source]:
         ("native_functions.yaml", SITE / "torchgen/packaged/ATen/native/native_functions.yaml", ANY - {"logs"}),
         ("markdown_it port.yaml", SITE / "markdown_it" / "port.yaml", ANY - {"logs"}),
         ("pyproject.toml", ROOT / "pyproject.toml", ANY - {"logs"}),
+        # XML data files: a MIME database, a keyboard database, an ISO code list. A ranged Read of
+        # a small one (under 48 KB) is a project's own file read to be edited: left whole.
+        ("freedesktop mime.xml", Path("/usr/share/mime/packages/freedesktop.org.xml"), frozenset({"xml", "code"})),
+        ("xkb evdev.xml", Path("/usr/share/X11/xkb/rules/evdev.xml"), frozenset({"xml", "code"})),
+        ("iso_3166-2.xml", Path("/usr/share/xml/iso-codes/iso_3166-2.xml"), frozenset({"xml", "code"})),
         ("numpy csv", _largest(SITE / "numpy" / "random" / "tests" / "data", "*.csv"), frozenset({"table"})),
         ("scipy iris txt", SITE / "scipy/spatial/tests/data/pdist-euclidean-ml-iris.txt", frozenset({"table", "text"})),
         ("minified js", _largest(SITE / "playwright" / "driver", "*.js", 3_000_000), frozenset({"code", "text"})),

@@ -449,6 +449,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.TABLE,
         ContentKind.PATHS,
         ContentKind.HTML,
+        ContentKind.XML,
         ContentKind.REPEATS,
     }
 )

@@ -50,6 +50,7 @@ def test_sniffers_run_in_rank_order() -> None:
     kinds = [kind for kind, _ in Registry().sniffers()]
     assert kinds == [
         ContentKind.HTML,
+        ContentKind.XML,
         ContentKind.DIFF,
         ContentKind.COMMITS,
         ContentKind.TEST_REPORT,

@@ -90,6 +90,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "prose",
             "table",
             "html",
+            "xml",
             "paths",
             "mixed",
             "repeats",
@@ -171,8 +172,8 @@ def test_bad_input_is_a_tool_error_and_the_server_lives_on(connect: tuple[Sessio
         assert "content" in await tool_error(session, "headroom_compress", {})
         message = await tool_error(session, "headroom_compress", {"content": huge})
         assert "20,500,000 characters" in message and "limit" in message
-        message = await tool_error(session, "headroom_compress", {"content": "x", "content_type": "xml"})
-        assert "unknown content_type 'xml'" in message and "auto, json, code" in message
+        message = await tool_error(session, "headroom_compress", {"content": "x", "content_type": "yaml"})
+        assert "unknown content_type 'yaml'" in message and "auto, json, code" in message
         await tool_error(session, "headroom_compress", {"content": "x", "max_tokens": 0})
         message = await tool_error(session, "headroom_retrieve", {"ref": "h_000000000000"})
         assert "not found" in message

@@ -267,19 +267,19 @@ _MIME_DATABASE = Path("/usr/share/mime/packages/freedesktop.org.xml")  # shared-
 @pytest.mark.skipif(not _MIME_DATABASE.is_file(), reason="shared-mime-info is not installed")
 def test_xml_is_read_whole_as_a_config_and_never_taken_for_prose() -> None:
     """An XML file (a pom.xml, a .csproj, a registry) is markup: read by path at a size one edits,
-    it stays whole; bigger, its comments read like sentences, but as prose a sentence marker
-    glued the tag lines around the ones it hid."""
+    it stays whole; bigger, it is XML (its comments read like sentences, but as prose a sentence
+    marker glued the tag lines around the ones it hid)."""
     database = _MIME_DATABASE.read_text(encoding="utf-8")
     small = "\n".join(database.split("\n")[:600])
     path = "/work/project/config/mime-types.xml"
     context = SegmentContext("Read", f'{{"file_path": "{path}"}}', "which glob maps to text/x-python?", path)
     out, report = Pipeline().compress_text(_claude_read(small), context)
-    assert out == _claude_read(small) and report.diagnostic == "xml file: no outline for it, left whole"
+    assert out == _claude_read(small) and report.diagnostic == "XML file read by path: left whole to be edited"
     assert len(database) > 100_000
-    assert detect(database).kind != ContentKind.PROSE
+    assert detect(database).kind == ContentKind.XML
     for text in (database, _claude_read(database)):  # the pipeline reads past Read's line numbers
         _, report = Pipeline().compress_text(text, context)
-        assert report.kind != "prose"
+        assert report.kind == "xml"
 
 
 def test_a_readme_under_an_html_banner_is_still_prose() -> None:

@@ -22,4 +22,5 @@ from headroom.compressors import (  # noqa: F401  (each module registers its com
     source_code,
     table,
     test_report,
+    xml,
 )
