@@ -7,7 +7,7 @@ pipeline or the envelopes. Every input is gathered at run time from this machine
 - command outputs: `pip list --format json`, `pip show -f`, `npm ls --json`, `dpkg -l`, `ls -laR`,
   `find`, `ps aux`, `git log --stat` (commits), `git log -p`, `git diff`, `journalctl`, `xxd` and `strings` of
   a shared library, a Python traceback (chained, and a RecursionError), `pytest -q` of a generated
-  test file with failures, an `sqlite3 .dump`;
+  test file with failures (and its `--junitxml` report), an `sqlite3 .dump`;
 - files: /var/log logs, package.json / package-lock.json, METADATA, README/Markdown, HTML, YAML,
   XML, TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
 
@@ -244,6 +244,14 @@ def _commands() -> Iterator[Source]:
             out = _run([sys.executable, "-m", "pytest", flags, "-p", "no:cacheprovider", str(test_file)], None, (1,))
             if out:
                 yield Source(f"pytest {flags} (failing)", out, frozenset({"test_report"}), command=f"pytest {flags}")
+        report = Path(tmp) / "report.xml"  # a CI's JUnit XML: pytest writes it on one line
+        _run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", str(test_file)],
+            None,
+            (1,),
+        )
+        if report.is_file():
+            yield Source("pytest --junitxml", report.read_text(), frozenset({"xml"}), command="cat report.xml")
         database = Path(tmp) / "probe.db"
         with sqlite3.connect(database) as connection:
             connection.execute("create table package (name text primary key, version text, summary text)")

@@ -79,10 +79,11 @@ def test_a_catalogue_keeps_its_edges_the_task_s_member_and_names_every_member_it
     # A kept type keeps its English comment and the edges of its translations; the others go,
     # named by language.
     assert "<comment>Format number 0 document</comment>" in out
-    assert '<comment xml:lang="es">Dokument 0 (es) – Grüße</comment>' in out and '<comment xml:lang="ko">' in out
-    assert '<comment xml:lang="it">' not in out
+    assert '<comment xml:lang="fr">Dokument 0 (fr) – Grüße</comment>' in out and '<comment xml:lang="ko">' in out
+    assert '<comment xml:lang="es">' not in out
     assert (
-        "[headroom: 12 <comment> elements (xml:lang: it, nl, pt, pl, sv, fi, da, cs, hu, ro, tr, ja), lines 8-19" in out
+        "[headroom: 13 <comment> elements (xml:lang: es, it, nl, pt, pl, sv, fi, da, cs, hu, ro, tr, ja), lines 7-19"
+        in out
     )
     # Every type cut is named in the marker, in order.
     cut = re.search(r"(\d+) <mime-type> elements \(type: ([^)]*)\)", out)
@@ -138,8 +139,6 @@ def test_a_project_s_own_xml_read_by_path_stays_whole() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        # Siblings sharing lines: cutting a line would cut another element with it.
-        "<list>\n" + "".join(f'<item id="{n}"/><item id="{n}b"/>\n' for n in range(400)) + "</list>\n",
         # Broken from the start: nothing expat can read.
         "<a><b></a>\n" + "<c>text</c>\n" * 400,
         # A short run: a document's own structure.
@@ -149,6 +148,49 @@ def test_a_project_s_own_xml_read_by_path_stays_whole() -> None:
 def test_documents_with_nothing_safe_to_cut_pass_whole(text: str) -> None:
     out, (report, _) = _run(text)
     assert report.kind == "xml" and out == text
+
+
+def _junit_report() -> str:
+    """A JUnit XML report as pytest writes it: one line, 300 test cases, three failed and six
+    skipped among them."""
+    cases = []
+    for n in range(300):
+        case = f'<testcase classname="tests.test_gen" name="test_case_{n}" time="0.001"'
+        if n in (17, 140, 233):
+            message = f"AssertionError: mismatch in case {n}&#10;assert {n} == {n + 1}"
+            case += f'><failure message="{message}">def test_case_{n}():&#10;&gt;   assert value == {n + 1}</failure>'
+            case += "</testcase>"
+        elif n % 50 == 7:
+            case += f'><skipped type="pytest.skip" message="not on this platform {n}" /></testcase>'
+        else:
+            case += " />"
+        cases.append(case)
+    suite = '<testsuite name="pytest" errors="0" failures="3" skipped="6" tests="300" time="0.312">'
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
+        + suite
+        + "".join(cases)
+        + ("</testsuite></testsuites>")
+    )
+
+
+def test_a_one_line_report_keeps_its_failures_and_skips_and_cuts_the_rest_inside_the_line() -> None:
+    report_xml = _junit_report()
+    out, (report, store) = _run(report_xml, query="Which tests failed?")
+    assert report.kind == "xml" and report.tokens_after < report.tokens_before * 0.4
+    # The cases unlike most (a failure, a skip) stay whole; the passed ones between them go.
+    for n in (17, 140, 233):
+        assert f'name="test_case_{n}" time="0.001"><failure message="AssertionError: mismatch in case {n}' in out
+    for n in range(7, 300, 50):
+        assert f'<skipped type="pytest.skip" message="not on this platform {n}" />' in out
+    assert 'name="test_case_100"' not in out
+    assert re.search(r"\[headroom: \d+ <testcase> elements \(name: test_case_8, test_case_9, ", out)
+    assert out.count("\n") == 0 and retrieve(store, report.ref).text == report_xml
+    # Read with line numbers, the one line stays whole: a numbered page keeps or drops whole lines.
+    numbered = f"     1\t{report_xml}\n"
+    arguments = json.dumps({"file_path": "/ci/report.xml"})
+    read_out, _ = _run(numbered, tool="Read", arguments=arguments)
+    assert read_out == numbered
 
 
 def test_deterministic() -> None:

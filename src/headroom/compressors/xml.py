@@ -1,28 +1,32 @@
 """XML documents (a generated data file, a catalogue, a schema, a report): long runs of alike
 sibling elements cut to their edges, with an index of what was cut.
 
-XML data is mostly records: siblings of one tag with the same attribute names (a code list's
-`<iso_3166_subdivision code= name=>`, a MIME database's `<mime-type type=>`, each type's
-`<comment xml:lang=>` in 50 languages, a keyboard database's `<layout>`). A run of at least
-`MIN_RUN` such siblings keeps its first members, its last, and those the task names; each
-stretch cut becomes one marker line at the members' indentation that says how many members of
-which tag went, the lines they held, and the identity of each (an attribute or a leading
+XML data is mostly records: siblings of one tag (a code list's `<iso_3166_subdivision code=
+name=>`, a MIME database's `<mime-type type=>`, each type's `<comment xml:lang=>` in 50
+languages, a keyboard database's `<layout>`, a JUnit report's `<testcase>`). A run of at least
+`MIN_RUN` of them keeps its first members, its last, those unlike most (a test case with a
+<failure> among passed ones) and those the task names; each stretch cut becomes one marker that
+says how many members of which tag went and the identity of each (an attribute or a leading
 child's text that tells the members apart, learned from the values: `code: AD-03, AD-04, …`),
 so the document still reads as an index of everything in it. Members kept are read the same
-way, so a kept `<mime-type>` keeps its English comment and loses its 49 translations. Only
-whole lines go: a numbered Read keeps every kept line under its number, and the rest (the root,
-the members' structure, text between runs) stays as it was.
+way, so a kept `<mime-type>` keeps its English comment and loses its 49 translations. Members on
+lines of their own go as whole lines, the marker a line naming them; in a one-line document
+(pytest's `--junitxml`, an API's response) the marker stands inside the line. A numbered Read
+loses whole lines only, each kept one under its number. The rest (the root, the members'
+structure, text between runs) stays as it was.
 
-The structure comes from the standard library's expat parser (line numbers of every element;
+The structure comes from the standard library's expat parser (byte offsets of every element;
 no DTD or external entity is ever fetched). A document cut short (a Read with a `limit`, a
-`head`) parses up to the cut: elements closed before it are read as above, the rest stays.
-Text that expat cannot read at all, and documents with no long run, pass whole.
+`head`) parses up to the cut: elements closed before it are read as above, the rest stays; a
+page from its middle (a Read with an `offset`) is read too. Text that expat cannot read at all,
+and documents with no long run, pass whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -35,9 +39,10 @@ from headroom.segments import ContentKind, Segment, SegmentContext
 
 __all__ = ["XmlCompressor", "looks_like_xml"]
 
-MIN_RUN = 12  # fewer alike siblings are a document's own structure (a pom's dependencies), left whole
+MIN_RUN = 12  # fewer siblings of one tag are a document's own structure (a pom's dependencies), left whole
 KEEP_HEAD, KEEP_TAIL = 3, 1  # members kept at the edges of a run
 MAX_MATCHED = 8  # members the task names, kept in full per run
+MAX_RARE = 16  # members unlike the others (a failed test among passed ones), kept in full per run
 MIN_CHARS = 4_000  # a smaller document is left whole: the markers would cost what they spare
 # The identities listed for a stretch cut cost at most this share of the stretch's characters,
 # else only the first and the last are named.
@@ -51,6 +56,7 @@ _PROLOG = re.compile(r"\ufeff?\s*<(?:\?xml[\s?]|!DOCTYPE|!--)")
 _SKIPPED = re.compile(r"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL)
 _TAG = re.compile(r"<(/)?([A-Za-z_][\w:.-]*)(?:\s[^<>]*?)?(/)?>")
 _TAG_LINE = re.compile(r"[ \t]*<[A-Za-z_!?/]")
+_TAG_REST = re.compile(rb"<(?:[^\"'>]|\"[^\"]*\"|'[^']*')*>")  # a tag, quoted values whole
 _SNIFF_MIN_LINES = 4
 
 
@@ -72,16 +78,16 @@ def looks_like_xml(head: str) -> bool:
 class _Element:
     tag: str
     attributes: dict[str, str]
-    start: int  # 0-based line of the start tag
-    end: int = -1  # 0-based line of the end tag; -1 while open (a document cut short)
+    start: int  # byte offset of its start tag in the document
+    end: int = -1  # byte offset just past its end tag; -1 while open (a document cut short)
     children: list[_Element] = field(default_factory=list)
     text: list[str] = field(default_factory=list)  # its own character data
     opened_before: bool = False  # its start tag came before the page (`_parse`)
-    alone: bool = False  # nothing else on its first line before it, nor on its last line after it
 
     @property
-    def shape(self) -> tuple[str, tuple[str, ...]]:
-        return self.tag, tuple(sorted(self.attributes))
+    def signature(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Its attribute names and its children's tags: a test case with a <failure> differs."""
+        return tuple(sorted(self.attributes)), tuple(sorted({child.tag for child in self.children}))
 
 
 def _dangling_closers(text: str) -> list[str]:
@@ -104,58 +110,62 @@ def _dangling_closers(text: str) -> list[str]:
     return dangling
 
 
-def _parse(text: str) -> list[_Element]:
-    """The top elements of `text` as far as expat reads it (elements still open where it
-    stopped keep `end` -1). A page from the middle of a document is read inside a root of its
-    own and the start tags of the elements it ends in, all on its first line (so the line
-    numbers stay the page's); those elements close on the page, never in a run of alike ones."""
+def _tag_end(data: bytes, position: int) -> int:
+    """Just past the `>` closing the tag that starts at `position` (a `>` inside a quoted
+    attribute value is the value's)."""
+    found = _TAG_REST.match(data, position)
+    return found.end() if found else len(data)
+
+
+def _parse(data: bytes, page: bool) -> list[_Element]:
+    """The top elements of `data` (a UTF-8 document) as far as expat reads it (elements still
+    open where it stopped keep `end` -1). A `page` from the middle of a document is read inside
+    a root of its own and the start tags of the elements it ends in, put before it (offsets stay
+    the page's); those elements close on the page, never in a run."""
     prefix = b""
-    if not _PROLOG.match(text):
-        prefix = ("<_>" + "".join(f"<{name}>" for name in reversed(_dangling_closers(text)))).encode()
-    lines = text.encode("utf-8", "replace").split(b"\n")  # expat's columns count bytes
-
-    def _shift(line: int) -> int:
-        return len(prefix) if line == 0 else 0
-
+    if page:
+        dangling = _dangling_closers(data.decode("utf-8"))
+        prefix = ("<_>" + "".join(f"<{name}>" for name in reversed(dangling))).encode()
+    shift = len(prefix)
     parser = expat.ParserCreate(encoding="UTF-8")
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     roots: list[_Element] = []
     stack: list[_Element] = []
 
     def start(tag: str, attributes: dict[str, str]) -> None:
-        element = _Element(tag, attributes, parser.CurrentLineNumber - 1)
-        element.opened_before = parser.CurrentByteIndex < len(prefix)
-        # The page's first line follows the prefix.
-        element.alone = not lines[element.start][: parser.CurrentColumnNumber - _shift(element.start)].strip()
+        element = _Element(tag, attributes, parser.CurrentByteIndex - shift)
+        element.opened_before = element.start < 0
         (stack[-1].children if stack else roots).append(element)
         stack.append(element)
 
     def end(_tag: str) -> None:
         element = stack.pop()
-        element.end = parser.CurrentLineNumber - 1
-        # Expat reports an end tag where it starts, and an empty element's where the element does.
-        rest = lines[element.end][max(0, parser.CurrentColumnNumber - _shift(element.end)) :]
-        element.alone = element.alone and not rest.partition(b">")[2].strip()
+        if element.start < 0:
+            element.end = 0
+            return
+        # Expat reports an end tag where it starts, and an empty element's end just past it.
+        start_tag_end = _tag_end(data, element.start)
+        empty = data[start_tag_end - 2 : start_tag_end] == b"/>"
+        element.end = start_tag_end if empty else _tag_end(data, parser.CurrentByteIndex - shift)
 
-    def data(chunk: str) -> None:
+    def text(chunk: str) -> None:
         if stack and not stack[-1].children:
             stack[-1].text.append(chunk)
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
+    parser.CharacterDataHandler = text
     with contextlib.suppress(expat.ExpatError):  # cut short, or not XML past some point: what was read stands
-        parser.Parse(prefix + b"\n".join(lines), True)
+        parser.Parse(prefix + data, True)
     return roots
 
 
-def _runs(children: list[_Element]) -> Iterator[list[_Element]]:
-    """Consecutive siblings of one shape, each closed and on lines of its own."""
+def _runs(children: list[_Element], data: bytes) -> Iterator[list[_Element]]:
+    """Consecutive closed siblings of one tag with nothing but blanks between them."""
     run: list[_Element] = []
     for child in children:
-        whole = child.end >= 0 and child.alone and not child.opened_before
-        own_lines = whole and (not run or child.start > run[-1].end)
-        if run and own_lines and child.shape == run[0].shape:
+        whole = child.end >= 0 and not child.opened_before
+        if whole and run and child.tag == run[0].tag and not data[run[-1].end : child.start].strip():
             run.append(child)
             continue
         if run:
@@ -190,11 +200,11 @@ def _identity(element: _Element) -> Iterator[tuple[str, str]]:
             break
 
 
-def _identity_name(run: list[_Element]) -> str | None:
+def _identity_name(members: list[_Element]) -> str | None:
     """The first candidate every member has, with a value of its own in nine members of ten
     and short enough on average to name something (a MIME type, not a description)."""
-    candidates = [dict(_identity(member)) for member in run]
-    for name in candidates[0]:
+    candidates = [dict(_identity(member)) for member in members]
+    for name in dict.fromkeys(name for c in candidates for name in c):
         values = [c.get(name) for c in candidates]
         present = [v for v in values if v is not None]
         if len(present) < len(values) or sum(map(len, present)) > _MAX_IDENTITY_CHARS * len(present):
@@ -204,53 +214,75 @@ def _identity_name(run: list[_Element]) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Cut:
+    start: int  # byte span cut
+    end: int
+    summary: str
+    whole_lines: bool  # the span is whole lines: the marker is a line of its own
+
+
 class _Cutter:
-    def __init__(self, lines: list[str], context: SegmentContext) -> None:
-        self.lines = lines
+    def __init__(self, data: bytes, context: SegmentContext, *, numbered: bool) -> None:
+        self.data = data
         self.context = context
-        self.cuts: list[tuple[int, int, str]] = []  # (first line, last line, summary)
+        self.numbered = numbered
+        self.cuts: list[_Cut] = []
         self.members_dropped = 0
 
     def walk(self, elements: list[_Element]) -> None:
-        for run in _runs(elements):
+        for run in _runs(elements, self.data):
             if len(run) < MIN_RUN:
                 for element in run:
                     self.walk(element.children)
                 continue
             kept = self._kept(run)
-            name = _identity_name(run)
             stretch: list[_Element] = []
             for i, member in enumerate(run):
                 if i in kept:
-                    self._cut(stretch, name)
+                    self._cut(stretch)
                     stretch = []
                     self.walk(member.children)
                 else:
                     stretch.append(member)
-            self._cut(stretch, name)
+            self._cut(stretch)
 
     def _kept(self, run: list[_Element]) -> set[int]:
+        """The edges, the members unlike most (a failed test case among passed ones: another
+        set of attributes or of child tags, a quarter of the run or less, where half the run or
+        more is alike), and those the task names."""
         kept = set(range(KEEP_HEAD)) | set(range(len(run) - KEEP_TAIL, len(run)))
-        bodies = ["\n".join(self.lines[member.start : member.end + 1]) for member in run]
+        signatures = Counter(member.signature for member in run)
+        if signatures.most_common(1)[0][1] * 2 >= len(run):  # a norm to differ from (not a MIME database's variety)
+            rare = [i for i, m in enumerate(run) if signatures[m.signature] * 4 <= len(run) and i not in kept]
+            kept.update(rare[:MAX_RARE])
+        bodies = [self.data[member.start : member.end].decode("utf-8") for member in run]
         named = [i for i, hit in enumerate(task_matches(bodies, self.context)) if hit and i not in kept]
         kept.update(named[:MAX_MATCHED])
         return kept
 
-    def _cut(self, stretch: list[_Element], name: str | None) -> None:
+    def _cut(self, stretch: list[_Element]) -> None:
         if not stretch:
             return
-        first, last = stretch[0].start, stretch[-1].end
-        tag = stretch[0].tag
-        summary = f"{len(stretch)} <{tag}> elements"
+        start, end = stretch[0].start, stretch[-1].end
+        line_start = self.data.rfind(b"\n", 0, start) + 1
+        line_end = self.data.find(b"\n", end)
+        line_end = len(self.data) if line_end < 0 else line_end
+        whole_lines = not self.data[line_start:start].strip() and not self.data[end:line_end].strip()
+        if not whole_lines and self.numbered:
+            return  # a numbered Read keeps or drops whole lines (each kept under its number)
+        summary = f"{len(stretch)} <{stretch[0].tag}> elements"
+        name = _identity_name(stretch)  # of the members cut: an English comment kept has no xml:lang
         if name is not None:
             values = [dict(_identity(member))[name] for member in stretch]
             listed = ", ".join(values)
-            chars = sum(len(line) + 1 for line in self.lines[first : last + 1])
-            if len(listed) <= IDENTITY_SHARE * chars:
+            if len(listed) <= IDENTITY_SHARE * (end - start):
                 summary += f" ({name}: {listed})"
             else:
                 summary += f" ({name} {values[0]} … {values[-1]})"
-        self.cuts.append((first, last, summary))
+        if whole_lines:
+            start, end = line_start, min(line_end + 1, len(self.data))
+        self.cuts.append(_Cut(start, end, summary, whole_lines))
         self.members_dropped += len(stretch)
 
 
@@ -264,29 +296,38 @@ class XmlCompressor:
         text = segment.text
         if len(text) < MIN_CHARS or "\r" in text.replace("\r\n", ""):
             return Compressed(text)  # small; or a lone CR, which expat counts as a line break
-        lines = text.split("\n")
-        cutter = _Cutter(lines, segment.context)
-        cutter.walk(_parse(text))
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return Compressed(text)  # lone surrogates: no byte offsets to cut by
+        cutter = _Cutter(data, segment.context, numbered=segment.numbered)
+        cutter.walk(_parse(data, page=not _PROLOG.match(text)))
         if not cutter.cuts:
             return Compressed(text)
-        dropped: set[int] = set()
-        markers_at: dict[int, str] = {}
-        for first, last, summary in cutter.cuts:
-            dropped.update(range(first, last + 1))
-            indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
-            where = f"lines {segment.first_line + first}-{segment.first_line + last}"
-            markers_at[first] = indent + "\0" + f"{summary}, {where}"
         refs = SparseRefs(segment.ref, cite_first=True)
         out: list[str] = []
-        for k, line in enumerate(lines):
-            if k in markers_at:
-                indent, _, summary = markers_at[k].partition("\0")
-                out.append(indent + refs.marker(summary))
-            if k not in dropped:
-                out.append(line)
-                refs.wrote(line)
+        position = line = 0  # `line`: the 0-based line `position` is on
+        for cut in cutter.cuts:  # in document order: a run's stretches around its kept members' own
+            if cut.start < position:
+                raise ValueError("overlapping cuts")  # a parse this module misread: the pipeline keeps the original
+            kept = data[position : cut.start]
+            out.append(kept.decode("utf-8"))
+            refs.wrote(out[-1])
+            line += kept.count(b"\n")
+            body = data[cut.start : cut.end]
+            if cut.whole_lines:
+                first_row = body.split(b"\n", 1)[0]
+                indent = first_row[: len(first_row) - len(first_row.lstrip())].decode("utf-8")
+                last = line + body.count(b"\n") - body.endswith(b"\n")
+                where = f"lines {segment.first_line + line}-{segment.first_line + last}"
+                out.append(indent + refs.marker(f"{cut.summary}, {where}") + ("\n" if body.endswith(b"\n") else ""))
+            else:
+                out.append(refs.marker(cut.summary))
+            line += body.count(b"\n")
+            position = cut.end
+        out.append(data[position:].decode("utf-8"))
         return Compressed(
-            "\n".join(out),
+            "".join(out),
             lossy=True,
             notes={"members_dropped": cutter.members_dropped, "runs_cut": len(cutter.cuts)},
         )
