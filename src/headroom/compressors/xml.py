@@ -4,7 +4,7 @@ sibling elements cut to their edges, with an index of what was cut.
 XML data is mostly records: siblings of one tag (a code list's `<iso_3166_subdivision code=
 name=>`, a MIME database's `<mime-type type=>`, each type's `<comment xml:lang=>` in 50
 languages, a keyboard database's `<layout>`, a JUnit report's `<testcase>`). A run of at least
-`MIN_RUN` of them keeps its first members, its last, those unlike most (a test case with a
+12 of them (`_record_runs`) keeps its first members, its last, those unlike most (a test case with a
 <failure> among passed ones) and those the task names; each stretch cut becomes one marker that
 says how many members of which tag went and the identity of each (an attribute or a leading
 child's text that tells the members apart, learned from the values: `code: AD-03, AD-04, …`),
@@ -26,28 +26,18 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 from xml.parsers import expat
 
-from headroom.ccr.markers import SparseRefs
-from headroom.compressors._task_match import task_matches
+from headroom.compressors._record_runs import Record, cut_runs, render
 from headroom.compressors.base import Compressed, register
-from headroom.segments import ContentKind, Segment, SegmentContext
+from headroom.segments import ContentKind, Segment
 
 __all__ = ["XmlCompressor", "looks_like_xml"]
 
-MIN_RUN = 12  # fewer siblings of one tag are a document's own structure (a pom's dependencies), left whole
-KEEP_HEAD, KEEP_TAIL = 3, 1  # members kept at the edges of a run
-MAX_MATCHED = 8  # members the task names, kept in full per run
-MAX_RARE = 16  # members unlike the others (a failed test among passed ones), kept in full per run
 MIN_CHARS = 4_000  # a smaller document is left whole: the markers would cost what they spare
-# The identities listed for a stretch cut cost at most this share of the stretch's characters,
-# else only the first and the last are named.
-IDENTITY_SHARE = 0.3
-_MAX_IDENTITY_CHARS = 48  # on average: longer values describe rather than name
 
 _DECLARATION = re.compile(r"<\?xml[\s?]")
 # A whole document: its declaration, doctype, a comment or its root opens it (after a BOM or blank lines).
@@ -160,23 +150,6 @@ def _parse(data: bytes, page: bool) -> list[_Element]:
     return roots
 
 
-def _runs(children: list[_Element], data: bytes) -> Iterator[list[_Element]]:
-    """Consecutive closed siblings of one tag with nothing but blanks between them."""
-    run: list[_Element] = []
-    for child in children:
-        whole = child.end >= 0 and not child.opened_before
-        if whole and run and child.tag == run[0].tag and not data[run[-1].end : child.start].strip():
-            run.append(child)
-            continue
-        if run:
-            yield run
-        run = [child] if whole else []
-        if not whole:
-            yield [child]
-    if run:
-        yield run
-
-
 def _identity(element: _Element) -> Iterator[tuple[str, str]]:
     """(name, value) candidates that could tell `element` apart from its siblings: each
     attribute, its own text if it has no children, else the text of its first child
@@ -200,90 +173,21 @@ def _identity(element: _Element) -> Iterator[tuple[str, str]]:
             break
 
 
-def _identity_name(members: list[_Element]) -> str | None:
-    """The first candidate every member has, with a value of its own in nine members of ten
-    and short enough on average to name something (a MIME type, not a description)."""
-    candidates = [dict(_identity(member)) for member in members]
-    for name in dict.fromkeys(name for c in candidates for name in c):
-        values = [c.get(name) for c in candidates]
-        present = [v for v in values if v is not None]
-        if len(present) < len(values) or sum(map(len, present)) > _MAX_IDENTITY_CHARS * len(present):
-            continue
-        if len(set(values)) >= 0.9 * len(values):
-            return name
-    return None
+def _record(element: _Element) -> Record:
+    return Record(
+        key=element.tag,
+        label=f"<{element.tag}> elements",
+        start=element.start,
+        end=element.end,
+        signature=element.signature,
+        identity=list(_identity(element)),
+        groups=[[_record(child) for child in element.children]],
+        whole=element.end >= 0 and not element.opened_before,
+    )
 
 
-@dataclass(frozen=True, slots=True)
-class _Cut:
-    start: int  # byte span cut
-    end: int
-    summary: str
-    whole_lines: bool  # the span is whole lines: the marker is a line of its own
-
-
-class _Cutter:
-    def __init__(self, data: bytes, context: SegmentContext, *, numbered: bool) -> None:
-        self.data = data
-        self.context = context
-        self.numbered = numbered
-        self.cuts: list[_Cut] = []
-        self.members_dropped = 0
-
-    def walk(self, elements: list[_Element]) -> None:
-        for run in _runs(elements, self.data):
-            if len(run) < MIN_RUN:
-                for element in run:
-                    self.walk(element.children)
-                continue
-            kept = self._kept(run)
-            stretch: list[_Element] = []
-            for i, member in enumerate(run):
-                if i in kept:
-                    self._cut(stretch)
-                    stretch = []
-                    self.walk(member.children)
-                else:
-                    stretch.append(member)
-            self._cut(stretch)
-
-    def _kept(self, run: list[_Element]) -> set[int]:
-        """The edges, the members unlike most (a failed test case among passed ones: another
-        set of attributes or of child tags, a quarter of the run or less, where half the run or
-        more is alike), and those the task names."""
-        kept = set(range(KEEP_HEAD)) | set(range(len(run) - KEEP_TAIL, len(run)))
-        signatures = Counter(member.signature for member in run)
-        if signatures.most_common(1)[0][1] * 2 >= len(run):  # a norm to differ from (not a MIME database's variety)
-            rare = [i for i, m in enumerate(run) if signatures[m.signature] * 4 <= len(run) and i not in kept]
-            kept.update(rare[:MAX_RARE])
-        bodies = [self.data[member.start : member.end].decode("utf-8") for member in run]
-        named = [i for i, hit in enumerate(task_matches(bodies, self.context)) if hit and i not in kept]
-        kept.update(named[:MAX_MATCHED])
-        return kept
-
-    def _cut(self, stretch: list[_Element]) -> None:
-        if not stretch:
-            return
-        start, end = stretch[0].start, stretch[-1].end
-        line_start = self.data.rfind(b"\n", 0, start) + 1
-        line_end = self.data.find(b"\n", end)
-        line_end = len(self.data) if line_end < 0 else line_end
-        whole_lines = not self.data[line_start:start].strip() and not self.data[end:line_end].strip()
-        if not whole_lines and self.numbered:
-            return  # a numbered Read keeps or drops whole lines (each kept under its number)
-        summary = f"{len(stretch)} <{stretch[0].tag}> elements"
-        name = _identity_name(stretch)  # of the members cut: an English comment kept has no xml:lang
-        if name is not None:
-            values = [dict(_identity(member))[name] for member in stretch]
-            listed = ", ".join(values)
-            if len(listed) <= IDENTITY_SHARE * (end - start):
-                summary += f" ({name}: {listed})"
-            else:
-                summary += f" ({name} {values[0]} … {values[-1]})"
-        if whole_lines:
-            start, end = line_start, min(line_end + 1, len(self.data))
-        self.cuts.append(_Cut(start, end, summary, whole_lines))
-        self.members_dropped += len(stretch)
+def _blank(gap: bytes) -> bool:
+    return not gap.strip()
 
 
 @register(sniffer=looks_like_xml, sniff_rank=8)
@@ -300,34 +204,10 @@ class XmlCompressor:
             data = text.encode("utf-8")
         except UnicodeEncodeError:
             return Compressed(text)  # lone surrogates: no byte offsets to cut by
-        cutter = _Cutter(data, segment.context, numbered=segment.numbered)
-        cutter.walk(_parse(data, page=not _PROLOG.match(text)))
-        if not cutter.cuts:
+        records = [_record(element) for element in _parse(data, page=not _PROLOG.match(text))]
+        cuts, dropped = cut_runs(records, data, segment.context, numbered=segment.numbered, gap_ok=_blank)
+        if not cuts:
             return Compressed(text)
-        refs = SparseRefs(segment.ref, cite_first=True)
-        out: list[str] = []
-        position = line = 0  # `line`: the 0-based line `position` is on
-        for cut in cutter.cuts:  # in document order: a run's stretches around its kept members' own
-            if cut.start < position:
-                raise ValueError("overlapping cuts")  # a parse this module misread: the pipeline keeps the original
-            kept = data[position : cut.start]
-            out.append(kept.decode("utf-8"))
-            refs.wrote(out[-1])
-            line += kept.count(b"\n")
-            body = data[cut.start : cut.end]
-            if cut.whole_lines:
-                first_row = body.split(b"\n", 1)[0]
-                indent = first_row[: len(first_row) - len(first_row.lstrip())].decode("utf-8")
-                last = line + body.count(b"\n") - body.endswith(b"\n")
-                where = f"lines {segment.first_line + line}-{segment.first_line + last}"
-                out.append(indent + refs.marker(f"{cut.summary}, {where}") + ("\n" if body.endswith(b"\n") else ""))
-            else:
-                out.append(refs.marker(cut.summary))
-            line += body.count(b"\n")
-            position = cut.end
-        out.append(data[position:].decode("utf-8"))
         return Compressed(
-            "".join(out),
-            lossy=True,
-            notes={"members_dropped": cutter.members_dropped, "runs_cut": len(cutter.cuts)},
+            render(data, cuts, segment), lossy=True, notes={"members_dropped": dropped, "runs_cut": len(cuts)}
         )
