@@ -9,7 +9,7 @@ pipeline or the envelopes. Every input is gathered at run time from this machine
   a shared library, a Python traceback (chained, and a RecursionError), `pytest -q` of a generated
   test file with failures (and its `--junitxml` report), an `sqlite3 .dump`;
 - files: /var/log logs, package.json / package-lock.json, METADATA, README/Markdown, HTML, YAML,
-  XML, TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
+  XML, YAML, TOML, CSV, minified JS (huge single lines), C / C++ / Cython / Go sources, unicode-heavy text.
 
 Each is wrapped as a real client sends it: `raw`; Claude Code's Read (`cat -n` style `     N\\t`
 lines, at most 2000 lines of at most 2000 chars, `read`; with its `<system-reminder>` trailer,
@@ -59,7 +59,9 @@ READ_MAX_LINES = 2000  # Claude Code's Read defaults
 READ_MAX_LINE_CHARS = 2000
 SLOW_MS_PER_50K = 250.0
 
-ANY = frozenset({"json", "json_page", "code", "logs", "search", "diff", "prose", "table", "paths", "mixed", "text"})
+ANY = frozenset(
+    {"json", "json_page", "code", "logs", "search", "diff", "prose", "table", "paths", "mixed", "text", "xml", "yaml"}
+)
 
 
 @dataclass(frozen=True)

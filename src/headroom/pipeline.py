@@ -450,6 +450,7 @@ _RECOGNIZED_SHAPES = frozenset(
         ContentKind.PATHS,
         ContentKind.HTML,
         ContentKind.XML,
+        ContentKind.YAML,
         ContentKind.REPEATS,
     }
 )

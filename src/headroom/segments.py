@@ -64,6 +64,7 @@ class ContentKind(str, Enum):
     TABLE = "table"  # CSV / TSV: delimited rows under a header
     HTML = "html"  # an HTML document (a fetched or generated page)
     XML = "xml"  # an XML document (a data file, a catalogue, a schema, a report)
+    YAML = "yaml"  # a YAML document (a Kubernetes listing, an OpenAPI spec, a generated registry)
     PATHS = "paths"  # a list of file paths (Glob, find, grep -l)
     MIXED = "mixed"
     REPEATS = "repeats"  # text whose lines come back in cycles (a traceback of mutual recursion)

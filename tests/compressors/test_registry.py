@@ -61,6 +61,7 @@ def test_sniffers_run_in_rank_order() -> None:
         ContentKind.TABLE,
         ContentKind.REPEATS,
         ContentKind.LOGS,
+        ContentKind.YAML,
     ]
 
 

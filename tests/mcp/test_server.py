@@ -91,6 +91,7 @@ def test_lists_three_tools_with_schemas(connect: tuple[SessionFactory, Path]) ->
             "table",
             "html",
             "xml",
+            "yaml",
             "paths",
             "mixed",
             "repeats",
@@ -172,8 +173,8 @@ def test_bad_input_is_a_tool_error_and_the_server_lives_on(connect: tuple[Sessio
         assert "content" in await tool_error(session, "headroom_compress", {})
         message = await tool_error(session, "headroom_compress", {"content": huge})
         assert "20,500,000 characters" in message and "limit" in message
-        message = await tool_error(session, "headroom_compress", {"content": "x", "content_type": "yaml"})
-        assert "unknown content_type 'yaml'" in message and "auto, json, code" in message
+        message = await tool_error(session, "headroom_compress", {"content": "x", "content_type": "toml"})
+        assert "unknown content_type 'toml'" in message and "auto, json, code" in message
         await tool_error(session, "headroom_compress", {"content": "x", "max_tokens": 0})
         message = await tool_error(session, "headroom_retrieve", {"ref": "h_000000000000"})
         assert "not found" in message

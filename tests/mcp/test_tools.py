@@ -106,7 +106,7 @@ def test_max_tokens_flags_instead_of_truncating(tools: HeadroomTools) -> None:
         ({"content": 42}, "content must be a string, not int"),
         ({"content": None}, "content must be a string, not NoneType"),
         ({"content": b"bytes"}, "content must be a string, not bytes"),
-        ({"content": "x", "content_type": "yaml"}, "unknown content_type 'yaml'"),
+        ({"content": "x", "content_type": "toml"}, "unknown content_type 'toml'"),
         ({"content": "x" * 5_001}, "content is 5,001 characters; the limit is 5,000"),
         ({"content": "x", "max_tokens": 0}, "max_tokens must be a positive"),
     ],

@@ -23,4 +23,5 @@ from headroom.compressors import (  # noqa: F401  (each module registers its com
     table,
     test_report,
     xml,
+    yaml_data,
 )

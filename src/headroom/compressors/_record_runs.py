@@ -14,6 +14,7 @@ inside the line, except in a numbered Read, which loses whole lines only.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ MAX_RARE = 16  # members unlike the others (a failed test among passed ones), ke
 # else only the first and the last are named.
 IDENTITY_SHARE = 0.3
 _MAX_IDENTITY_CHARS = 64  # on average: longer values describe rather than name
+_FIRST_WORD = re.compile(r"[\w.:/@-]+")
 
 
 @dataclass(slots=True)
@@ -70,18 +72,30 @@ def _runs(siblings: list[Record], data: bytes, gap_ok: Callable[[bytes], bool]) 
         yield run
 
 
-def _identity_name(members: list[Record]) -> str | None:
-    """The first candidate every member has, with a value of its own in nine members of ten
-    and short enough on average to name something (a MIME type, not a description)."""
+def _identities(members: list[Record]) -> tuple[str, list[str]] | None:
+    """The name and values of the first candidate every member has, with a value of its own in
+    nine members of ten and short enough on average to name something (a MIME type, not a
+    description). A candidate too long to list (a function's signature) names its members by
+    its first word (`add.Tensor` of `add.Tensor(Tensor self, …) -> Tensor`) when those are
+    their own too; its name then says so (`func (first word)`)."""
     candidates = [dict(member.identity) for member in members]
     for name in dict.fromkeys(name for c in candidates for name in c):
         values = [c.get(name) for c in candidates]
         present = [v for v in values if v is not None]
-        if len(present) < len(values) or sum(map(len, present)) > _MAX_IDENTITY_CHARS * len(present):
+        if len(present) < len(values):
             continue
-        if len(set(values)) >= 0.9 * len(values):
-            return name
+        if sum(map(len, present)) > _MAX_IDENTITY_CHARS * len(present):
+            words = [found.group(0) if (found := _FIRST_WORD.match(v)) else "" for v in present]
+            if all(words) and sum(map(len, words)) <= _MAX_IDENTITY_CHARS * len(words) and _own(words):
+                return f"{name} (first word)", words
+            continue
+        if _own(present):
+            return name, present
     return None
+
+
+def _own(values: list[str]) -> bool:
+    return len(set(values)) >= 0.9 * len(values)
 
 
 class _Cutter:
@@ -141,9 +155,9 @@ class _Cutter:
         if not whole_lines and self.numbered:
             return  # a numbered Read keeps or drops whole lines (each kept under its number)
         summary = f"{len(stretch)} {stretch[0].label}"
-        name = _identity_name(stretch)  # of the members cut: an English comment kept has no xml:lang
-        if name is not None:
-            values = [dict(member.identity)[name] for member in stretch]
+        identities = _identities(stretch)  # of the members cut: an English comment kept has no xml:lang
+        if identities is not None:
+            name, values = identities
             listed = ", ".join(values)
             if len(listed) <= IDENTITY_SHARE * (end - start):
                 summary += f" ({name}: {listed})"

@@ -37,7 +37,8 @@ SNIFF_CHARS = 8_000
 # A script or config file is read to be edited and stays whole; one this big (a 600 KB YAML of
 # generated definitions, a SQL dump) is data, and takes the route its content shows.
 _UNOUTLINED_MAX_CHARS = 100_000
-_EDITED_XML_MAX_CHARS = 48_000  # ~12k tokens: a project's own pom.xml or .csproj, not a data file
+_EDITED_DATA_MAX_CHARS = 48_000  # ~12k tokens: a project's own pom.xml or values.yaml, not a data file
+_DATA_FORMATS = frozenset({ContentKind.XML, ContentKind.YAML})
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f]")  # control characters but \t \n \v \f \r
 # An INI / TOML section header ("[build-system]", "[console_scripts]") opens the text: not JSON
 # that failed to parse, so no such note. (`[true]`, `[null]` are JSON and parse first.)
@@ -186,10 +187,11 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             # a page saved under another name (Claude Code's `tool-results/…txt` of a curl) is
             # data: compressed.
             return Detection(ContentKind.CODE, "html", "HTML file read by path: left whole to be edited")
-        if kind == ContentKind.XML and unoutlined and len(text) <= _EDITED_XML_MAX_CHARS and sniffer(head):
-            # A project's own XML read by path (a pom.xml, a .csproj, an Android layout) is read
-            # to be edited: left whole. Generated data files are bigger.
-            return Detection(ContentKind.CODE, unoutlined, "XML file read by path: left whole to be edited")
+        if kind in _DATA_FORMATS and unoutlined and len(text) <= _EDITED_DATA_MAX_CHARS and sniffer(head):
+            # A project's own XML or YAML read by path (a pom.xml, a .csproj, a CI workflow, a
+            # Helm chart's values) is read to be edited: left whole. Generated data files are bigger.
+            name = kind.value.upper()
+            return Detection(ContentKind.CODE, unoutlined, f"{name} file read by path: left whole to be edited")
         if sniffer(head):
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
