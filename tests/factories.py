@@ -170,3 +170,18 @@ def unpadded(text: str) -> str:
     """`text` with the padding before each line-number prefix taken off (`   12\t` -> `12\t`):
     a shortened numbered read shows its kept lines so, with the numbers the agent saw."""
     return _PADDED_NUMBER.sub("", text)
+
+
+def tool_call_messages(question: str, tool: str, arguments: dict[str, Any], output: str) -> list[dict[str, Any]]:
+    """An OpenAI chat conversation: the user's question, one call of `tool` and its output."""
+    return [
+        {"role": "user", "content": question},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": tool, "arguments": json.dumps(arguments)}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": output},
+    ]

@@ -17,6 +17,7 @@ from headroom.compressors.xml import looks_like_xml
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
+from tests.factories import tool_call_messages
 
 _LANGUAGES = ["de", "fr", "es", "it", "nl", "pt", "pl", "sv", "fi", "da", "cs", "hu", "ro", "tr", "ja", "ko"]
 
@@ -102,16 +103,8 @@ def test_a_page_from_the_middle_of_a_document_read_with_an_offset() -> None:
     start = 400  # inside a <mime-type>: the page ends elements it did not open
     page = lines[start : start + 1200]
     numbered = "".join(f"{start + k + 1:>6}\t{line}\n" for k, line in enumerate(page))
-    arguments = json.dumps({"file_path": "/data/mime.xml", "offset": start + 1, "limit": 1200})
-    messages = [
-        {"role": "user", "content": "What does this database hold?"},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "Read", "arguments": arguments}}],
-        },
-        {"role": "tool", "tool_call_id": "c1", "content": numbered},
-    ]
+    arguments = {"file_path": "/data/mime.xml", "offset": start + 1, "limit": 1200}
+    messages = tool_call_messages("What does this database hold?", "Read", arguments, numbered)
     result = compress(messages)
     out = result[-1]["content"]
     assert len(out) < len(numbered) * 0.4

@@ -18,6 +18,7 @@ from headroom.compressors.yaml_data import looks_like_yaml
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
+from tests.factories import tool_call_messages
 
 
 def _pod(n: int) -> str:
@@ -98,16 +99,8 @@ def test_a_numbered_read_keeps_every_kept_line_under_its_number() -> None:
     text = _listing(200)
     lines = text.split("\n")
     numbered = "".join(f"{k + 1:>6}\t{line}\n" for k, line in enumerate(lines[:-1]))
-    arguments = json.dumps({"file_path": "/srv/dump/pods.yaml"})
-    messages = [
-        {"role": "user", "content": "Which pods are in the dump?"},
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "Read", "arguments": arguments}}],
-        },
-        {"role": "tool", "tool_call_id": "c1", "content": numbered},
-    ]
+    arguments = {"file_path": "/srv/dump/pods.yaml"}
+    messages = tool_call_messages("Which pods are in the dump?", "Read", arguments, numbered)
     out = compress(messages)[-1]["content"]
     assert len(out) < len(numbered) * 0.35
     shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
