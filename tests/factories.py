@@ -185,3 +185,12 @@ def tool_call_messages(question: str, tool: str, arguments: dict[str, Any], outp
         },
         {"role": "tool", "tool_call_id": "c1", "content": output},
     ]
+
+
+def assert_lines_under_their_numbers(out: str, lines: list[str]) -> int:
+    """Every `N\t` line of a compressed numbered read is the file's line N; returns how many."""
+    shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
+    for line in shown:
+        number, _, body = line.partition("\t")
+        assert lines[int(number) - 1] == body, f"line {number} is not the file's"
+    return len(shown)

@@ -17,7 +17,7 @@ from headroom.compressors.xml import looks_like_xml
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
-from tests.factories import tool_call_messages
+from tests.factories import assert_lines_under_their_numbers, tool_call_messages
 
 _LANGUAGES = ["de", "fr", "es", "it", "nl", "pt", "pl", "sv", "fi", "da", "cs", "hu", "ro", "tr", "ja", "ko"]
 
@@ -109,11 +109,7 @@ def test_a_page_from_the_middle_of_a_document_read_with_an_offset() -> None:
     out = result[-1]["content"]
     assert len(out) < len(numbered) * 0.4
     # Every line kept is the file's line under its own number.
-    shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
-    assert len(shown) > 20
-    for line in shown:
-        number, _, body = line.partition("\t")
-        assert lines[int(number) - 1] == body
+    assert assert_lines_under_their_numbers(out, lines) > 20
     assert "<mime-type> elements (type: " in out
 
 

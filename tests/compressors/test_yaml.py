@@ -18,7 +18,7 @@ from headroom.compressors.yaml_data import looks_like_yaml
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
-from tests.factories import tool_call_messages
+from tests.factories import assert_lines_under_their_numbers, tool_call_messages
 
 
 def _pod(n: int) -> str:
@@ -103,11 +103,7 @@ def test_a_numbered_read_keeps_every_kept_line_under_its_number() -> None:
     messages = tool_call_messages("Which pods are in the dump?", "Read", arguments, numbered)
     out = compress(messages)[-1]["content"]
     assert len(out) < len(numbered) * 0.35
-    shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
-    assert len(shown) > 50
-    for line in shown:
-        number, _, body = line.partition("\t")
-        assert lines[int(number) - 1] == body
+    assert assert_lines_under_their_numbers(out, lines) > 50
 
 
 def test_a_project_s_own_yaml_read_by_path_stays_whole() -> None:

@@ -18,12 +18,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from headroom.ccr.markers import SparseRefs
 from headroom.compressors._task_match import task_matches
+from headroom.compressors.base import Compressed
 from headroom.segments import Segment, SegmentContext
 
-__all__ = ["Cut", "Record", "cut_runs", "render"]
+__all__ = ["Cut", "Record", "RecordsCompressor", "cut_runs", "render"]
 
 MIN_RUN = 12  # fewer siblings are a document's own structure (a pom's dependencies), left whole
 KEEP_HEAD, KEEP_TAIL = 3, 1  # members kept at the edges of a run
@@ -32,6 +34,7 @@ MAX_RARE = 16  # members unlike the others (a failed test among passed ones), ke
 # The identities listed for a stretch cut cost at most this share of the stretch's characters,
 # else only the first and the last are named.
 IDENTITY_SHARE = 0.3
+MIN_CHARS = 4_000  # a smaller document is left whole: the markers would cost what they spare
 _MAX_IDENTITY_CHARS = 64  # on average: longer values describe rather than name
 _FIRST_WORD = re.compile(r"[\w.:/@-]+")
 
@@ -169,6 +172,18 @@ class _Cutter:
         self.members_dropped += len(stretch)
 
 
+def document_bytes(text: str) -> bytes | None:
+    """The UTF-8 bytes the records' spans index, or None for a document to leave whole: a small
+    one, one with a lone CR (parsers count it as a line break, the markers' line numbers would
+    not), or one holding lone surrogates (no bytes to index)."""
+    if len(text) < MIN_CHARS or "\r" in text.replace("\r\n", ""):
+        return None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+
+
 def cut_runs(
     top: list[Record], data: bytes, context: SegmentContext, *, numbered: bool, gap_ok: Callable[[bytes], bool]
 ) -> tuple[list[Cut], int]:
@@ -204,3 +219,33 @@ def render(data: bytes, cuts: list[Cut], segment: Segment) -> str:
         position = cut.end
     out.append(data[position:].decode("utf-8"))
     return "".join(out)
+
+
+class RecordsCompressor:
+    """What a compressor reading its documents as records (XML, YAML) shares: the document's
+    bytes, its runs cut, the text as it is when there is nothing to cut. A subclass gives the
+    records (`records`) and says what may stand between two members of a run (`gap_ok`)."""
+
+    priority: ClassVar[int] = 10
+
+    def compress(self, segment: Segment) -> Compressed:
+        text = segment.text
+        data = document_bytes(text)
+        if data is None:
+            return Compressed(text)
+        cuts, dropped = cut_runs(
+            self.records(data, text), data, segment.context, numbered=segment.numbered, gap_ok=self.gap_ok
+        )
+        if not cuts:
+            return Compressed(text)
+        return Compressed(
+            render(data, cuts, segment), lossy=True, notes={"members_dropped": dropped, "runs_cut": len(cuts)}
+        )
+
+    def records(self, data: bytes, text: str) -> list[Record]:
+        raise NotImplementedError
+
+    @staticmethod
+    def gap_ok(gap: bytes) -> bool:
+        """Blanks only (an XML element's siblings)."""
+        return not gap.strip()

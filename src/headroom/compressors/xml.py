@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 from xml.parsers import expat
 
-from headroom.compressors._record_runs import Record, cut_runs, render
-from headroom.compressors.base import Compressed, register
-from headroom.segments import ContentKind, Segment
+from headroom.compressors._record_runs import Record, RecordsCompressor
+from headroom.compressors.base import register
+from headroom.segments import ContentKind
 
 __all__ = ["XmlCompressor", "looks_like_xml"]
 
-MIN_CHARS = 4_000  # a smaller document is left whole: the markers would cost what they spare
 
 _DECLARATION = re.compile(r"<\?xml[\s?]")
 # A whole document: its declaration, doctype, a comment or its root opens it (after a BOM or blank lines).
@@ -186,28 +185,10 @@ def _record(element: _Element) -> Record:
     )
 
 
-def _blank(gap: bytes) -> bool:
-    return not gap.strip()
-
-
 @register(sniffer=looks_like_xml, sniff_rank=8)
-class XmlCompressor:
+class XmlCompressor(RecordsCompressor):
     name: ClassVar[str] = "xml"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.XML})
-    priority: ClassVar[int] = 10
 
-    def compress(self, segment: Segment) -> Compressed:
-        text = segment.text
-        if len(text) < MIN_CHARS or "\r" in text.replace("\r\n", ""):
-            return Compressed(text)  # small; or a lone CR, which expat counts as a line break
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            return Compressed(text)  # lone surrogates: no byte offsets to cut by
-        records = [_record(element) for element in _parse(data, page=not _PROLOG.match(text))]
-        cuts, dropped = cut_runs(records, data, segment.context, numbered=segment.numbered, gap_ok=_blank)
-        if not cuts:
-            return Compressed(text)
-        return Compressed(
-            render(data, cuts, segment), lossy=True, notes={"members_dropped": dropped, "runs_cut": len(cuts)}
-        )
+    def records(self, data: bytes, text: str) -> list[Record]:
+        return [_record(element) for element in _parse(data, page=not _PROLOG.match(text))]

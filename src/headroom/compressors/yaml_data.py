@@ -24,14 +24,13 @@ import re
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from headroom.compressors._record_runs import Record, cut_runs, render
-from headroom.compressors.base import Compressed, register
+from headroom.compressors._record_runs import Record, RecordsCompressor
+from headroom.compressors.base import register
 from headroom.errors import CompressorError
-from headroom.segments import ContentKind, Segment
+from headroom.segments import ContentKind
 
 __all__ = ["YamlCompressor", "looks_like_yaml"]
 
-MIN_CHARS = 4_000  # a smaller document is left whole: the markers would cost what they spare
 _SNIFF_MIN_LINES = 8
 # A YAML line: a key (plain or quoted) and a colon, a list item, a comment, a document marker.
 _YAML_LINE = re.compile(
@@ -212,19 +211,11 @@ def _loader(yaml: Any) -> Any:
 
 
 @register(sniffer=looks_like_yaml, sniff_rank=65)
-class YamlCompressor:
+class YamlCompressor(RecordsCompressor):
     name: ClassVar[str] = "yaml"
     kinds: ClassVar[frozenset[ContentKind]] = frozenset({ContentKind.YAML})
-    priority: ClassVar[int] = 10
 
-    def compress(self, segment: Segment) -> Compressed:
-        text = segment.text
-        if len(text) < MIN_CHARS or "\r" in text.replace("\r\n", ""):
-            return Compressed(text)  # small; or a lone CR, which YAML counts as a line break
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            return Compressed(text)  # lone surrogates: no byte offsets to cut by
+    def records(self, data: bytes, text: str) -> list[Record]:
         yaml = _yaml()
         documents, covered = _documents(data, yaml)
         builder = _Builder(data[:covered], yaml)
@@ -238,14 +229,9 @@ class YamlCompressor:
             top.append(
                 Record("document", "documents", start, end, identity=list(builder.identity(root)), groups=groups)
             )
-        cuts, dropped = cut_runs(top, data, segment.context, numbered=segment.numbered, gap_ok=_blank_or_comments)
-        if not cuts:
-            return Compressed(text)
-        return Compressed(
-            render(data, cuts, segment), lossy=True, notes={"members_dropped": dropped, "runs_cut": len(cuts)}
-        )
+        return top
 
-
-def _blank_or_comments(gap: bytes) -> bool:
-    """Between two items: blank lines and comment lines only (a document marker between documents)."""
-    return all(not line.strip() or line.lstrip().startswith((b"#", b"---")) for line in gap.split(b"\n"))
+    @staticmethod
+    def gap_ok(gap: bytes) -> bool:
+        """Between two items: blank lines and comment lines only (a document marker between documents)."""
+        return all(not line.strip() or line.lstrip().startswith((b"#", b"---")) for line in gap.split(b"\n"))
