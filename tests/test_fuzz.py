@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,8 +43,8 @@ _LOG_LINE = st.builds(
 
 @st.composite
 def tool_texts(draw: st.DrawFn) -> str:
-    """Tool outputs of every shape: logs, JSON, CSV, numbered reads, Codex headers, junk."""
-    kind = draw(st.sampled_from(["log", "json", "csv", "junk", "text"]))
+    """Tool outputs of every shape: logs, JSON, CSV, XML, YAML, numbered reads, Codex headers, junk."""
+    kind = draw(st.sampled_from(["log", "json", "csv", "xml", "yaml", "junk", "text"]))
     if kind == "log":
         body = "\n".join(draw(st.lists(_LOG_LINE, min_size=20, max_size=120)))
     elif kind == "json":
@@ -52,6 +53,35 @@ def tool_texts(draw: st.DrawFn) -> str:
     elif kind == "csv":
         n = draw(st.integers(5, 150))
         body = "id,name,state,amount\n" + "\n".join(f"{i},user{i},{'ok' if i % 9 else 'bad'},{i * 3}" for i in range(n))
+    elif kind == "xml":  # records with odd text, sometimes cut short
+        words = draw(
+            st.lists(
+                st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+                min_size=12,
+                max_size=80,
+            )
+        )
+        items = "".join(
+            f'  <item id="{i}" name={quoteattr(w)}><v>{escape(w)}</v></item>\n' for i, w in enumerate(words)
+        )
+        body = f'<?xml version="1.0"?>\n<list>\n{items}</list>\n' * draw(st.integers(1, 4))
+        body = body[: draw(st.integers(len(body) // 2, len(body)))]
+    elif kind == "yaml":  # a listing with odd scalars, sometimes cut short
+        words = draw(
+            st.lists(
+                st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+                min_size=12,
+                max_size=80,
+            )
+        )
+        body = (
+            "items:\n"
+            + "".join(
+                f"- name: {json.dumps(w, ensure_ascii=False)}\n  n: {i}\n  tags: [a, b]\n" for i, w in enumerate(words)
+            )
+            * 3
+        )
+        body = body[: draw(st.integers(len(body) // 2, len(body)))]
     elif kind == "junk":
         body = draw(st.text(max_size=3000))
     else:

@@ -134,3 +134,20 @@ def test_documents_with_nothing_safe_to_cut_pass_whole(text: str) -> None:
 def test_deterministic() -> None:
     text = _listing()
     assert _run(text)[0] == _run(text)[0]
+
+
+def test_characters_yaml_counts_as_line_breaks_do_not_shift_the_cuts() -> None:
+    # NEL and U+2028 inside quoted names: YAML's marks count them as line breaks, a reader does not.
+    names = [f"Zürich\u2028{n}\x85 – Straße" for n in range(60)]
+    text = "items:\n" + "".join(f'- name: "{name}"\n  id: {n}\n  zone: eu-{n % 3}\n' for n, name in enumerate(names))
+    text += "".join(f"- name: plain-{n}\n  id: {100 + n}\n  zone: us\n" for n in range(60))
+    out, report, store = _run(text)
+    assert report.compressor == "yaml" and report.tokens_after < report.tokens_before * 0.5
+    # Only whole items went: every line left is the document's, each item's three lines together.
+    kept = [line for line in out.split("\n") if "[headroom:" not in line]
+    assert all(line in text.split("\n") for line in kept)
+    assert sum(line.startswith("- name:") for line in kept) * 3 == sum(
+        not line.startswith("items") for line in kept if line
+    )
+    assert "- name: plain-59" in out and "  id: 159" in out  # the last item stays whole
+    assert retrieve(store, report.ref).text == text

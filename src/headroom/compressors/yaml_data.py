@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any, ClassVar
 
 from headroom.compressors._record_runs import Record, RecordsCompressor
@@ -74,20 +75,19 @@ class _Builder:
     def __init__(self, data: bytes, yaml: Any) -> None:
         self.data = data
         self.yaml = yaml
-        self.line_starts = [0]
-        for found in re.finditer(rb"\n", data):
-            self.line_starts.append(found.end())
+        # A mark's index counts characters (its line counts YAML's line breaks, NEL and U+2028
+        # among them, which are no line breaks to a reader): a character's byte offset is
+        # looked up, or is the index itself in an ASCII document.
+        self.byte_at: list[int] | None = None
+        if not data.isascii():
+            self.byte_at = list(accumulate((len(ch.encode("utf-8")) for ch in data.decode("utf-8")), initial=0))
         self.seen: set[int] = set()
 
     def offset(self, mark: Any) -> int:
-        line: int = mark.line
-        column: int = mark.column
-        if line >= len(self.line_starts):
-            return len(self.data)
-        start = self.line_starts[line]
-        end = self.line_starts[line + 1] if line + 1 < len(self.line_starts) else len(self.data)
-        row = self.data[start:end]
-        return start + (column if row.isascii() else len(row.decode("utf-8")[:column].encode("utf-8")))
+        index: int = mark.index
+        if self.byte_at is None:
+            return min(index, len(self.data))
+        return self.byte_at[min(index, len(self.byte_at) - 1)]
 
     def content_end(self, node: Any) -> int:
         """Just past the node's last character (a block's end mark is the next line's start)."""
