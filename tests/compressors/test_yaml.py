@@ -151,3 +151,12 @@ def test_characters_yaml_counts_as_line_breaks_do_not_shift_the_cuts() -> None:
     )
     assert "- name: plain-59" in out and "  id: 159" in out  # the last item stays whole
     assert retrieve(store, report.ref).text == text
+
+
+def test_a_markdown_changelog_of_headings_and_bullets_is_not_yaml() -> None:
+    changelog = "".join(
+        f"## 1.{n}.0\n\n- Fixed a crash when the parser met an empty file\n- Faster start-up on big projects\n"
+        f"- New option to skip hidden files\n\n"
+        for n in range(30)
+    )
+    assert not looks_like_yaml(changelog[:4000]) and detect(changelog).kind != ContentKind.YAML

@@ -37,6 +37,7 @@ _SNIFF_MIN_LINES = 8
 _YAML_LINE = re.compile(
     r"""[ \t]*(?:-(?:[ \t]|$)|#|---|\.\.\.|(?:"[^"\n]*"|'[^'\n]*'|[^\s#:'"{}\[\],][^:\n]*?):(?:[ \t]|$))"""
 )
+_KEY_LINE = re.compile(r"""[ \t]*(?:- )?(?:"[^"\n]*"|'[^'\n]*'|[^\s#:'"{}\[\],\-][^:\n]*?):(?:[ \t]|$)""")
 _TOP_LEVEL = re.compile(rb"^(?:- |[^\s#-])", re.MULTILINE)  # a line at column 0 opening an item or a key
 
 
@@ -48,7 +49,9 @@ def looks_like_yaml(head: str) -> bool:
         return False
     yaml_lines = sum(1 for line in lines if _YAML_LINE.match(line))
     nested = sum(1 for line in lines if line[:1] in (" ", "-"))
-    if yaml_lines < 0.9 * len(lines) or nested < 0.2 * len(lines):
+    # Keys, not only bullets and `#` lines: a Markdown changelog's headings and bullets are YAML too.
+    keyed = sum(1 for line in lines if _KEY_LINE.match(line))
+    if yaml_lines < 0.9 * len(lines) or nested < 0.2 * len(lines) or keyed < 0.3 * len(lines):
         return False
     try:
         yaml = _yaml()
