@@ -25,7 +25,7 @@ from headroom.compressors._task_match import task_matches
 from headroom.compressors.base import Compressed
 from headroom.segments import Segment, SegmentContext
 
-__all__ = ["Cut", "Record", "RecordsCompressor", "cut_runs", "render"]
+__all__ = ["Record", "RecordsCompressor"]
 
 MIN_RUN = 12  # fewer siblings are a document's own structure (a pom's dependencies), left whole
 KEEP_HEAD, KEEP_TAIL = 3, 1  # members kept at the edges of a run
@@ -63,7 +63,8 @@ def _runs(siblings: list[Record], data: bytes, gap_ok: Callable[[bytes], bool]) 
     """Consecutive whole siblings of one key with nothing between them that `gap_ok` refuses."""
     run: list[Record] = []
     for record in siblings:
-        if record.whole and run and record.key == run[0].key and gap_ok(data[run[-1].end : record.start]):
+        follows = run and record.start >= run[-1].end  # in document order (a parse misread is no run)
+        if record.whole and follows and record.key == run[0].key and gap_ok(data[run[-1].end : record.start]):
             run.append(record)
             continue
         if run:
