@@ -131,13 +131,21 @@ def test_ruff_report_keeps_every_location_and_one_snippet_per_rule(ruff_report: 
     assert len(locations) > 100
     for found in locations:
         assert _shown(out, found["path"], found["line"], found["col"]), found.group(0)
-    # Each rule's first diagnostic comes whole: its header, location and snippet lines.
+    # Each rule's first diagnostic keeps its header, its location and the line it flags; the
+    # code quoted around that line (context, carets, the suggested fix) goes.
     first_of: dict[str, int] = {}
     for found in _RUFF_HEADER.finditer(text):
         first_of.setdefault(found["code"], found.start())
     for code, start in first_of.items():
-        block = text[start:].split("\n\n", 1)[0].split("\n")[:4]
-        assert "\n".join(block) in out, code
+        block = text[start:].split("\n\n", 1)[0].split("\n")
+        line = re.search(r":(\d+):\d+$", block[1])
+        assert line is not None, block[1]
+        flagged = [row for row in block[2:] if re.match(rf"\s*{line.group(1)} \|", row)]
+        assert "\n".join(block[:2] + flagged[:1]) in out, code
+        shown = block[:2] + flagged[:1]
+        after = block[block.index(shown[-1]) + 1 :]
+        if after and re.match(r"\s*\d* \|", after[0]):  # the context line after it: gone
+            assert "\n".join([*shown, after[0]]) not in out, code
     # No piece of a dropped diagnostic is left behind: a snippet or suggested-fix line only
     # follows its diagnostic's location, never a marker (ruff's "529 +  fixed" lines were).
     last = ""

@@ -104,11 +104,12 @@ _RULE = re.compile(r"^-{8,}$")  # between the hunks of a suggested fix
 # rustc's "..." for skipped lines, and caret lines under a snippet. (A "+ gcc ..." trace line
 # of `set -x` is none of these.)
 _SNIPPET = re.compile(r"^\s*(?:\d+\s*)?\||^\s*\d+\s*[+-](?:\s|$)|^\s+[+-](?:\s|$)|^\s*\.\.\.\s*$|^\s*[~^][~^\s]*$")
+_GUTTER = re.compile(r"^\s*(\d+)\s*\|")  # a snippet line under its number: " 377 |     code"
 _NUMBERED_CODE = re.compile(r"^\d+ ")  # tsc --pretty's snippet lines, after a blank line
 # tsc's closing table under "Errors  Files": "   244  src/stream.ts:2" (count, first error).
 _ERRORS_PER_FILE = re.compile(r"^\s+\d+  \S+:\d+$")
 
-_FULL_PER_KIND = 1  # diagnostics of a kind shown whole, snippet and notes included
+_FIRST_PER_KIND = 1  # diagnostics of a kind shown by message, location and the line they flag
 _HEADS_PER_KIND = 4  # then this many more by message and location, when their messages differ
 _FULL_LINES = 12  # lines of a diagnostic shown in full past its message and location
 _NAMED_FULL = 12  # diagnostics naming a term of the task shown in full (more keep message and location)
@@ -128,7 +129,7 @@ class _Diagnostic:
     names: tuple[str, ...]  # the names its message quotes, for the marker listing it
     text: str  # its message lines, searched for the task's terms
     matches_task: bool = False
-    keep: str = "drop"  # "full", "head" or "drop"
+    keep: str = "drop"  # "full", "gist" (no quoted code but the line it flags), "head" or "drop"
 
 
 @dataclass(slots=True)
@@ -474,6 +475,9 @@ class DiagnosticsCompressor:
                     dropped_lines.update(range(cut, diagnostic.end))
                     markers_at[cut] = f"{diagnostic.end - cut} more lines of this diagnostic"
                 continue
+            if diagnostic.keep == "gist":
+                dropped_lines.update(_quoted_code(lines, diagnostic))
+                continue
             keep = set(diagnostic.head) if diagnostic.keep == "head" else set()
             dropped_lines.update(k for k in span if k not in keep)
         # A scope ("f.c: In function 'g':") stays while a diagnostic under it does. Diagnostics
@@ -492,11 +496,13 @@ class DiagnosticsCompressor:
         if not dropped_lines:
             return Compressed(segment.text)
         full = sum(d.keep == "full" for d in diagnostics)
+        gists = sum(d.keep == "gist" for d in diagnostics)
         heads = sum(d.keep == "head" for d in diagnostics)
-        listed = len(diagnostics) - full - heads
+        listed = len(diagnostics) - full - gists - heads
         summary = (
-            f"{len(diagnostics)} diagnostics of {len(by_kind)} kinds: {full} in full (the first of each kind and "
-            f"those naming the task), {heads} by message and location without their code snippets"
+            f"{len(diagnostics)} diagnostics of {len(by_kind)} kinds: {full} in full (those naming the task)"
+            + (f", {gists} the first of a kind without its quoted code but the line it flags" if gists else "")
+            + f", {heads} by message and location without their code snippets"
         )
         top = marker(summary + (f", the other {listed} listed by location" if listed else ""), segment.ref)
         refs = SparseRefs(segment.ref)  # the ref on a kind's marker only now and then
@@ -505,19 +511,39 @@ class DiagnosticsCompressor:
         return Compressed("\n".join(out), lossy=True, notes=notes)
 
 
+def _quoted_code(lines: list[str], diagnostic: _Diagnostic) -> list[int]:
+    """The lines of a diagnostic quoting code (snippet, carets, a suggested fix), but the one
+    quoting the line it flags (`377 |     if (status == ...`); its notes, help and related
+    locations are not code and stay."""
+    number = diagnostic.where.split(":", 1)[0]
+    quoted = []
+    for k in range(diagnostic.head[-1] + 1, diagnostic.end):
+        line = lines[k]
+        gutter = _GUTTER.match(line) or (_NUMBERED_CODE.match(line) if not lines[k - 1].strip() else None)
+        if gutter is not None and gutter.group(0).strip(" |") == number:
+            continue  # the flagged line
+        if gutter is not None or _SNIPPET.match(line):
+            quoted.append(k)
+    return quoted
+
+
 def _choose(by_kind: dict[str, list[_Diagnostic]]) -> None:
-    """What each diagnostic keeps: the first of its kind and the first dozen naming the task
-    whole; then, by message and location, the others naming the task and a few whose message
-    quotes names none shown before did (the same message again says nothing its location in the
-    listing does not); the rest only their location, in the listing."""
+    """What each diagnostic keeps: the first dozen naming the task whole; the first of its kind
+    all but its quoted code, which keeps only the line it flags (the context lines, carets and
+    suggested fix around it are in the file the agent opens to fix it); then, by
+    message and location, the others naming the task and a few whose message quotes names none
+    shown before did (the same message again says nothing its location in the listing does
+    not); the rest only their location, in the listing."""
     named_full = 0
     for group in by_kind.values():
         heads = 0
         shown: set[tuple[str, ...]] = set()
         for rank, diagnostic in enumerate(group):
-            if rank < _FULL_PER_KIND or (diagnostic.matches_task and named_full < _NAMED_FULL):
+            if diagnostic.matches_task and named_full < _NAMED_FULL:
                 diagnostic.keep = "full"
-                named_full += rank >= _FULL_PER_KIND
+                named_full += 1
+            elif rank < _FIRST_PER_KIND:
+                diagnostic.keep = "gist"
             elif diagnostic.matches_task or (heads < _HEADS_PER_KIND and diagnostic.names not in shown):
                 diagnostic.keep = "head"
                 heads += 1
