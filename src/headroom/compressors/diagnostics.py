@@ -519,10 +519,12 @@ def _quoted_code(lines: list[str], diagnostic: _Diagnostic) -> list[int]:
     quoted = []
     for k in range(diagnostic.head[-1] + 1, diagnostic.end):
         line = lines[k]
-        gutter = _GUTTER.match(line) or (_NUMBERED_CODE.match(line) if not lines[k - 1].strip() else None)
-        if gutter is not None and gutter.group(0).strip(" |") == number:
+        gutter = _GUTTER.match(line)
+        tsc = _NUMBERED_CODE.match(line) if gutter is None and not lines[k - 1].strip() else None
+        shown_number = gutter.group(1) if gutter else tsc.group(0).strip() if tsc else None
+        if shown_number == number:
             continue  # the flagged line
-        if gutter is not None or _SNIPPET.match(line):
+        if shown_number is not None or _SNIPPET.match(line):
             quoted.append(k)
     return quoted
 
