@@ -160,3 +160,17 @@ def test_a_markdown_changelog_of_headings_and_bullets_is_not_yaml() -> None:
         for n in range(30)
     )
     assert not looks_like_yaml(changelog[:4000]) and detect(changelog).kind != ContentKind.YAML
+
+
+def test_items_that_are_blocks_of_text_are_cut_without_quoting_them_in_the_marker() -> None:
+    settings = "".join(f"  option_{n}: value {n}\n" for n in range(400))  # the head the sniffer reads
+    text = (
+        "settings:\n"
+        + settings
+        + "notes:\n"
+        + "".join(f"- |\n  Release {n} notes.\n  Fixed item {n}.\n" for n in range(80))
+    )
+    out, report, _ = _run(text)
+    assert report.compressor == "yaml"
+    markers = [line for line in out.split("\n") if "[headroom:" in line]
+    assert markers and all(re.search(r"\d+ list items, lines \d+-\d+", m) for m in markers), markers

@@ -176,7 +176,10 @@ class _Builder:
         """Scalars that could name an item: its own value, else its scalar entries, then those
         of the mappings in it (`metadata.name`), in document order."""
         if isinstance(node, self.yaml.ScalarNode):
-            yield "item", str(node.value)
+            if (
+                node.value and "\n" not in node.value
+            ):  # a block of text names nothing (and would break the marker's line)
+                yield "item", str(node.value)
             return
         if not isinstance(node, self.yaml.MappingNode):
             return
@@ -195,18 +198,22 @@ class _Builder:
 
 
 def _documents(data: bytes, yaml: Any) -> tuple[list[Any], int]:
-    """The composed documents of `data` and how many bytes of it they cover: a stream cut short
-    is read up to its last line at column 0 (an item or a key), the rest left as it is."""
-    text = data.decode("utf-8")
+    """The composed documents of `data` and how many bytes of it they cover. A stream cut short
+    (a `head -c`, the head the sniffer reads) is read up to its last whole line, else up to its
+    last line at column 0 (an item or a key: a cut inside a block of text or a flow collection);
+    the rest is left as it is."""
     try:
-        return list(yaml.compose_all(text, Loader=_loader(yaml))), len(data)
+        return list(yaml.compose_all(data.decode("utf-8"), Loader=_loader(yaml))), len(data)
     except yaml.YAMLError:
         pass
     tops = [m.start() for m in _TOP_LEVEL.finditer(data)]
-    if len(tops) < 2:
-        raise ValueError("not YAML the composer reads")
-    covered = tops[-1]
-    return list(yaml.compose_all(data[:covered].decode("utf-8"), Loader=_loader(yaml))), covered
+    cuts = dict.fromkeys(c for c in (data.rfind(b"\n") + 1, tops[-1] if len(tops) > 1 else 0) if c > 0)
+    for covered in cuts:
+        try:
+            return list(yaml.compose_all(data[:covered].decode("utf-8"), Loader=_loader(yaml))), covered
+        except yaml.YAMLError:
+            continue
+    raise ValueError("not YAML the composer reads")
 
 
 def _loader(yaml: Any) -> Any:
