@@ -131,7 +131,7 @@ class _Builder:
         groups: list[list[Record]] = []
         if self.collection(node):
             if isinstance(node, self.yaml.MappingNode):
-                signature = tuple(sorted((str(key.value), self.shape(value)) for key, value in node.value))
+                signature = self.signature(node)
                 # An item's entries are its fields, not a run: what is under them is.
                 for key, value in node.value:
                     self.visit(key)
@@ -153,6 +153,10 @@ class _Builder:
             whole=dash >= 0,
         )
 
+    def signature(self, mapping: Any) -> tuple[object, ...]:
+        """A mapping's keys with the shape of each value: members unlike most of their run stay."""
+        return tuple(sorted((str(key.value), self.shape(value)) for key, value in mapping.value))
+
     def shape(self, node: Any) -> tuple[str, ...]:
         """The keys of a mapping (a pod's `status` with a `reason` the others lack), one level."""
         if isinstance(node, self.yaml.MappingNode):
@@ -167,7 +171,7 @@ class _Builder:
             "entries",
             self.offset(key.start_mark),
             self.content_end(value),
-            tuple(sorted((str(k.value), self.shape(v)) for k, v in value.value)) if mapping else (),
+            self.signature(value) if mapping else (),
             [("key", str(key.value))],
             self.groups(value),
         )

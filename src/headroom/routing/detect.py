@@ -114,6 +114,19 @@ def looks_like_prose(head: str) -> bool:
     return letters > 0.55 * len(head) and len(_SENTENCE_END.findall(head)) >= 3
 
 
+def _read_to_edit(kind: ContentKind, file_path: str | None, unoutlined: str | None, size: int) -> str | None:
+    """The language a file of `kind` read by path is left whole as, being a project's own, read
+    to be edited: a page or template (`index.html`, a Jinja `base.html.j2`) up to 100 KB, an
+    XML or YAML file (a pom.xml, a .csproj, a CI workflow, a Helm chart's values) up to 48 KB.
+    A bigger one is generated data, and a page saved under another name (Claude Code's
+    `tool-results/…txt` of a curl) is data too: both compressed. None for any other file."""
+    if kind == ContentKind.HTML:
+        return "html" if _is_page_file(file_path) and size <= _UNOUTLINED_MAX_CHARS else None
+    if kind in _DATA_FORMATS and size <= _EDITED_DATA_MAX_CHARS:
+        return unoutlined
+    return None
+
+
 def sniffed_as(kind: ContentKind, text: str, registry: Registry | None = None) -> bool:
     """Whether a sniffer of `kind` takes `text`: `detect` gives a sniffed kind only then, so
     a caller that only wants to know "is it `kind`?" can stop here when it is not."""
@@ -176,22 +189,10 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
             continue
         if kind == ContentKind.REPEATS and (language or unoutlined):
             continue  # a source or config file read by path is that file, however it repeats itself
-        if (
-            kind == ContentKind.HTML
-            and _is_page_file(file_path)
-            and len(text) <= _UNOUTLINED_MAX_CHARS
-            and sniffer(head)
-        ):
-            # A page or template read by path, of the size a project's own is (`index.html`, a
-            # Jinja `base.html.j2`): read to be edited, left whole. A bigger one is generated, and
-            # a page saved under another name (Claude Code's `tool-results/…txt` of a curl) is
-            # data: compressed.
-            return Detection(ContentKind.CODE, "html", "HTML file read by path: left whole to be edited")
-        if kind in _DATA_FORMATS and unoutlined and len(text) <= _EDITED_DATA_MAX_CHARS and sniffer(head):
-            # A project's own XML or YAML read by path (a pom.xml, a .csproj, a CI workflow, a
-            # Helm chart's values) is read to be edited: left whole. Generated data files are bigger.
+        edited = _read_to_edit(kind, file_path, unoutlined, len(text))
+        if edited and sniffer(head):
             name = kind.value.upper()
-            return Detection(ContentKind.CODE, unoutlined, f"{name} file read by path: left whole to be edited")
+            return Detection(ContentKind.CODE, edited, f"{name} file read by path: left whole to be edited")
         if sniffer(head):
             # A build's warnings, then the tests it built ran (`cargo test`): a test run, whose
             # compressor takes the build's part as diagnostics. A run ends with its totals.
