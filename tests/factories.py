@@ -187,10 +187,19 @@ def tool_call_messages(question: str, tool: str, arguments: dict[str, Any], outp
     ]
 
 
+def numbered_lines(out: str) -> dict[int, str]:
+    """The lines of a compressed numbered read that carry a Read number -> their text."""
+    found = {}
+    for line in out.split("\n"):
+        number, tab, text = line.partition("\t")
+        if tab and number.strip().isdigit():
+            found[int(number)] = text
+    return found
+
+
 def assert_lines_under_their_numbers(out: str, lines: list[str]) -> int:
-    """Every `N\t` line of a compressed numbered read is the file's line N; returns how many."""
-    shown = [line for line in out.split("\n") if re.match(r"\d+\t", line)]
-    for line in shown:
-        number, _, body = line.partition("\t")
-        assert lines[int(number) - 1] == body, f"line {number} is not the file's"
+    """Every numbered line of a compressed numbered read is the file's line N; returns how many."""
+    shown = numbered_lines(out)
+    for number, text in shown.items():
+        assert lines[number - 1] == text, f"line {number} is not the file's"
     return len(shown)

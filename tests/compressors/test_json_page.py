@@ -19,7 +19,7 @@ from headroom.envelopes import open_envelope
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect
 from headroom.segments import ContentKind, SegmentContext
-from tests.factories import customer_rows
+from tests.factories import customer_rows, numbered_lines
 from tests.spies import record_calls
 
 
@@ -116,22 +116,12 @@ def _compacted_lines(out: str) -> set[int]:
     return {n for first, last in spans for n in range(int(first), int(last) + 1)}
 
 
-def _numbered(out: str) -> dict[int, str]:
-    """Output lines that carry a Read number -> their text."""
-    found = {}
-    for line in out.split("\n"):
-        number, tab, text = line.partition("\t")
-        if tab and number.strip().isdigit():
-            found[int(number)] = text
-    return found
-
-
 def test_records_nested_in_a_document_are_compacted_and_its_frame_kept_with_numbers() -> None:
     page, lines = _read(_bom(60), 1, 700)  # from the top, cut inside a component
     assert detect(open_envelope(page).body).kind == ContentKind.JSON_PAGE
     out, store, ratio = _compress(page)
     assert ratio < 0.6
-    numbered = _numbered(out)
+    numbered = numbered_lines(out)
     assert numbered[1] == "{" and numbered[2] == '  "bomFormat": "CycloneDX",'
     assert all(lines[n - 1] == text for n, text in numbered.items())  # every kept line keeps its own number
     assert numbered[700] == lines[699]  # the partial record at the end stays, numbered
@@ -159,7 +149,7 @@ def test_a_page_of_an_object_of_records_keyed_by_name_becomes_a_keyed_table() ->
     listed = {row[table["other_rows"]["columns"].index("key")] for row in table["other_rows"]["rows"]}
     in_range = {line.strip().split('"')[1] for line in lines[first - 1 : last] if line.startswith('    "node_modules/')}
     assert shown | listed == in_range  # every member of the run is named
-    numbered = _numbered(out)
+    numbered = numbered_lines(out)
     assert all(lines[n - 1] == text for n, text in numbered.items())
     assert set(numbered) == set(range(40, 940)) - _compacted_lines(out)
     (ref,) = set(find_refs(out))
