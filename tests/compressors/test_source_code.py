@@ -142,6 +142,21 @@ def _numbered(text: str, start: int = 1, sep: str = "\t") -> str:
     return "\n".join(f"{n:6d}{sep}{line}" for n, line in enumerate(text.split("\n"), start))
 
 
+_NUMBER = re.compile(r"^ *(\d+)[\t→]")
+
+
+def _folded_lines(out: str, at: int) -> tuple[int, int]:
+    """The file lines that the marker on line `at` of an outline folds: its `lines a-b`, or in a
+    numbered read (no span) from its own number up to the line before the next number shown."""
+    lines = out.split("\n")
+    span = re.search(r"\blines (\d+)-(\d+)", lines[at])
+    if span:
+        return int(span[1]), int(span[2])
+    first = int(_NUMBER.match(lines[at])[1])  # type: ignore[index]
+    after = next(int(m[1]) for line in lines[at + 1 :] if (m := _NUMBER.match(line)))
+    return first, after - 1
+
+
 def test_registered_as_the_code_compressor() -> None:
     compressor = all_compressors()["code"]
     assert isinstance(compressor, CodeCompressor)
@@ -322,10 +337,15 @@ def test_line_number_prefixes_are_kept_on_every_line(sep: str, start: int) -> No
         previous = number
         if MARKER_PREFIX not in line:
             assert by_number[number] == line  # kept lines carry their true number
-    # Markers speak in the file's own line numbers.
-    stub = next(line for line in out.split("\n") if 'raises ValueError("rate must be positive")' in line)
-    first, last = map(int, re.search(r"body lines (\d+)-(\d+)", stub).groups())
-    body = text.split("\n")[first - start : last - start + 1]
+    # Markers give no span: each folds the lines from its number up to the next number shown,
+    # as the first marker says once.
+    out_lines = out.split("\n")
+    markers = [k for k, line in enumerate(out_lines) if MARKER_PREFIX in line]
+    assert _code_outline.NUMBERED_LEGEND in out_lines[markers[0]]
+    assert all(_code_outline.NUMBERED_LEGEND not in out_lines[k] and " lines " not in out_lines[k] for k in markers[1:])
+    at = next(k for k in markers if 'raises ValueError("rate must be positive")' in out_lines[k])
+    first, after = (int(prefix.match(out_lines[k]).group(1)) for k in (at, at + 1))
+    body = text.split("\n")[first - start : after - start]
     assert any('raise ValueError("rate must be positive")' in line for line in body)
     # Without the prefixes the outline is valid Python.
     ast.parse("\n".join(prefix.sub("", line, count=1) for line in out.split("\n")))
@@ -451,8 +471,8 @@ def test_numbered_read_with_header_and_footer() -> None:
     lines = result.text.split("\n")
     assert lines[0] == "File: lru_cache.go"
     assert lines[-1] == "... (file truncated)"
-    stub = next(line for line in lines if "headroom: body" in line and "lru: key longer" not in line)
-    assert re.match(r"^\d+→\t// \[headroom: body lines \d+-\d+(?: · ref=h_[0-9a-f]{12})?\]$", stub)
+    stub = next(line for line in lines if "headroom: body" in line and not has_marker(line))
+    assert re.match(r"^\d+→\t// \[headroom: body\]$", stub)  # the numbers around it say which lines
     assert find_refs(result.text) == [segment.ref]
 
 
@@ -863,20 +883,25 @@ def test_the_ref_rides_on_the_first_marker_and_then_every_few_thousand_character
     assert detected.kind is ContentKind.COMPRESSED
 
 
-def test_a_marker_without_the_ref_is_retrievable_by_its_lines() -> None:
+@pytest.mark.parametrize("numbered", [False, True])
+def test_a_marker_without_the_ref_is_retrievable_by_its_lines(numbered: bool) -> None:
     text, path = _stdlib("asyncio.base_events")
-    numbered = _numbered(text)
+    source = _numbered(text) if numbered else text
     store = MemoryStore()
-    out, report = Pipeline(store=store).compress_text(numbered, SegmentContext(file_path=path), kind=ContentKind.CODE)
+    out, report = Pipeline(store=store).compress_text(source, SegmentContext(file_path=path), kind=ContentKind.CODE)
     (ref,) = find_refs(out)
     assert report.ref == ref
-    bare = [line for _, line in _marker_spans(out) if not has_marker(line) and "body lines" in line]
+    lines = out.split("\n")
+    bare = [k for k, line in enumerate(lines) if "[headroom: body" in line and not has_marker(line)]
     assert len(bare) >= 20
-    for line in bare[::7]:
-        first, last = map(int, re.search(r"body lines (\d+)-(\d+)[;\]]", line).groups())
+    assert all((" lines " in lines[k]) is not numbered for k in bare)  # numbered: the numbers say where
+    for k in bare[::7]:
+        first, last = _folded_lines(out, k)
         got = retrieve(store, ref, lines=f"{first}-{last}")
         assert got.found
-        assert got.text == "\n".join(numbered.split("\n")[first - 1 : last])  # the body, with its numbers
+        folded = source.split("\n")[first - 1 : last]
+        assert got.text == "\n".join(folded)  # the body, with its numbers when it had them
+        assert any(line.strip() for line in folded) and len(folded) > 1
 
 
 COMMENTED = """\
@@ -963,12 +988,13 @@ def test_an_enums_members_fold_like_a_table_and_the_marker_names_each(numbered: 
     store = MemoryStore()
     context = SegmentContext(user_query="How does http.client limit the headers it reads?", file_path=path)
     out, _ = Pipeline(store=store).compress_text(source, context, kind=ContentKind.CODE)
-    (line,) = [line for line in out.split("\n") if "more members" in line]
-    first, last = map(int, re.search(r"more members, lines (\d+)-(\d+): ", line).groups())
+    (at,) = [k for k, line in enumerate(out.split("\n")) if "more members" in line]
+    line = out.split("\n")[at]
+    first, last = _folded_lines(out, at)
     folded = text.split("\n")[first - 1 : last]
     names = [m.group(1) for row in folded if (m := re.match(r"    ([A-Z_]+) = ", row))]
     assert "NOT_FOUND" in names and "IM_A_TEAPOT" in names
-    listed = re.search(r"more members, lines \d+-\d+: (.*?)(?: · ref=h_\w+)?\]$", line).group(1)
+    listed = re.search(r"more members(?:, lines \d+-\d+)?: (.*?)(?:; each marker [^·]*)?(?: · ref=h_\w+)?\]$", line)[1]
     assert listed.split(", ") == names  # each member named, in order
     assert "    CONTINUE = 100, 'Continue', 'Request received, please continue'" in out  # first rows stay
     assert "IM_A_TEAPOT = (418" not in out

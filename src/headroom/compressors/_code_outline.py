@@ -37,6 +37,8 @@ MAX_LISTED_MEMBERS = 80
 COMMENT_MIN_ROWS, COMMENT_KEEP_ROWS = 3, 1
 MAX_RAISES, MAX_RAISE_CHARS = 3, 120
 _EXACT_BELOW = 800  # visible chars: below this, token counts are exact (see `_tokens`)
+# Said once, on the first marker of a numbered read, whose markers give no line span.
+NUMBERED_LEGEND = "each marker folds the lines up to the next number shown"
 
 _STR = r"""(?:"[^"\\\n]*(?:\\.[^"\\\n]*)*"|'[^'\\\n]*(?:\\.[^'\\\n]*)*')"""
 # One simple leading argument: `HttpError(404, "not found")`. The parts may sit on separate
@@ -338,6 +340,9 @@ class _Planner:
         self.lines = lines
         self.named_words = named_words
         self.row_cost = row_cost
+        # A numbered read (row_cost > 0) shows every kept line's number, so a marker needs no
+        # span: the lines it folds run up to the next number shown (`NUMBERED_LEGEND`).
+        self.numbered = row_cost > 0
         self.python = language == "python"
         self.spec = SPECS[language]
         self.kept = kept
@@ -348,11 +353,15 @@ class _Planner:
 
     # ------------------------------------------------------------------ helpers
 
-    def _span(self, a: int, b: int) -> str:
-        """The file lines a marker stands for, as the agent numbers them and `retrieve(ref,
-        lines=...)` takes them. Markers say only what and where ("body lines 184-194"): every
-        word costs tokens on each of the dozens of folds in a file."""
-        return f"lines {a + self.base}-{b + self.base}" if b > a else f"line {a + self.base}"
+    def _what(self, label: str, a: int, b: int, sep: str = " ") -> str:
+        """A marker's summary: what it folds and which file lines, as the agent numbers them and
+        `retrieve(ref, lines=...)` takes them ("body lines 184-194"); every word costs tokens on
+        each of the dozens of folds in a file. In a numbered read the label alone ("body"): the
+        numbers around the marker already say where (~6 tokens less per marker)."""
+        if self.numbered:
+            return label
+        span = f"lines {a + self.base}-{b + self.base}" if b > a else f"line {a + self.base}"
+        return f"{label}{sep}{span}"
 
     @staticmethod
     def _marker(summary: str) -> str:
@@ -571,7 +580,7 @@ class _Planner:
             return  # the task names a member: the table stays whole
         listed = ", ".join(names[:MAX_LISTED_MEMBERS]) + (", …" if len(names) > MAX_LISTED_MEMBERS else "")
         a = members[k].start_point.row
-        summary = f"{len(names)} more members, {self._span(a, close)}: {listed}"
+        summary = f"{self._what(f'{len(names)} more members', a, close, ', ')}: {listed}"
         edit = Edit(a, close, f"{_indent(self.lines[a])}{self.spec.comment} {self._marker(summary)}")
         if self._worth(self._tokens(a, close), [edit]):
             self.notes["member_runs_collapsed"] += 1
@@ -622,7 +631,7 @@ class _Planner:
         a, b = open_row + 1, close_row - 1
         first = next((line for line in self.lines[a : b + 1] if line.strip()), "")
         indent = _indent(first) if first else _indent(self.lines[open_row]) + "    "
-        summary = f"body {self._span(a, b)}{self._raises(a, b)}"
+        summary = f"{self._what('body', a, b)}{self._raises(a, b)}"
         edit = Edit(a, b, f"{indent}{self.spec.comment} {self._marker(summary)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["bodies_elided"] += 1
@@ -681,7 +690,7 @@ class _Planner:
         edits: list[Edit] = []
         dropped = 0
         for a, b in runs:
-            text = f"{indent}{self._marker(f'docstring {self._span(a, b)}')}"
+            text = f"{indent}{self._marker(self._what('docstring', a, b))}"
             tokens = self._tokens(a, b)
             end = b
             if b == closing - 1 and quotes in ('"""', "'''"):
@@ -728,7 +737,7 @@ class _Planner:
         dropped = self._tokens(code_start, b1) if code_start <= b1 else 0
         if tail is not None:
             dropped += self._tokens(*tail)
-        stub_cost = self.count(f"{indent}... # {self._marker(f'body {self._span(b0, b1)}')}") + self.row_cost
+        stub_cost = self.count(f"{indent}... # {self._marker(self._what('body', b0, b1))}") + self.row_cost
         if code_start > b1 or dropped - stub_cost < MIN_SAVING:
             # Code and docstring tail too small to stub together (`raise NotImplementedError`):
             # keep the code and only trim a long docstring.
@@ -742,7 +751,7 @@ class _Planner:
             edits, doc_dropped = self._doc_edits(doc, runs)
             dropped += doc_dropped
         if tail is None:
-            summary = f"body {self._span(code_start, b1)}{self._raises(code_start, b1)}"
+            summary = f"{self._what('body', code_start, b1)}{self._raises(code_start, b1)}"
             edits.append(Edit(code_start, b1, f"{indent}... # {self._marker(summary)}"))
         else:
             # Docstring tail, closing quotes and code become one marker line that closes the
@@ -751,7 +760,7 @@ class _Planner:
             facts = self._raises(code_start, b1)
             if "\\" in facts or '"""' in facts or "'''" in facts:
                 facts = ""  # inside the docstring an escape or its closing quotes would not parse
-            summary = f"body {self._span(tail[0], b1)}{facts}"
+            summary = f"{self._what('body', tail[0], b1)}{facts}"
             edits.append(Edit(tail[0], b1, f"{indent}{self._marker(summary)}{self.lines[closing].strip()}"))
         if self._worth(dropped, edits):
             self.notes["bodies_elided"] += 1
@@ -767,7 +776,7 @@ class _Planner:
         for prev, node in itertools.pairwise(run):
             a = node.start_point.row
             if a >= start + IMPORT_KEEP_ROWS and a > last_row(prev):
-                summary = f"imports, {self._span(a, end)}"
+                summary = self._what("imports", a, end, ", ")
                 text = f"{self.spec.comment} {self._marker(summary)}"
                 if self._worth(self._tokens(a, end), [Edit(a, end, _indent(self.lines[a]) + text)]):
                     self.notes["imports_collapsed"] += 1
@@ -789,7 +798,7 @@ class _Planner:
             lead = _indent(first) + ("* " if first.lstrip().startswith("*") else "")
         else:
             lead = _indent(first) + self.spec.comment + " "
-        edit = Edit(a, b, lead + self._marker(f"comment {self._span(a, b)}"))
+        edit = Edit(a, b, lead + self._marker(self._what("comment", a, b)))
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["comments_collapsed"] += 1
 
@@ -829,7 +838,7 @@ class _Planner:
         if m is None or self.lines[a][: elems[k].start_point.column].strip() not in ("", ","):
             return
         b = last_row(elems[m])
-        summary = f"{m - k + 1} entries, {self._span(a, b)}"
+        summary = self._what(f"{m - k + 1} entries", a, b, ", ")
         edit = Edit(a, b, f"{_indent(self.lines[a])}{self.spec.comment} {self._marker(summary)}")
         if self._worth(self._tokens(a, b), [edit]):
             self.notes["literals_collapsed"] += 1
@@ -862,12 +871,14 @@ def plan_outline(
         if edits and edit.start <= edits[-1].end:
             continue  # defensive: never emit overlapping ranges
         edits.append(edit)
-    return _place_refs(edits, lines, ref), planner.notes
+    return _place_refs(edits, lines, ref, planner.numbered), planner.notes
 
 
-def _place_refs(edits: list[Edit], lines: list[str], ref: str) -> list[Edit]:
-    """Give the first marker, and then one marker every `REF_EVERY_CHARS` of output, the ref."""
+def _place_refs(edits: list[Edit], lines: list[str], ref: str, numbered: bool) -> list[Edit]:
+    """Give the first marker, and then one marker every `REF_EVERY_CHARS` of output, the ref;
+    in a numbered read the first one also says how its span-less markers are read."""
     placed: list[Edit] = []
+    legend = f"; {NUMBERED_LEGEND}" if numbered else ""
     since = REF_EVERY_CHARS  # output characters since the last marker with the ref
     row = 0
     for edit in edits:
@@ -877,7 +888,8 @@ def _place_refs(edits: list[Edit], lines: list[str], ref: str) -> list[Edit]:
         if text is not None and since >= REF_EVERY_CHARS:
             # The marker ends the line, or sits just before a docstring's closing quotes.
             end = len(text.rstrip("\"'")) - 1
-            text = f"{text[:end]} · ref={ref}{text[end:]}"
+            text = f"{text[:end]}{legend} · ref={ref}{text[end:]}"
+            legend = ""  # once per unit
             edit = Edit(edit.start, edit.end, text)
             since = 0
         since += len(text) + 1 if text is not None else 0

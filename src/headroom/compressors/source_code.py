@@ -14,7 +14,9 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
 
 The first marker carries the unit's ref, and then one every few thousand characters
 (`ccr.markers.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
-is ~10 tokens, and a file has dozens of markers). Comment blocks keep their first line and
+is ~10 tokens, and a file has dozens of markers). In a numbered read (Claude Code's Read,
+`cat -n`) markers give no span (`93\t        ... # [headroom: body]`): the lines a marker folds
+run up to the next number shown, as the first marker says once. Comment blocks keep their first line and
 fold the rest, unless they sit right above a symbol the task names.
 
 Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
@@ -499,7 +501,7 @@ _TASK_KEPT_MIN_TOKENS = 48
 _CALL = re.compile(r"([A-Za-z_$][\w$]*)\s*\(")
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")  # `$keepAlive` (JS) is one identifier
 _CONCEPT_PATTERN_MAX = 64  # an alternation of more words costs more per character than it saves
-FOLDED_BODY = f"{MARKER_PREFIX} body "  # how a folded body's marker starts
+FOLDED_BODY = f"{MARKER_PREFIX} body"  # how a folded body's marker starts ("body lines 3-9", "body]")
 _NOT_CALLEES = frozenset(
     """if elif while for return not and or in is assert del print lambda yield await with except
     switch catch typeof sizeof new super this self cls function func fn def class""".split()
@@ -514,7 +516,7 @@ def code_read(text: str, sent: str) -> CodeRead | None:
         return None
     # The outline's own markers say Python (`... # [headroom: body`, docstring markers); other
     # languages are told apart by a sniff of the outline, shorter than the file.
-    python = f"# {FOLDED_BODY}" in sent or f"{MARKER_PREFIX} docstring " in sent
+    python = f"# {FOLDED_BODY}" in sent or f"{MARKER_PREFIX} docstring" in sent
     language = "python" if python else detect_language(sent)
     parser = get_parser(language) if language else None
     if language is None or parser is None:
