@@ -365,6 +365,71 @@ def test_new_file_in_an_unknown_language_is_left_to_the_plain_rules() -> None:
     assert result.text == text
 
 
+def _method(name: str, rows: int = 12) -> list[str]:
+    """A method of a class, as it sits in its file (indented), with a body worth folding."""
+    return [
+        f"    def {name}(self, values, factor=2):",
+        f'        """Scale the values for {name}."""',
+        *(f"        values = [v * factor + {k} for v in values if v % {k + 2}]" for k in range(rows)),
+        "        return values",
+        "",
+    ]
+
+
+def _changed_file_diff(path: str, context: list[str], removed: list[str], added: list[str]) -> str:
+    """One hunk of a changed file: `context`, then `removed` lines replaced by `added` ones."""
+    old, new = len(context) + len(removed), len(context) + len(added)
+    return "\n".join(
+        [f"diff --git a/{path} b/{path}", "index 1111111..2222222 100644", f"--- a/{path}", f"+++ b/{path}"]
+        + [f"@@ -10,{old} +10,{new} @@ class Scaler:"]
+        + [" " + line for line in context]
+        + ["-" + line for line in removed]
+        + ["+" + line for line in added]
+    )
+
+
+def test_methods_added_to_a_changed_file_are_outlined() -> None:
+    """A long run of lines added to a file (here three methods of a class, indented as they
+    are in it) folds like a new file's: signatures and docstrings stay, bodies go to markers
+    naming the diff lines they fold and the new file's line where they start."""
+    pytest.importorskip("tree_sitter_python")
+    added = [*_method("first"), *_method("second"), *_method("third")]
+    text = _changed_file_diff("pkg/scale.py", ["    limit = 4", ""], [], added)
+    result, segment = compress(text)
+    out = result.text
+    assert result.lossy and find_refs(out) == [segment.ref]
+    assert result.notes["added_lines_folded"] > 30
+    for name in ("first", "second", "third"):
+        assert f"+    def {name}(self, values, factor=2):" in out.split("\n")
+        assert f'+        """Scale the values for {name}."""' in out.split("\n")
+    assert "values = [v * factor + 7 for v" not in out
+    folds = re.findall(r"\[headroom: lines (\d+)-(\d+) folded \(added at line (\d+)\)", out)
+    assert len(folds) == 3
+    text_lines = text.split("\n")
+    for first, last, at in folds:  # the diff's own lines, all added, at that line of the new file
+        assert all(line.startswith("+        ") for line in text_lines[int(first) - 1 : int(last)])
+        assert text_lines[int(first) - 1][1:] == added[int(at) - 10 - 2]
+    hunk_counts_hold(out)
+    assert count_tokens(out) < 0.5 * count_tokens(text)
+
+
+def test_a_rewrite_and_a_named_method_stay_whole_in_a_changed_file() -> None:
+    """Added lines that replace more than a few removed ones are a rewrite: the reader compares
+    old and new, so both stay. A method the user names keeps its body."""
+    pytest.importorskip("tree_sitter_python")
+    rewrite = _changed_file_diff("pkg/scale.py", ["    limit = 4"], _method("first", 6), _method("first", 12))
+    assert compress(rewrite)[0].text == rewrite
+    added = [*_method("first"), *_method("second")]
+    text = _changed_file_diff("pkg/scale.py", ["    limit = 4"], [], added)
+    named = DiffCompressor().compress(
+        Segment(text, SegmentContext(user_query="what does second() do now?"), kind=ContentKind.DIFF)
+    )
+    second = text.index("+    def second(")
+    assert text[second:] in named.text  # its whole body, to the end of the hunk
+    assert "values = [v * factor + 7 for v" in named.text  # the second method's own row 7
+    assert named.text.count("values = [v * factor + 7 for v") == 1  # the first method's is folded
+
+
 def test_options_can_turn_new_file_outlines_off() -> None:
     pytest.importorskip("tree_sitter_python")
     source = "\n".join(f"def f{n}(x):\n" + "\n".join(f"    x = x * {k} + {n}" for k in range(10)) for n in range(6))
@@ -402,7 +467,10 @@ def test_real_commit_modifying_a_file_keeps_every_change_under_true_headers() ->
     result, segment = compress(text)
     out = result.text
     assert result.lossy and find_refs(out)[0] == segment.ref
-    assert _changes(out) == _changes(text)  # every change, in order
+    removed = [x for x in _changes(text) if x[0] == "-"]
+    assert [x for x in _changes(out) if x[0] == "-"] == removed  # every removed line, in order
+    if "(added at line" not in out:  # a long added run may be outlined: else every change stays
+        assert _changes(out) == _changes(text)
     assert shown_lines_are_true(out, _git("show", f"{sha}:{path}").split("\n")) == len(
         [x for x in out.split("\n") if x[:1] in (" ", "+") and not x.startswith("+++ ")]
     )

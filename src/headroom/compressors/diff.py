@@ -9,9 +9,12 @@ line, and one unchanged line on each side of a change. Dropped, each with a mark
   names the folded lines by their line in the diff (what `retrieve(ref, lines=...)` takes).
   A gap between two changes goes only when it pays for the new header; a hunk whose context
   holds a name from the user's words keeps it all;
-- a new source file's added lines: the registry's code compressor outlines them (by the file's
-  extension) and the lines its outline keeps stay, each run under its own `@@` header; each fold
-  is a marker naming its lines in the diff and where it starts in the new file;
+- a new source file's added lines, and in a changed file each run of at least
+  `min_added_run` added lines (new functions, a new class): the registry's code compressor
+  outlines them (by the file's extension; a run is dedented first, as a method sits in its
+  class) and the lines its outline keeps stay, each run under its own `@@` header; each fold
+  is a marker naming its lines in the diff and where it starts in the new file. The bodies
+  the user's words name stay whole, as in a file read;
 - hunks that only change whitespace (same lines once whitespace is ignored, as `git diff -w`);
 - generated files (lockfiles, minified bundles, `dist/` output, source maps), deleted files and
   pure renames: one summary line each (path, line counts);
@@ -69,6 +72,9 @@ _WS = re.compile(r"\s+")
 _BINARY_DATA = re.compile(r"(?:literal|delta) \d+\Z|[A-Za-z][0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]+\Z")
 _FUNC_LINE = re.compile(r"[A-Za-z_$]")  # git's default hunk-heading rule: an unindented line
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+# A run of added lines that replaces more removed lines than this is a rewrite, shown whole: the
+# reader compares the new text with the old one the diff shows (a changed signature is one line).
+_MAX_REPLACED = 3
 
 # Files nobody reads a diff of: dependency lockfiles, minified/bundled output, build output.
 _GENERATED_NAMES = frozenset(
@@ -133,6 +139,7 @@ class DiffOptions:
     changed_tail: int = 20
     fold_new_files: bool = True  # a new source file's added lines are outlined by the code compressor
     min_new_file_lines: int = 30  # shorter new files are shown whole
+    min_added_run: int = 30  # in a changed file, shorter runs of added lines are shown whole
     min_fold_tokens: int = 30  # a fold of a new file costs a marker and a new `@@` header
 
 
@@ -286,6 +293,7 @@ class _Run:
             "lines_dropped": 0,
             "context_lines_dropped": 0,
             "new_file_lines_folded": 0,
+            "added_lines_folded": 0,
         }
 
     def _mark(self, summary: str, lines: int) -> _Marker:
@@ -341,20 +349,23 @@ class _Run:
         if f.binary_lines:
             out.append(self._mark(f"binary patch data for {path} ({f.binary_lines} lines) omitted", f.binary_lines))
         is_new = status == "new file" or "--- /dev/null" in f.header
+        language = language_from_path(path) if self.code is not None else None
         for hunk in f.hunks:
-            outline = self._outline(path, hunk) if is_new else None
-            out.extend(self._hunk(hunk, outline))
+            out.extend(self._hunk(hunk, language, is_new=is_new))
         return out
 
-    def _outline(self, path: str, hunk: _Hunk) -> list[bool] | None:
-        """Which lines of a new source file's hunk to show, as the code compressor would: it
-        outlines the added text, and the lines of its output found in order in the file stay
-        (its stubs become our folds, each under its own `@@` header). None when it cannot."""
-        added = [line[1:] for line in hunk.lines if line[:1] == "+"]
-        language = language_from_path(path)
-        if self.code is None or language is None or len(added) < self.opt.min_new_file_lines:
-            return None
-        part = Segment("\n".join(added), self.segment.context, ContentKind.CODE, language, parent_ref=self.ref)
+    def _outline(self, language: str, added: list[str]) -> list[bool] | None:
+        """Which of `added` (a new file's lines, or a run of lines added to a changed one) to
+        show, as the code compressor would: it outlines their text, dedented by what all share
+        (a method added to a class), and the lines of its output found in order in the added
+        text stay (its stubs become our folds, each under its own `@@` header). None when it
+        cannot, or folds nothing."""
+        assert self.code is not None
+        indent = min((len(line) - len(line.lstrip()) for line in added if line.strip()), default=0)
+        if any(line[:indent].strip() for line in added):
+            indent = 0  # tabs and spaces mixed: outlined as they are
+        dedented = [line[indent:] for line in added]
+        part = Segment("\n".join(dedented), self.segment.context, ContentKind.CODE, language, parent_ref=self.ref)
         try:
             result = self.code.compress(part)
         except Exception:  # a file the code compressor chokes on is shown as a diff shows it
@@ -366,30 +377,56 @@ class _Run:
         for line in result.text.split("\n"):
             if MARKER_PREFIX in line:
                 continue  # a stub standing for folded lines
-            while at < len(added) and added[at] != line:
+            while at < len(added) and dedented[at] != line:
                 at += 1
             if at == len(added):
                 return None  # a line the file does not have: not an outline we can map
             shown[at] = True
             at += 1
         _keep_small_folds(shown, added, self.opt.min_fold_tokens)
-        mask: list[bool] = []
-        lines = iter(shown)
-        for line in hunk.lines:
-            mask.append(next(lines) if line[:1] == "+" else True)
-        return mask
+        return None if all(shown) else shown
 
-    def _hunk(self, hunk: _Hunk, outline: list[bool] | None) -> list[str | _Marker]:
+    def _outlined(self, hunk: _Hunk, language: str | None, *, is_new: bool) -> list[bool] | None:
+        """The lines of `hunk` to show when added code in it is outlined (a new file's lines, or
+        each long run of lines added to a changed file), the rest as `_keep_mask` has them;
+        None when nothing in it is outlined."""
+        if language is None:
+            return None
+        added = [line[:1] == "+" for line in hunk.lines]
+        if is_new:
+            plus = [k for k, is_added in enumerate(added) if is_added]
+            runs = [plus] if len(plus) >= self.opt.min_new_file_lines else []
+        else:
+            runs = [
+                list(range(i, j))
+                for i, j in _runs(added, True)
+                if j - i >= self.opt.min_added_run and _removed_before(hunk.lines, i) <= _MAX_REPLACED
+            ]
+        if not runs:
+            return None
+        keep = [True] * len(hunk.lines) if is_new else self._keep_mask(hunk.lines)
+        outlined = False
+        for run in runs:
+            shown = self._outline(language, [hunk.lines[k][1:] for k in run])
+            if shown is None:
+                continue
+            outlined = True
+            for k, show in zip(run, shown, strict=True):
+                keep[k] = keep[k] and show
+        return keep if outlined else None
+
+    def _hunk(self, hunk: _Hunk, language: str | None, *, is_new: bool) -> list[str | _Marker]:
         minus = [line[1:] for line in hunk.lines if line[:1] == "-"]
         plus = [line[1:] for line in hunk.lines if line[:1] == "+"]
         if (minus or plus) and _squash(minus) == _squash(plus):
             self.notes["hunks_collapsed"] += 1
             summary = f"whitespace-only change (-{len(minus)} +{len(plus)} lines) omitted"
             return [hunk.header, self._mark(summary, len(hunk.lines))]
+        outline = self._outlined(hunk, language, is_new=is_new)
         keep = outline or self._keep_mask(hunk.lines)
         if all(keep):
             return [hunk.header, *hunk.lines]
-        return self._split(hunk, keep, folding=outline is not None)
+        return self._split(hunk, keep, folding=outline is not None, is_new=is_new)
 
     def _keep_mask(self, lines: list[str]) -> list[bool]:
         """Which body lines stay: changes, `opt.context` lines beside them, short gaps."""
@@ -422,7 +459,7 @@ class _Run:
     def _names_any(self, lines: list[str]) -> bool:
         return bool(self.names) and any(w.lower() in self.names for line in lines for w in _IDENTIFIER.findall(line))
 
-    def _split(self, hunk: _Hunk, keep: list[bool], *, folding: bool) -> list[str | _Marker]:
+    def _split(self, hunk: _Hunk, keep: list[bool], *, folding: bool, is_new: bool) -> list[str | _Marker]:
         """Kept pieces of a hunk, each under a correct `@@` header.
 
         Dropped unchanged lines are listed in one marker after the hunk; dropped changed lines
@@ -450,8 +487,9 @@ class _Run:
                 adds = sum(1 for line in lines if line[:1] == "+")
                 dels = sum(1 for line in lines if line[:1] == "-")
                 if folding and adds == len(lines):
-                    self.notes["new_file_lines_folded"] += adds
-                    out.append(self._mark(f"{_lines(at, adds)} folded (new file from line {new_next})", adds))
+                    self.notes["new_file_lines_folded" if is_new else "added_lines_folded"] += adds
+                    where = "new file from line" if is_new else "added at line"
+                    out.append(self._mark(f"{_lines(at, adds)} folded ({where} {new_next})", adds))
                 elif adds or dels:
                     out.append(self._mark(f"{len(lines)} changed lines omitted (+{adds} -{dels})", len(lines)))
                 else:
@@ -480,6 +518,15 @@ def _deleted_path(f: _File) -> str | None:
         if line.startswith("--- ") and "/dev/null" not in line:
             return _strip_prefix(line[4:])
     return None
+
+
+def _removed_before(lines: list[str], start: int) -> int:
+    """How many `-` lines come right before line `start` (git lists a change's removed lines
+    before its added ones): the old text the added run replaces."""
+    k = start
+    while k > 0 and lines[k - 1][:1] == "-":
+        k -= 1
+    return start - k
 
 
 def _keep_small_folds(shown: list[bool], lines: list[str], min_tokens: int) -> None:
