@@ -656,7 +656,7 @@ def test_a_kept_lead_in_keeps_the_short_list_it_introduces(options: ProseOptions
 def test_a_long_introduced_list_is_left_to_the_scores() -> None:
     text = _exit_status_page(codes=40)
     segment = Segment(text, _XARGS_CONTEXT, ContentKind.PROSE)
-    result = ProseCompressor(ProseOptions(learned=False, keep_ratio=0.2)).compress(segment)
+    result = ProseCompressor(ProseOptions(learned=False, keep_ratio=0.2, min_chars=200)).compress(segment)
     assert "xargs exits with the following status:" in result.text
     kept = sum(f"if the command exited with status {i} of" in result.text for i in range(40))
     assert kept < 40 and count_tokens(result.text) < count_tokens(text) / 2
@@ -752,3 +752,33 @@ def test_justified_indented_text_is_no_column_of_records() -> None:
     )
     assert not _columned(page)
     assert _columned("ssh\t\t22/tcp\nhttp\t\t80/tcp\t\twww\nsmtp\t\t25/tcp\t\tmail")
+
+
+# A user guide in Japanese: sentences without spaces between words, one of them on deleting.
+_GUIDE_JA = (
+    "このツールはプロジェクトの設定ファイルを読み込んで、必要な処理を順番に実行します。",
+    "最初にインストールを行い、環境変数を設定してください。",
+    "設定ファイルはホームディレクトリの下に作成され、初回の起動時に自動で生成されます。",
+    "ログは毎日新しいファイルに書き出され、古いログは一週間後に圧縮されます。",
+    "画面の色やフォントの大きさは、表示メニューからいつでも変更できます。",
+    "不要になったキャッシュを削除するには、クリーンコマンドに強制オプションを付けて実行します。",
+    "ネットワークが遅い場合は、同時に接続する数を減らすと安定することがあります。",
+    "アップデートは起動のたびに確認され、新しい版があれば通知が表示されます。",
+    "複数の端末で同じ設定を使うときは、設定ファイルを共有フォルダに置いてください。",
+    "困ったときは、公式サイトのよくある質問と利用者の掲示板を参照してください。",
+)
+
+
+def test_a_japanese_question_finds_its_sentence_by_character_pairs() -> None:
+    """Japanese writes a sentence without spaces: the question "キャッシュを削除するには?" is one
+    run of word characters, equal to no word of the text. Matched by its character pairs, the
+    sentence on deleting the cache stays while others go."""
+    text = "\n\n".join(" ".join(_GUIDE_JA[k : k + 2]) for k in range(0, len(_GUIDE_JA), 2))
+    context = SegmentContext(user_query="キャッシュを削除するにはどうすればいいですか?")
+    result = ProseCompressor(ProseOptions(learned=False, keep_ratio=0.2, min_chars=200)).compress(
+        Segment(text, context, ContentKind.PROSE)
+    )
+    assert result.lossy
+    assert _GUIDE_JA[5] in result.text
+    assert sum(sentence in result.text for sentence in _GUIDE_JA) <= 6
+    _assert_verbatim(result.text, text)

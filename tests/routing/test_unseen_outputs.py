@@ -15,7 +15,7 @@ from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.formats.base import read_path
 from headroom.pipeline import CompressConfig, Pipeline
-from headroom.routing.detect import detect
+from headroom.routing.detect import detect, looks_like_prose
 from headroom.segments import ContentKind, SegmentContext
 
 
@@ -143,7 +143,37 @@ def test_prose_in_other_scripts_and_accented_languages_is_prose(language: str) -
     assert detect(text).kind == ContentKind.PROSE
 
 
-@pytest.mark.parametrize("tutor", ["tutor.fr.utf-8", "tutor.ru.utf-8", "tutor.el.utf-8", "tutor.uk.utf-8"])
+# The same article in Chinese (an official UN language), Japanese and Korean: words without
+# spaces between them (Korean: particles joined to them), characters two columns wide.
+_DECLARATION_WIDE = {
+    "zh": "人人生而自由，在尊严和权利上一律平等。他们赋有理性和良心，并应以兄弟关系的精神相对待。",
+    "ja": "すべての人間は、生まれながらにして自由であり、かつ、尊厳と権利とについて平等である。"
+    "人間は、理性と良心とを授けられており、互いに同胞の精神をもって行動しなければならない。",
+    "ko": "모든 인간은 태어날 때부터 자유로우며 그 존엄과 권리에 있어 동등하다. "
+    "인간은 천부적으로 이성과 양심을 부여받았으며 서로 형제애의 정신으로 행동하여야 한다. ",
+}
+
+
+@pytest.mark.parametrize("language", sorted(_DECLARATION_WIDE))
+def test_chinese_japanese_and_korean_prose_is_prose(language: str) -> None:
+    """Counted by characters, letters were under half of such a text (a character two columns
+    wide, full-width punctuation): it passed as plain text, never compressed."""
+    article = _DECLARATION_WIDE[language]
+    # Laid out as a tutorial is (vim's): indented lines of twenty characters, a rule under each
+    # paragraph. By characters that is 0.42-0.53 letters, by width 0.57-0.67.
+    lines = [f"     {article[k : k + 20]}" for k in range(0, len(article), 20)]
+    paragraph = "\n".join([*lines, "~" * 28])
+    text = "\n\n".join([paragraph] * 8)  # the sniffer's question: sentences? (repeated: 'repeats')
+    assert looks_like_prose(text)
+    # Set in a table of numbers instead, it is not prose.
+    table = "\n".join(f"{n:>6} {n * 7:>8} {n * 13:>8} {_DECLARATION_WIDE[language][:6]}" for n in range(80))
+    assert not looks_like_prose(table)
+
+
+@pytest.mark.parametrize(
+    "tutor",
+    ["tutor.fr.utf-8", "tutor.ru.utf-8", "tutor.el.utf-8", "tutor.uk.utf-8", "tutor.ja.utf-8", "tutor.zh.utf-8"],
+)
 def test_vims_translated_tutors_are_prose(tutor: str) -> None:
     path = _VIM_TUTORS / tutor
     if not path.is_file():

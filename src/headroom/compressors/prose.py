@@ -143,6 +143,10 @@ _LEAD_IN = re.compile(r"[a-z]:\s*$")  # "...the following status:", not a code l
 _NOT_LISTED = frozenset({UnitKind.HEADING, UnitKind.CODE})
 _W_LEXICAL = 0.65  # weight of the lexical score beside the learned one (ablation in docs/PROSE.md)
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Chinese and Japanese write a sentence without spaces (Korean joins particles to its words): a
+# run of their characters is a phrase, matched by its character pairs ("削除" in "テキストを削除
+# するには" finds the lesson titled "テキスト編集 - 削除"). Kana, CJK ideographs, Hangul.
+_WIDE_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]{2,}")
 _QUALIFIER = re.compile(r"[.:-]+")  # `HTTPConnection.set_tunnel`, `Foo::bar`, `url-safe`; a path is not split
 _RECEIVERS = frozenset({"self", "this", "cls"})  # `self.assertEqual`: the method is the term
 # Unit token counts are exact up to this many units (~8k tokens of text); beyond, they are
@@ -206,6 +210,11 @@ def _specific_terms(query: str) -> re.Pattern[str] | None:
     if not terms:
         return None
     return re.compile(r"(?<![\w.])(?:" + "|".join(re.escape(t) for t in terms) + r")(?![\w])", re.IGNORECASE)
+
+
+def _wide_pairs(text: str) -> list[str]:
+    """The character pairs of each run of Chinese, Japanese or Korean characters in `text`."""
+    return [run[k : k + 2] for run in _WIDE_RUN.findall(text) for k in range(len(run) - 1)]
 
 
 def _stem(word: str) -> str:
@@ -298,6 +307,8 @@ def _select(
     query = _query_text(context)
     named = _named_terms(query)
     forms = _term_forms(context.terms())
+    pairs = {pair: pair for pair in _wide_pairs(query)}
+    forms.update(pairs)
     items: list[_Item] = []
     words_of: list[list[str]] = []
     soft_hint: list[bool] = []  # has a digit (the soft-fact number test needs one)
@@ -317,6 +328,8 @@ def _select(
             words = _WORD.findall(lower)
             # The unit's words, any spacing or punctuation: equal keys are repeats.
             item = _Item(doc, unit, piece, 0, " ".join(words), hard)
+            if pairs:
+                words = words + _wide_pairs(piece)
             if named is not None:
                 item.named = named.find(piece, lower)
             items.append(item)
