@@ -359,7 +359,7 @@ class _Run:
         show, as the code compressor would: it outlines their text, dedented by what all share
         (a method added to a class), and the lines of its output found in order in the added
         text stay (its stubs become our folds, each under its own `@@` header). None when it
-        cannot, or folds nothing."""
+        cannot."""
         assert self.code is not None
         indent = min((len(line) - len(line.lstrip()) for line in added if line.strip()), default=0)
         if any(line[:indent].strip() for line in added):
@@ -384,7 +384,7 @@ class _Run:
             shown[at] = True
             at += 1
         _keep_small_folds(shown, added, self.opt.min_fold_tokens)
-        return None if all(shown) else shown
+        return shown
 
     def _outlined(self, hunk: _Hunk, language: str | None, *, is_new: bool) -> list[bool] | None:
         """The lines of `hunk` to show when added code in it is outlined (a new file's lines, or
