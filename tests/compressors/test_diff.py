@@ -174,7 +174,53 @@ def test_huge_added_block_keeps_head_and_tail() -> None:
     result, _ = compress(text)
     assert "+row 1" in result.text and "+row 80" in result.text and "+row 1000" in result.text
     assert "+row 500" not in result.text
-    assert "900 changed lines omitted (+900 -0)" in result.text
+    # The marker names the diff lines it folds (rows 81-980 are lines 85-984 of the diff).
+    assert "[headroom: lines 85-984 folded: 900 changed lines (+900 -0)" in result.text
+
+
+def _history(commits: list[tuple[str, list[str], list[str]]]) -> str:
+    """A `git log -p` of one file: per commit (subject, removed lines, added lines), one hunk."""
+    out: list[str] = []
+    for n, (subject, removed, added) in enumerate(commits):
+        out += [f"commit {n:040x}", "Author: A U Thor <author@example.com>", "Date:   Mon Dec 1 10:00:00 2026 +0000"]
+        out += ["", f"    {subject}", "", "diff --git a/prices.md b/prices.md", "index 1111111..2222222 100644"]
+        out += ["--- a/prices.md", "+++ b/prices.md", f"@@ -3,{len(removed) + 1} +3,{len(added) + 1} @@"]
+        out += [" | model | input | output |", *("-" + r for r in removed), *("+" + a for a in added)]
+    return "\n".join(out)
+
+
+def test_a_history_of_several_commits_keeps_the_ends_of_each_long_side_of_a_change() -> None:
+    """`git log -p` is read for what changed: a table rewritten by each commit keeps the first and
+    last rows of what was removed and of what was added, the rest behind a marker naming its diff
+    lines. One commit (`git show`) is a change to review: every line stays."""
+    old = [f"| model_{k} | {k * 3} | {k * 7} |" for k in range(40)]
+    new = [f"| model_{k} | {k * 3 + 1} | {k * 7 + 2} |" for k in range(40)]
+    text = _history([("Reprice the models", old, new), ("Add notes", ["| note |"], ["| note, revised |"])])
+    result, segment = compress(text)
+    out = result.text
+    assert result.lossy and find_refs(out)[0] == segment.ref
+    for kept in (old[0], old[7], old[36], old[39], new[0], new[7], new[36], new[39]):
+        assert kept in out
+    assert old[20] not in out and new[20] not in out
+    assert "-| note |" in out and "+| note, revised |" in out  # short sides stay whole
+    assert out.count("folded: 28 changed lines (+0 -28)") == 1 and out.count("folded: 28 changed lines (+28 -0)") == 1
+    assert "commit 0000000000000000000000000000000000000001" in out and "    Add notes" in out
+    hunk_counts_hold(out)
+    store = MemoryStore()  # each marker's lines retrieve exactly the lines it folded
+    piped, _ = Pipeline(store=store).compress_text(text, kind=ContentKind.DIFF)
+    spans = re.findall(r"\[headroom: lines (\d+)-(\d+) folded: 28 changed lines \(\+(\d+) -(\d+)\)", piped)
+    assert len(spans) == 2
+    for first, last, adds, dels in spans:
+        got = retrieve(store, find_refs(piped)[0], lines=f"{first}-{last}").text.split("\n")
+        assert got == text.split("\n")[int(first) - 1 : int(last)]
+        assert sum(x[:1] == "+" for x in got) == int(adds) and sum(x[:1] == "-" for x in got) == int(dels)
+    single = _history([("Reprice the models", old, new)])
+    assert compress(single)[0].text == single
+    # A side that names what the user asks about stays whole.
+    named = DiffCompressor().compress(
+        Segment(text, SegmentContext(user_query="what did the reprice do to model_20?"), kind=ContentKind.DIFF)
+    )
+    assert old[20] in named.text and new[20] in named.text
 
 
 # --- what stays untouched ----------------------------------------------------------------
@@ -544,7 +590,7 @@ def test_every_marker_names_diff_lines_that_retrieve_what_it_folded(numbered: bo
         for span in found.group(2).split(", "):
             got = retrieve(store, ref, lines=span).text.split("\n")
             bodies = [x.split("\t", 1)[1] if numbered else x for x in got]
-            wanted = (" ", "") if found.group(1) else ("+",)
+            wanted = (" ", "") if found.group(1) else ("+", "-") if "changed lines" in line else ("+",)
             assert all(body[:1] in wanted for body in bodies), (span, bodies[:3])
             checked += 1
     assert checked >= 5

@@ -18,7 +18,10 @@ line, and one unchanged line on each side of a change. Dropped, each with a mark
 - hunks that only change whitespace (same lines once whitespace is ignored, as `git diff -w`);
 - generated files (lockfiles, minified bundles, `dist/` output, source maps), deleted files and
   pure renames: one summary line each (path, line counts);
-- `GIT binary patch` data, and runs of more than 200 changed lines (head and tail stay).
+- `GIT binary patch` data, and runs of more than 200 changed lines (head and tail stay). In a
+  history of several commits (`git log -p`, `git show A B`: an overview of what changed, not a
+  change to review line by line) the bar is 24 lines of one side (removed, or added) of a
+  change; a run that holds a name from the user's words stays whole.
 
 Lines outside file sections (commit headers and messages of `git log -p`, stat lines) are kept
 as they are. The first marker carries the unit's ref, then one every few thousand characters
@@ -75,6 +78,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 # A run of added lines that replaces more removed lines than this is a rewrite, shown whole: the
 # reader compares the new text with the old one the diff shows (a changed signature is one line).
 _MAX_REPLACED = 3
+_COMMIT_LINE = re.compile(r"commit [0-9a-f]{7,64}\b")  # a commit's header in `git log` / `git show`
 
 # Files nobody reads a diff of: dependency lockfiles, minified/bundled output, build output.
 _GENERATED_NAMES = frozenset(
@@ -141,6 +145,12 @@ class DiffOptions:
     min_new_file_lines: int = 30  # shorter new files are shown whole
     min_added_run: int = 30  # in a changed file, shorter runs of added lines are shown whole
     min_fold_tokens: int = 30  # a fold of a new file costs a marker and a new `@@` header
+    # In a history of several commits, a run of removed (or added) lines longer than this keeps
+    # a head and a tail: a patch in a log is read for what changed, a rewritten table or a moved
+    # block is one marker away.
+    history_changed_run: int = 24
+    history_changed_head: int = 8
+    history_changed_tail: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +296,7 @@ class _Run:
         # paths (`HEAD~15`, `-- src`), which would otherwise name every `head` in the diff.
         self.names = task_names(SegmentContext(user_query=segment.context.user_query)).exact
         self.dropped = 0
+        self.history = False  # several commits' patches (`git log -p`): `render` decides
         self.notes: dict[str, int] = {
             "files": 0,
             "files_collapsed": 0,
@@ -302,6 +313,7 @@ class _Run:
         return _Marker(summary)
 
     def render(self, items: list[str | _File]) -> str:
+        self.history = sum(1 for item in items if isinstance(item, str) and _COMMIT_LINE.match(item)) >= 2
         out: list[str | _Marker] = []
         for item in items:
             if isinstance(item, str):
@@ -454,6 +466,11 @@ class _Run:
             if j - i > opt.max_changed_run:
                 for k in range(i + opt.changed_head, j - opt.changed_tail):
                     keep[k] = False
+            elif self.history:
+                for a, b in _sides(lines, i, j):
+                    if b - a > opt.history_changed_run and not self._names_any(lines[a:b]):
+                        for k in range(a + opt.history_changed_head, b - opt.history_changed_tail):
+                            keep[k] = False
         return keep
 
     def _names_any(self, lines: list[str]) -> bool:
@@ -491,7 +508,8 @@ class _Run:
                     where = "new file from line" if is_new else "added at line"
                     out.append(self._mark(f"{_lines(at, adds)} folded ({where} {new_next})", adds))
                 elif adds or dels:
-                    out.append(self._mark(f"{len(lines)} changed lines omitted (+{adds} -{dels})", len(lines)))
+                    summary = f"{_lines(at, len(lines))} folded: {len(lines)} changed lines (+{adds} -{dels})"
+                    out.append(self._mark(summary, len(lines)))
                 else:
                     context.append(_span(at, len(lines)))
                     self.notes["context_lines_dropped"] += len(lines)
@@ -518,6 +536,15 @@ def _deleted_path(f: _File) -> str | None:
         if line.startswith("--- ") and "/dev/null" not in line:
             return _strip_prefix(line[4:])
     return None
+
+
+def _sides(lines: list[str], start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of one kind of change (`-` lines, `+` lines) in lines[start:end]."""
+    k = start
+    for _, group in itertools.groupby(lines[start:end], key=lambda line: line[:1]):
+        n = sum(1 for _ in group)
+        yield k, k + n
+        k += n
 
 
 def _removed_before(lines: list[str], start: int) -> int:
