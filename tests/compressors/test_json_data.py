@@ -603,6 +603,24 @@ def test_identity_prefers_the_fuller_of_two_renderings_of_one_value() -> None:
     assert identity_columns(commits, ["subject", "message"]) == ["subject"]
 
 
+def test_identity_leaves_out_a_column_written_inside_another() -> None:
+    """PyPI's releases, flattened: each file row carries its release's version, which its file
+    name already spells out. The index names rows by the file name alone."""
+    rows = [
+        {
+            "key": f"0.{i // 2}.{i % 3}",
+            "filename": f"httpx-0.{i // 2}.{i % 3}" + (".tar.gz" if i % 2 else "-py3-none-any.whl"),
+        }
+        for i in range(80)
+    ]
+    for i, row in enumerate(rows):
+        row["size"] = 50_000 + 37 * i
+    assert identity_columns(rows, ["key", "filename", "size"]) == ["filename", "size"]
+    # Inside the other on most rows only: a value of its own.
+    rows[3]["key"] = "yanked-0.1"
+    assert identity_columns(rows, ["key", "filename", "size"]) == ["key", "filename", "size"]
+
+
 def test_fields_only_some_rows_have_become_nulls_named_by_a_witness() -> None:
     """Issues and pull requests in one list: only pull requests have `draft` and
     `pull_request.*`. Null-filled and named in 'present_with', every row has the same columns."""

@@ -137,6 +137,11 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
                 chosen[i] = (position, fuller)
                 width += average - widths[column]
                 break
+    # A column written out inside another chosen one, row by row (PyPI's release `key` "0.13.3"
+    # in its file name "httpx-0.13.3.tar.gz"), says nothing the other does not.
+    for i, (_, column) in enumerate(chosen):
+        if column and any(other and other != column and _inside_every(rows, column, other) for _, other in chosen):
+            chosen[i] = (-1, "")
     return [column for _, column in sorted(chosen) if column]
 
 
@@ -153,6 +158,17 @@ def _starts_every(rows: list[dict[str, Any]], short: str, full: str) -> bool:
         and isinstance(whole := row.get(full), str)
         and len(whole) > len(head)
         and whole.startswith(head)
+        for row in rows
+    )
+
+
+def _inside_every(rows: list[dict[str, Any]], part: str, whole: str) -> bool:
+    """Whether in every row `whole` is a longer string holding `part`'s string (of 2+ characters)."""
+    return all(
+        isinstance(inner := row.get(part), str)
+        and isinstance(outer := row.get(whole), str)
+        and len(outer) > len(inner) >= 2
+        and inner in outer
         for row in rows
     )
 
