@@ -794,9 +794,17 @@ def test_an_object_of_lists_of_records_is_one_table_with_a_key_column() -> None:
     assert table["empty_groups"] == [version for version, files in releases.items() if not files]
     assert table["constant"] == {"yanked": False}
     rows = [dict(zip(table["columns"], r, strict=True)) for r in table["rows"]]
-    if "other_rows" in table:
-        columns = table["other_rows"]["columns"]
-        rows += [dict(zip(columns, r, strict=True)) for r in table["other_rows"]["rows"]]
+    assert "other_rows" in table
+    columns = table["other_rows"]["columns"]
+    # The index names each file by its name, which spells out its version ("pkg-0.3.1.tar.gz"):
+    # the key column it was listed under would only repeat it.
+    assert "filename" in columns and "key" not in columns
+    by_name = {f["filename"]: version for version, files in releases.items() for f in files}
+    rows += [
+        {**dict(zip(columns, r, strict=True)), "key": by_name[r[columns.index("filename")]]}
+        for r in table["other_rows"]["rows"]
+    ]
+    assert all(row["key"] in row["filename"] for row in rows)
     listed = [(version, f["filename"]) for version, files in releases.items() for f in files]
     assert sorted((row["key"], row["filename"]) for row in rows) == sorted(listed)
     allowed = original_leaves(releases) | {"null"}
