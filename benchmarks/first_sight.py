@@ -28,6 +28,7 @@ import json
 import math
 import os
 import pydoc
+import re
 import statistics
 import subprocess
 import sys
@@ -116,8 +117,14 @@ def _numbered(text: str, padded: bool) -> str:
     return "\n".join(f"{i}\t{line}" for i, line in enumerate(lines, 1))
 
 
+_LINE_NUMBER = re.compile(r"^ *\d+\t", re.MULTILINE)
+
+
 def _present(needles: Sequence[str], text: str) -> list[str]:
-    return list(dict.fromkeys(n for n in needles if n in text))
+    """The needles the input holds, not counting a read's line numbers (an issue number "62"
+    is not in a text because it has a line 62)."""
+    body = _LINE_NUMBER.sub("", text)
+    return list(dict.fromkeys(n for n in needles if n in body))
 
 
 def _topic_passages() -> list[dict[str, Any]]:
@@ -320,8 +327,9 @@ def measure(item: Input, repeats: int) -> Measure:
         result.tokens_before, result.tokens_after = report.tokens_before, report.tokens_after
         result.kind, result.compressor = report.kind, report.compressor
         originals = [s.text for ref in find_refs(output) if (s := store.get(ref)) is not None]
-        result.visible = sum(n in output for n in item.needles)
-        result.recoverable = sum(n in output or any(n in o for o in originals) for n in item.needles)
+        shown = _LINE_NUMBER.sub("", output)  # a line's number is no needle (see `_present`)
+        result.visible = sum(n in shown for n in item.needles)
+        result.recoverable = sum(n in shown or any(n in o for o in originals) for n in item.needles)
     return result
 
 
