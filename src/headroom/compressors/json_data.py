@@ -66,7 +66,9 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     each in column order, while their average width stays within `budget_chars`. Integers
     counting the rows (line numbers) and times come last, and never alone: they name nothing.
     Of two renderings of one value (`upload_time` "…T10:30:07" beside `upload_time_iso_8601`
-    "…T10:30:07.629183Z"), the fuller one is named when it fits: the shorter says nothing more."""
+    "…T10:30:07.629183Z"), the fuller one is named when it fits: the shorter says nothing more;
+    nor does a column spelled out inside another chosen one on every row (a release's version
+    inside its file's name)."""
     n = len(rows)
     ranked: list[tuple[int, int, str, float]] = []  # (kind rank, column position, column, width)
     grouping: list[tuple[int, int, str, float]] = []  # (-distinct values, position, column, width)

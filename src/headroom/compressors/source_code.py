@@ -15,9 +15,9 @@ each long body with a one-line stub that keeps the file syntactically valid, e.g
 The first marker carries the unit's ref, and then one every few thousand characters
 (`ccr.markers.REF_EVERY_CHARS`); the others cite only the lines of that ref (` · ref=h_...`
 is ~10 tokens, and a file has dozens of markers). In a numbered read (Claude Code's Read,
-`cat -n`) markers give no span (`93\t        ... # [headroom: body]`): the lines a marker folds
-run up to the next number shown, as the first marker says once. Comment blocks keep their first line and
-fold the rest, unless they sit right above a symbol the task names.
+`cat -n`) markers give no span (`93\t        ... # [headroom: body]`): the lines a marker
+folds run up to the next number shown, as the first marker says once. Comment blocks keep
+their first line and fold the rest, unless they sit right above a symbol the task names.
 
 Kept whole: bodies of the symbols the task names (the agent may read or edit them) and bodies
 too small for a stub to pay off; a Python class the task names keeps all of its code, and its
