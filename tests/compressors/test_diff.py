@@ -284,6 +284,53 @@ def test_never_raises_never_grows(lines: list[str]) -> None:
         assert not has_marker(result.text)
 
 
+_CODE_LINES = [
+    "def f(x):",
+    "    return x + 1",
+    "class Box:",
+    "    def get(self):",
+    '        """Return it."""',
+    "        return self.value",
+    "",
+    "| row | 1 |",
+    "    if x > 2:",
+    "        raise ValueError('x')",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_CODE_LINES), max_size=40),
+            st.lists(st.sampled_from(_CODE_LINES), max_size=70),
+            st.lists(st.sampled_from(_CODE_LINES), max_size=3),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_histories_of_code_changes_never_raise_grow_or_miscount(
+    commits: list[tuple[list[str], list[str], list[str]]],
+) -> None:
+    """Commits of a Python file (one, as `git show`, or several, as `git log -p`): removed and
+    added runs of any length, code or not, outlined or cut, always under true `@@` counts."""
+    out: list[str] = []
+    for n, (removed, added, context) in enumerate(commits):
+        out += [f"commit {n:040x}", "Author: A <a@b>", "", "    change", ""]
+        out += ["diff --git a/m.py b/m.py", "--- a/m.py", "+++ b/m.py"]
+        out += [f"@@ -1,{len(context) + len(removed)} +1,{len(context) + len(added)} @@"]
+        out += [" " + c for c in context] + ["-" + r for r in removed] + ["+" + a for a in added]
+    text = "\n".join(out)
+    result, segment = compress(text)
+    assert count_tokens(result.text) <= count_tokens(text)
+    hunk_counts_hold(result.text)
+    if result.lossy:
+        assert set(find_refs(result.text)) == {segment.ref}
+    else:
+        assert result.text == text
+
+
 # --- sniffer and helpers -----------------------------------------------------------------
 
 
