@@ -467,10 +467,12 @@ class _Run:
                 for k in range(i + opt.changed_head, j - opt.changed_tail):
                     keep[k] = False
             elif self.history:
-                for a, b in _sides(lines, i, j):
-                    if b - a > opt.history_changed_run and not self._names_any(lines[a:b]):
-                        for k in range(a + opt.history_changed_head, b - opt.history_changed_tail):
-                            keep[k] = False
+                for tag in "-+":  # each side of the change: its removed lines, its added lines
+                    for a, b in _runs([line[:1] == tag for line in lines[i:j]], True):
+                        a, b = a + i, b + i
+                        if b - a > opt.history_changed_run and not self._names_any(lines[a:b]):
+                            for k in range(a + opt.history_changed_head, b - opt.history_changed_tail):
+                                keep[k] = False
         return keep
 
     def _names_any(self, lines: list[str]) -> bool:
@@ -536,15 +538,6 @@ def _deleted_path(f: _File) -> str | None:
         if line.startswith("--- ") and "/dev/null" not in line:
             return _strip_prefix(line[4:])
     return None
-
-
-def _sides(lines: list[str], start: int, end: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of each run of one kind of change (`-` lines, `+` lines) in lines[start:end]."""
-    k = start
-    for _, group in itertools.groupby(lines[start:end], key=lambda line: line[:1]):
-        n = sum(1 for _ in group)
-        yield k, k + n
-        k += n
 
 
 def _removed_before(lines: list[str], start: int) -> int:
