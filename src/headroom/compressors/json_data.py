@@ -129,7 +129,7 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     for i, (_, column) in enumerate(chosen):
         taken = {c for _, c in chosen}
         for _, position, fuller, average in sorted(ranked):
-            if fuller == column or not _starts_every(rows, column, fuller):
+            if fuller == column or not _spelled_in_every(rows, column, fuller, at_start=True):
                 continue
             if fuller in taken:
                 chosen[i] = (-1, "")
@@ -142,7 +142,7 @@ def identity_columns(rows: list[dict[str, Any]], columns: list[str], budget_char
     # A column written out inside another chosen one, row by row (PyPI's release `key` "0.13.3"
     # in its file name "httpx-0.13.3.tar.gz"), says nothing the other does not.
     for i, (_, column) in enumerate(chosen):
-        if column and any(other and other != column and _inside_every(rows, column, other) for _, other in chosen):
+        if column and any(other and other != column and _spelled_in_every(rows, column, other) for _, other in chosen):
             chosen[i] = (-1, "")
     return [column for _, column in sorted(chosen) if column]
 
@@ -153,24 +153,14 @@ def _same_values(rows: list[dict[str, Any]], column: str, other: str) -> bool:
     return same * 10 >= len(rows) * 9
 
 
-def _starts_every(rows: list[dict[str, Any]], short: str, full: str) -> bool:
-    """Whether in every row `full` is a longer string starting with `short`'s string."""
-    return all(
-        isinstance(head := row.get(short), str)
-        and isinstance(whole := row.get(full), str)
-        and len(whole) > len(head)
-        and whole.startswith(head)
-        for row in rows
-    )
-
-
-def _inside_every(rows: list[dict[str, Any]], part: str, whole: str) -> bool:
-    """Whether in every row `whole` is a longer string holding `part`'s string (of 2+ characters)."""
+def _spelled_in_every(rows: list[dict[str, Any]], part: str, whole: str, *, at_start: bool = False) -> bool:
+    """Whether in every row `whole` is a longer string holding `part`'s string: at its start
+    with `at_start` (a shorter rendering of one value), else anywhere and of 2+ characters."""
     return all(
         isinstance(inner := row.get(part), str)
         and isinstance(outer := row.get(whole), str)
-        and len(outer) > len(inner) >= 2
-        and inner in outer
+        and len(outer) > len(inner)
+        and (outer.startswith(inner) if at_start else len(inner) >= 2 and inner in outer)
         for row in rows
     )
 
