@@ -74,6 +74,9 @@ class ContentKind(str, Enum):
 
 
 _TERM = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{2,}|\d{2,}")
+# A value the task names by its digits: a date, a time, a version, an address (`2021-08-02`,
+# `07:29:04`, `3.0.16`, `10.0.0.5`). Its parts alone (`2021`, `08`) name nothing.
+_NUMERIC_TERM = re.compile(r"(?<![\w.:/-])\d+(?:[.:/-]\d+)+")
 _FILE_NAME = re.compile(r"[\w-]+\.[a-z0-9]{1,8}")  # `fields.py`, not an API path's `issues`
 # Words that say nothing about *which* rows/lines matter.
 TASK_STOPWORDS = frozenset(
@@ -267,6 +270,7 @@ class SegmentContext:
             name = word.rpartition("/")[2]
             if name != word and _FILE_NAME.fullmatch(name):
                 found.add(name)
+        found.update(_NUMERIC_TERM.findall(text))
         return frozenset(found)
 
 

@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,41 @@ def test_small_tables_and_ragged_text_pass_whole() -> None:
     assert _compress(small)[0] == small
     prose = "Hello, world, again.\nThis, that, and the other.\n" * 40
     assert not looks_like_table(prose)
+
+
+def _series(rows: int) -> str:
+    """A daily series as `pandas.Series.to_csv` writes it: a date and a closing price."""
+    start = date(2021, 1, 4)
+    prices = (f"{100 + (n * 37 % 91) / 7:.2f}" for n in range(rows))
+    return "date,close\n" + "".join(f"{start + timedelta(days=n)},{price}\n" for n, price in enumerate(prices))
+
+
+@pytest.mark.parametrize("numbered", [False, True])
+def test_a_two_column_series_is_a_table(numbered: bool) -> None:
+    text = _series(500)
+    if numbered:  # Claude Code's Read
+        text = "\n".join(f"{n:>6}\t{line}" for n, line in enumerate(text.split("\n"), 1))
+    query = "What was the close on 2021-08-02?"
+    # A date, a time, a version, an address: terms whole, as their parts name nothing.
+    assert SegmentContext(user_query=query + " 07:29:04 3.0.16 10.0.0.5.").terms() >= {
+        "2021-08-02",
+        "07:29:04",
+        "3.0.16",
+        "10.0.0.5",
+    }
+    out, store, ratio = _compress(text, query)
+    assert ratio < 0.2
+    assert "2021-08-02,1" in out  # the row the task names
+    (ref,) = find_refs(out)
+    assert retrieve(store, ref).text == text
+
+
+def test_two_fields_without_a_typed_column_or_a_header_are_no_table() -> None:
+    names = "last, first\n" + "".join(f"Name{n}, Given{n}\n" for n in range(200))
+    assert not looks_like_table(names)
+    page = "".join(f"{n}, 0x{n * 2654435761 % 2**64:x}\n" for n in range(200))  # rows only: no header
+    assert not looks_like_table(page)
+    assert looks_like_table("seed, 0xdeadbeaf\n" + page)
 
 
 def test_rows_that_do_not_parse_to_the_header_width_are_kept() -> None:

@@ -56,6 +56,11 @@ _MAX_CSV_PREAMBLE = 2
 _CODE_ROW_STARTS = frozenset(" \t([{")
 _CUT_HEAD_CHARS = 6_000  # a sniffed head this long was most likely cut from a longer text
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A value of a series' typed column: a number (with an exponent), a hex word, a date or a time.
+_SERIES_VALUE = re.compile(
+    r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?|0[xX][0-9a-fA-F]+"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[-+]\d{2}:?\d{2})?)?|\d{1,2}:\d{2}(?::\d{2})?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,10 @@ def _layout_from(sample: list[str]) -> _Layout | None:
         except csv.Error:
             continue
         width = len(rows[0])
+        if width == 2:
+            if _two_column_series(rows):
+                return _Layout(delimiter, True)
+            continue
         # Rows of the same width with 3+ filled cells (not lines that merely share some tabs).
         same = sum(len(row) == width and sum(bool(cell.strip()) for cell in row) >= 3 for row in rows)
         if width < 3 or same < 0.9 * len(rows):
@@ -106,6 +115,22 @@ def _layout_from(sample: list[str]) -> _Layout | None:
         if width >= 4 and same >= 0.95 * len(rows):
             return _Layout(delimiter, False)
     return None
+
+
+def _two_column_series(rows: list[list[str]]) -> bool:
+    """A named pair of columns, one of them values of a type (`date,close`, `seed,0xdeadbeaf`
+    over `0,0xedc95200e2bd66a5`, `timestamp,value`): a series exported to CSV. Two fields alone
+    are too common a shape (`Lastname, Firstname`, a sentence with one comma) to be a table
+    without the header and the typed column."""
+    header, body = rows[0], rows[1:]
+    if not all(_header_cell(cell) for cell in header) or _NUMBER.fullmatch(header[0].strip()):
+        return False
+    if sum(len(row) == 2 and all(cell.strip() for cell in row) for row in body) < 0.95 * len(body):
+        return False
+    return any(
+        sum(bool(_SERIES_VALUE.fullmatch(row[column].strip())) for row in body if len(row) == 2) >= 0.95 * len(body)
+        for column in (0, 1)
+    )
 
 
 def _header_cell(cell: str) -> bool:
