@@ -118,12 +118,13 @@ def _layout_from(sample: list[str]) -> _Layout | None:
 
 
 def _two_column_series(rows: list[list[str]]) -> bool:
-    """A named pair of columns, one of them values of a type (`date,close`, `seed,0xdeadbeaf`
-    over `0,0xedc95200e2bd66a5`, `timestamp,value`): a series exported to CSV. Two fields alone
-    are too common a shape (`Lastname, Firstname`, a sentence with one comma) to be a table
-    without the header and the typed column."""
+    """Two columns, one of them values of a type (`date,close`, `seed,0xdeadbeaf` over
+    `0,0xedc95200e2bd66a5`, `timestamp,value`): a series exported to CSV, or a page of one (a
+    ranged read, whose first row stands where the header would). Two fields alone are too
+    common a shape (`Lastname, Firstname`, a sentence with one comma) to be a table without the
+    typed column."""
     header, body = rows[0], rows[1:]
-    if not all(_header_cell(cell) for cell in header) or _NUMBER.fullmatch(header[0].strip()):
+    if not all(_header_cell(cell) for cell in header):
         return False
     if sum(len(row) == 2 and all(cell.strip() for cell in row) for row in body) < 0.95 * len(body):
         return False
