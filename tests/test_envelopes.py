@@ -17,7 +17,8 @@ import pytest
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
 from headroom.ccr.retrieval import retrieve
-from headroom.envelopes import numbering_shift, open_envelope
+from headroom.envelopes import numbering_shift, open_envelope, without_client_notes
+from headroom.formats import FORMATS
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.segments import SegmentContext
 from headroom.tokens import count_tokens
@@ -477,3 +478,72 @@ def test_a_numbered_document_keeps_or_drops_whole_lines(envelope: str) -> None:
     assert any(line.endswith("  ") for line in body.split("\n"))  # trailing spaces stay (the loop: exactly)
     (ref,) = set(find_refs(out))
     assert retrieve(store, ref).text == wrapped
+
+
+@pytest.mark.parametrize("format_name", ["anthropic", "openai", "responses"])
+def test_the_task_is_the_users_words_not_the_clients_reminders(format_name: str) -> None:
+    """Claude Code writes reminders into the user's turn (the git attribution naming "Claude
+    Opus 5.5", today's date): their words are no task terms, and a turn holding only a reminder
+    leaves the question before it in force."""
+    reminder = (
+        "<system-reminder>\nEnd git commit messages with:\nCo-Authored-By: Claude Opus 5.5\n"
+        "Today's date is 2026-12-02.\n</system-reminder>\n"
+    )
+    task = "Which invoice failed on 2026-11-30?"
+    output = "\n".join(f"2026-11-{day:02d} invoice INV-{day} ok" for day in range(1, 31))
+    if format_name == "anthropic":
+        messages: list[dict[str, object]] = [
+            {"role": "user", "content": [{"type": "text", "text": reminder}, {"type": "text", "text": task}]},
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "cat x"}}],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": output},
+                    {"type": "text", "text": reminder},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t2", "name": "Bash", "input": {"command": "cat y"}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": output}]},
+        ]
+        request: dict[str, object] = {"model": "m", "messages": messages}
+    elif format_name == "openai":
+        call = {"id": "c1", "type": "function", "function": {"name": "sh", "arguments": "{}"}}
+        request = {
+            "model": "m",
+            "messages": [
+                {"role": "user", "content": reminder + task},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": output},
+                {"role": "user", "content": reminder},
+                {"role": "assistant", "content": None, "tool_calls": [{**call, "id": "c2"}]},
+                {"role": "tool", "tool_call_id": "c2", "content": output},
+            ],
+        }
+    else:
+        request = {
+            "model": "m",
+            "input": [
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": reminder + task}]},
+                {"type": "function_call", "call_id": "c1", "name": "sh", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c1", "output": output},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": reminder}]},
+                {"type": "function_call", "call_id": "c2", "name": "sh", "arguments": "{}"},
+                {"type": "function_call_output", "call_id": "c2", "output": output},
+            ],
+        }
+    split = FORMATS[format_name].split(request, min_chars=10)
+    results = [unit for unit in split.units if unit.role == "tool_result"]
+    assert len(results) == 2
+    for unit in results:
+        assert unit.context.user_query == task
+        assert "2026-11-30" in unit.context.terms()
+        assert not unit.context.terms() & {"5.5", "2026-12-02", "commit", "co-authored-by"}
+    assert without_client_notes("/review <command-name>/review</command-name> <command-args>PR 12</command-args>") == (
+        "/review  <command-args>PR 12</command-args>"
+    )

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-__all__ = ["TRUNCATION_NOTE", "Envelope", "numbering_shift", "open_envelope"]
+__all__ = ["TRUNCATION_NOTE", "Envelope", "numbering_shift", "open_envelope", "without_client_notes"]
 
 # The note a client puts where it cut a long output: Claude Code's "... [12345 characters
 # truncated] ..." (or "[638 lines truncated]") on a line of its own, Codex's "…2000 tokens
@@ -56,6 +56,10 @@ _TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07
 _LONE_CR_LINE = re.compile(r"^[^\n]*\r[^\n\r][^\n]*", re.MULTILINE)
 _PROGRESS = re.compile(r"\d%|[█▉▊▋▌▍▎▏]|\d(?:it|B)/s|\beta\b", re.IGNORECASE)
 _REMINDER_OPEN = "<system-reminder>"
+# What a client writes into the user's turn for the model rather than the user's words: Claude
+# Code's `<system-reminder>` blocks (the git attribution naming "Claude Opus 5.5", today's date,
+# the file open in the IDE) and the tags around a slash command (its arguments are the user's).
+_CLIENT_NOTE = re.compile(r"<(system-reminder|command-name|command-message|local-command-stdout)>.*?</\1>", re.DOTALL)
 _REMINDER_CLOSE = "</system-reminder>"
 _MAX_TRAILER_CHARS = 20_000
 # Renumbering after a gap: how many places of a repeated line are weighed, over how many lines.
@@ -309,3 +313,11 @@ def numbering_shift(text: str) -> int:
     if envelope.prefixes is None:
         return 0
     return envelope.first_line - 1 - envelope.head.count("\n")
+
+
+def without_client_notes(text: str) -> str:
+    """A user turn's own words, without the notes the client wrote into it (`_CLIENT_NOTE`):
+    the task's terms and names come from these, not from a reminder's date or model name."""
+    if "</" not in text:
+        return text
+    return _CLIENT_NOTE.sub("", text).strip()

@@ -59,6 +59,7 @@ from headroom.compressors._tree_sitter import (
     split_line_numbers,
 )
 from headroom.compressors.base import Compressed, register
+from headroom.envelopes import without_client_notes
 from headroom.line_numbers import compact_prefix
 from headroom.segments import PATH_ARGUMENT_KEYS, CodeRead, ContentKind, Segment, SegmentContext
 from headroom.tokens import count_fragment_tokens, count_tokens
@@ -154,7 +155,6 @@ _CODE_STOPWORDS = frozenset(
 )
 # Instruction verbs that open a sentence ("Read the asyncio implementation..."): not a name.
 _INSTRUCTION = frozenset("read open write add fix run use go try make get print list debug update".split())
-_REMINDER = re.compile(r"<(system-reminder|command-[\w-]+)>.*?</\1>", re.DOTALL)
 _MAX_PHRASES = 16  # a long pasted query holds many hyphened words; the first few are the task's
 _HYPHENED = re.compile(r"(?<![\w-])[A-Za-z]+(?:-[A-Za-z]+){2,}(?![\w-])")  # `too-many-files`, not `x-3-y`
 _QUALIFIED = re.compile(r"([A-Za-z_$][\w$]*)(?:\.|::)([A-Za-z_$][\w$]*)")
@@ -266,7 +266,7 @@ def task_names(ctx: SegmentContext) -> TaskNames:
     path = ctx.file_path or path_from_arguments(ctx.tool_arguments) or ""
     path_words = {w.lower() for w in _SPLIT_TERM.split(path) if w}
     path_stems = {p for w in path_words for p in word_pieces(w)}
-    query = _REMINDER.sub(" ", ctx.user_query)
+    query = without_client_notes(ctx.user_query)
     exact = _code_words(query)
     qualified = {(a.lower(), b.lower()) for a, b in _QUALIFIED.findall(query)}
     texts = [query]

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import orjson
 
 from headroom.ccr.retrieval import TOOL_DESCRIPTION, TOOL_NAME, tool_parameters
+from headroom.envelopes import without_client_notes
 from headroom.formats.anthropic_cache import align_system
 from headroom.formats.base import (
     RequestSplit,
@@ -89,8 +90,8 @@ class AnthropicFormat(WireFormat):
                     collect.content((*path, j, "content"), block.get("content"), context, "tool_result")
                 elif block.get("type") == "text":
                     collect.content((*path, j, "text"), block.get("text"), document_context, "document")
-            text = _human_text(content)
-            if text:
+            text = without_client_notes(_human_text(content))
+            if text:  # a turn holding only a client's reminder keeps the task before it
                 user_query = text
         return collect.result()
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from headroom.ccr.retrieval import TOOL_DESCRIPTION, TOOL_NAME, tool_parameters
+from headroom.envelopes import without_client_notes
 from headroom.formats.base import (
     RequestSplit,
     UnitCollector,
@@ -63,7 +64,8 @@ class OpenAIChatFormat(WireFormat):
                 # The latest user turn is never altered; earlier large user documents may be.
                 document = SegmentContext(user_query=user_query) if i != latest_user else None
                 collect.content(path, content, document, "document")
-                user_query = content_text(content) or user_query  # an image-only turn keeps the last question
+                # An image-only turn, or one holding only a client's reminder, keeps the last question.
+                user_query = without_client_notes(content_text(content)) or user_query
             else:  # system, developer, unknown roles: never altered
                 if role not in ("system", "developer"):
                     collect.note(f"messages[{i}]: unknown role {str(role)[:40]!r} left untouched")

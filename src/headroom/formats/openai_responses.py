@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from headroom.ccr.retrieval import TOOL_DESCRIPTION, TOOL_NAME, tool_parameters
+from headroom.envelopes import without_client_notes
 from headroom.formats.base import (
     RequestSplit,
     UnitCollector,
@@ -61,7 +62,7 @@ class OpenAIResponsesFormat(WireFormat):
             elif item.get("role") == "user":
                 document = SegmentContext(user_query=user_query) if i != latest_user else None
                 collect.content(("input", i, "content"), item.get("content"), document, "document", _TEXT_PARTS)
-                user_query = content_text(item.get("content"), _TEXT_PARTS) or user_query
+                user_query = without_client_notes(content_text(item.get("content"), _TEXT_PARTS)) or user_query
             elif "content" in item:
                 collect.content(("input", i, "content"), item.get("content"), None, str(item.get("role")), _TEXT_PARTS)
         return collect.result()
