@@ -483,11 +483,14 @@ def test_a_numbered_document_keeps_or_drops_whole_lines(envelope: str) -> None:
 @pytest.mark.parametrize("format_name", ["anthropic", "openai", "responses"])
 def test_the_task_is_the_users_words_not_the_clients_reminders(format_name: str) -> None:
     """Claude Code writes reminders into the user's turn (the git attribution naming "Claude
-    Opus 5.5", today's date): their words are no task terms, and a turn holding only a reminder
-    leaves the question before it in force."""
+    Opus 5.5", today's date), Codex its environment context: their words are no task terms, and
+    a turn holding only such a note leaves the question before it in force."""
     reminder = (
         "<system-reminder>\nEnd git commit messages with:\nCo-Authored-By: Claude Opus 5.5\n"
         "Today's date is 2026-12-02.\n</system-reminder>\n"
+    )
+    codex_context = (
+        "<environment_context>\n  <cwd>/work/p</cwd>\n  <current_date>2026-12-02</current_date>\n</environment_context>"
     )
     task = "Which invoice failed on 2026-11-30?"
     output = "\n".join(f"2026-11-{day:02d} invoice INV-{day} ok" for day in range(1, 31))
@@ -532,7 +535,7 @@ def test_the_task_is_the_users_words_not_the_clients_reminders(format_name: str)
                 {"type": "message", "role": "user", "content": [{"type": "input_text", "text": reminder + task}]},
                 {"type": "function_call", "call_id": "c1", "name": "sh", "arguments": "{}"},
                 {"type": "function_call_output", "call_id": "c1", "output": output},
-                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": reminder}]},
+                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": codex_context}]},
                 {"type": "function_call", "call_id": "c2", "name": "sh", "arguments": "{}"},
                 {"type": "function_call_output", "call_id": "c2", "output": output},
             ],

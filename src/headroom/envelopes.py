@@ -56,11 +56,16 @@ _TERMINAL_CODE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\n]*(?:\x07
 _LONE_CR_LINE = re.compile(r"^[^\n]*\r[^\n\r][^\n]*", re.MULTILINE)
 _PROGRESS = re.compile(r"\d%|[█▉▊▋▌▍▎▏]|\d(?:it|B)/s|\beta\b", re.IGNORECASE)
 _REMINDER_OPEN = "<system-reminder>"
+_REMINDER_CLOSE = "</system-reminder>"
 # What a client writes into the user's turn for the model rather than the user's words: Claude
 # Code's `<system-reminder>` blocks (the git attribution naming "Claude Opus 5.5", today's date,
-# the file open in the IDE) and the tags around a slash command (its arguments are the user's).
-_CLIENT_NOTE = re.compile(r"<(system-reminder|command-name|command-message|local-command-stdout)>.*?</\1>", re.DOTALL)
-_REMINDER_CLOSE = "</system-reminder>"
+# the file open in the IDE) and the tags around a slash command (its arguments are the user's);
+# Codex's `<environment_context>` (cwd, shell, date) and `<user_instructions>` (the AGENTS.md).
+_CLIENT_NOTE = re.compile(
+    r"<(system-reminder|command-name|command-message|local-command-stdout|environment_context|user_instructions)>"
+    r".*?</\1>",
+    re.DOTALL,
+)
 _MAX_TRAILER_CHARS = 20_000
 # Renumbering after a gap: how many places of a repeated line are weighed, over how many lines.
 _MAX_ALIGN_CANDIDATES = 512
