@@ -132,6 +132,15 @@ def test_terms_rank_hits_when_the_budget_forces_drops() -> None:
     assert len(result.text) < 0.3 * len(text)
 
 
+def test_a_file_with_one_match_left_out_says_match_and_line() -> None:
+    lines = [f"pkg/mod{f:02d}.py:{n * 3}:    value = compute_filler({n})" for f in range(120) for n in (1, 2)]
+    options = SearchOptions(match_budget_chars=4_000, match_budget_ratio=0.0)
+    result, _ = compress("\n".join(lines), options=options)
+    singles = re.findall(r"\[headroom: 1 more match\w* in \S+ \(lines? [^)]*\)", result.text)
+    assert singles
+    assert all(re.fullmatch(r"\[headroom: 1 more match in pkg/mod\d+\.py \(line 6\)", single) for single in singles)
+
+
 def test_each_file_shows_its_first_match_before_a_file_shows_its_second() -> None:
     """A broad grep over a few packages: one file with many matches must not push the files with
     one or two out of the index (a CLI option defined once in main.py). Without a better reason

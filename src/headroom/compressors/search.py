@@ -474,7 +474,9 @@ class _Run:
             refs.wrote(out[-1])
             if hit.kind != OTHER and last_at.get(hit.path) == i and hit.path in dropped_by_file:
                 numbers = dropped_by_file.pop(hit.path)
-                summary = f"{len(numbers)} more matches in {hit.path or 'this file'} (lines {_line_ranges(numbers)})"
+                many = "es" if len(numbers) > 1 else ""
+                where = f"lines {_line_ranges(numbers)}" if len(numbers) > 1 else f"line {numbers[0]}"
+                summary = f"{len(numbers)} more match{many} in {hit.path or 'this file'} ({where})"
                 out.append(refs.marker(summary))
         if dropped_by_file:  # files none of whose matches made the cut
             listed = [f"{p} ({len(v)})" for p, v in list(dropped_by_file.items())[:8]]
