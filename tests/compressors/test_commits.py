@@ -103,6 +103,39 @@ def test_every_commit_keeps_its_sha_dates_and_subject(repo: Path, args: tuple[st
     assert len(out) < 0.8 * len(text)
 
 
+def test_one_big_commit_keeps_its_message_and_folds_its_file_list(tmp_path: Path) -> None:
+    """`git show --stat` of a vendoring commit (or a shallow clone's one-commit log): the file
+    list folds but the files the task names; the message, what the commit is read for, stays."""
+    _git(tmp_path, "init", "-q", "-b", "main")
+    for n in range(120):
+        (tmp_path / "vendor" / f"pkg_{n:03d}").mkdir(parents=True)
+        (tmp_path / "vendor" / f"pkg_{n:03d}" / "__init__.py").write_text(f"VERSION = '{n}.0'\n")
+    _git(tmp_path, "add", "-A")
+    message = "vendor: import 120 packages\n\n" + _BODY.format(n=7)
+    _git(
+        tmp_path,
+        "commit",
+        "-q",
+        "-m",
+        message,
+        GIT_AUTHOR_NAME="Ada",
+        GIT_AUTHOR_EMAIL="a@x",
+        GIT_COMMITTER_NAME="Ada",
+        GIT_COMMITTER_EMAIL="a@x",
+    )
+    text = _git(tmp_path, "show", "--stat", "HEAD")
+    assert detect(text).kind == ContentKind.COMMITS
+    store = MemoryStore()
+    out, ref = _compress(text, "what does vendor/pkg_077 hold?", store)
+    assert out.startswith("[headroom: the commit line, dates and subject; 113 file lines folded")
+    for line in message.split("\n"):
+        assert ("    " + line).rstrip() in out.split("\n")
+    assert next(line for line in text.split("\n") if "pkg_077" in line) in out.split("\n")
+    assert " 120 files changed, 120 insertions(+)" in out
+    assert sum(" | " in line for line in out.split("\n")) == 7  # the first six and the one named
+    assert retrieve(store, ref).text == text
+
+
 def test_an_author_line_shows_where_the_author_changes(repo: Path) -> None:
     text = _git(repo, "log", "--stat")
     out, _ = _compress(text)

@@ -7,9 +7,10 @@ selector), and each message's subject line. What repeats or runs long goes, with
 
 - an `Author:` (or `Commit:`) line that names the same person as the commit above: one note at
   the top says so, and the first commit of each run shows the name;
-- a message body past three lines (or 80 tokens): the lines naming a word of the task stay
-  (all of them when the subject names it), the others fold into a marker per run naming their
-  lines (`retrieve(ref, lines=...)` takes them);
+- in a history of several commits, a message body past three lines (or 80 tokens): the lines
+  naming a word of the task stay (all of them when the subject names it), the others fold into
+  a marker per run naming their lines (`retrieve(ref, lines=...)` takes them); one commit
+  (`git show --stat`, a shallow clone's log) keeps its whole message, as it is read for it;
 - a commit's file list (`--stat`, `--name-status`, `--numstat`) past its first files: the
   files naming a word of the task stay, and the `N files changed` line always does.
 
@@ -145,7 +146,7 @@ class CommitLogCompressor:
                 return diff.compress(segment)
         lines = text.split("\n")
         preamble, commits = _parse(lines)
-        if len(commits) < 2:
+        if not commits:
             return Compressed(text)
         drop: _Folds = {}
         notes = {"commits": len(commits), "author_lines": 0, "message_lines": 0, "file_lines": 0}
@@ -160,7 +161,8 @@ class CommitLogCompressor:
                     drop[i] = None
                     notes["author_lines"] += 1
                 last_person[field_name] = lines[i]
-            notes["message_lines"] += self._fold_body(segment, lines, commit.message, matched, drop)
+            if len(commits) > 1:  # one commit (`git show --stat`) is read for its message: it stays whole
+                notes["message_lines"] += self._fold_body(segment, lines, commit.message, matched, drop)
             notes["file_lines"] += self._fold_files(segment, lines, commit.files, matched, drop)
         if not drop:
             return Compressed(text)
@@ -204,7 +206,11 @@ class CommitLogCompressor:
 
     @staticmethod
     def _top_marker(segment: Segment, commits: int, notes: dict[str, int]) -> str:
-        said = [f"{commits} commits, each with its commit line, dates and subject"]
+        said = [
+            f"{commits} commits, each with its commit line, dates and subject"
+            if commits > 1
+            else "the commit line, dates and subject"
+        ]
         if notes["author_lines"]:
             said.append(f"{notes['author_lines']} Author/Commit lines left out where the person is the one above")
         parts = (("message_lines", "message"), ("file_lines", "file"))
