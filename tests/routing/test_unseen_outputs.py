@@ -13,6 +13,7 @@ import pytest
 
 from headroom.ccr.base import MemoryStore
 from headroom.ccr.markers import find_refs
+from headroom.ccr.retrieval import retrieve
 from headroom.formats.base import read_path
 from headroom.pipeline import CompressConfig, Pipeline
 from headroom.routing.detect import detect, looks_like_prose
@@ -342,3 +343,39 @@ def test_settings_one_per_line_are_not_prose() -> None:
     text = done.stdout
     assert text.count(" = ") > 200
     assert detect(text).kind != ContentKind.PROSE
+
+
+def _changelog(releases: int = 120) -> str:
+    """A CHANGELOG.md the way GitHub's release notes write it: a heading per release over one
+    bullet per pull request, no full stop at the end of any."""
+    out = ["# Version History", ""]
+    for r in range(releases, 0, -1):
+        out.append(f"## Release v2.{r // 10}.{r % 10}")
+        for k in range(1 + r % 5):
+            what = f"Add CPython 3.{8 + r % 6}.{r}" if k == 0 else f"rehash: speed up shim {k} discovery for plugin {r}"
+            out.append(f"* {what} by @dev{(r * 7 + k) % 13} in https://github.com/acme/tool/pull/{3000 + r * 5 + k}")
+        out.append("")
+    return "\n".join(out)
+
+
+def test_a_changelog_of_headings_over_bullets_is_prose() -> None:
+    """Bullets with no full stop are a changelog's sentences: it was plain text, passed whole
+    (pyenv's CHANGELOG.md: 35.7k tokens as Claude Code reads it)."""
+    text = _changelog()
+    assert detect(text).kind == ContentKind.PROSE
+    read = _claude_read(text)
+    store = MemoryStore()
+    out, report = Pipeline(CompressConfig(), store).compress_text(
+        read, SegmentContext("Read", None, "Which release added CPython 3.12.70?")
+    )
+    assert report.compressor == "prose" and report.tokens_after < 0.8 * report.tokens_before
+    lines = read.split("\n")
+    named = next(i for i, line in enumerate(lines) if "CPython 3.12.70 " in line)
+    heading = max(i for i in range(named) if "## Release" in lines[i])
+    shown = out.split("\n")  # each kept line under the number the agent saw (unpadded)
+    assert lines[named].lstrip() in shown and lines[heading].lstrip() in shown
+    (ref,) = set(find_refs(out))
+    assert retrieve(store, ref).text == read
+    # A YAML document's `---` and `- item` lines are no markdown headings over lists.
+    yaml_lists = "---\n" + "".join(f"- name: step {n}\n  run: make target{n}\n" for n in range(40))
+    assert not looks_like_prose(yaml_lists)

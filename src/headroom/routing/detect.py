@@ -54,6 +54,8 @@ _PROSE_WORD = re.compile(r"[^\W\d_]{2,}")
 _MARKUP_LINE = re.compile(r"^[ \t]*<(?:[/!?]|[A-Za-z][\w.-]*(?::[\w.-]+)?[\s/>])[^\n]*>[ \t]*\r?$", re.MULTILINE)
 # `KEY = "value"`, `key=value`, `net.ipv4.ip_forward = 0`: a key of one word and an equals sign.
 _ASSIGNMENT_LINE = re.compile(r"^[ \t]*[A-Za-z_][\w.-]*[ \t]*=", re.MULTILINE)
+_ATX_HEADING = re.compile(r"^#{1,6} \S", re.MULTILINE)  # not a setext rule: YAML opens with `---`
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+\S", re.MULTILINE)
 _MARKDOWN_HEADING = re.compile(r"^#{1,6} \S|^[=-]{3,}[ \t]*\r?$", re.MULTILINE)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]?(?:\s|$)|[。！？]")
 _PROSE_LETTERS = 0.55  # share of a prose head that is letters (the rest: spaces, punctuation)
@@ -113,7 +115,7 @@ def looks_like_prose(head: str) -> bool:
         return False  # XML (an export, a registry): its comments read as sentences, its tags do not
     if len(_ASSIGNMENT_LINE.findall(head)) * 2 >= len(lines):
         return False  # settings (`sysctl -a`, `python -m sysconfig`, `git config -l`): each line a key
-    if len(_SENTENCE_END.findall(head)) < 3:
+    if len(_SENTENCE_END.findall(head)) < 3 and not _markdown_lists(head, lines):
         return False
     letters = sum(len(w) for w in words)
     if letters > _PROSE_LETTERS * len(head):
@@ -124,6 +126,13 @@ def looks_like_prose(head: str) -> bool:
     if _WIDE_SCRIPTS.search(head) is None:
         return False
     return sum(_width(c) for w in words for c in w) > _PROSE_LETTERS * sum(_width(c) for c in head)
+
+
+def _markdown_lists(head: str, lines: list[str]) -> bool:
+    """A markdown document of headings over lists (a CHANGELOG's `## Release v2.6.30` over
+    `* Add CPython 3.15.0b1 by @jsirois in https://...`): its items are its sentences, with no
+    full stop to end them."""
+    return bool(_ATX_HEADING.search(head)) and len(_LIST_ITEM.findall(head)) * 3 >= len(lines) >= 5
 
 
 def _width(char: str) -> int:
