@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.metadata
+import itertools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -379,3 +382,34 @@ def test_a_changelog_of_headings_over_bullets_is_prose() -> None:
     # A YAML document's `---` and `- item` lines are no markdown headings over lists.
     yaml_lists = "---\n" + "".join(f"- name: step {n}\n  run: make target{n}\n" for n in range(40))
     assert not looks_like_prose(yaml_lists)
+
+
+def _debian_changelog() -> str:
+    """The first 2000 lines of this machine's biggest Debian changelog (`zcat changelog.Debian.gz`)."""
+    found = sorted(Path("/usr/share/doc").glob("*/changelog.Debian.gz"), key=lambda p: p.stat().st_size)
+    if not found or found[-1].stat().st_size < 20_000:
+        pytest.skip("no big Debian changelog on this machine")
+    with gzip.open(found[-1], "rt", encoding="utf-8", errors="replace") as changelog:
+        return "".join(itertools.islice(changelog, 2000))
+
+
+def test_a_debian_changelog_is_prose_and_keeps_its_entry_lines() -> None:
+    """`zcat changelog.Debian.gz`: entries of items with no full stop under a line naming the
+    version (linux's: 34.8k tokens passed whole as text). The version lines and sign-offs are no
+    items: they stay, so the item the task names still sits under its version."""
+    text = _debian_changelog()
+    lines = text.split("\n")
+    entries = [i for i, line in enumerate(lines) if re.match(r"\S+ \([^)]+\) [\w-]+; urgency=", line)]
+    items = [i for i, line in enumerate(lines) if re.match(r"\s+[-*] ", line)]
+    if len(entries) < 2 or len(items) * 2 < len(lines) // 2:
+        pytest.skip("this machine's biggest Debian changelog is not a list of items")
+    assert detect(text).kind == ContentKind.PROSE
+    named = items[len(items) * 2 // 3]
+    words = re.findall(r"[A-Za-z_]{5,}", lines[named])
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        text, SegmentContext("Bash", None, f"Which version has the change about {' '.join(words[:3])}?")
+    )
+    assert report.compressor == "prose" and report.tokens_after < 0.8 * report.tokens_before
+    shown = out.split("\n")
+    assert all(lines[i] in shown for i in entries)
+    assert lines[named] in shown

@@ -129,10 +129,15 @@ def looks_like_prose(head: str) -> bool:
 
 
 def _markdown_lists(head: str, lines: list[str]) -> bool:
-    """A markdown document of headings over lists (a CHANGELOG's `## Release v2.6.30` over
-    `* Add CPython 3.15.0b1 by @jsirois in https://...`): its items are its sentences, with no
-    full stop to end them."""
-    return bool(_ATX_HEADING.search(head)) and len(_LIST_ITEM.findall(head)) * 3 >= len(lines) >= 5
+    """A document of lists under headings: a CHANGELOG.md's `## Release v2.6.30` over
+    `* Add CPython 3.15.0b1 by @jsirois in https://...`, a Debian changelog's entries
+    (`linux (6.1.187-1) bookworm-security; urgency=high` over `  * New upstream ...` and its
+    `    - ...` items). Its items are its sentences, with no full stop to end them. Under a
+    markdown heading a third of the lines are enough; with none, half."""
+    if len(lines) < 5:
+        return False
+    share = 3 if _ATX_HEADING.search(head) else 2
+    return len(_LIST_ITEM.findall(head)) * share >= len(lines)
 
 
 def _width(char: str) -> int:
