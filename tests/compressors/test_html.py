@@ -328,3 +328,22 @@ def test_a_remembered_page_stores_its_markdown_again() -> None:
     again, _ = pipeline.compress_text(page, context)
     assert again == first
     assert all(retrieve(store, ref).found for ref in cited)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/usr/share/doc/nodejs/api/globals.html",
+        "/work/app/.venv/lib/python3.12/site-packages/sphinx/themes/basic/layout.html",
+        "/work/app/node_modules/typedoc/static/index.html",
+    ],
+)
+def test_a_page_of_an_installed_package_or_the_systems_docs_is_compressed(path: str) -> None:
+    """The size rule leaves a small page read by path whole (a project's own, read to be
+    edited); a page of an installed package or under /usr/share is read to be understood."""
+    page = _site_page()
+    assert detect(page, "site/index.html").kind == ContentKind.CODE
+    assert detect(page, path).kind == ContentKind.HTML
+    numbered = "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(page.split("\n"), start=1))
+    out, report = _pipeline().compress_text(numbered, SegmentContext(tool_name="Read", file_path=path))
+    assert report.compressor == "html" and report.tokens_after < report.tokens_before

@@ -73,6 +73,14 @@ _PAGE_SUFFIXES = frozenset(
 )
 
 
+# Where installed packages and the system's files live: an agent reads them (a library's
+# source, its HTML docs, a vendored YAML schema) but its edits go to the project.
+_INSTALLED = re.compile(
+    r"/(?:site-packages|dist-packages|node_modules|\.cargo/registry|\.rustup/toolchains|go/pkg/mod|\.m2/repository)/"
+    r"|^/usr/(?:share|lib|lib64|local/lib)/"
+)
+
+
 def _is_page_file(path: str | None) -> bool:
     if not path:
         return False
@@ -149,7 +157,11 @@ def _read_to_edit(kind: ContentKind, file_path: str | None, unoutlined: str | No
     to be edited: a page or template (`index.html`, a Jinja `base.html.j2`) up to 100 KB, an
     XML or YAML file (a pom.xml, a .csproj, a CI workflow, a Helm chart's values) up to 48 KB.
     A bigger one is generated data, and a page saved under another name (Claude Code's
-    `tool-results/…txt` of a curl) is data too: both compressed. None for any other file."""
+    `tool-results/…txt` of a curl) is data too: both compressed. So is a file of an installed
+    package or the system's docs (`site-packages/`, `node_modules/`, `/usr/share/doc/`): read
+    to be understood, never edited. None for any other file."""
+    if file_path and _INSTALLED.search(file_path.replace("\\", "/")):
+        return None
     if kind == ContentKind.HTML:
         return "html" if _is_page_file(file_path) and size <= _UNOUTLINED_MAX_CHARS else None
     if kind in _DATA_FORMATS and size <= _EDITED_DATA_MAX_CHARS:
