@@ -347,3 +347,4 @@ def test_a_page_of_an_installed_package_or_the_systems_docs_is_compressed(path: 
     numbered = "".join(f"{n:>6}\t{line}\n" for n, line in enumerate(page.split("\n"), start=1))
     out, report = _pipeline().compress_text(numbered, SegmentContext(tool_name="Read", file_path=path))
     assert report.compressor == "html" and report.tokens_after < report.tokens_before
+    assert out.startswith("[headroom: HTML page shown as Markdown")
