@@ -413,3 +413,34 @@ def test_a_debian_changelog_is_prose_and_keeps_its_entry_lines() -> None:
     shown = out.split("\n")
     assert all(lines[i] in shown for i in entries)
     assert lines[named] in shown
+
+
+def test_a_markdown_file_opening_with_html_tables_is_a_document() -> None:
+    """Node.js's CHANGELOG_V010.md opens with an HTML table of release links (no sentence in
+    the sniffed head); read by its path it is a document, compressed as prose, not text passed
+    whole. The same head with no path stays text."""
+    links = "".join(f'<a href="#0.10.{n}">0.10.{n}</a><br/>\n' for n in range(48, 0, -1))
+    table = f'# Node.js 0.10 ChangeLog\n\n<table>\n<tr>\n<td valign="top">\n{links}</td>\n</tr>\n</table>\n\n'
+    fixes = [
+        "timers: fix a leak when a timer is unref'd and then cleared from its own callback",
+        "http: do not emit the close event twice when the socket is destroyed early",
+        "stream: make the readable side stop flowing when the consumer pauses it",
+        "child_process: close the pipes of a child that exits before it is spawned",
+        "fs: report the right path when a watcher fails on a removed directory",
+    ]
+    notes = "".join(
+        f'<a id="0.10.{n}"></a>\n## 2016.10.{n:02d}, Version 0.10.{n} (Maintenance)\n\n'
+        + "".join(f"* {fixes[(n + k) % len(fixes)]}\n" for k in range(3))
+        + (f"* openssl: address CVE-2016-{6300 + n}, a denial of service\n" if n % 4 == 0 else "")
+        + "\n"
+        for n in range(48, 0, -1)
+    )
+    text = table + notes
+    assert detect(text).kind == ContentKind.TEXT
+    assert detect(text, "doc/changelogs/CHANGELOG_V010.md").kind == ContentKind.PROSE
+    out, report = Pipeline(CompressConfig(), MemoryStore()).compress_text(
+        _claude_read(text),
+        SegmentContext("Read", None, "Which release fixed CVE-2016-6340?", "doc/changelogs/CHANGELOG_V010.md"),
+    )
+    assert report.compressor == "prose" and report.tokens_after < 0.8 * report.tokens_before
+    assert "CVE-2016-6340" in out

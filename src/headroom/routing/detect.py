@@ -81,6 +81,18 @@ _INSTALLED = re.compile(
 )
 
 
+# A document by its name: a head of HTML tables (a Node.js CHANGELOG.md's index of releases) or of
+# link lists reads as no prose, but what follows is its text.
+_DOCUMENT_SUFFIXES = frozenset({"md", "markdown", "mdx", "rst", "adoc", "asciidoc"})
+
+
+def _is_document_file(path: str | None) -> bool:
+    if not path:
+        return False
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return "." in name and name.rsplit(".", 1)[1].lower() in _DOCUMENT_SUFFIXES
+
+
 def _is_page_file(path: str | None) -> bool:
     if not path:
         return False
@@ -253,6 +265,6 @@ def _detect(text: str, file_path: str | None, registry: Registry) -> Detection:
     language = detect_language(head, file_path)  # None for a path naming a non-code file (.md, .yaml)
     if language:
         return Detection(ContentKind.CODE, language, note)
-    if looks_like_prose(head):
+    if looks_like_prose(head) or (_is_document_file(file_path) and _PROSE_WORD.search(head)):
         return Detection(ContentKind.PROSE, note=note)
     return Detection(ContentKind.TEXT, note=note)
