@@ -610,3 +610,20 @@ def test_a_page_of_a_dump_without_its_schema_keeps_its_tables_apart(tmp_path: Pa
     for first, last in re.findall(r"lines (\d+)-(\d+)", out):
         tables = {line.split("(")[0] for line in page_lines[int(first) - 1 : int(last)]}
         assert len(tables) == 1, tables
+
+
+def test_the_biggest_numbers_of_a_padded_pipe_table_stay_first() -> None:
+    """`python -X importtime`: `import time: self [us] | cumulative | imported package`, each
+    number padded inside its pipes. The padded cells are numbers (so outliers are found), and
+    when there are more outliers than the budget holds, the farthest out stay: the heaviest
+    imports are what the question is about."""
+    rows = []
+    for n in range(330):
+        heavy = n % 6 == 0  # 55 heavy imports, more than the budget has room for
+        self_us, cumulative = (300 + n, 20_000 + n * 400) if heavy else (40 + n % 50, 60 + n % 90)
+        rows.append(f"import time: {self_us:>10} | {cumulative:>10} | {'  ' * (n % 4)}pkg.module_{n}")
+    text = "import time: self [us] | cumulative | imported package\n" + "\n".join(rows)
+    out, _, _ = _compress(text, "why is the import slow?")
+    shown = set(out.split("\n"))
+    heaviest = sorted(rows, key=lambda row: -int(row.split("|")[1]))[:15]
+    assert all(row in shown for row in heaviest)

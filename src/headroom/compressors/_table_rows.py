@@ -171,7 +171,11 @@ def _template_rows(
     return _by_rank(rare), sorted(exemplars)
 
 
-def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]) -> Iterable[int]:
+def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mapping[str, list[int]]) -> list[int]:
+    """Rows with a number far out in its column, the farthest (in spreads from the median) first:
+    when the budget cannot hold them all, the biggest of a profile's or import timing's costs
+    are the ones that stay."""
+    found: dict[int, float] = {}
     for column in columns:
         if len(holders.get(column, ())) < max(10, len(rows) // 2):
             continue  # too few numbers whatever the values (the test below)
@@ -185,7 +189,8 @@ def _outlier_rows(rows: list[dict[str, Any]], columns: list[str], holders: Mappi
             continue
         for i, v in enumerate(values):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v - median) > 8 * spread:
-                yield i
+                found[i] = max(found.get(i, 0.0), abs(v - median) / spread)
+    return sorted(found, key=lambda i: (-found[i], i))
 
 
 def _missing_value_rows(
@@ -284,7 +289,7 @@ def select_rows(
     if categories:
         take(_category_rows(rows, columns, holders))
     take(rare_templates)
-    take(sorted(set(_outlier_rows(rows, columns, holders))))
+    take(_outlier_rows(rows, columns, holders))
     take(sorted(set(_missing_value_rows(rows, columns, holders))))
     take(exemplars)
     # When the task's words occur in the table, the share its rows did not use shows more of

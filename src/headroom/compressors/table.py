@@ -381,9 +381,11 @@ def _looks_aligned(lines: list[str]) -> bool:
 
 
 def _typed(cell: str) -> Any:
-    """Numbers as numbers, so outliers are found; everything else as the text it is."""
-    if _NUMBER.fullmatch(cell):
-        return float(cell) if "." in cell else int(cell)
+    """Numbers as numbers, so outliers are found (padding aside: `|      23604 |` in a pipe
+    table such as `python -X importtime`'s); everything else as the text it is."""
+    value = cell.strip()
+    if _NUMBER.fullmatch(value):
+        return float(value) if "." in value else int(value)
     return cell
 
 
