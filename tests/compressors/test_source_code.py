@@ -1188,3 +1188,29 @@ def test_a_marker_inside_a_folded_docstring_still_parses(call: str) -> None:
     ast.parse(result.text)
     if "plain" in call:
         assert 'warns "plain message"' in result.text
+
+
+def test_the_one_method_a_task_word_names_keeps_its_body_past_half_the_budget() -> None:
+    """ "How does HashMap resize when the table is full?": one task word names `resize()`, whose
+    body (764 tokens in the JDK's HashMap) is over half the named-bodies budget. One shared
+    word halves the budget for the rest (a vague task unfolds few bodies), but the best-ranked
+    body may take the whole of it."""
+    fillers = "".join(
+        f"    def helper_{n}(self, item):\n"
+        + "".join(f"        item = self.step_{n}_{k}(item, {k})\n" for k in range(12))
+        + "        return item\n\n"
+        for n in range(150)
+    )
+    resize = "    def resize(self):\n" + "".join(
+        f"        new_capacity_{k} = self.capacity * 2 + {k}  # double the table and rehash bucket {k}\n"
+        for k in range(60)
+    )
+    text = "class Table:\n" + fillers + resize + "        return new_capacity_0\n"
+    tokens = count_tokens(resize)
+    budget = min(
+        max(int(len(text) / 4 * source_code.NAMED_BUDGET_SHARE), source_code.NAMED_BUDGET_MIN),
+        source_code.NAMED_BUDGET_MAX,
+    )
+    assert budget // 2 < tokens <= budget
+    _, result = _compress(text, path="table.py", query="How does the table resize when it is full?")
+    assert "double the table and rehash bucket 59" in result.text

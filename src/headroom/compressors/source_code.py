@@ -364,6 +364,7 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
     if not scored:
         return frozenset(kept), exact, 0
     best = max(item[0] for item in scored)
+    first_budget = budget  # the best-ranked body may take the whole budget ("resize" keeps `resize()`)
     if best == 1:
         budget //= 2  # one shared word is a weak sign: a vague task gets fewer bodies
     tier = [item for item in scored if item[0] == best]
@@ -381,7 +382,7 @@ def select_named(symbols: list[Symbol], names: TaskNames, budget: int) -> tuple[
             kept.add(symbol.key)
             fuzzy += 1
             continue
-        if symbol.tokens > budget:
+        if symbol.tokens > (first_budget if fuzzy == 0 else budget):
             continue
         budget -= symbol.tokens
         kept.add(symbol.key)
